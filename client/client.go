@@ -1,0 +1,182 @@
+// Package client is the Go client for Latchkey's JSON API. The CLI and the
+// end-to-end tests use it; so can any Go program.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Client talks to one Latchkey server with one API token.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// New returns a client for the server at baseURL ("http://127.0.0.1:7355").
+// A nil httpClient means http.DefaultClient.
+func New(baseURL, token string, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	return &Client{base: strings.TrimSuffix(baseURL, "/"), token: token, http: httpClient}
+}
+
+// IsProblem reports whether err is an API problem of the given kind, the
+// part of its type after "urn:latchkey:problem:".
+func IsProblem(err error, kind string) bool {
+	var p *Problem
+	return errors.As(err, &p) && p.Type == "urn:latchkey:problem:"+kind
+}
+
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		p := &Problem{}
+		if json.Unmarshal(b, p) != nil || p.Status == 0 {
+			p = &Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Detail: strings.TrimSpace(string(b))}
+		}
+		return p
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// ListOptions page and filter lists. Zero values are left out.
+type ListOptions struct {
+	Query    string
+	Auth     string // apps: oauth2, keys, none
+	Category string // apps
+	App      string // accounts
+	Status   string // accounts
+	Limit    int
+	Cursor   string
+}
+
+func (o ListOptions) values() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("q", o.Query)
+	set("auth", o.Auth)
+	set("category", o.Category)
+	set("app", o.App)
+	set("status", o.Status)
+	set("cursor", o.Cursor)
+	if o.Limit > 0 {
+		v.Set("limit", strconv.Itoa(o.Limit))
+	}
+	return v
+}
+
+// Me returns who the token belongs to.
+func (c *Client) Me(ctx context.Context) (Me, error) {
+	var m Me
+	return m, c.do(ctx, http.MethodGet, "/v1/me", nil, nil, &m)
+}
+
+// ListApps returns a page of the catalog.
+func (c *Client) ListApps(ctx context.Context, o ListOptions) (Page[App], error) {
+	var p Page[App]
+	return p, c.do(ctx, http.MethodGet, "/v1/apps", o.values(), nil, &p)
+}
+
+// GetApp returns an app's full catalog entry as JSON.
+func (c *Client) GetApp(ctx context.Context, slug string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	return raw, c.do(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(slug), nil, nil, &raw)
+}
+
+// Categories lists the catalog's categories with their app counts.
+func (c *Client) Categories(ctx context.Context) ([]Category, error) {
+	var out struct {
+		Data []Category `json:"data"`
+	}
+	return out.Data, c.do(ctx, http.MethodGet, "/v1/categories", nil, nil, &out)
+}
+
+// ListAccounts returns a page of the accounts the caller may see.
+func (c *Client) ListAccounts(ctx context.Context, o ListOptions) (Page[Account], error) {
+	var p Page[Account]
+	return p, c.do(ctx, http.MethodGet, "/v1/accounts", o.values(), nil, &p)
+}
+
+// CreateAccount connects a key-based account.
+func (c *Client) CreateAccount(ctx context.Context, in CreateAccount) (Account, error) {
+	var a Account
+	return a, c.do(ctx, http.MethodPost, "/v1/accounts", nil, in, &a)
+}
+
+// GetAccount returns one account.
+func (c *Client) GetAccount(ctx context.Context, id string) (Account, error) {
+	var a Account
+	return a, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(id), nil, nil, &a)
+}
+
+// RenameAccount changes an account's nickname.
+func (c *Client) RenameAccount(ctx context.Context, id, nickname string) (Account, error) {
+	var a Account
+	return a, c.do(ctx, http.MethodPatch, "/v1/accounts/"+url.PathEscape(id), nil, RenameAccount{Nickname: &nickname}, &a)
+}
+
+// DeleteAccount deletes an account and its credentials.
+func (c *Client) DeleteAccount(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/accounts/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// Credentials returns the account's auths.<app> object: its credentials
+// by name, valid now. The read is audited.
+func (c *Client) Credentials(ctx context.Context, id string) (map[string]string, error) {
+	var m map[string]string
+	return m, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(id)+"/credentials", nil, nil, &m)
+}
+
+// Events returns a page of an account's audit log, newest first.
+func (c *Client) Events(ctx context.Context, id string, o ListOptions) (Page[Event], error) {
+	var p Page[Event]
+	return p, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(id)+"/events", o.values(), nil, &p)
+}

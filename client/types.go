@@ -1,0 +1,115 @@
+package client
+
+import "fmt"
+
+// These are the API's wire types; the server encodes the same structs.
+
+// Problem is an RFC 9457 problem detail, the body of every API error.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Field names the input at fault, for validation problems.
+	Field string `json:"field,omitempty"`
+	// ProviderStatus is the status a provider answered a test request with.
+	ProviderStatus int `json:"provider_status,omitempty"`
+}
+
+func (p *Problem) Error() string {
+	if p.Detail == "" {
+		return fmt.Sprintf("%s (%d)", p.Title, p.Status)
+	}
+	return fmt.Sprintf("%s (%d): %s", p.Title, p.Status, p.Detail)
+}
+
+// Page is one page of a list.
+type Page[T any] struct {
+	Data []T `json:"data"`
+	// NextCursor fetches the next page; nil on the last.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Field is one value a user enters to connect an app.
+type Field struct {
+	Name     string `json:"name"`
+	Label    string `json:"label"`
+	Help     string `json:"help,omitempty"`
+	Secret   bool   `json:"secret,omitempty"`
+	Optional bool   `json:"optional,omitempty"`
+	Pattern  string `json:"pattern,omitempty"`
+	Default  string `json:"default,omitempty"`
+}
+
+// App is a catalog entry as lists show it.
+type App struct {
+	Slug          string   `json:"slug"`
+	Name          string   `json:"name"`
+	Description   string   `json:"description,omitempty"`
+	Categories    []string `json:"categories"`
+	Auth          string   `json:"auth"`
+	DocsURL       string   `json:"docs_url"`
+	Fields        []Field  `json:"fields,omitempty"`
+	DefaultScopes []string `json:"default_scopes,omitempty"`
+}
+
+// Category is a catalog category and how many apps name it.
+type Category struct {
+	Category string `json:"category"`
+	Apps     int    `json:"apps"`
+}
+
+// Account is a connected account; the API never shows its credentials.
+type Account struct {
+	ID              string   `json:"id"`
+	App             string   `json:"app"`
+	AppName         string   `json:"app_name"`
+	Nickname        string   `json:"nickname"`
+	IdentityLabel   string   `json:"identity_label"`
+	OwnerID         string   `json:"owner_id"`
+	Shared          bool     `json:"shared"`
+	Status          string   `json:"status"`
+	StatusError     string   `json:"status_error,omitempty"`
+	Untested        bool     `json:"untested"`
+	Scopes          []string `json:"scopes"`
+	ExpiresAt       *string  `json:"expires_at"`
+	LastRefreshedAt *string  `json:"last_refreshed_at"`
+	NextRefreshAt   *string  `json:"next_refresh_at"`
+	CreatedAt       string   `json:"created_at"`
+	UpdatedAt       string   `json:"updated_at"`
+}
+
+// CreateAccount is the body of POST /v1/accounts: a key-based account.
+type CreateAccount struct {
+	App string `json:"app"`
+	// Nickname defaults to the app's name.
+	Nickname *string           `json:"nickname,omitempty"`
+	Fields   map[string]string `json:"fields"`
+	// Test runs the app's test request before saving; default true.
+	Test   *bool `json:"test,omitempty"`
+	Shared bool  `json:"shared,omitempty"`
+}
+
+// RenameAccount is the body of PATCH /v1/accounts/{id}.
+type RenameAccount struct {
+	Nickname *string `json:"nickname"`
+}
+
+// Event is an audit log entry.
+type Event struct {
+	ID        string            `json:"id"`
+	Action    string            `json:"action"`
+	ActorID   string            `json:"actor_id"`
+	AccountID string            `json:"account_id,omitempty"`
+	Detail    map[string]string `json:"detail,omitempty"`
+	CreatedAt string            `json:"created_at"`
+}
+
+// Me is the caller as the server knows it.
+type Me struct {
+	UserID      string   `json:"user_id"`
+	Email       string   `json:"email"`
+	Role        string   `json:"role"`
+	WorkspaceID string   `json:"workspace_id"`
+	Scopes      []string `json:"scopes"`
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkeyhq/latchkey/client"
+)
+
+func (c *cli) accountsCmd() *cobra.Command {
+	accounts := &cobra.Command{Use: "accounts", Aliases: []string{"account"}, Short: "Manage connected accounts"}
+	accounts.AddCommand(c.accountsListCmd(), c.accountsCreateCmd(), c.accountsShowCmd(), c.accountsRenameCmd(), c.accountsDeleteCmd(), c.accountsEventsCmd())
+	return accounts
+}
+
+func (c *cli) printAccount(cmd *cobra.Command, a client.Account) error {
+	if c.jsonOut {
+		return printJSON(cmd.OutOrStdout(), a)
+	}
+	rows := [][]string{
+		{"id", a.ID}, {"app", a.AppName + " (" + a.App + ")"}, {"nickname", a.Nickname},
+		{"identity", orDash(a.IdentityLabel)}, {"status", status(a)}, {"scopes", orDash(strings.Join(a.Scopes, " "))},
+		{"created", a.CreatedAt}, {"updated", a.UpdatedAt},
+	}
+	if a.StatusError != "" {
+		rows = append(rows, []string{"last error", a.StatusError})
+	}
+	return table(cmd.OutOrStdout(), []string{"FIELD", "VALUE"}, rows)
+}
+
+func status(a client.Account) string {
+	s := a.Status
+	if a.Untested {
+		s += " (untested)"
+	}
+	return s
+}
+
+func (c *cli) accountsListCmd() *cobra.Command {
+	var o client.ListOptions
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the accounts you can see",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			var all []client.Account
+			q := o
+			q.Limit = 200
+			for {
+				page, err := cl.ListAccounts(cmd.Context(), q)
+				if err != nil {
+					return err
+				}
+				all = append(all, page.Data...)
+				if page.NextCursor == nil {
+					break
+				}
+				q.Cursor = *page.NextCursor
+			}
+			if c.jsonOut {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			rows := make([][]string, 0, len(all))
+			for _, a := range all {
+				rows = append(rows, []string{a.ID, a.App, a.Nickname, orDash(a.IdentityLabel), status(a), a.CreatedAt})
+			}
+			return table(cmd.OutOrStdout(), []string{"ID", "APP", "NICKNAME", "IDENTITY", "STATUS", "CREATED"}, rows)
+		},
+	}
+	cmd.Flags().StringVar(&o.App, "app", "", "only accounts of this app")
+	cmd.Flags().StringVar(&o.Status, "status", "", "only accounts with this status: healthy or needs_reconnect")
+	cmd.Flags().StringVarP(&o.Query, "query", "q", "", "search nickname, identity and app")
+	return cmd
+}
+
+func (c *cli) accountsCreateCmd() *cobra.Command {
+	var (
+		nickname string
+		fields   []string
+		noTest   bool
+		shared   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create APP --field NAME=VALUE ...",
+		Short: "Connect a key-based account; the app's test request runs first",
+		Example: `  latchkey accounts create sendgrid --nickname marketing --field api_key=SG.xxxx
+  latchkey accounts create twilio --field account_sid=AC... --field auth_token=...`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := client.CreateAccount{App: args[0], Fields: map[string]string{}, Shared: shared}
+			for _, f := range fields {
+				name, value, ok := strings.Cut(f, "=")
+				if !ok || name == "" {
+					return fmt.Errorf("--field %q: write it as NAME=VALUE", name)
+				}
+				in.Fields[name] = value
+			}
+			if cmd.Flags().Changed("nickname") {
+				in.Nickname = &nickname
+			}
+			if noTest {
+				f := false
+				in.Test = &f
+			}
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			a, err := cl.CreateAccount(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			return c.printAccount(cmd, a)
+		},
+	}
+	cmd.Flags().StringVar(&nickname, "nickname", "", "a name that tells this account apart (default: the app's name)")
+	cmd.Flags().StringArrayVar(&fields, "field", nil, "a credential or connection field, NAME=VALUE (repeat for each field)")
+	cmd.Flags().BoolVar(&noTest, "no-test", false, "save without running the app's test request (the account is marked untested)")
+	cmd.Flags().BoolVar(&shared, "shared", false, "let everyone in the workspace see and use the account")
+	return cmd
+}
+
+func (c *cli) accountsShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one account (never its credentials)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			a, err := cl.GetAccount(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return c.printAccount(cmd, a)
+		},
+	}
+}
+
+func (c *cli) accountsRenameCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename ID NICKNAME",
+		Short: "Change an account's nickname",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			a, err := cl.RenameAccount(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return c.printAccount(cmd, a)
+		},
+	}
+}
+
+func (c *cli) accountsDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete an account and its credentials",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			if err := cl.DeleteAccount(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func (c *cli) accountsEventsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "events ID",
+		Short: "Show an account's audit log, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			page, err := cl.Events(cmd.Context(), args[0], client.ListOptions{Limit: 200})
+			if err != nil {
+				return err
+			}
+			if c.jsonOut {
+				return printJSON(cmd.OutOrStdout(), page.Data)
+			}
+			var rows [][]string
+			for _, e := range page.Data {
+				var detail []string
+				for k, v := range e.Detail {
+					detail = append(detail, k+"="+v)
+				}
+				rows = append(rows, []string{e.CreatedAt, e.Action, e.ActorID, strings.Join(detail, " ")})
+			}
+			return table(cmd.OutOrStdout(), []string{"TIME", "ACTION", "ACTOR", "DETAIL"}, rows)
+		},
+	}
+}

@@ -1,0 +1,38 @@
+// Command latchkey is the Latchkey server and its command-line client.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/latchkeyhq/latchkey/client"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot(os.Getenv).ExecuteContext(ctx)
+	stop()
+	if err == nil {
+		return
+	}
+	var exit exitCode
+	if errors.As(err, &exit) {
+		os.Exit(int(exit))
+	}
+	var p *client.Problem
+	if errors.As(err, &p) {
+		fmt.Fprintln(os.Stderr, "latchkey:", p.Error())
+	} else {
+		fmt.Fprintln(os.Stderr, "latchkey:", err)
+	}
+	os.Exit(1)
+}
+
+// exitCode passes a child's exit status through `latchkey exec`.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

@@ -1,0 +1,266 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Audit actions.
+const (
+	ActionConnected       = "account.connected"
+	ActionRenamed         = "account.renamed"
+	ActionDeleted         = "account.deleted"
+	ActionCredentialsRead = "credentials.read"
+)
+
+// CreateInput is a new key-based account.
+type CreateInput struct {
+	App string
+	// Nickname defaults to the app's name when nil.
+	Nickname *string
+	Fields   map[string]string
+	// SkipTest saves without running the app's test request; the account
+	// is marked untested.
+	SkipTest bool
+	// Shared makes the account visible to the whole workspace.
+	Shared bool
+}
+
+// Create checks and saves a key-based account. When the app has a test
+// request it runs first, and a refusal saves nothing.
+func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (store.Account, error) {
+	if err := actor.require(ScopeAccountsWrite); err != nil {
+		return store.Account{}, err
+	}
+	if in.App == "" {
+		return store.Account{}, invalid("app", "is required")
+	}
+	app, err := s.App(in.App)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if app.Auth != catalog.AuthKeys {
+		return store.Account{}, invalid("app", "%s connects with %s, not with keys; start a connection instead", app.Name, app.Auth)
+	}
+	nickname := app.Name
+	if in.Nickname != nil {
+		if nickname, err = checkNickname(*in.Nickname); err != nil {
+			return store.Account{}, err
+		}
+	}
+	fields, err := CheckFields(app, in.Fields)
+	if err != nil {
+		return store.Account{}, err
+	}
+	creds := Credentials{Fields: fields}
+
+	untested := in.SkipTest || app.Test == nil
+	if !in.SkipTest && app.Test != nil {
+		if _, err := appapi.Probe(ctx, s.client, app, app.Test, creds.Values()); err != nil {
+			return store.Account{}, &TestFailedError{Err: err}
+		}
+	}
+	label := s.identify(ctx, app, creds.Values())
+
+	now := s.clock.Now().UTC()
+	acc := store.Account{
+		ID:            ids.New(ids.Account, now),
+		WorkspaceID:   actor.WorkspaceID,
+		OwnerID:       actor.UserID,
+		App:           app.Slug,
+		Nickname:      nickname,
+		IdentityLabel: label,
+		Status:        store.StatusHealthy,
+		Shared:        in.Shared,
+		Untested:      untested,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if acc.Credentials, err = s.seal(acc.ID, creds); err != nil {
+		return store.Account{}, err
+	}
+	if err := s.store.CreateAccount(ctx, acc); err != nil {
+		return store.Account{}, fmt.Errorf("save account: %w", err)
+	}
+	s.audit(ctx, actor, acc.ID, ActionConnected, map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)})
+	s.log.InfoContext(ctx, "account connected", "account", acc.ID, "app", app.Slug, "untested", untested)
+	return acc, nil
+}
+
+// identify labels an account; a failed identity request leaves the label
+// empty rather than failing the connection.
+func (s *Service) identify(ctx context.Context, app *catalog.App, v appapi.Values) string {
+	label, err := appapi.Identify(ctx, s.client, app, v)
+	if err != nil {
+		s.log.WarnContext(ctx, "identity request failed", "app", app.Slug, "err", err)
+	}
+	return label
+}
+
+// Get returns an account the actor may see.
+func (s *Service) Get(ctx context.Context, actor Actor, id string) (store.Account, error) {
+	if err := actor.require(ScopeAccountsRead); err != nil {
+		return store.Account{}, err
+	}
+	return s.visible(ctx, actor, id)
+}
+
+func (s *Service) visible(ctx context.Context, actor Actor, id string) (store.Account, error) {
+	if !ids.Valid(ids.Account, id) {
+		return store.Account{}, fmt.Errorf("account %q: %w", id, store.ErrNotFound)
+	}
+	acc, err := s.store.GetAccount(ctx, actor.WorkspaceID, id)
+	if err != nil {
+		return store.Account{}, err
+	}
+	// An account the actor may not see is, to them, not there.
+	if !actor.canSee(acc) {
+		return store.Account{}, fmt.Errorf("account %s: %w", id, store.ErrNotFound)
+	}
+	return acc, nil
+}
+
+// ListInput selects accounts.
+type ListInput struct {
+	App    string
+	Status store.AccountStatus
+	Text   string
+	After  string
+	Limit  int
+}
+
+// MaxPage is the largest page size.
+const MaxPage = 200
+
+// List returns a page of the accounts the actor may see, and whether more
+// follow.
+func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.Account, bool, error) {
+	if err := actor.require(ScopeAccountsRead); err != nil {
+		return nil, false, err
+	}
+	switch in.Status {
+	case "", store.StatusHealthy, store.StatusNeedsReconnect:
+	default:
+		return nil, false, invalid("status", "%q must be healthy or needs_reconnect", in.Status)
+	}
+	if in.Limit <= 0 {
+		in.Limit = 50
+	}
+	if in.Limit > MaxPage {
+		return nil, false, invalid("limit", "must be at most %d", MaxPage)
+	}
+	if in.After != "" && !ids.Valid(ids.Account, in.After) {
+		return nil, false, invalid("cursor", "is not a cursor this server gave")
+	}
+	f := store.AccountFilter{
+		WorkspaceID: actor.WorkspaceID,
+		App:         in.App,
+		Status:      in.Status,
+		Text:        in.Text,
+		After:       in.After,
+		Limit:       in.Limit + 1,
+	}
+	if actor.Role != store.RoleOwner {
+		f.VisibleTo = actor.UserID
+	}
+	list, err := s.store.ListAccounts(ctx, f)
+	if err != nil {
+		return nil, false, fmt.Errorf("list accounts: %w", err)
+	}
+	more := len(list) > in.Limit
+	if more {
+		list = list[:in.Limit]
+	}
+	return list, more, nil
+}
+
+// Rename changes an account's nickname.
+func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) (store.Account, error) {
+	if err := actor.require(ScopeAccountsWrite); err != nil {
+		return store.Account{}, err
+	}
+	nickname, err := checkNickname(nickname)
+	if err != nil {
+		return store.Account{}, err
+	}
+	acc, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if !actor.canChange(acc) {
+		return store.Account{}, fmt.Errorf("%w: only the account's owner may rename it", ErrForbidden)
+	}
+	old := acc.Nickname
+	acc, err = s.store.UpdateAccount(ctx, actor.WorkspaceID, id, func(a *store.Account) error {
+		a.Nickname = nickname
+		a.UpdatedAt = s.clock.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return store.Account{}, fmt.Errorf("rename account %s: %w", id, err)
+	}
+	s.audit(ctx, actor, id, ActionRenamed, map[string]string{"from": old, "to": nickname})
+	return acc, nil
+}
+
+// Delete removes an account and its credentials. Its audit events stay.
+func (s *Service) Delete(ctx context.Context, actor Actor, id string) error {
+	if err := actor.require(ScopeAccountsWrite); err != nil {
+		return err
+	}
+	acc, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	if !actor.canChange(acc) {
+		return fmt.Errorf("%w: only the account's owner may delete it", ErrForbidden)
+	}
+	if err := s.store.DeleteAccount(ctx, actor.WorkspaceID, id); err != nil {
+		return fmt.Errorf("delete account %s: %w", id, err)
+	}
+	s.audit(ctx, actor, id, ActionDeleted, map[string]string{"app": acc.App, "nickname": acc.Nickname})
+	s.log.InfoContext(ctx, "account deleted", "account", id, "app", acc.App)
+	return nil
+}
+
+// Credentials returns the account's credentials as code sees them, the
+// auths.<app> object, and records the read in the audit log.
+func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (store.Account, appapi.Values, error) {
+	if err := actor.require(ScopeCredentialsRead); err != nil {
+		return store.Account{}, nil, err
+	}
+	acc, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return store.Account{}, nil, err
+	}
+	creds, err := s.open(acc)
+	if err != nil {
+		return store.Account{}, nil, err
+	}
+	s.audit(ctx, actor, id, ActionCredentialsRead, nil)
+	return acc, creds.Values(), nil
+}
+
+// Events returns the audit log of one account, newest first.
+func (s *Service) Events(ctx context.Context, actor Actor, id, before string, limit int) ([]store.AuditEvent, error) {
+	if _, err := s.Get(ctx, actor, id); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	// One past a full page lets callers tell whether more follow.
+	limit = min(limit, MaxPage+1)
+	return s.store.ListAudit(ctx, store.AuditFilter{WorkspaceID: actor.WorkspaceID, AccountID: id, Before: before, Limit: limit})
+}
+
+// IsNotFound reports whether err means the thing asked for is not there.
+func IsNotFound(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnknownApp)
+}

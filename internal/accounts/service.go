@@ -1,0 +1,275 @@
+// Package accounts is the connected-accounts service: it creates, lists,
+// renames and deletes accounts, checks key-based credentials with the app's
+// test request, labels accounts with the app's identity request, and hands
+// out credentials to callers allowed to read them, auditing every read.
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Errors the service returns besides store.ErrNotFound.
+var (
+	// ErrForbidden: the actor may not do this to this account.
+	ErrForbidden = errors.New("not allowed")
+	// ErrUnknownApp: the catalog has no such app.
+	ErrUnknownApp = errors.New("unknown app")
+)
+
+// ValidationError is bad input, naming the field it is about.
+type ValidationError struct {
+	Field   string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// TestFailedError means the app's test request refused the credentials or
+// could not be made; nothing was saved.
+type TestFailedError struct{ Err error }
+
+func (e *TestFailedError) Error() string { return "the credentials test failed: " + e.Err.Error() }
+func (e *TestFailedError) Unwrap() error { return e.Err }
+
+// Scopes an API token may carry.
+const (
+	ScopeAll             = "*"
+	ScopeAccountsRead    = "accounts:read"
+	ScopeAccountsWrite   = "accounts:write"
+	ScopeCredentialsRead = "credentials:read"
+)
+
+// Actor is who is calling: a user, through a session or an API token.
+type Actor struct {
+	WorkspaceID string
+	UserID      string
+	Role        store.Role
+	// Scopes limit what an API token may do; nil means a session, which
+	// may do everything its user may.
+	Scopes []string
+}
+
+// Allows reports whether the actor's token carries the scope.
+func (a Actor) Allows(scope string) bool {
+	if a.Scopes == nil {
+		return true
+	}
+	for _, s := range a.Scopes {
+		if s == ScopeAll || s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+func (a Actor) require(scope string) error {
+	if !a.Allows(scope) {
+		return fmt.Errorf("%w: the token lacks the %s scope", ErrForbidden, scope)
+	}
+	return nil
+}
+
+// canSee: owners see every account of the workspace; others their own and
+// the shared ones.
+func (a Actor) canSee(acc store.Account) bool {
+	return acc.WorkspaceID == a.WorkspaceID && (a.Role == store.RoleOwner || acc.OwnerID == a.UserID || acc.Shared)
+}
+
+// canChange: only the account's owner or a workspace owner changes it.
+func (a Actor) canChange(acc store.Account) bool {
+	return acc.WorkspaceID == a.WorkspaceID && (a.Role == store.RoleOwner || acc.OwnerID == a.UserID)
+}
+
+// Service is the accounts service.
+type Service struct {
+	store   store.Store
+	catalog *catalog.Catalog
+	ring    *seal.Ring
+	client  *http.Client
+	clock   clockwork.Clock
+	log     *slog.Logger
+	origins map[string]string
+}
+
+// Options configure a Service.
+type Options struct {
+	Store   store.Store
+	Catalog *catalog.Catalog
+	Ring    *seal.Ring
+	// Client makes provider requests; its Timeout bounds each one.
+	Client *http.Client
+	Clock  clockwork.Clock
+	Log    *slog.Logger
+	// AppOrigins sends an app's requests to another origin.
+	AppOrigins map[string]string
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Client == nil {
+		o.Client = http.DefaultClient
+	}
+	return &Service{store: o.Store, catalog: o.Catalog, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log, origins: o.AppOrigins}
+}
+
+// App returns the catalog entry for slug as this server uses it, with any
+// configured origin applied.
+func (s *Service) App(slug string) (*catalog.App, error) {
+	app, ok := s.catalog.Get(slug)
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownApp, slug)
+	}
+	if origin := s.origins[slug]; origin != "" {
+		app = app.WithOrigin(origin)
+	}
+	return app, nil
+}
+
+// Catalog returns the catalog the service uses.
+func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
+
+// Credentials is what an account's sealed blob holds.
+type Credentials struct {
+	// Fields are what the user entered (keys, connection fields).
+	Fields map[string]string `json:"fields,omitempty"`
+	// OAuth 2 tokens, and the kept token response fields.
+	AccessToken  string            `json:"access_token,omitempty"`
+	RefreshToken string            `json:"refresh_token,omitempty"`
+	Kept         map[string]string `json:"kept,omitempty"`
+}
+
+// Values are the credentials as templates and code see them:
+// auths.<app>.<name>. The refresh token is never among them.
+func (c Credentials) Values() appapi.Values {
+	v := appapi.Values{}
+	for k, x := range c.Fields {
+		v[k] = x
+	}
+	for k, x := range c.Kept {
+		v[k] = x
+	}
+	if c.AccessToken != "" {
+		v[catalog.AccessTokenField] = c.AccessToken
+	}
+	return v
+}
+
+func (s *Service) seal(id string, c Credentials) ([]byte, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode credentials: %w", err)
+	}
+	return s.ring.Seal(b, []byte(id))
+}
+
+func (s *Service) open(acc store.Account) (Credentials, error) {
+	b, err := s.ring.Open(acc.Credentials, []byte(acc.ID))
+	if err != nil {
+		return Credentials{}, fmt.Errorf("account %s: %w", acc.ID, err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Credentials{}, fmt.Errorf("account %s: decode credentials: %w", acc.ID, err)
+	}
+	return c, nil
+}
+
+const maxNickname = 100
+
+// checkNickname trims and checks a nickname.
+func checkNickname(n string) (string, error) {
+	n = strings.TrimSpace(n)
+	switch {
+	case n == "":
+		return "", invalid("nickname", "must not be empty")
+	case utf8.RuneCountInString(n) > maxNickname:
+		return "", invalid("nickname", "must be at most %d characters", maxNickname)
+	case strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "", invalid("nickname", "must not contain control characters")
+	}
+	return n, nil
+}
+
+// CheckFields checks entered values against an app's fields: no unknown
+// field, every required one present, every pattern matched. Defaults fill
+// what was left out. Errors never repeat a value.
+func CheckFields(app *catalog.App, in map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for name := range in {
+		if _, ok := app.Field(name); !ok {
+			var names []string
+			for _, f := range app.Fields {
+				names = append(names, f.Name)
+			}
+			return nil, invalid("fields."+name, "%s has no field %q (its fields: %s)", app.Name, name, strings.Join(names, ", "))
+		}
+	}
+	for _, f := range app.Fields {
+		v := strings.TrimSpace(in[f.Name])
+		if v == "" {
+			v = f.Default
+		}
+		if v == "" {
+			if f.Optional {
+				continue
+			}
+			return nil, invalid("fields."+f.Name, "%s is required", f.Label)
+		}
+		if len(v) > 8192 {
+			return nil, invalid("fields."+f.Name, "%s is too long", f.Label)
+		}
+		if f.Pattern != "" {
+			re, err := regexp.Compile(f.Pattern)
+			if err != nil {
+				return nil, fmt.Errorf("app %s field %s: bad pattern: %w", app.Slug, f.Name, err)
+			}
+			if !re.MatchString(v) {
+				return nil, invalid("fields."+f.Name, "%s does not have the expected format", f.Label)
+			}
+		}
+		out[f.Name] = v
+	}
+	return out, nil
+}
+
+func (s *Service) audit(ctx context.Context, actor Actor, accountID, action string, detail map[string]string) {
+	e := store.AuditEvent{
+		ID:          ids.New(ids.Event, s.clock.Now()),
+		WorkspaceID: actor.WorkspaceID,
+		ActorID:     actor.UserID,
+		AccountID:   accountID,
+		Action:      action,
+		Detail:      detail,
+		CreatedAt:   s.clock.Now().UTC(),
+	}
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		// The action itself succeeded; an audit gap is logged loudly.
+		s.log.ErrorContext(ctx, "audit write failed", "action", action, "account", accountID, "err", err)
+	}
+}

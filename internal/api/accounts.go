@@ -1,0 +1,135 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+func (h *Handler) view(a store.Account) client.Account {
+	name := a.App
+	if app, ok := h.accounts.Catalog().Get(a.App); ok {
+		name = app.Name
+	}
+	scopes := a.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return client.Account{
+		ID: a.ID, App: a.App, AppName: name, Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
+		OwnerID: a.OwnerID, Shared: a.Shared, Status: string(a.Status), StatusError: a.StatusError, Untested: a.Untested,
+		Scopes: scopes, ExpiresAt: timestamp(a.ExpiresAt), LastRefreshedAt: timestamp(a.LastRefreshedAt),
+		NextRefreshAt: timestamp(a.NextRefreshAt), CreatedAt: *timestamp(&a.CreatedAt), UpdatedAt: *timestamp(&a.UpdatedAt),
+	}
+}
+
+func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := limitParam(r, 50, accounts.MaxPage)
+	if err != nil {
+		return err
+	}
+	after, err := decodeCursor(r)
+	if err != nil {
+		return err
+	}
+	list, more, err := h.accounts.List(r.Context(), actor(r), accounts.ListInput{
+		App: q.Get("app"), Status: store.AccountStatus(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	out := client.Page[client.Account]{Data: make([]client.Account, 0, len(list))}
+	for _, a := range list {
+		out.Data = append(out.Data, h.view(a))
+	}
+	if more {
+		out.NextCursor = encodeCursor(list[len(list)-1].ID)
+	}
+	return reply(w, http.StatusOK, out)
+}
+
+func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) error {
+	var req client.CreateAccount
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	acc, err := h.accounts.Create(r.Context(), actor(r), accounts.CreateInput{
+		App: req.App, Nickname: req.Nickname, Fields: req.Fields, SkipTest: req.Test != nil && !*req.Test, Shared: req.Shared,
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/accounts/"+acc.ID)
+	return reply(w, http.StatusCreated, h.view(acc))
+}
+
+func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request) error {
+	acc, err := h.accounts.Get(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, h.view(acc))
+}
+
+func (h *Handler) renameAccount(w http.ResponseWriter, r *http.Request) error {
+	var req client.RenameAccount
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Nickname == nil {
+		return &accounts.ValidationError{Field: "nickname", Message: "is required"}
+	}
+	acc, err := h.accounts.Rename(r.Context(), actor(r), r.PathValue("id"), *req.Nickname)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, h.view(acc))
+}
+
+func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) error {
+	if err := h.accounts.Delete(r.Context(), actor(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// credentials returns the auths.<app> object: what a workflow step reads.
+func (h *Handler) credentials(w http.ResponseWriter, r *http.Request) error {
+	_, values, err := h.accounts.Credentials(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return reply(w, http.StatusOK, values)
+}
+
+func (h *Handler) accountEvents(w http.ResponseWriter, r *http.Request) error {
+	limit, err := limitParam(r, 50, accounts.MaxPage)
+	if err != nil {
+		return err
+	}
+	before, err := decodeCursor(r)
+	if err != nil {
+		return err
+	}
+	events, err := h.accounts.Events(r.Context(), actor(r), r.PathValue("id"), before, limit+1)
+	if err != nil {
+		return err
+	}
+	out := client.Page[client.Event]{Data: []client.Event{}}
+	more := len(events) > limit
+	if more {
+		events = events[:limit]
+	}
+	for _, e := range events {
+		out.Data = append(out.Data, client.Event{ID: e.ID, Action: e.Action, ActorID: e.ActorID, AccountID: e.AccountID, Detail: e.Detail, CreatedAt: *timestamp(&e.CreatedAt)})
+	}
+	if more {
+		out.NextCursor = encodeCursor(events[len(events)-1].ID)
+	}
+	return reply(w, http.StatusOK, out)
+}

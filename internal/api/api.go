@@ -1,0 +1,117 @@
+// Package api serves Latchkey's JSON API under /v1: bearer-token
+// authentication, JSON in and out, RFC 9457 problem details for errors.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/apitokens"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Handler serves the API.
+type Handler struct {
+	accounts *accounts.Service
+	store    store.Store
+	clock    clockwork.Clock
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// New returns the API handler; mount it at the server's root.
+func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog.Logger) *Handler {
+	h := &Handler{accounts: svc, store: st, clock: clock, log: log, mux: http.NewServeMux()}
+	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
+
+	route("GET /v1/me", h.me)
+	route("GET /v1/apps", h.listApps)
+	route("GET /v1/apps/{slug}", h.getApp)
+	route("GET /v1/categories", h.listCategories)
+	route("GET /v1/accounts", h.listAccounts)
+	route("POST /v1/accounts", h.createAccount)
+	route("GET /v1/accounts/{id}", h.getAccount)
+	route("PATCH /v1/accounts/{id}", h.renameAccount)
+	route("DELETE /v1/accounts/{id}", h.deleteAccount)
+	route("GET /v1/accounts/{id}/credentials", h.credentials)
+	route("GET /v1/accounts/{id}/events", h.accountEvents)
+	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
+	}))
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+type actorKey struct{}
+
+// actor is the authenticated caller of a request.
+func actor(r *http.Request) accounts.Actor {
+	a, _ := r.Context().Value(actorKey{}).(accounts.Actor)
+	return a
+}
+
+// authenticate resolves the bearer token to an actor or answers 401.
+func (h *Handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := h.actorFor(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
+			var p *Problem
+			if !errors.As(err, &p) {
+				h.log.ErrorContext(r.Context(), "authentication failed", "err", err)
+				p = toProblem(err)
+			}
+			writeProblem(w, p)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, a)))
+	})
+}
+
+func (h *Handler) actorFor(r *http.Request) (accounts.Actor, error) {
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		return accounts.Actor{}, errUnauthorized("send Authorization: Bearer <token>")
+	}
+	scheme, token, ok := strings.Cut(authz, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return accounts.Actor{}, errUnauthorized("the Authorization header must be: Bearer <token>")
+	}
+	t, err := apitokens.Verify(r.Context(), h.store, strings.TrimSpace(token), h.clock.Now())
+	if errors.Is(err, apitokens.ErrInvalid) {
+		return accounts.Actor{}, errUnauthorized("the token is not valid")
+	}
+	if err != nil {
+		return accounts.Actor{}, err
+	}
+	u, err := h.store.GetUser(r.Context(), t.WorkspaceID, t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return accounts.Actor{}, errUnauthorized("the token's user no longer exists")
+	}
+	if err != nil {
+		return accounts.Actor{}, err
+	}
+	scopes := t.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return accounts.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: u.Role, Scopes: scopes}, nil
+}
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
+	a := actor(r)
+	u, err := h.store.GetUser(r.Context(), a.WorkspaceID, a.UserID)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, map[string]any{
+		"user_id": u.ID, "email": u.Email, "role": u.Role, "workspace_id": a.WorkspaceID, "scopes": a.Scopes,
+	})
+}

@@ -1,0 +1,187 @@
+package catalog
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed apps/*.yaml
+var embedded embed.FS
+
+// Embedded returns the apps shipped in the binary.
+func Embedded() fs.FS {
+	sub, err := fs.Sub(embedded, "apps")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the folder
+	}
+	return sub
+}
+
+// Load reads and validates every *.yaml file of each file system in turn. An
+// app in a later file system replaces the app with the same slug in an
+// earlier one, so operators can override shipped entries. Every problem in
+// every file is reported, each naming its file and field.
+func Load(sources ...fs.FS) (*Catalog, error) {
+	apps := map[string]*App{}
+	origin := map[string]string{}
+	var errs []error
+	for i, fsys := range sources {
+		seen := map[string]string{}
+		names, err := fs.Glob(fsys, "*.yaml")
+		if err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		ymls, _ := fs.Glob(fsys, "*.yml")
+		names = append(names, ymls...)
+		sort.Strings(names)
+		for _, name := range names {
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				continue
+			}
+			app, err := Parse(b)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				continue
+			}
+			if want := strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml"); app.Slug != want {
+				errs = append(errs, fmt.Errorf("%s: slug %q must match the file name %q", name, app.Slug, want))
+				continue
+			}
+			if prev, dup := seen[app.Slug]; dup {
+				errs = append(errs, fmt.Errorf("%s: slug %q is also defined in %s", name, app.Slug, prev))
+				continue
+			}
+			seen[app.Slug] = name
+			apps[app.Slug] = app
+			origin[app.Slug] = fmt.Sprintf("source %d: %s", i+1, name)
+		}
+	}
+	c := newCatalog(apps)
+	names := map[string]string{}
+	for _, a := range c.sorted {
+		key := strings.ToLower(a.Name)
+		if other, dup := names[key]; dup {
+			errs = append(errs, fmt.Errorf("%s: name %q is also used by app %q", origin[a.Slug], a.Name, other))
+		}
+		names[key] = a.Slug
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return c, nil
+}
+
+// LoadDir is Load over the embedded apps and, when dir is not empty, the
+// operator's directory of extra or overriding apps.
+func LoadDir(dir string) (*Catalog, error) {
+	if dir == "" {
+		return Load(Embedded())
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("catalog dir: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("catalog dir %s is not a directory", dir)
+	}
+	return Load(Embedded(), os.DirFS(dir))
+}
+
+// Parse decodes one app strictly (unknown fields are errors) and validates it.
+func Parse(b []byte) (*App, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var a App
+	if err := dec.Decode(&a); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty file")
+		}
+		return nil, err
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document")
+	}
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Clone returns a deep enough copy for callers that rewrite URLs.
+func (a *App) Clone() *App {
+	c := *a
+	if a.OAuth2 != nil {
+		o := *a.OAuth2
+		c.OAuth2 = &o
+	}
+	if a.Test != nil {
+		p := *a.Test
+		c.Test = &p
+	}
+	if a.Identity != nil {
+		p := *a.Identity
+		c.Identity = &p
+	}
+	return &c
+}
+
+// WithOrigin returns a copy of the app whose absolute URLs all point at
+// origin ("http://127.0.0.1:8080") instead of the provider's host, keeping
+// their paths. Operators use it to route an app through a gateway; tests
+// use it to reach a stand-in provider.
+func (a *App) WithOrigin(origin string) *App {
+	c := a.Clone()
+	origin = strings.TrimSuffix(origin, "/")
+	re := func(u string) string {
+		i := strings.Index(u, "://")
+		if i < 0 {
+			return u
+		}
+		rest := u[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			return origin + rest[j:]
+		}
+		return origin
+	}
+	c.BaseURL = re(c.BaseURL)
+	if c.OAuth2 != nil {
+		c.OAuth2.AuthorizeURL = re(c.OAuth2.AuthorizeURL)
+		c.OAuth2.TokenURL = re(c.OAuth2.TokenURL)
+		if c.OAuth2.RevokeURL != "" {
+			c.OAuth2.RevokeURL = re(c.OAuth2.RevokeURL)
+		}
+	}
+	if c.Test != nil {
+		c.Test.URL = re(c.Test.URL)
+	}
+	if c.Identity != nil {
+		c.Identity.URL = re(c.Identity.URL)
+	}
+	return c
+}
+
+// Field returns the named field.
+func (a *App) Field(name string) (Field, bool) {
+	for _, f := range a.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// FileName is the catalog file an app is stored in.
+func FileName(slug string) string { return path.Clean(slug + ".yaml") }

@@ -1,0 +1,342 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var (
+	slugRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	fieldRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+)
+
+// AccessTokenField is the credential name of an OAuth 2 access token, as
+// code reads it: auths.<app>.oauth_access_token.
+const AccessTokenField = "oauth_access_token"
+
+// Validate checks an app against the schema's rules. Each problem names the
+// field it is about; all problems are reported together.
+func (a *App) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+
+	if !slugRE.MatchString(a.Slug) {
+		bad("slug", "%q must be lower case letters, digits and underscores, starting with a letter", a.Slug)
+	}
+	if strings.TrimSpace(a.Name) == "" {
+		bad("name", "is required")
+	}
+	if len(a.Categories) == 0 || len(a.Categories) > 3 {
+		bad("categories", "give one to three")
+	}
+	for _, c := range a.Categories {
+		if !slices.Contains(Categories, c) {
+			bad("categories", "%q is not one of %s", c, strings.Join(Categories, ", "))
+		}
+	}
+	if a.DocsURL == "" {
+		bad("docs_url", "is required: the provider's page this entry was checked against")
+	} else if err := checkURL(a.DocsURL, nil); err != nil {
+		bad("docs_url", "%v", err)
+	}
+
+	// Names a template may use: declared fields, and for OAuth 2 the access
+	// token and the kept response fields.
+	names := map[string]bool{}
+	for i, f := range a.Fields {
+		where := fmt.Sprintf("fields[%d]", i)
+		if !fieldRE.MatchString(f.Name) {
+			bad(where+".name", "%q must be lower case letters, digits and underscores", f.Name)
+		}
+		if names[f.Name] {
+			bad(where+".name", "%q is declared twice", f.Name)
+		}
+		names[f.Name] = true
+		if strings.TrimSpace(f.Label) == "" {
+			bad(where+".label", "is required")
+		}
+		if f.Pattern != "" {
+			if _, err := regexp.Compile(f.Pattern); err != nil {
+				bad(where+".pattern", "%v", err)
+			}
+		}
+	}
+
+	switch a.Auth {
+	case AuthOAuth2:
+		if a.OAuth2 == nil {
+			bad("oauth2", "is required when auth is oauth2")
+		} else {
+			names[AccessTokenField] = true
+			for _, k := range a.OAuth2.KeepFields {
+				if !fieldRE.MatchString(k) {
+					bad("oauth2.keep_fields", "%q must be lower case letters, digits and underscores", k)
+				}
+				names[k] = true
+			}
+			errs = append(errs, a.OAuth2.validate(names, a.patterned())...)
+		}
+		if a.Test != nil {
+			bad("test", "is for keys apps; OAuth 2 apps are checked by their identity request")
+		}
+	case AuthKeys:
+		if a.OAuth2 != nil {
+			bad("oauth2", "is only for auth oauth2")
+		}
+		if len(a.Fields) == 0 {
+			bad("fields", "a keys app needs at least one field")
+		}
+		if a.RequestAuth == nil {
+			bad("request_auth", "a keys app must say how its credentials are sent")
+		}
+	case AuthNone:
+		if a.OAuth2 != nil {
+			bad("oauth2", "is only for auth oauth2")
+		}
+	default:
+		bad("auth", "%q must be oauth2, keys or none", a.Auth)
+	}
+
+	if a.BaseURL != "" {
+		if err := checkURL(a.BaseURL, a.patternedOr(names)); err != nil {
+			bad("base_url", "%v", err)
+		}
+	}
+	if ra := a.RequestAuth; ra != nil {
+		errs = append(errs, ra.validate(names)...)
+	}
+	for k, v := range a.Headers {
+		if err := checkHeader(k, v, names); err != nil {
+			bad("headers."+k, "%v", err)
+		}
+	}
+	for _, p := range []struct {
+		name  string
+		probe *Probe
+	}{{"test", a.Test}, {"identity", a.Identity}} {
+		if p.probe == nil {
+			continue
+		}
+		errs = append(errs, p.probe.validate(p.name, a.BaseURL != "", a.patternedOr(names), names)...)
+		if p.name == "identity" && strings.TrimSpace(p.probe.Label) == "" {
+			bad("identity.label", "is required: it labels the account")
+		}
+		if p.name == "test" && p.probe.Label != "" {
+			bad("test.label", "only the identity request has a label")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// patterned is the set of fields that may appear in a URL: a value pasted
+// into a host or path must be held to a pattern, or it could redirect the
+// request elsewhere.
+func (a *App) patterned() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range a.Fields {
+		if f.Pattern != "" && !f.Secret {
+			m[f.Name] = true
+		}
+	}
+	return m
+}
+
+// patternedOr is patterned plus the OAuth 2 kept fields, which come from the
+// provider rather than the user.
+func (a *App) patternedOr(names map[string]bool) map[string]bool {
+	m := a.patterned()
+	if a.OAuth2 != nil {
+		for _, k := range a.OAuth2.KeepFields {
+			m[k] = true
+		}
+	}
+	return m
+}
+
+func (o *OAuth2) validate(names, urlNames map[string]bool) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("oauth2.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	for _, u := range []struct{ field, v string }{
+		{"authorize_url", o.AuthorizeURL}, {"token_url", o.TokenURL}, {"revoke_url", o.RevokeURL},
+	} {
+		if u.v == "" {
+			if u.field != "revoke_url" {
+				bad(u.field, "is required")
+			}
+			continue
+		}
+		if err := checkURL(u.v, urlNames); err != nil {
+			bad(u.field, "%v", err)
+		}
+	}
+	switch o.ClientAuth {
+	case "", "basic", "body":
+	default:
+		bad("client_auth", "%q must be basic or body", o.ClientAuth)
+	}
+	switch o.TokenBody {
+	case "", "form", "json":
+	default:
+		bad("token_body", "%q must be form or json", o.TokenBody)
+	}
+	for _, s := range append(slices.Clone(o.DefaultScopes), o.OptionalScopes...) {
+		if s == "" || strings.Contains(s, o.Separator()) {
+			bad("default_scopes", "scope %q is empty or contains the separator %q", s, o.Separator())
+		}
+	}
+	for _, m := range []struct {
+		field string
+		v     map[string]string
+	}{{"authorize_params", o.AuthorizeParams}, {"token_params", o.TokenParams}, {"refresh_params", o.RefreshParams}} {
+		for k, v := range m.v {
+			if err := checkTemplate(v, names); err != nil {
+				bad(m.field+"."+k, "%v", err)
+			}
+		}
+	}
+	for k, v := range o.TokenHeaders {
+		if err := checkHeader(k, v, names); err != nil {
+			bad("token_headers."+k, "%v", err)
+		}
+	}
+	return errs
+}
+
+func (r *RequestAuth) validate(names map[string]bool) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("request_auth.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	kinds := 0
+	if r.Header != "" || r.Value != "" {
+		kinds++
+		if r.Header == "" || r.Value == "" {
+			bad("header", "header and value go together")
+		} else if err := checkHeader(r.Header, r.Value, names); err != nil {
+			bad("value", "%v", err)
+		}
+	}
+	if r.Basic != nil {
+		kinds++
+		if err := checkTemplate(r.Basic.Username, names); err != nil {
+			bad("basic.username", "%v", err)
+		}
+		if err := checkTemplate(r.Basic.Password, names); err != nil {
+			bad("basic.password", "%v", err)
+		}
+	}
+	if len(r.Query) > 0 {
+		kinds++
+		for k, v := range r.Query {
+			if err := checkTemplate(v, names); err != nil {
+				bad("query."+k, "%v", err)
+			}
+		}
+	}
+	if kinds != 1 {
+		bad("header", "give exactly one of header+value, basic or query")
+	}
+	return errs
+}
+
+func (p *Probe) validate(name string, hasBase bool, urlNames, names map[string]bool) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", name, field, fmt.Sprintf(format, args...)))
+	}
+	switch {
+	case p.URL == "":
+		bad("url", "is required")
+	case strings.HasPrefix(p.URL, "/"):
+		if !hasBase {
+			bad("url", "%q is a path, but the app has no base_url", p.URL)
+		}
+		if err := checkTemplate(p.URL, urlNames); err != nil {
+			bad("url", "%v%s", err, urlHint)
+		}
+	default:
+		if err := checkURL(p.URL, urlNames); err != nil {
+			bad("url", "%v", err)
+		}
+	}
+	switch p.Method {
+	case "", http.MethodGet, http.MethodPost, http.MethodHead:
+	default:
+		bad("method", "%q must be GET, POST or HEAD", p.Method)
+	}
+	for k, v := range p.Headers {
+		if err := checkHeader(k, v, names); err != nil {
+			bad("headers."+k, "%v", err)
+		}
+	}
+	if err := checkTemplate(p.Body, names); err != nil {
+		bad("body", "%v", err)
+	}
+	return errs
+}
+
+// checkURL requires an absolute https URL whose template names are allowed.
+func checkURL(raw string, allowed map[string]bool) error {
+	if err := checkTemplate(raw, allowed); err != nil {
+		return fmt.Errorf("%w%s", err, urlHint)
+	}
+	// Fill the template with placeholders to check the URL's shape; a URL
+	// may start with a provider-given origin such as {instance_url}.
+	filled, _ := Expand(raw, func(string) (string, bool) { return "x", true })
+	if strings.HasPrefix(raw, "{") {
+		filled = "https://" + filled
+	}
+	u, err := url.Parse(filled)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", raw)
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q must be an absolute https URL", raw)
+	}
+	return nil
+}
+
+func checkTemplate(tpl string, allowed map[string]bool) error {
+	for _, n := range TemplateNames(tpl) {
+		if !allowed[n] {
+			return fmt.Errorf("template names {%s}, which is not allowed here (allowed: %s)", n, allowedList(allowed))
+		}
+	}
+	return nil
+}
+
+// urlHint explains why a declared field may still be refused in a URL: a
+// value pasted into a host or path must be held to a pattern, or it could
+// send the request elsewhere, and a secret in a URL ends up in logs.
+const urlHint = "; a URL may name only non-secret fields with a pattern and kept OAuth fields"
+
+func allowedList(allowed map[string]bool) string {
+	if len(allowed) == 0 {
+		return "none"
+	}
+	var ks []string
+	for k := range allowed {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return strings.Join(ks, ", ")
+}
+
+func checkHeader(name, value string, names map[string]bool) error {
+	if name == "" || strings.ContainsAny(name, " :\r\n") {
+		return fmt.Errorf("%q is not a header name", name)
+	}
+	if strings.ContainsAny(value, "\r\n") {
+		return errors.New("header value has a line break")
+	}
+	return checkTemplate(value, names)
+}

@@ -1,0 +1,384 @@
+// Package config is Latchkey's one typed configuration: defaults, an
+// optional YAML file, LATCHKEY_* environment variables and command-line
+// flags, in rising order of precedence, checked by Validate.
+//
+// Every setting is declared once, in the settings table, which drives the
+// file keys, the environment variables, the flags and the README's table.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultPort clashes with none of PostgreSQL, MariaDB, Redis, RabbitMQ,
+// Mosquitto and NATS.
+const DefaultPort = 7355
+
+// Config is the whole configuration.
+type Config struct {
+	// Listen is the host:port the server binds.
+	Listen string
+	// PublicURL is where users reach the server; OAuth redirect URIs are
+	// built from it.
+	PublicURL string
+	// DataDir holds the SQLite database, the key file and the admin token.
+	DataDir string
+	// DatabaseURL selects the store: empty or sqlite:PATH for SQLite,
+	// postgres://... for PostgreSQL.
+	DatabaseURL string
+	// MasterKey is one or more base64 keys, primary first. Taken from the
+	// environment only, never from flags, so it stays out of process lists.
+	MasterKey string
+	// MasterKeyFile is used when MasterKey is empty; created on first start.
+	MasterKeyFile string
+	// CatalogDir holds operator apps that add to or override shipped ones.
+	CatalogDir string
+	// AppOrigins sends an app's requests to another origin (a gateway, or a
+	// stand-in provider in tests): slug -> scheme://host[:port].
+	AppOrigins map[string]string
+	// ProviderTimeout bounds every request Latchkey makes to a provider.
+	ProviderTimeout time.Duration
+	// RefreshMargin: credentials expiring within it are refreshed on read.
+	RefreshMargin time.Duration
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration
+	LogLevel        string
+	LogFormat       string
+	// Server and Token are what the CLI uses to reach the API.
+	Server string
+	Token  string
+}
+
+type setting struct {
+	key      string // file key; the flag is the same with dashes
+	env      string
+	def      string
+	help     string
+	secret   bool // environment only: never a flag or file value
+	clientOK bool // a CLI client setting as well
+	set      func(c *Config, v string) error
+	get      func(c *Config) string
+}
+
+func str(p func(*Config) *string) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error { *p(c) = v; return nil }, func(c *Config) string { return *p(c) }
+}
+
+func dur(p func(*Config) *time.Duration) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration such as 30s or 5m", v)
+			}
+			*p(c) = d
+			return nil
+		}, func(c *Config) string {
+			return p(c).String()
+		}
+}
+
+var settings = func() []setting {
+	s := []setting{
+		{key: "listen", def: "127.0.0.1:" + strconv.Itoa(DefaultPort), help: "host:port the server listens on", clientOK: true},
+		{key: "public_url", help: "URL users reach the server at; OAuth redirect URIs are built from it (default: http://<listen>)"},
+		{key: "data_dir", def: "latchkey-data", help: "folder for the SQLite database, the key file and the admin token", clientOK: true},
+		{key: "database_url", help: "store: empty for SQLite in data_dir, sqlite:PATH, or postgres://user@host/db"},
+		{key: "master_key", secret: true, help: "base64 AES-256 key(s), comma separated, primary first; environment only"},
+		{key: "master_key_file", help: "key file used when master_key is unset; created with mode 0600 on first start (default: <data_dir>/master.key)"},
+		{key: "catalog_dir", help: "folder of extra app definitions (*.yaml) that add to or override the shipped catalog"},
+		{key: "app_origins", help: "send apps' requests elsewhere: slug=scheme://host[:port],... (a gateway, or stand-in providers in tests)"},
+		{key: "provider_timeout", def: "10s", help: "time limit of each request to a provider"},
+		{key: "refresh_margin", def: "5m", help: "credentials expiring within this are refreshed before they are handed out"},
+		{key: "shutdown_timeout", def: "15s", help: "how long a graceful shutdown waits for requests in flight"},
+		{key: "log_level", def: "info", help: "debug, info, warn or error"},
+		{key: "log_format", def: "text", help: "text or json"},
+		{key: "server", help: "CLI: the server's URL (default: http://<listen>)", clientOK: true},
+		{key: "token", secret: true, help: "CLI: the API token (default: the admin token in data_dir)", clientOK: true},
+	}
+	bind := map[string]func(*Config) *string{
+		"listen": func(c *Config) *string { return &c.Listen }, "public_url": func(c *Config) *string { return &c.PublicURL },
+		"data_dir": func(c *Config) *string { return &c.DataDir }, "database_url": func(c *Config) *string { return &c.DatabaseURL },
+		"master_key": func(c *Config) *string { return &c.MasterKey }, "master_key_file": func(c *Config) *string { return &c.MasterKeyFile },
+		"catalog_dir": func(c *Config) *string { return &c.CatalogDir }, "log_level": func(c *Config) *string { return &c.LogLevel },
+		"log_format": func(c *Config) *string { return &c.LogFormat }, "server": func(c *Config) *string { return &c.Server },
+		"token": func(c *Config) *string { return &c.Token },
+	}
+	durs := map[string]func(*Config) *time.Duration{
+		"provider_timeout": func(c *Config) *time.Duration { return &c.ProviderTimeout },
+		"refresh_margin":   func(c *Config) *time.Duration { return &c.RefreshMargin },
+		"shutdown_timeout": func(c *Config) *time.Duration { return &c.ShutdownTimeout },
+	}
+	for i := range s {
+		st := &s[i]
+		st.env = "LATCHKEY_" + strings.ToUpper(st.key)
+		switch {
+		case bind[st.key] != nil:
+			st.set, st.get = str(bind[st.key])
+		case durs[st.key] != nil:
+			st.set, st.get = dur(durs[st.key])
+		case st.key == "app_origins":
+			st.set, st.get = setOrigins, getOrigins
+		}
+	}
+	return s
+}()
+
+func setOrigins(c *Config, v string) error {
+	m := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		slug, origin, ok := strings.Cut(pair, "=")
+		if !ok {
+			return fmt.Errorf("%q is not slug=origin", pair)
+		}
+		m[strings.TrimSpace(slug)] = strings.TrimSpace(origin)
+	}
+	c.AppOrigins = m
+	return nil
+}
+
+func getOrigins(c *Config) string {
+	var pairs []string
+	for k, v := range c.AppOrigins {
+		pairs = append(pairs, k+"="+v)
+	}
+	sort.Strings(pairs)
+	return strings.Join(pairs, ",")
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	var c Config
+	for _, s := range settings {
+		if s.def != "" {
+			if err := s.set(&c, s.def); err != nil {
+				panic(err)
+			}
+		}
+	}
+	return c
+}
+
+// Load builds the configuration from defaults, the YAML file at path (if
+// path is not empty) and the environment (getenv, usually os.Getenv).
+// Flags are applied afterwards with Set. Errors name the setting.
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		if err := c.loadFile(path); err != nil {
+			return c, err
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := s.set(&c, v); err != nil {
+				return c, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *Config) loadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var raw map[string]yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		n := raw[k]
+		s, ok := lookup(k)
+		if !ok {
+			return fmt.Errorf("config file %s: line %d: unknown setting %q", path, n.Line, k)
+		}
+		if s.secret {
+			return fmt.Errorf("config file %s: line %d: %s is a secret and is read from %s only", path, n.Line, k, s.env)
+		}
+		var v string
+		if k == "app_origins" && n.Kind == yaml.MappingNode {
+			var m map[string]string
+			if err := n.Decode(&m); err != nil {
+				return fmt.Errorf("config file %s: line %d: %s: %w", path, n.Line, k, err)
+			}
+			c.AppOrigins = m
+			continue
+		}
+		if err := n.Decode(&v); err != nil {
+			return fmt.Errorf("config file %s: line %d: %s: %w", path, n.Line, k, err)
+		}
+		if err := s.set(c, v); err != nil {
+			return fmt.Errorf("config file %s: line %d: %s: %w", path, n.Line, k, err)
+		}
+	}
+	return nil
+}
+
+func lookup(key string) (setting, bool) {
+	for _, s := range settings {
+		if s.key == key {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// Set applies one setting by its file key (a flag's value).
+func (c *Config) Set(key, value string) error {
+	s, ok := lookup(key)
+	if !ok {
+		return fmt.Errorf("unknown setting %q", key)
+	}
+	if err := s.set(c, value); err != nil {
+		return fmt.Errorf("--%s: %w", FlagName(key), err)
+	}
+	return nil
+}
+
+// FlagName is the command-line flag of a setting.
+func FlagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
+
+// Setting describes one setting for flags and documentation.
+type Setting struct {
+	Key, Env, Flag, Default, Help string
+	// Secret settings come from the environment only.
+	Secret bool
+	// Client settings apply to the CLI's client commands too.
+	Client bool
+}
+
+// Settings lists every setting.
+func Settings() []Setting {
+	out := make([]Setting, 0, len(settings))
+	for _, s := range settings {
+		flag := "--" + FlagName(s.key)
+		if s.secret {
+			flag = ""
+		}
+		out = append(out, Setting{Key: s.key, Env: s.env, Flag: flag, Default: s.def, Help: s.help, Secret: s.secret, Client: s.clientOK})
+	}
+	return out
+}
+
+// Validate checks the whole configuration and fills derived defaults. Each
+// error names the setting's environment variable.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("LATCHKEY_%s: %s", strings.ToUpper(key), fmt.Sprintf(format, args...)))
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("listen", "%q has no valid port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.ClientHost()
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("public_url", "%q must be an absolute http(s) URL", c.PublicURL)
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if _, _, err := c.Database(); err != nil {
+		bad("database_url", "%v", err)
+	}
+	for slug, origin := range c.AppOrigins {
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("app_origins", "%s=%q must be scheme://host[:port]", slug, origin)
+		}
+	}
+	for key, d := range map[string]time.Duration{"provider_timeout": c.ProviderTimeout, "shutdown_timeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			bad(key, "must be positive")
+		}
+	}
+	if c.RefreshMargin < 0 {
+		bad("refresh_margin", "must not be negative")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format", "%q must be text or json", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// Database returns the store kind ("sqlite" or "postgres") and its
+// location (a file path or a connection URL).
+func (c *Config) Database() (kind, location string, err error) {
+	switch {
+	case c.DatabaseURL == "":
+		return "sqlite", filepath.Join(c.DataDir, "latchkey.db"), nil
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite:"), "//")
+		if p == "" {
+			return "", "", errors.New("sqlite: needs a path, as in sqlite:/var/lib/latchkey/latchkey.db")
+		}
+		return "sqlite", p, nil
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		return "postgres", c.DatabaseURL, nil
+	default:
+		// Never echo the URL: it may hold a password.
+		return "", "", errors.New("must start with sqlite: or postgres://")
+	}
+}
+
+// ClientHost is the host:port a client on this machine reaches the server
+// at: a wildcard listen address becomes loopback.
+func (c *Config) ClientHost() string {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return c.Listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// ServerURL is the URL the CLI talks to.
+func (c *Config) ServerURL() string {
+	if c.Server != "" {
+		return strings.TrimSuffix(c.Server, "/")
+	}
+	return "http://" + c.ClientHost()
+}
+
+// AdminTokenFile is where the server writes the admin API token on first
+// start, and where the CLI looks for it.
+func (c *Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin.token") }

@@ -1,0 +1,96 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/config"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "latchkey.yaml")
+	os.WriteFile(file, []byte("listen: 127.0.0.1:9001\ndata_dir: /from-file\nrefresh_margin: 2m\napp_origins:\n  slack: http://127.0.0.1:1\n"), 0o600)
+
+	c, err := config.Load(file, env(map[string]string{"LATCHKEY_DATA_DIR": "/from-env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set("listen", "127.0.0.1:9002"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][2]string{
+		"flag over file":     {c.Listen, "127.0.0.1:9002"},
+		"env over file":      {c.DataDir, "/from-env"},
+		"file over default":  {c.RefreshMargin.String(), (2 * time.Minute).String()},
+		"default":            {c.ProviderTimeout.String(), "10s"},
+		"derived public url": {c.PublicURL, "http://127.0.0.1:9002"},
+		"derived key file":   {c.MasterKeyFile, "/from-env/master.key"},
+		"origins from file":  {c.AppOrigins["slack"], "http://127.0.0.1:1"},
+	}
+	for name, got := range checks {
+		if got[0] != got[1] {
+			t.Errorf("%s: got %q, want %q", name, got[0], got[1])
+		}
+	}
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c, err := config.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	kind, loc, _ := c.Database()
+	if kind != "sqlite" || loc != filepath.Join("latchkey-data", "latchkey.db") {
+		t.Fatalf("default database = %s %s", kind, loc)
+	}
+	if c.Listen != "127.0.0.1:7355" {
+		t.Fatalf("default listen = %s", c.Listen)
+	}
+}
+
+func TestBadSettingsAreNamed(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		file    string
+		wantErr string
+	}{
+		{"bad duration", map[string]string{"LATCHKEY_REFRESH_MARGIN": "soon"}, "", "LATCHKEY_REFRESH_MARGIN"},
+		{"bad listen", map[string]string{"LATCHKEY_LISTEN": "nowhere"}, "", "LATCHKEY_LISTEN"},
+		{"bad database", map[string]string{"LATCHKEY_DATABASE_URL": "mysql://root:hunter2@x/db"}, "", "LATCHKEY_DATABASE_URL"},
+		{"bad log level", map[string]string{"LATCHKEY_LOG_LEVEL": "loud"}, "", "LATCHKEY_LOG_LEVEL"},
+		{"bad origin", map[string]string{"LATCHKEY_APP_ORIGINS": "slack=ftp://x"}, "", "LATCHKEY_APP_ORIGINS"},
+		{"unknown file key", nil, "colour: red\n", `unknown setting "colour"`},
+		{"secret in file", nil, "master_key: abc\n", "master_key is a secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = filepath.Join(t.TempDir(), "c.yaml")
+				os.WriteFile(path, []byte(tt.file), 0o600)
+			}
+			c, err := config.Load(path, env(tt.env))
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want it to name %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("error leaks a password: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,37 @@
+// Package ids makes the prefixed, time-ordered identifiers Latchkey gives
+// its records ("acc_01j9...", "usr_01j9...").
+package ids
+
+import (
+	"crypto/rand"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Prefixes of the record kinds.
+const (
+	Workspace = "wsp"
+	User      = "usr"
+	APIToken  = "tok"
+	Account   = "acc"
+	Event     = "evt"
+)
+
+// New returns prefix_ followed by a lower-case ULID made at t, so ids sort by
+// creation time.
+func New(prefix string, t time.Time) string {
+	id := ulid.MustNew(ulid.Timestamp(t), rand.Reader)
+	return prefix + "_" + strings.ToLower(id.String())
+}
+
+// Valid reports whether s looks like an id with the given prefix.
+func Valid(prefix, s string) bool {
+	rest, ok := strings.CutPrefix(s, prefix+"_")
+	if !ok || len(rest) != ulid.EncodedSize {
+		return false
+	}
+	_, err := ulid.ParseStrict(strings.ToUpper(rest))
+	return err == nil
+}

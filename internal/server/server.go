@@ -1,0 +1,210 @@
+// Package server assembles a running Latchkey: it opens the store, checks
+// the master key, prepares a first start, wires the services to the HTTP
+// routes with their middleware, and serves until told to stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/api"
+	"github.com/latchkeyhq/latchkey/internal/bootstrap"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Server is an assembled Latchkey instance.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	clock    clockwork.Clock
+	store    store.Store
+	accounts *accounts.Service
+	handler  http.Handler
+	registry *prometheus.Registry
+}
+
+// Options are what tests may inject; zero values mean the real thing.
+type Options struct {
+	Clock clockwork.Clock
+	// Store replaces the configured store (tests share one between
+	// instances).
+	Store store.Store
+	// ProviderClient makes requests to providers.
+	ProviderClient *http.Client
+}
+
+// New opens the store, checks the key and prepares a first start. The
+// caller runs Serve and, when done, Close.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	clock := opt.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	cat, err := catalog.LoadDir(cfg.CatalogDir)
+	if err != nil {
+		return nil, err
+	}
+	for slug := range cfg.AppOrigins {
+		if _, ok := cat.Get(slug); !ok {
+			return nil, fmt.Errorf("LATCHKEY_APP_ORIGINS: no app %q in the catalog", slug)
+		}
+	}
+	ring, err := loadRing(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	st := opt.Store
+	if st == nil {
+		if st, err = OpenStore(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	fail := func(err error) (*Server, error) {
+		if opt.Store == nil {
+			st.Close()
+		}
+		return nil, err
+	}
+	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
+		return fail(err)
+	}
+	if _, err := bootstrap.FirstRun(ctx, st, cfg.AdminTokenFile(), clock.Now(), log); err != nil {
+		return fail(err)
+	}
+	client := opt.ProviderClient
+	if client == nil {
+		client = &http.Client{Timeout: cfg.ProviderTimeout}
+	}
+	svc := accounts.New(accounts.Options{
+		Store: st, Catalog: cat, Ring: ring, Client: client, Clock: clock, Log: log, AppOrigins: cfg.AppOrigins,
+	})
+	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.handler = s.routes(api.New(svc, st, clock, log))
+	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
+	return s, nil
+}
+
+// loadRing reads the master key(s) from the environment or the key file.
+// The log says where a new key file went, never what is in it.
+func loadRing(cfg config.Config, log *slog.Logger) (*seal.Ring, error) {
+	var keys [][]byte
+	var err error
+	if cfg.MasterKey != "" {
+		if keys, err = seal.ParseKeys(cfg.MasterKey); err != nil {
+			return nil, fmt.Errorf("LATCHKEY_MASTER_KEY: %w", err)
+		}
+	} else {
+		var created bool
+		if keys, created, err = seal.LoadOrCreateKeyFile(cfg.MasterKeyFile); err != nil {
+			return nil, err
+		}
+		if created {
+			log.Warn("created a new master key file; back it up: without it the stored credentials cannot be read", "file", cfg.MasterKeyFile)
+		}
+	}
+	return seal.NewRing(keys...)
+}
+
+// Handler is the server's whole HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Accounts is the accounts service.
+func (s *Server) Accounts() *accounts.Service { return s.accounts }
+
+// Store is the server's store.
+func (s *Server) Store() store.Store { return s.store }
+
+// Serve answers on ln until ctx is done, then shuts down gracefully: it
+// stops accepting, lets requests in flight finish within the shutdown
+// timeout, and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("latchkey is serving", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the store (unless it was injected).
+func (s *Server) Close() error { return s.store.Close() }
+
+// Run is `latchkey serve`: New, listen on the configured address, Serve.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	s, err := New(ctx, cfg, log, Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("LATCHKEY_LISTEN: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+func (s *Server) routes(apiHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", apiHandler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.store.Ping(ctx); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("store unavailable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("Latchkey is running. The API is under /v1; see the README.\n"))
+	})
+	return s.middleware(mux)
+}

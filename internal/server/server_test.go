@@ -1,0 +1,467 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/bootstrap"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+)
+
+// Known values the tests look for where they must never be.
+const (
+	goodKey     = "SG.knownplaintextkey.Zm9vYmFyYmF6cXV4"
+	twilioSID   = "AC0123456789abcdef0123456789abcdef"
+	twilioToken = "twilio-auth-token-plaintext-4242"
+)
+
+// provider stands in for SendGrid and Twilio: it accepts exactly the known
+// credentials and counts the requests it gets.
+type provider struct {
+	*httptest.Server
+	requests atomic.Int64
+}
+
+func newProvider(t *testing.T) *provider {
+	p := &provider{}
+	mux := http.NewServeMux()
+	sendgridAuth := func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+goodKey }
+	mux.HandleFunc("GET /v3/scopes", func(w http.ResponseWriter, r *http.Request) {
+		if !sendgridAuth(r) {
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"errors":[{"field":null,"message":"authorization required"}]}`))
+			return
+		}
+		w.Write([]byte(`{"scopes":["mail.send"]}`))
+	})
+	mux.HandleFunc("GET /v3/user/profile", func(w http.ResponseWriter, r *http.Request) {
+		if !sendgridAuth(r) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"first_name":"Ada","last_name":"Lovelace"}`))
+	})
+	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}", func(w http.ResponseWriter, r *http.Request) {
+		u, pw, ok := r.BasicAuth()
+		if !ok || u != twilioSID || pw != twilioToken || r.PathValue("sid") != twilioSID+".json" {
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"code":20003,"message":"Authenticate"}`))
+			return
+		}
+		w.Write([]byte(`{"friendly_name":"Acme Ops"}`))
+	})
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.requests.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+type fixture struct {
+	*servertest.Instance
+	provider *provider
+	api      *client.Client
+}
+
+// start runs a server on the backend with SendGrid and Twilio pointed at
+// the stand-in provider.
+func start(t *testing.T, b servertest.Backend) fixture {
+	p := newProvider(t)
+	cfg := servertest.Config(t, b.DatabaseURL(t))
+	cfg.AppOrigins = map[string]string{"sendgrid": p.URL, "twilio": p.URL}
+	inst := servertest.Start(t, cfg, server.Options{})
+	return fixture{Instance: inst, provider: p, api: inst.Client()}
+}
+
+func forEachBackend(t *testing.T, fn func(t *testing.T, b servertest.Backend)) {
+	for _, b := range servertest.Backends {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestKeyAccountLifecycle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		f := start(t, b)
+		ctx := context.Background()
+
+		acc, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "sendgrid", Nickname: ptr("marketing"), Fields: map[string]string{"api_key": goodKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(acc.ID, "acc_") || acc.Nickname != "marketing" || acc.Status != "healthy" || acc.Untested {
+			t.Fatalf("created %+v", acc)
+		}
+		if acc.IdentityLabel != "Ada Lovelace" {
+			t.Errorf("identity label = %q, want the profile's name", acc.IdentityLabel)
+		}
+
+		creds, err := f.api.Credentials(ctx, acc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(creds) != 1 || creds["api_key"] != goodKey {
+			t.Fatalf("credentials = %v", creds)
+		}
+
+		renamed, err := f.api.RenameAccount(ctx, acc.ID, "  marketing (EU)  ")
+		if err != nil || renamed.Nickname != "marketing (EU)" {
+			t.Fatalf("rename: %+v, %v", renamed, err)
+		}
+		got, err := f.api.GetAccount(ctx, acc.ID)
+		if err != nil || got.Nickname != "marketing (EU)" {
+			t.Fatalf("get after rename: %+v, %v", got, err)
+		}
+
+		events, err := f.api.Events(ctx, acc.ID, client.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range events.Data {
+			actions = append(actions, e.Action)
+		}
+		if want := "account.renamed credentials.read account.connected"; strings.Join(actions, " ") != want {
+			t.Errorf("audit = %v, want %s", actions, want)
+		}
+
+		if err := f.api.DeleteAccount(ctx, acc.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.api.GetAccount(ctx, acc.ID); !client.IsProblem(err, "not-found") {
+			t.Fatalf("get after delete: %v", err)
+		}
+		if _, err := f.api.Credentials(ctx, acc.ID); !client.IsProblem(err, "not-found") {
+			t.Fatalf("credentials after delete: %v", err)
+		}
+	})
+}
+
+func TestTwilioBasicAuthAndIdentity(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	acc, err := f.api.CreateAccount(context.Background(), client.CreateAccount{App: "twilio", Fields: map[string]string{"account_sid": twilioSID, "auth_token": twilioToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Nickname != "Twilio" || acc.IdentityLabel != "Acme Ops" {
+		t.Fatalf("nickname %q (want the app's name by default), label %q", acc.Nickname, acc.IdentityLabel)
+	}
+}
+
+// TestBadInputChangesNothing sends each kind of bad input and checks the
+// problem it gets back and that no account appeared.
+func TestBadInputChangesNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		f := start(t, b)
+		existing, err := f.api.CreateAccount(context.Background(), client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := f.provider.requests.Load()
+
+		tests := []struct {
+			name       string
+			method     string
+			path       string
+			body       string
+			token      string // "" means the admin token; "-" means none
+			wantStatus int
+			wantType   string
+			wantDetail string
+		}{
+			{"unknown app", "POST", "/v1/accounts", `{"app":"nosuch","fields":{}}`, "", 404, "unknown-app", `unknown app "nosuch"`},
+			{"oauth app via keys", "POST", "/v1/accounts", `{"app":"slack","fields":{}}`, "", 422, "validation", "connects with oauth2"},
+			{"missing app", "POST", "/v1/accounts", `{"fields":{}}`, "", 422, "validation", "app: is required"},
+			{"malformed json", "POST", "/v1/accounts", `{"app":"sendgrid",`, "", 400, "malformed-request", "not valid JSON"},
+			{"unknown json field", "POST", "/v1/accounts", `{"app":"sendgrid","colour":"red"}`, "", 400, "malformed-request", `unknown field "colour"`},
+			{"two json values", "POST", "/v1/accounts", `{"app":"sendgrid"}{}`, "", 400, "malformed-request", "more than one"},
+			{"wrong type", "POST", "/v1/accounts", `{"app":42}`, "", 400, "malformed-request", `"app" must be of JSON type string`},
+			{"oversized body", "POST", "/v1/accounts", `{"app":"` + strings.Repeat("a", 2<<20) + `"}`, "", 413, "body-too-large", ""},
+			{"empty nickname", "POST", "/v1/accounts", `{"app":"sendgrid","nickname":"  ","fields":{"api_key":"` + goodKey + `"}}`, "", 422, "validation", "nickname: must not be empty"},
+			{"missing field", "POST", "/v1/accounts", `{"app":"sendgrid","fields":{}}`, "", 422, "validation", "fields.api_key: API key is required"},
+			{"unknown credential field", "POST", "/v1/accounts", `{"app":"sendgrid","fields":{"api_key":"x","password":"y"}}`, "", 422, "validation", `has no field "password"`},
+			{"pattern mismatch", "POST", "/v1/accounts", `{"app":"twilio","fields":{"account_sid":"not-a-sid","auth_token":"t"}}`, "", 422, "validation", "fields.account_sid: Account SID does not have the expected format"},
+			{"provider refuses", "POST", "/v1/accounts", `{"app":"sendgrid","fields":{"api_key":"SG.wrong.key"}}`, "", 422, "credentials-test-failed", "401 Unauthorized: authorization required"},
+			{"rename empty", "PATCH", "/v1/accounts/" + existing.ID, `{"nickname":""}`, "", 422, "validation", "nickname: must not be empty"},
+			{"rename unknown account", "PATCH", "/v1/accounts/acc_01jd0000000000000000000000", `{"nickname":"x"}`, "", 404, "not-found", ""},
+			{"delete unknown account", "DELETE", "/v1/accounts/acc_01jd0000000000000000000000", "", "", 404, "not-found", ""},
+			{"malformed account id", "GET", "/v1/accounts/../../etc", "", "", 404, "", ""},
+			{"credentials unknown account", "GET", "/v1/accounts/acc_nope/credentials", "", "", 404, "not-found", ""},
+			{"no token", "GET", "/v1/accounts", "", "-", 401, "unauthorized", "Bearer"},
+			{"wrong token", "GET", "/v1/accounts", "", "lk_wrong", 401, "unauthorized", "not valid"},
+			{"wrong token on delete", "DELETE", "/v1/accounts/" + existing.ID, "", "lk_wrong", 401, "unauthorized", ""},
+			{"bad limit", "GET", "/v1/accounts?limit=0", "", "", 422, "validation", "limit"},
+			{"bad status filter", "GET", "/v1/accounts?status=happy", "", "", 422, "validation", "status"},
+			{"bad cursor", "GET", "/v1/accounts?cursor=!!", "", "", 422, "validation", "cursor"},
+			{"no such route", "GET", "/v1/nothing", "", "", 404, "no-such-route", ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				req, _ := http.NewRequest(tt.method, f.URL+tt.path, strings.NewReader(tt.body))
+				switch tt.token {
+				case "":
+					req.Header.Set("Authorization", "Bearer "+f.Token)
+				case "-":
+				default:
+					req.Header.Set("Authorization", "Bearer "+tt.token)
+				}
+				if tt.body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				if resp.StatusCode != tt.wantStatus {
+					t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+				}
+				if tt.wantType == "" {
+					return
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+					t.Errorf("Content-Type = %q", ct)
+				}
+				var p client.Problem
+				if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+					t.Fatal(err)
+				}
+				if p.Type != "urn:latchkey:problem:"+tt.wantType || p.Status != tt.wantStatus || p.Title == "" {
+					t.Errorf("problem = %+v, want type %s", p, tt.wantType)
+				}
+				if !strings.Contains(p.Detail, tt.wantDetail) {
+					t.Errorf("detail = %q, want it to contain %q", p.Detail, tt.wantDetail)
+				}
+				for _, secret := range []string{goodKey, "SG.wrong.key", f.Token} {
+					if strings.Contains(p.Detail, secret) {
+						t.Errorf("problem detail leaks a secret: %q", p.Detail)
+					}
+				}
+			})
+		}
+
+		list, err := f.api.ListAccounts(context.Background(), client.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Data) != 1 || list.Data[0].ID != existing.ID || list.Data[0].Nickname != existing.Nickname {
+			t.Fatalf("bad input changed the accounts: %+v", list.Data)
+		}
+		// Only the refused key reached the provider (its test request).
+		if n := f.provider.requests.Load() - before; n != 1 {
+			t.Errorf("provider got %d requests from bad input, want 1 (the refused key's test)", n)
+		}
+	})
+}
+
+func TestNoTestMarksUntested(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	before := f.provider.requests.Load()
+	acc, err := f.api.CreateAccount(context.Background(), client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": "SG.unreachable"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !acc.Untested {
+		t.Fatal("account saved without a test is not marked untested")
+	}
+	// The identity request still runs (and fails quietly); the test does not.
+	if n := f.provider.requests.Load() - before; n != 1 {
+		t.Errorf("provider got %d requests, want 1 (identity only)", n)
+	}
+}
+
+func TestListFiltersAndPages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		f := start(t, b)
+		ctx := context.Background()
+		for i, nick := range []string{"alpha", "beta", "gamma", "delta", "epsilon"} {
+			in := client.CreateAccount{App: "sendgrid", Nickname: ptr(nick), Fields: map[string]string{"api_key": goodKey}}
+			if i >= 3 {
+				in = client.CreateAccount{App: "twilio", Nickname: ptr(nick), Fields: map[string]string{"account_sid": twilioSID, "auth_token": twilioToken}}
+			}
+			if _, err := f.api.CreateAccount(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var seen []string
+		o := client.ListOptions{Limit: 2}
+		for {
+			page, err := f.api.ListAccounts(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range page.Data {
+				seen = append(seen, a.Nickname)
+			}
+			if page.NextCursor == nil {
+				break
+			}
+			o.Cursor = *page.NextCursor
+		}
+		if strings.Join(seen, ",") != "alpha,beta,gamma,delta,epsilon" {
+			t.Fatalf("pages gave %v", seen)
+		}
+		twilio, _ := f.api.ListAccounts(ctx, client.ListOptions{App: "twilio"})
+		if len(twilio.Data) != 2 {
+			t.Errorf("app filter: %d accounts", len(twilio.Data))
+		}
+		text, _ := f.api.ListAccounts(ctx, client.ListOptions{Query: "LOVELACE"})
+		if len(text.Data) != 3 {
+			t.Errorf("text search over identity labels: %d accounts, want 3", len(text.Data))
+		}
+		healthy, _ := f.api.ListAccounts(ctx, client.ListOptions{Status: "needs_reconnect"})
+		if len(healthy.Data) != 0 {
+			t.Errorf("status filter: %d accounts", len(healthy.Data))
+		}
+	})
+}
+
+func TestAppsAPI(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	ctx := context.Background()
+	keys, err := f.api.ListApps(ctx, client.ListOptions{Auth: "keys", Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys.Data) < 30 {
+		t.Errorf("%d keys apps, want at least 30", len(keys.Data))
+	}
+	for _, a := range keys.Data {
+		if a.Auth != "keys" || len(a.Fields) == 0 {
+			t.Errorf("%s: auth %s with %d fields", a.Slug, a.Auth, len(a.Fields))
+		}
+	}
+	var all []client.App
+	o := client.ListOptions{Limit: 25}
+	for {
+		page, err := f.api.ListApps(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page.Data...)
+		if page.NextCursor == nil {
+			break
+		}
+		o.Cursor = *page.NextCursor
+	}
+	if len(all) < 60 {
+		t.Errorf("catalog pages hold %d apps, want at least 60", len(all))
+	}
+	found, _ := f.api.ListApps(ctx, client.ListOptions{Query: "grid"})
+	if len(found.Data) == 0 || found.Data[0].Slug != "sendgrid" {
+		t.Errorf("search grid: %+v", found.Data)
+	}
+	raw, err := f.api.GetApp(ctx, "sendgrid")
+	if err != nil || !bytes.Contains(raw, []byte(`"docs_url"`)) {
+		t.Fatalf("get app: %s, %v", raw, err)
+	}
+	if _, err := f.api.GetApp(ctx, "nosuch"); !client.IsProblem(err, "unknown-app") {
+		t.Fatalf("unknown app: %v", err)
+	}
+}
+
+// TestNoPlaintextAtRest writes a known key and looks for it in every file
+// of the SQLite data folder.
+func TestNoPlaintextAtRest(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	if _, err := f.api.CreateAccount(context.Background(), client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.api.CreateAccount(context.Background(), client.CreateAccount{App: "twilio", Fields: map[string]string{"account_sid": twilioSID, "auth_token": twilioToken}}); err != nil {
+		t.Fatal(err)
+	}
+	f.Stop() // checkpoint the WAL into the database file
+	files, _ := filepath.Glob(filepath.Join(f.Config.DataDir, "*"))
+	if len(files) == 0 {
+		t.Fatal("no data files")
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{goodKey, twilioToken} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s holds a credential in plaintext", filepath.Base(file))
+			}
+		}
+	}
+	if logs := f.Logs.String(); strings.Contains(logs, goodKey) || strings.Contains(logs, twilioToken) || strings.Contains(logs, f.Token) {
+		t.Error("the server log holds a secret")
+	}
+}
+
+// TestRestartAndWrongKey restarts on the same data: accounts stay readable
+// with the same key, and another key is refused before anything is served.
+func TestRestartAndWrongKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		p := newProvider(t)
+		cfg := servertest.Config(t, b.DatabaseURL(t))
+		cfg.AppOrigins = map[string]string{"sendgrid": p.URL}
+		first := servertest.Start(t, cfg, server.Options{})
+		acc, err := first.Client().CreateAccount(context.Background(), client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Stop()
+
+		second := servertest.Start(t, cfg, server.Options{})
+		if second.Token != first.Token {
+			t.Error("the admin token changed on restart")
+		}
+		creds, err := second.Client().Credentials(context.Background(), acc.ID)
+		if err != nil || creds["api_key"] != goodKey {
+			t.Fatalf("after restart: %v, %v", creds, err)
+		}
+		second.Stop()
+
+		wrong := cfg
+		k, _ := seal.GenerateKey()
+		wrong.MasterKey = seal.EncodeKey(k)
+		_, err = server.New(context.Background(), wrong, servertest.DiscardLogger(), server.Options{})
+		if !errors.Is(err, bootstrap.ErrWrongKey) {
+			t.Fatalf("start with another key: %v, want ErrWrongKey", err)
+		}
+		if strings.Contains(err.Error(), wrong.MasterKey) || strings.Contains(err.Error(), cfg.MasterKey) {
+			t.Fatal("the error names a key")
+		}
+
+		// The refused start changed nothing: the right key still works.
+		third := servertest.Start(t, cfg, server.Options{})
+		if creds, err := third.Client().Credentials(context.Background(), acc.ID); err != nil || creds["api_key"] != goodKey {
+			t.Fatalf("after a refused start: %v, %v", creds, err)
+		}
+	})
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "latchkey_http_requests_total"} {
+		// Make one API request first so the request counter has a sample.
+		_, _ = f.api.ListAccounts(context.Background(), client.ListOptions{})
+		resp, err := http.Get(f.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(b.String(), want) {
+			t.Errorf("%s: %d %q", path, resp.StatusCode, b.String()[:min(b.Len(), 200)])
+		}
+	}
+}

@@ -1,0 +1,130 @@
+// Package servertest starts real Latchkey servers for tests: on SQLite in
+// a temporary folder, or on an isolated PostgreSQL schema, listening on
+// loopback, with the admin token at hand.
+package servertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/store/postgres/pgtest"
+)
+
+// Backend is a store a test server can run on.
+type Backend struct {
+	Name string
+	// DatabaseURL returns the database for one test: "" for SQLite in the
+	// data folder, or a PostgreSQL URL pinned to a fresh schema.
+	DatabaseURL func(t testing.TB) string
+}
+
+// Backends are SQLite, always, and PostgreSQL, whose tests skip (or fail,
+// when it is required) without LATCHKEY_TEST_POSTGRES_URL.
+var Backends = []Backend{
+	{Name: "sqlite", DatabaseURL: func(testing.TB) string { return "" }},
+	{Name: "postgres", DatabaseURL: func(t testing.TB) string { return pgtest.URL(t) }},
+}
+
+// Config returns a configuration for a test server: a fresh data folder, a
+// fresh master key, loopback on a free port.
+func Config(t testing.TB, databaseURL string) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.DatabaseURL = databaseURL
+	k, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MasterKey = seal.EncodeKey(k)
+	cfg.Listen = "127.0.0.1:0"
+	cfg.LogLevel = "debug"
+	return cfg
+}
+
+// Instance is a running server.
+type Instance struct {
+	*server.Server
+	Config config.Config
+	URL    string
+	Token  string
+	// Logs holds everything the server logged.
+	Logs *LockedBuffer
+	stop func()
+}
+
+// Client returns an API client with the admin token.
+func (i *Instance) Client() *client.Client { return client.New(i.URL, i.Token, nil) }
+
+// Stop shuts the server down and waits for it; tests may call it early
+// (to restart), and it runs again harmlessly at cleanup.
+func (i *Instance) Stop() { i.stop() }
+
+// Start runs a server with cfg until the test ends.
+func Start(t testing.TB, cfg config.Config, opt server.Options) *Instance {
+	t.Helper()
+	logs := &LockedBuffer{}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := server.New(ctx, cfg, log, opt)
+	if err != nil {
+		cancel()
+		t.Fatalf("start server: %v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("server did not stop")
+		}
+		if opt.Store == nil {
+			s.Close()
+		}
+	}
+	t.Cleanup(stop)
+	token, err := os.ReadFile(cfg.AdminTokenFile())
+	if err != nil {
+		t.Fatalf("admin token: %v", err)
+	}
+	cfg.Listen = ln.Addr().String()
+	return &Instance{Server: s, Config: cfg, URL: "http://" + ln.Addr().String(), Token: strings.TrimSpace(string(token)), Logs: logs, stop: stop}
+}
+
+// testWriter sends server logs to the test's log, shown on failure or -v.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// DiscardLogger is a logger that drops everything.
+func DiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

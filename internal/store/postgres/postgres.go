@@ -1,0 +1,126 @@
+// Package postgres is Latchkey's production storage backend: PostgreSQL
+// (through pgx's database/sql adapter) behind the shared SQL store, with its
+// migrations.
+//
+// The schema lives in the first schema of the connection's search_path, so
+// several installations (or test runs) can share one database: put
+// search_path=NAME in the URL's query.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/latchkeyhq/latchkey/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect describes PostgreSQL to the shared store.
+var Dialect = sqlstore.Dialect{
+	Name:              "postgres",
+	LockRows:          " FOR UPDATE",
+	ILike:             "ILIKE",
+	IsUniqueViolation: isUniqueViolation,
+}
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// string; search_path is honoured) and brings its schema up to date.
+func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
+	db, err := OpenDB(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return sqlstore.New(db, Dialect), nil
+}
+
+// OpenDB connects to the database at url without migrating it.
+func OpenDB(ctx context.Context, url string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx leaves the password out of its parse errors.
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	// Bounded so that several replicas (and parallel tests) stay well under
+	// the server's max_connections.
+	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(5)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres %s@%s:%d/%s: %w", cfg.User, cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	return db, nil
+}
+
+// Migrate applies the pending migrations to db and returns the schema
+// version it is at now. Replicas starting together take turns: each
+// migrates under an advisory lock named after the current schema.
+func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return 0, fmt.Errorf("migrate postgres: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSessionLocker(schemaLocker{}))
+	if err != nil {
+		return 0, fmt.Errorf("migrate postgres: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return 0, fmt.Errorf("migrate postgres: %w", err)
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate postgres: version: %w", err)
+	}
+	return v, nil
+}
+
+// schemaLocker is a goose session locker that waits for a session advisory
+// lock keyed by the current schema. goose's own locker uses one key for the
+// whole server and polls every few seconds; this one lets installations in
+// other schemas migrate at the same time, and wakes as soon as the lock is
+// free.
+type schemaLocker struct{}
+
+const lockKey = `hashtext('latchkey.migrate.' || coalesce(current_schema(), ''))`
+
+func (schemaLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	return nil
+}
+
+func (schemaLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var ok bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock(`+lockKey+`)`).Scan(&ok); err != nil {
+		return fmt.Errorf("release migration lock: %w", err)
+	}
+	if !ok {
+		return errors.New("release migration lock: it was not held")
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505" // unique_violation
+}

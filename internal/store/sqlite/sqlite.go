@@ -1,0 +1,113 @@
+// Package sqlite is Latchkey's embedded storage backend: a SQLite file
+// (pure Go driver, WAL) behind the shared SQL store, with its migrations.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkeyhq/latchkey/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect describes SQLite to the shared store. Row locks are not needed:
+// OpenDB makes every transaction take the write lock at BEGIN.
+var Dialect = sqlstore.Dialect{
+	Name:              "sqlite",
+	LockRows:          "",
+	ILike:             "LIKE",
+	IsUniqueViolation: isUniqueViolation,
+}
+
+// Open opens the database file at path, creating it and its directory if
+// needed, and brings its schema up to date.
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	db, err := OpenDB(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return sqlstore.New(db, Dialect), nil
+}
+
+// OpenDB opens the database file at path, creating it and its directory if
+// needed, without migrating it.
+func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite: empty path")
+	}
+	// The driver splits its DSN at the first '?'.
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("open sqlite %s: path must not contain '?'", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// Every transaction takes the write lock at BEGIN, so a read-modify-write
+	// in UpdateAccount cannot interleave with another writer's, and a writer
+	// waits (busy_timeout) instead of failing to upgrade its lock.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// WAL lets readers run beside the one writer; writers queue on the lock.
+	db.SetMaxOpenConns(8)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Migrate applies the pending migrations to db and returns the schema
+// version it is at now.
+func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return 0, fmt.Errorf("migrate sqlite: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return 0, fmt.Errorf("migrate sqlite: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return 0, fmt.Errorf("migrate sqlite: %w", err)
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate sqlite: version: %w", err)
+	}
+	return v, nil
+}
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}

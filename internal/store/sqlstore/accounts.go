@@ -1,0 +1,222 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+const accountColumns = `id, workspace_id, owner_id, app, nickname, identity_label, scopes,
+	status, status_error, shared, untested, oauth_client_id, credentials,
+	expires_at, last_refreshed_at, next_refresh_at, failing_since, refresh_failures,
+	created_at, updated_at`
+
+// CreateAccount stores a; ErrConflict when its id exists.
+func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
+	scopes, err := toJSON(a.Scopes)
+	if err != nil {
+		return fmt.Errorf("create account %s: scopes: %w", a.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO accounts (`+accountColumns+`) VALUES
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		a.ID, a.WorkspaceID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
+		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID, storedBytes(a.Credentials),
+		nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt), nullMicros(a.NextRefreshAt),
+		nullMicros(a.FailingSince), a.RefreshFailures,
+		micros(a.CreatedAt), micros(a.UpdatedAt))
+	if err != nil {
+		return s.conflict(err, "create account %s", a.ID)
+	}
+	return nil
+}
+
+// GetAccount returns the account with the id in the workspace.
+func (s *Store) GetAccount(ctx context.Context, workspaceID, id string) (store.Account, error) {
+	a, err := scanAccount(s.db.QueryRowContext(ctx,
+		`SELECT `+accountColumns+` FROM accounts WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id))
+	if err != nil {
+		return store.Account{}, notFound(err, "get account %s", id)
+	}
+	return a, nil
+}
+
+// ListAccounts returns one page of the accounts f selects, ordered by id.
+func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]store.Account, error) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := []string{"workspace_id = " + arg(f.WorkspaceID)}
+	if f.VisibleTo != "" {
+		where = append(where, "(owner_id = "+arg(f.VisibleTo)+" OR shared)")
+	}
+	if f.App != "" {
+		where = append(where, "app = "+arg(f.App))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if f.Text != "" {
+		p := arg("%" + escapeLike(f.Text) + "%")
+		like := " " + s.d.ILike + " " + p + ` ESCAPE '\'`
+		where = append(where, "(nickname"+like+" OR identity_label"+like+" OR app"+like+")")
+	}
+	if f.After != "" {
+		where = append(where, "id > "+arg(f.After))
+	}
+	query := `SELECT ` + accountColumns + ` FROM accounts WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY id LIMIT ` + arg(limit(f.Limit))
+
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
+	}
+	defer rows.Close()
+	var out []store.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
+	}
+	return out, nil
+}
+
+// UpdateAccount reads the account under its row lock, lets fn change it and
+// writes it back, all in one transaction. fn must not call the store: the
+// transaction holds a connection and, in SQLite, the database's write lock.
+func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn func(*store.Account) error) (store.Account, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("update account %s: begin: %w", id, err)
+	}
+	// After a successful Commit this is a no-op; on every other path it
+	// releases the lock and discards whatever was written.
+	defer tx.Rollback()
+
+	a, err := scanAccount(tx.QueryRowContext(ctx,
+		`SELECT `+accountColumns+` FROM accounts WHERE workspace_id = $1 AND id = $2`+s.d.LockRows,
+		workspaceID, id))
+	if err != nil {
+		return store.Account{}, notFound(err, "update account %s", id)
+	}
+	orig := a
+	if err := fn(&a); err != nil {
+		return store.Account{}, err
+	}
+	a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
+
+	scopes, err := toJSON(a.Scopes)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("update account %s: scopes: %w", id, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE accounts SET
+		owner_id = $3, app = $4, nickname = $5, identity_label = $6, scopes = $7,
+		status = $8, status_error = $9, shared = $10, untested = $11, oauth_client_id = $12,
+		credentials = $13, expires_at = $14, last_refreshed_at = $15, next_refresh_at = $16,
+		failing_since = $17, refresh_failures = $18, updated_at = $19
+		WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
+		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID,
+		storedBytes(a.Credentials), nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt),
+		nullMicros(a.NextRefreshAt), nullMicros(a.FailingSince), a.RefreshFailures,
+		micros(a.UpdatedAt))
+	if err != nil {
+		return store.Account{}, fmt.Errorf("update account %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Account{}, fmt.Errorf("update account %s: commit: %w", id, err)
+	}
+	return storedAccount(a), nil
+}
+
+// DeleteAccount deletes the account with the id in the workspace. Its
+// audit events stay.
+func (s *Store) DeleteAccount(ctx context.Context, workspaceID, id string) error {
+	return s.deleteOne(ctx, `DELETE FROM accounts WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id, "delete account")
+}
+
+// AllAccountIDs lists every account as (workspaceID, id) pairs.
+func (s *Store) AllAccountIDs(ctx context.Context) ([][2]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT workspace_id, id FROM accounts ORDER BY workspace_id, id`)
+	if err != nil {
+		return nil, fmt.Errorf("all account ids: %w", err)
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var p [2]string
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			return nil, fmt.Errorf("all account ids: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("all account ids: %w", err)
+	}
+	return out, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanAccount(row scanner) (store.Account, error) {
+	var (
+		a                                        store.Account
+		scopes, status                           string
+		expires, refreshed, nextRefresh, failing sql.NullInt64
+		created, updated                         int64
+	)
+	err := row.Scan(&a.ID, &a.WorkspaceID, &a.OwnerID, &a.App, &a.Nickname, &a.IdentityLabel, &scopes,
+		&status, &a.StatusError, &a.Shared, &a.Untested, &a.OAuthClientID, &a.Credentials,
+		&expires, &refreshed, &nextRefresh, &failing, &a.RefreshFailures,
+		&created, &updated)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &a.Scopes); err != nil {
+		return store.Account{}, fmt.Errorf("account %s: scopes: %w", a.ID, err)
+	}
+	a.Status = store.AccountStatus(status)
+	a.Credentials = storedBytes(a.Credentials)
+	a.ExpiresAt = fromNullMicros(expires)
+	a.LastRefreshedAt = fromNullMicros(refreshed)
+	a.NextRefreshAt = fromNullMicros(nextRefresh)
+	a.FailingSince = fromNullMicros(failing)
+	a.CreatedAt = fromMicros(created)
+	a.UpdatedAt = fromMicros(updated)
+	return a, nil
+}
+
+// storedAccount returns a as it reads back from the database.
+func storedAccount(a store.Account) store.Account {
+	a.Credentials = storedBytes(a.Credentials)
+	a.ExpiresAt = storedPtr(a.ExpiresAt)
+	a.LastRefreshedAt = storedPtr(a.LastRefreshedAt)
+	a.NextRefreshAt = storedPtr(a.NextRefreshAt)
+	a.FailingSince = storedPtr(a.FailingSince)
+	a.CreatedAt = stored(a.CreatedAt)
+	a.UpdatedAt = stored(a.UpdatedAt)
+	return a
+}
+
+// escapeLike makes s match itself literally inside a LIKE pattern with
+// ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

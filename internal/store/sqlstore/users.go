@@ -1,0 +1,58 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+const userColumns = `id, workspace_id, email, name, role, password_hash, created_at`
+
+// CreateUser stores u; ErrConflict when its id, or its email within the
+// workspace, exists. Emails are compared as given: callers normalise them.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.WorkspaceID, u.Email, u.Name, string(u.Role), u.PasswordHash, micros(u.CreatedAt))
+	if err != nil {
+		return s.conflict(err, "create user %s (%s)", u.ID, u.Email)
+	}
+	return nil
+}
+
+// GetUser returns the user with the id in the workspace.
+func (s *Store) GetUser(ctx context.Context, workspaceID, id string) (store.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id))
+	if err != nil {
+		return store.User{}, notFound(err, "get user %s", id)
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns the user with the email in the workspace.
+func (s *Store) GetUserByEmail(ctx context.Context, workspaceID, email string) (store.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND email = $2`,
+		workspaceID, email))
+	if err != nil {
+		return store.User{}, notFound(err, "get user by email %s", email)
+	}
+	return u, nil
+}
+
+func scanUser(row *sql.Row) (store.User, error) {
+	var (
+		u       store.User
+		role    string
+		created int64
+	)
+	if err := row.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &role, &u.PasswordHash, &created); err != nil {
+		return store.User{}, err
+	}
+	u.Role = store.Role(role)
+	u.CreatedAt = fromMicros(created)
+	return u, nil
+}

@@ -1,0 +1,205 @@
+// Package store defines Latchkey's records, the small interfaces its
+// storage backends implement, and the sentinel errors they return.
+//
+// Every record belongs to a workspace, and every read and write names the
+// workspace: nothing crosses workspaces. Secrets arrive here already sealed.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors, checked with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// Role is what a user may do in a workspace.
+type Role string
+
+const (
+	RoleOwner  Role = "owner"
+	RoleMember Role = "member"
+)
+
+// Workspace is a tenant; nothing crosses workspaces.
+type Workspace struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// User is a person (or the admin principal) in a workspace.
+type User struct {
+	ID          string
+	WorkspaceID string
+	Email       string
+	Name        string
+	Role        Role
+	// PasswordHash is empty for users that cannot sign in with a password.
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// APIToken is a bearer token; only its SHA-256 hash is stored.
+type APIToken struct {
+	ID          string
+	WorkspaceID string
+	UserID      string
+	Name        string
+	Hash        []byte
+	Scopes      []string
+	CreatedAt   time.Time
+	LastUsedAt  *time.Time
+	ExpiresAt   *time.Time
+}
+
+// AccountStatus is an account's health.
+type AccountStatus string
+
+const (
+	StatusHealthy        AccountStatus = "healthy"
+	StatusNeedsReconnect AccountStatus = "needs_reconnect"
+)
+
+// Account is one connection of one app for one owner.
+type Account struct {
+	ID            string
+	WorkspaceID   string
+	OwnerID       string
+	App           string
+	Nickname      string
+	IdentityLabel string
+	Scopes        []string
+	Status        AccountStatus
+	// StatusError is the last error seen for the account, empty when none.
+	StatusError string
+	// Shared accounts are visible to the whole workspace, not only the owner.
+	Shared bool
+	// Untested accounts were saved without running the app's test request.
+	Untested bool
+	// OAuthClientID names the OAuth client the account was made with.
+	OAuthClientID string
+	// Credentials are sealed (see package seal) with the account id bound.
+	Credentials     []byte
+	ExpiresAt       *time.Time
+	LastRefreshedAt *time.Time
+	NextRefreshAt   *time.Time
+	// FailingSince is when transient refresh failures began, nil when none.
+	FailingSince    *time.Time
+	RefreshFailures int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// AccountFilter selects accounts of one workspace. Results are ordered by
+// id, which sorts by creation time.
+type AccountFilter struct {
+	WorkspaceID string
+	// VisibleTo limits the result to accounts owned by this user or shared
+	// with the workspace; empty means every account of the workspace.
+	VisibleTo string
+	App       string
+	Status    AccountStatus
+	// Text matches nickname, identity label or app slug, case-insensitively.
+	Text string
+	// After is the id the previous page ended with.
+	After string
+	// Limit is the page size; zero means 50.
+	Limit int
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID          string
+	WorkspaceID string
+	ActorID     string
+	AccountID   string
+	Action      string
+	// Detail holds non-secret facts about the event.
+	Detail    map[string]string
+	CreatedAt time.Time
+}
+
+// AuditFilter selects audit events of one workspace, newest first.
+type AuditFilter struct {
+	WorkspaceID string
+	AccountID   string
+	// Before is the id the previous page ended with.
+	Before string
+	Limit  int
+}
+
+// Workspaces stores workspaces.
+type Workspaces interface {
+	CreateWorkspace(ctx context.Context, w Workspace) error
+	GetWorkspace(ctx context.Context, id string) (Workspace, error)
+	// FirstWorkspace returns the oldest workspace, ErrNotFound on a fresh
+	// install.
+	FirstWorkspace(ctx context.Context) (Workspace, error)
+}
+
+// Users stores users.
+type Users interface {
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, workspaceID, id string) (User, error)
+	GetUserByEmail(ctx context.Context, workspaceID, email string) (User, error)
+}
+
+// APITokens stores hashed API tokens.
+type APITokens interface {
+	CreateAPIToken(ctx context.Context, t APIToken) error
+	// APITokenByHash finds a token by its hash, across workspaces.
+	APITokenByHash(ctx context.Context, hash []byte) (APIToken, error)
+	DeleteAPIToken(ctx context.Context, workspaceID, id string) error
+}
+
+// Accounts stores connected accounts.
+type Accounts interface {
+	// CreateAccount fails with ErrConflict when the id exists.
+	CreateAccount(ctx context.Context, a Account) error
+	GetAccount(ctx context.Context, workspaceID, id string) (Account, error)
+	ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error)
+	// UpdateAccount reads the account, calls fn on it and writes the result,
+	// all in one transaction that holds the row's lock, so concurrent
+	// updates never interleave. When fn returns an error nothing is written
+	// and that error is returned. ID, WorkspaceID and CreatedAt cannot change.
+	UpdateAccount(ctx context.Context, workspaceID, id string, fn func(*Account) error) (Account, error)
+	DeleteAccount(ctx context.Context, workspaceID, id string) error
+	// AllAccountIDs lists every account of every workspace as
+	// (workspaceID, id) pairs, for maintenance such as key rotation.
+	AllAccountIDs(ctx context.Context) ([][2]string, error)
+}
+
+// Audit stores the audit log.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// Meta stores small values about the installation itself, such as the
+// sealed canary that proves the master key is right.
+type Meta interface {
+	// GetMeta returns ErrNotFound when the key is unset.
+	GetMeta(ctx context.Context, key string) ([]byte, error)
+	// PutMetaIfAbsent stores the value unless the key is set already, and
+	// reports whether it stored it.
+	PutMetaIfAbsent(ctx context.Context, key string, value []byte) (bool, error)
+	PutMeta(ctx context.Context, key string, value []byte) error
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	Workspaces
+	Users
+	APITokens
+	Accounts
+	Audit
+	Meta
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
