@@ -94,3 +94,22 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEDocumentsEverySetting keeps the README's table honest: each
+// setting's file key and environment variable must appear in it.
+func TestREADMEDocumentsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, s := range config.Settings() {
+		row := "| `" + s.Key + "` | `" + s.Env + "` |"
+		if !strings.Contains(readme, row) {
+			t.Errorf("README has no table row for %s (%s)", s.Key, s.Env)
+		}
+		if s.Flag != "" && !strings.Contains(readme, "`"+s.Flag+"`") {
+			t.Errorf("README does not name the flag %s", s.Flag)
+		}
+	}
+}

@@ -3,10 +3,13 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -462,6 +465,47 @@ func TestHealthAndMetrics(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(b.String(), want) {
 			t.Errorf("%s: %d %q", path, resp.StatusCode, b.String()[:min(b.Len(), 200)])
+		}
+	}
+}
+
+// TestNoPlaintextInPostgresDump dumps the test's schema with pg_dump and
+// looks for known credentials, as text and as bytea hex.
+func TestNoPlaintextInPostgresDump(t *testing.T) {
+	pgDump, err := exec.LookPath("pg_dump")
+	if err != nil {
+		t.Skip("pg_dump is not installed")
+	}
+	dbURL := servertest.Backends[1].DatabaseURL(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := u.Query().Get("search_path")
+	p := newProvider(t)
+	cfg := servertest.Config(t, dbURL)
+	cfg.AppOrigins = map[string]string{"sendgrid": p.URL, "twilio": p.URL}
+	inst := servertest.Start(t, cfg, server.Options{})
+	ctx := context.Background()
+	if _, err := inst.Client().CreateAccount(ctx, client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.Client().CreateAccount(ctx, client.CreateAccount{App: "twilio", Fields: map[string]string{"account_sid": twilioSID, "auth_token": twilioToken}}); err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	out, err := exec.Command(pgDump, "--data-only", "--schema="+schema, u.String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("COPY "+schema+".accounts")) {
+		t.Fatalf("the dump has no accounts table:\n%s", out)
+	}
+	for _, s := range []string{goodKey, twilioToken, inst.Token} {
+		if bytes.Contains(out, []byte(s)) || bytes.Contains(out, []byte(hex.EncodeToString([]byte(s)))) {
+			t.Errorf("the dump holds a secret in plaintext")
 		}
 	}
 }

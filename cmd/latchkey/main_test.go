@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+)
+
+const sendgridKey = "SG.cli-test-key.c2VjcmV0"
+
+// run executes one CLI command line in-process and returns its output.
+func run(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot(func(k string) string { return env[k] })
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+// TestQuickStart runs the issue's walk-through, command for command,
+// against a real server; the CLI finds the server and its admin token from
+// the data folder and listen address alone.
+func TestQuickStart(t *testing.T) {
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+sendgridKey {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"first_name":"Grace","last_name":"Hopper","scopes":[]}`))
+	}))
+	defer provider.Close()
+	cfg := servertest.Config(t, "")
+	cfg.AppOrigins = map[string]string{"sendgrid": provider.URL}
+	inst := servertest.Start(t, cfg, server.Options{})
+	env := map[string]string{"LATCHKEY_DATA_DIR": inst.Config.DataDir, "LATCHKEY_LISTEN": inst.Config.Listen}
+
+	out, err := run(t, env, "apps", "list", "--auth", "keys")
+	if err != nil || !strings.Contains(out, "sendgrid") || strings.Contains(out, "oauth2") {
+		t.Fatalf("apps list --auth keys: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "apps", "show", "sendgrid")
+	if err != nil || !strings.Contains(out, `"slug": "sendgrid"`) {
+		t.Fatalf("apps show: %v\n%s", err, out)
+	}
+
+	out, err = run(t, env, "accounts", "create", "sendgrid", "--nickname", "marketing", "--field", "api_key="+sendgridKey)
+	if err != nil {
+		t.Fatalf("accounts create: %v\n%s", err, out)
+	}
+	id := regexp.MustCompile(`acc_[0-9a-z]{26}`).FindString(out)
+	if id == "" || !strings.Contains(out, "Grace Hopper") {
+		t.Fatalf("accounts create printed:\n%s", out)
+	}
+	if strings.Contains(out, sendgridKey) {
+		t.Fatal("accounts create printed the key")
+	}
+
+	out, err = run(t, env, "accounts", "list")
+	if err != nil || !strings.Contains(out, id) || !strings.Contains(out, "marketing") {
+		t.Fatalf("accounts list: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "accounts", "rename", id, "marketing (EU)")
+	if err != nil || !strings.Contains(out, "marketing (EU)") {
+		t.Fatalf("accounts rename: %v\n%s", err, out)
+	}
+
+	out, err = run(t, env, "credentials", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds map[string]string
+	if err := json.Unmarshal([]byte(out), &creds); err != nil || creds["api_key"] != sendgridKey || len(creds) != 1 {
+		t.Fatalf("credentials printed %q (%v)", out, err)
+	}
+
+	env["LATCHKEY_MASTER_KEY"] = "must-not-leak"
+	out, err = run(t, env, "exec", "--account", id, "--", "env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "LATCHKEY_SENDGRID_API_KEY="+sendgridKey+"\n") {
+		t.Fatalf("exec env lacks the key:\n%s", out)
+	}
+	if strings.Contains(out, "must-not-leak") {
+		t.Fatal("exec passed LATCHKEY_MASTER_KEY to the child")
+	}
+	_, err = run(t, env, "exec", "--account", id, "--", "sh", "-c", "exit 7")
+	var code exitCode
+	if !errors.As(err, &code) || code != 7 {
+		t.Fatalf("exec exit status: %v", err)
+	}
+
+	out, err = run(t, env, "accounts", "delete", id)
+	if err != nil || !strings.Contains(out, "deleted "+id) {
+		t.Fatalf("accounts delete: %v\n%s", err, out)
+	}
+	if _, err := run(t, env, "credentials", id); err == nil || !strings.Contains(err.Error(), "Not found") {
+		t.Fatalf("credentials after delete: %v", err)
+	}
+}
+
+func TestClientWithoutToken(t *testing.T) {
+	_, err := run(t, map[string]string{"LATCHKEY_DATA_DIR": t.TempDir()}, "accounts", "list")
+	if err == nil || !strings.Contains(err.Error(), "latchkey serve") {
+		t.Fatalf("no token: %v", err)
+	}
+}
+
+func TestBadFlagIsNamed(t *testing.T) {
+	_, err := run(t, nil, "migrate", "--refresh-margin", "soon", "--data-dir", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "--refresh-margin") {
+		t.Fatalf("bad flag: %v", err)
+	}
+}
+
+func TestChildEnv(t *testing.T) {
+	got := childEnv([]string{"PATH=/bin", "LATCHKEY_TOKEN=x", "LATCHKEY_MASTER_KEY=y", "LATCHKEY_SLACK_X=old"}, map[string]string{"LATCHKEY_SLACK_X": "new"})
+	want := "PATH=/bin LATCHKEY_SLACK_X=new"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("childEnv = %v, want %s", got, want)
+	}
+}
