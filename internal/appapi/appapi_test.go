@@ -52,7 +52,9 @@ func TestAuthorize(t *testing.T) {
 		{"basic", catalog.App{Auth: catalog.AuthKeys, RequestAuth: &catalog.RequestAuth{Basic: &catalog.BasicAuth{Username: "{account_sid}", Password: "{auth_token}"}}},
 			func(r *http.Request) bool { u, p, ok := r.BasicAuth(); return ok && u == "AC1" && p == "t1" }},
 		{"query", catalog.App{Auth: catalog.AuthKeys, RequestAuth: &catalog.RequestAuth{Query: map[string]string{"key": "{api_key}"}}},
-			func(r *http.Request) bool { return r.URL.Query().Get("key") == "k1" && r.URL.Query().Get("page") == "2" }},
+			func(r *http.Request) bool {
+				return r.URL.Query().Get("key") == "k1" && r.URL.Query().Get("page") == "2"
+			}},
 		{"oauth2 default bearer", catalog.App{Auth: catalog.AuthOAuth2},
 			func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer at" }},
 	}

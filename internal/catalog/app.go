@@ -38,7 +38,7 @@ type App struct {
 	BaseURL string `yaml:"base_url,omitempty" json:"base_url,omitempty"`
 	// Fields are what the user enters: the credentials of a keys app, or the
 	// connection parameters ({subdomain}, {shop}) of an OAuth 2 app.
-	Fields []Field  `yaml:"fields,omitempty" json:"fields,omitempty"`
+	Fields []Field `yaml:"fields,omitempty" json:"fields,omitempty"`
 	OAuth2 *OAuth2 `yaml:"oauth2,omitempty" json:"oauth2,omitempty"`
 	// RequestAuth says how credentials are put on an API request. Keys apps
 	// must set it; OAuth 2 apps default to "Authorization: Bearer <token>".
@@ -124,9 +124,9 @@ func (o *OAuth2) Separator() string {
 // RequestAuth puts credentials on an API request: a header, HTTP Basic, or
 // query parameters. Values are templates over the account's credentials.
 type RequestAuth struct {
-	Header string      `yaml:"header,omitempty" json:"header,omitempty"`
-	Value  string      `yaml:"value,omitempty" json:"value,omitempty"`
-	Basic  *BasicAuth  `yaml:"basic,omitempty" json:"basic,omitempty"`
+	Header string            `yaml:"header,omitempty" json:"header,omitempty"`
+	Value  string            `yaml:"value,omitempty" json:"value,omitempty"`
+	Basic  *BasicAuth        `yaml:"basic,omitempty" json:"basic,omitempty"`
 	Query  map[string]string `yaml:"query,omitempty" json:"query,omitempty"`
 }
 
