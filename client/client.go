@@ -180,3 +180,54 @@ func (c *Client) Events(ctx context.Context, id string, o ListOptions) (Page[Eve
 	var p Page[Event]
 	return p, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(id)+"/events", o.values(), nil, &p)
 }
+
+// Connect starts an OAuth connection; send the user to AuthorizeURL, then
+// follow the connection with GetConnection.
+func (c *Client) Connect(ctx context.Context, in Connect) (Connection, error) {
+	var out Connection
+	return out, c.do(ctx, http.MethodPost, "/v1/connect", nil, in, &out)
+}
+
+// Reconnect starts a new grant for an account, keeping its id.
+func (c *Client) Reconnect(ctx context.Context, id string) (Connection, error) {
+	var out Connection
+	return out, c.do(ctx, http.MethodPost, "/v1/accounts/"+url.PathEscape(id)+"/reconnect", nil, struct{}{}, &out)
+}
+
+// GetConnection returns a connection's status.
+func (c *Client) GetConnection(ctx context.Context, id string) (Connection, error) {
+	var out Connection
+	return out, c.do(ctx, http.MethodGet, "/v1/connect/"+url.PathEscape(id), nil, nil, &out)
+}
+
+// DeleteAndRevoke revokes an OAuth account's tokens at the provider where
+// the app supports it, then deletes the account.
+func (c *Client) DeleteAndRevoke(ctx context.Context, id string) (Deleted, error) {
+	var out Deleted
+	return out, c.do(ctx, http.MethodDelete, "/v1/accounts/"+url.PathEscape(id), url.Values{"revoke": {"true"}}, nil, &out)
+}
+
+// ListOAuthClients lists the workspace's OAuth clients and the managed ones.
+func (c *Client) ListOAuthClients(ctx context.Context) ([]OAuthClient, error) {
+	var out struct {
+		Data []OAuthClient `json:"data"`
+	}
+	return out.Data, c.do(ctx, http.MethodGet, "/v1/oauth-clients", nil, nil, &out)
+}
+
+// GetOAuthClient returns one OAuth client.
+func (c *Client) GetOAuthClient(ctx context.Context, id string) (OAuthClient, error) {
+	var out OAuthClient
+	return out, c.do(ctx, http.MethodGet, "/v1/oauth-clients/"+url.PathEscape(id), nil, nil, &out)
+}
+
+// SetOAuthClient creates or replaces the OAuth client for an app.
+func (c *Client) SetOAuthClient(ctx context.Context, app string, in SetOAuthClient) (OAuthClient, error) {
+	var out OAuthClient
+	return out, c.do(ctx, http.MethodPut, "/v1/apps/"+url.PathEscape(app)+"/oauth-client", nil, in, &out)
+}
+
+// DeleteOAuthClient deletes an OAuth client.
+func (c *Client) DeleteOAuthClient(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/oauth-clients/"+url.PathEscape(id), nil, nil, nil)
+}

@@ -14,6 +14,10 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// ProviderStatus is the status a provider answered a test request with.
 	ProviderStatus int `json:"provider_status,omitempty"`
+	// AccountID and ReconnectPath tell how to fix an account that needs
+	// reconnecting: POST to ReconnectPath.
+	AccountID     string `json:"account_id,omitempty"`
+	ReconnectPath string `json:"reconnect_path,omitempty"`
 }
 
 func (p *Problem) Error() string {
@@ -112,4 +116,60 @@ type Me struct {
 	Role        string   `json:"role"`
 	WorkspaceID string   `json:"workspace_id"`
 	Scopes      []string `json:"scopes"`
+}
+
+// Connect is the body of POST /v1/connect: start an OAuth connection.
+type Connect struct {
+	App      string  `json:"app"`
+	Nickname *string `json:"nickname,omitempty"`
+	// Scopes asked for beyond the app's defaults.
+	Scopes []string `json:"scopes,omitempty"`
+	// AccountID reconnects that account, keeping its id.
+	AccountID string `json:"account_id,omitempty"`
+	// Fields are the app's connection fields, such as a subdomain.
+	Fields map[string]string `json:"fields,omitempty"`
+	Shared bool              `json:"shared,omitempty"`
+}
+
+// Connection is an OAuth connection in progress, or its outcome.
+type Connection struct {
+	ID  string `json:"id"`
+	App string `json:"app"`
+	// Status is pending, claimed, completed or failed.
+	Status string `json:"status"`
+	// AuthorizeURL is where the user approves; only in the answer that
+	// starts the connection.
+	AuthorizeURL string `json:"authorize_url,omitempty"`
+	// AccountID is the account reconnected or made.
+	AccountID string `json:"account_id,omitempty"`
+	Error     string `json:"error,omitempty"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// OAuthClient is an OAuth client as the API shows it: never its secret.
+type OAuthClient struct {
+	ID       string `json:"id"`
+	App      string `json:"app"`
+	ClientID string `json:"client_id"`
+	// Managed clients are the operator's and serve every workspace that
+	// has none of its own.
+	Managed     bool   `json:"managed"`
+	RedirectURI string `json:"redirect_uri"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
+}
+
+// SetOAuthClient is the body of PUT /v1/oauth-clients/{app}.
+type SetOAuthClient struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	Managed      bool   `json:"managed,omitempty"`
+}
+
+// Deleted is the answer to DELETE /v1/accounts/{id}?revoke=true.
+type Deleted struct {
+	ID string `json:"id"`
+	// Revocation is revoked, unsupported or failed.
+	Revocation       string `json:"revocation"`
+	RevocationDetail string `json:"revocation_detail,omitempty"`
 }

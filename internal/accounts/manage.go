@@ -8,6 +8,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -209,24 +210,64 @@ func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) 
 	return acc, nil
 }
 
-// Delete removes an account and its credentials. Its audit events stay.
-func (s *Service) Delete(ctx context.Context, actor Actor, id string) error {
+// Revocation outcomes of Delete.
+const (
+	RevokeNotAsked    = ""
+	RevokeDone        = "revoked"
+	RevokeUnsupported = "unsupported"
+	RevokeFailed      = "failed"
+)
+
+// Delete removes an account and its credentials; its audit events stay.
+// With revoke, an OAuth account's tokens are first revoked at the provider
+// (RFC 7009) where the app supports it; the account is deleted whatever
+// the revocation's outcome, which is returned with any error's text.
+func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke bool) (outcome, detail string, err error) {
 	if err := actor.require(ScopeAccountsWrite); err != nil {
-		return err
+		return "", "", err
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	if !actor.canChange(acc) {
-		return fmt.Errorf("%w: only the account's owner may delete it", ErrForbidden)
+		return "", "", fmt.Errorf("%w: only the account's owner may delete it", ErrForbidden)
+	}
+	if revoke {
+		outcome, detail = s.revoke(ctx, acc)
 	}
 	if err := s.store.DeleteAccount(ctx, actor.WorkspaceID, id); err != nil {
-		return fmt.Errorf("delete account %s: %w", id, err)
+		return outcome, detail, fmt.Errorf("delete account %s: %w", id, err)
 	}
-	s.audit(ctx, actor, id, ActionDeleted, map[string]string{"app": acc.App, "nickname": acc.Nickname})
-	s.log.InfoContext(ctx, "account deleted", "account", id, "app", acc.App)
-	return nil
+	s.audit(ctx, actor, id, ActionDeleted, map[string]string{"app": acc.App, "nickname": acc.Nickname, "revocation": outcome})
+	s.log.InfoContext(ctx, "account deleted", "account", id, "app", acc.App, "revocation", outcome)
+	return outcome, detail, nil
+}
+
+// revoke revokes the refresh token (which providers take to end the
+// grant) and the access token.
+func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
+	app, ok := s.catalog.Get(acc.App)
+	if !ok || app.Auth != catalog.AuthOAuth2 {
+		return RevokeUnsupported, "only OAuth accounts are revoked"
+	}
+	a := acc
+	app, creds, flow, err := s.prepareRefresh(ctx, &a)
+	if err != nil {
+		return RevokeFailed, err.Error()
+	}
+	if app.OAuth2.RevokeURL == "" {
+		return RevokeUnsupported, app.Name + " has no revocation endpoint"
+	}
+	for _, t := range []struct{ token, hint string }{{creds.RefreshToken, "refresh_token"}, {creds.AccessToken, "access_token"}} {
+		if t.token == "" {
+			continue
+		}
+		if err := flow.Revoke(ctx, secret.New(t.token), t.hint); err != nil {
+			return RevokeFailed, err.Error()
+		}
+	}
+	return RevokeDone, ""
 }
 
 // Credentials returns the account's credentials as code sees them, the
@@ -238,6 +279,11 @@ func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (stor
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return store.Account{}, nil, err
+	}
+	if app, ok := s.catalog.Get(acc.App); ok && app.Auth == catalog.AuthOAuth2 {
+		if acc, err = s.fresh(ctx, acc); err != nil {
+			return acc, nil, err
+		}
 	}
 	creds, err := s.open(acc)
 	if err != nil {

@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
@@ -109,6 +112,12 @@ type Service struct {
 	clock   clockwork.Clock
 	log     *slog.Logger
 	origins map[string]string
+
+	redirectURI    string
+	refreshMargin  time.Duration
+	unhealthyAfter time.Duration
+	flight         singleflight.Group
+	metrics        *metrics
 }
 
 // Options configure a Service.
@@ -122,6 +131,15 @@ type Options struct {
 	Log    *slog.Logger
 	// AppOrigins sends an app's requests to another origin.
 	AppOrigins map[string]string
+	// RedirectURI is the OAuth callback URL registered with providers.
+	RedirectURI string
+	// RefreshMargin: tokens expiring within it are refreshed before use.
+	RefreshMargin time.Duration
+	// UnhealthyAfter is how long transient refresh failures may last
+	// before the account needs reconnecting.
+	UnhealthyAfter time.Duration
+	// Registerer takes the service's metrics; nil means none are exported.
+	Registerer prometheus.Registerer
 }
 
 // New returns a Service.
@@ -135,7 +153,17 @@ func New(o Options) *Service {
 	if o.Client == nil {
 		o.Client = http.DefaultClient
 	}
-	return &Service{store: o.Store, catalog: o.Catalog, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log, origins: o.AppOrigins}
+	if o.RefreshMargin == 0 {
+		o.RefreshMargin = 5 * time.Minute
+	}
+	if o.UnhealthyAfter == 0 {
+		o.UnhealthyAfter = 24 * time.Hour
+	}
+	return &Service{
+		store: o.Store, catalog: o.Catalog, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log,
+		origins: o.AppOrigins, redirectURI: o.RedirectURI, refreshMargin: o.RefreshMargin,
+		unhealthyAfter: o.UnhealthyAfter, metrics: newMetrics(o.Registerer, o.Store),
+	}
 }
 
 // App returns the catalog entry for slug as this server uses it, with any

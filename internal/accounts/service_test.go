@@ -107,7 +107,7 @@ func TestVisibilityAndPermissions(t *testing.T) {
 	if len(list) != 2 {
 		t.Fatalf("owner lists %d accounts, want 2", len(list))
 	}
-	if err := svc.Delete(ctx, who["bob"], shared); !errors.Is(err, accounts.ErrForbidden) {
+	if _, _, err := svc.Delete(ctx, who["bob"], shared, false); !errors.Is(err, accounts.ErrForbidden) {
 		t.Fatalf("bob deleting alice's shared account: %v", err)
 	}
 }

@@ -90,11 +90,23 @@ func (h *Handler) renameAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) error {
-	if err := h.accounts.Delete(r.Context(), actor(r), r.PathValue("id")); err != nil {
+	revoke := false
+	switch v := r.URL.Query().Get("revoke"); v {
+	case "", "false":
+	case "true":
+		revoke = true
+	default:
+		return &accounts.ValidationError{Field: "revoke", Message: "must be true or false"}
+	}
+	outcome, detail, err := h.accounts.Delete(r.Context(), actor(r), r.PathValue("id"), revoke)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	if !revoke {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return reply(w, http.StatusOK, client.Deleted{ID: r.PathValue("id"), Revocation: outcome, RevocationDetail: detail})
 }
 
 // credentials returns the auths.<app> object: what a workflow step reads.

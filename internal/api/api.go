@@ -23,11 +23,14 @@ type Handler struct {
 	clock    clockwork.Clock
 	log      *slog.Logger
 	mux      *http.ServeMux
+	// redirectURI is shown with OAuth clients, to copy into providers'
+	// settings.
+	redirectURI string
 }
 
 // New returns the API handler; mount it at the server's root.
-func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog.Logger) *Handler {
-	h := &Handler{accounts: svc, store: st, clock: clock, log: log, mux: http.NewServeMux()}
+func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
+	h := &Handler{accounts: svc, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 
 	route("GET /v1/me", h.me)
@@ -41,6 +44,13 @@ func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog
 	route("DELETE /v1/accounts/{id}", h.deleteAccount)
 	route("GET /v1/accounts/{id}/credentials", h.credentials)
 	route("GET /v1/accounts/{id}/events", h.accountEvents)
+	route("POST /v1/accounts/{id}/reconnect", h.reconnect)
+	route("POST /v1/connect", h.connect)
+	route("GET /v1/connect/{id}", h.getConnection)
+	route("GET /v1/oauth-clients", h.listClients)
+	route("GET /v1/oauth-clients/{id}", h.getClient)
+	route("DELETE /v1/oauth-clients/{id}", h.deleteClient)
+	route("PUT /v1/apps/{slug}/oauth-client", h.setClient)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))

@@ -9,6 +9,7 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -33,16 +34,37 @@ func errUnauthorized(detail string) *Problem {
 	return problem(http.StatusUnauthorized, "unauthorized", "Authentication is required", detail)
 }
 
+// ToProblem maps a service error to the problem a client sees.
+func ToProblem(err error) *Problem { return toProblem(err) }
+
 // toProblem maps a service error to the problem the client sees. Unknown
 // errors become a 500 whose detail says nothing; the log has the cause.
 func toProblem(err error) *Problem {
 	var p *Problem
+	var nr *accounts.NeedsReconnectError
+	var pe *accounts.ProviderError
+	var oe *oauth.Error
 	var ve *accounts.ValidationError
 	var tf *accounts.TestFailedError
 	var se *appapi.StatusError
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.As(err, &nr):
+		pr := problem(http.StatusConflict, "needs-reconnect", "The account needs to be reconnected", nr.Error())
+		pr.AccountID = nr.AccountID
+		pr.ReconnectPath = "/v1/accounts/" + nr.AccountID + "/reconnect"
+		return pr
+	case errors.Is(err, accounts.ErrRefreshUnavailable):
+		return problem(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", err.Error())
+	case errors.Is(err, accounts.ErrBadState):
+		return problem(http.StatusBadRequest, "invalid-state", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, accounts.ErrMissingCode):
+		return problem(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
+	case errors.As(err, &pe):
+		return problem(http.StatusBadRequest, "provider-refused", "The provider did not grant access", pe.Error())
+	case errors.As(err, &oe):
+		return problem(http.StatusBadGateway, "token-exchange-failed", "The provider did not issue a token", oe.Error())
 	case errors.As(err, &ve):
 		pr := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", ve.Error())
 		pr.Field = ve.Field
@@ -70,10 +92,16 @@ func toProblem(err error) *Problem {
 	}
 }
 
+// WriteProblem sends p as application/problem+json.
+func WriteProblem(w http.ResponseWriter, p *Problem) { writeProblem(w, p) }
+
 // writeProblem sends p as application/problem+json.
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "30")
+	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }

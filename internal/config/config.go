@@ -53,6 +53,12 @@ type Config struct {
 	ProviderTimeout time.Duration
 	// RefreshMargin: credentials expiring within it are refreshed on read.
 	RefreshMargin time.Duration
+	// RefreshInterval is how often the background refresher looks for
+	// tokens due for renewal; zero turns it off.
+	RefreshInterval time.Duration
+	// UnhealthyAfter is how long refreshes may fail transiently before the
+	// account needs reconnecting.
+	UnhealthyAfter time.Duration
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	LogLevel        string
@@ -102,6 +108,8 @@ var settings = func() []setting {
 		{key: "app_origins", help: "send apps' requests elsewhere: slug=scheme://host[:port],... (a gateway, or stand-in providers in tests)"},
 		{key: "provider_timeout", def: "10s", help: "time limit of each request to a provider"},
 		{key: "refresh_margin", def: "5m", help: "credentials expiring within this are refreshed before they are handed out"},
+		{key: "refresh_interval", def: "30s", help: "how often the background refresher renews tokens due soon; 0 turns it off"},
+		{key: "unhealthy_after", def: "24h", help: "how long refreshes may fail transiently (network, 5xx, 429) before the account needs reconnecting"},
 		{key: "shutdown_timeout", def: "15s", help: "how long a graceful shutdown waits for requests in flight"},
 		{key: "log_level", def: "info", help: "debug, info, warn or error"},
 		{key: "log_format", def: "text", help: "text or json"},
@@ -120,6 +128,8 @@ var settings = func() []setting {
 		"provider_timeout": func(c *Config) *time.Duration { return &c.ProviderTimeout },
 		"refresh_margin":   func(c *Config) *time.Duration { return &c.RefreshMargin },
 		"shutdown_timeout": func(c *Config) *time.Duration { return &c.ShutdownTimeout },
+		"refresh_interval": func(c *Config) *time.Duration { return &c.RefreshInterval },
+		"unhealthy_after":  func(c *Config) *time.Duration { return &c.UnhealthyAfter },
 	}
 	for i := range s {
 		st := &s[i]
@@ -324,6 +334,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshMargin < 0 {
 		bad("refresh_margin", "must not be negative")
+	}
+	if c.RefreshInterval < 0 {
+		bad("refresh_interval", "must not be negative")
+	}
+	if c.UnhealthyAfter <= 0 {
+		bad("unhealthy_after", "must be positive")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

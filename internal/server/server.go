@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -22,8 +23,10 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/bootstrap"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/refresher"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/web"
 )
 
 // Server is an assembled Latchkey instance.
@@ -92,12 +95,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if client == nil {
 		client = &http.Client{Timeout: cfg.ProviderTimeout}
 	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	redirectURI := strings.TrimSuffix(cfg.PublicURL, "/") + web.CallbackPath
 	svc := accounts.New(accounts.Options{
 		Store: st, Catalog: cat, Ring: ring, Client: client, Clock: clock, Log: log, AppOrigins: cfg.AppOrigins,
+		RedirectURI: redirectURI, RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
-	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: prometheus.NewRegistry()}
-	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.handler = s.routes(api.New(svc, st, clock, log))
+	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: registry}
+	s.handler = s.routes(api.New(svc, st, clock, log, redirectURI), web.New(svc, log))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil
 }
@@ -147,6 +153,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	refreshDone := make(chan struct{})
+	rctx, stopRefresher := context.WithCancel(ctx)
+	defer func() { stopRefresher(); <-refreshDone }()
+	go func() {
+		defer close(refreshDone)
+		if s.cfg.RefreshInterval > 0 {
+			r := &refresher.Refresher{Renewer: s.accounts, Clock: s.clock, Log: s.log, Interval: s.cfg.RefreshInterval}
+			r.Run(rctx)
+		}
+	}()
 	s.log.Info("latchkey is serving", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL)
 	select {
 	case err := <-errc:
@@ -182,9 +198,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return s.Serve(ctx, ln)
 }
 
-func (s *Server) routes(apiHandler http.Handler) http.Handler {
+func (s *Server) routes(apiHandler http.Handler, pages *web.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiHandler)
+	pages.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

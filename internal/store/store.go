@@ -191,6 +191,98 @@ type Meta interface {
 	PutMeta(ctx context.Context, key string, value []byte) error
 }
 
+// OAuthClient is the client id and secret Latchkey uses with an app's
+// authorization server. A managed client (WorkspaceID "") is the operator's
+// and serves every workspace that has no client of its own for the app.
+type OAuthClient struct {
+	ID          string
+	WorkspaceID string
+	App         string
+	ClientID    string
+	// Secret is sealed with the client's id bound.
+	Secret    []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// OAuthClients stores OAuth clients.
+type OAuthClients interface {
+	// PutOAuthClient creates the client of (WorkspaceID, App), or replaces
+	// the client id and secret of the one there, keeping its id. It returns
+	// the stored client.
+	PutOAuthClient(ctx context.Context, c OAuthClient) (OAuthClient, error)
+	// GetOAuthClient finds a client by id; workspaceID must be the client's
+	// or "" for a managed client.
+	GetOAuthClient(ctx context.Context, workspaceID, id string) (OAuthClient, error)
+	// FindOAuthClient returns the workspace's client for the app, else the
+	// managed one, else ErrNotFound.
+	FindOAuthClient(ctx context.Context, workspaceID, app string) (OAuthClient, error)
+	// ListOAuthClients lists the workspace's clients and the managed ones,
+	// by app.
+	ListOAuthClients(ctx context.Context, workspaceID string) ([]OAuthClient, error)
+	DeleteOAuthClient(ctx context.Context, workspaceID, id string) error
+}
+
+// ConnectionStatus is where an OAuth authorization is.
+type ConnectionStatus string
+
+const (
+	ConnectionPending   ConnectionStatus = "pending"
+	ConnectionClaimed   ConnectionStatus = "claimed"
+	ConnectionCompleted ConnectionStatus = "completed"
+	ConnectionFailed    ConnectionStatus = "failed"
+)
+
+// Connection is an OAuth authorization started by a user: the hash of its
+// state parameter, what it was started for, and later its outcome.
+type Connection struct {
+	ID          string
+	WorkspaceID string
+	UserID      string
+	App         string
+	// StateHash is the SHA-256 of the state parameter; the state itself is
+	// never stored.
+	StateHash []byte
+	Nickname  string
+	Scopes    []string
+	Shared    bool
+	// AccountID is the account to reconnect, or the new account once done.
+	AccountID     string
+	OAuthClientID string
+	// Sealed holds the PKCE verifier and the connection fields, sealed with
+	// the connection's id bound.
+	Sealed    []byte
+	Status    ConnectionStatus
+	Error     string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// Connections stores OAuth authorizations in progress.
+type Connections interface {
+	CreateConnection(ctx context.Context, c Connection) error
+	// ClaimConnection turns the pending, unexpired connection with the
+	// state hash into a claimed one and returns it. Anything else is
+	// ErrNotFound, so a state works once.
+	ClaimConnection(ctx context.Context, stateHash []byte, now time.Time) (Connection, error)
+	// FinishConnection records a claimed connection's outcome.
+	FinishConnection(ctx context.Context, id string, status ConnectionStatus, accountID, errMsg string) error
+	GetConnection(ctx context.Context, workspaceID, id string) (Connection, error)
+}
+
+// Refreshing is what the token refresher needs of the store.
+type Refreshing interface {
+	// RefreshDue calls fn on up to limit accounts whose NextRefreshAt is at
+	// or before now, earliest first, each in its own transaction holding
+	// the row's lock, and writes what fn leaves. Rows another process holds
+	// are skipped, so replicas share the work without doing any twice. fn
+	// must move NextRefreshAt on (or clear it); an error from fn stops the
+	// run, and that row is not written.
+	RefreshDue(ctx context.Context, now time.Time, limit int, fn func(*Account) error) (int, error)
+	// CountAccountsByStatus counts every account by status.
+	CountAccountsByStatus(ctx context.Context) (map[AccountStatus]int, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Workspaces
@@ -199,6 +291,9 @@ type Store interface {
 	Accounts
 	Audit
 	Meta
+	OAuthClients
+	Connections
+	Refreshing
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

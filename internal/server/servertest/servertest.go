@@ -76,16 +76,22 @@ func Start(t testing.TB, cfg config.Config, opt server.Options) *Instance {
 	t.Helper()
 	logs := &LockedBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Listen first, so the public URL (and the OAuth redirect URI) names
+	// the real port.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PublicURL == "" || strings.HasSuffix(cfg.PublicURL, ":0") {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	cfg.Listen = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := server.New(ctx, cfg, log, opt)
 	if err != nil {
 		cancel()
+		ln.Close()
 		t.Fatalf("start server: %v", err)
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
@@ -113,7 +119,6 @@ func Start(t testing.TB, cfg config.Config, opt server.Options) *Instance {
 	if err != nil {
 		t.Fatalf("admin token: %v", err)
 	}
-	cfg.Listen = ln.Addr().String()
 	return &Instance{Server: s, Config: cfg, URL: "http://" + ln.Addr().String(), Token: strings.TrimSpace(string(token)), Logs: logs, stop: stop}
 }
 

@@ -31,6 +31,7 @@ var migrations embed.FS
 var Dialect = sqlstore.Dialect{
 	Name:              "postgres",
 	LockRows:          " FOR UPDATE",
+	SkipLocked:        " FOR UPDATE SKIP LOCKED",
 	ILike:             "ILIKE",
 	IsUniqueViolation: isUniqueViolation,
 }

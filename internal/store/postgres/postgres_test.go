@@ -62,3 +62,21 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("second Migrate = %d, %v; want %d", v2, err, v1)
 	}
 }
+
+// Two stores on one schema, as two replicas, refresh concurrently: SKIP
+// LOCKED shares the due accounts between them, none handed over twice.
+func TestRefreshDueAcrossStores(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.URL(t)
+
+	open := func() store.Store {
+		s, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	storetest.RefreshDueShared(t, a, b, a, b)
+}

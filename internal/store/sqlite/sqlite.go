@@ -29,6 +29,7 @@ var migrations embed.FS
 var Dialect = sqlstore.Dialect{
 	Name:              "sqlite",
 	LockRows:          "",
+	SkipLocked:        "",
 	ILike:             "LIKE",
 	IsUniqueViolation: isUniqueViolation,
 }

@@ -117,10 +117,20 @@ func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn fu
 		return store.Account{}, err
 	}
 	a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
+	if err := writeAccount(ctx, tx, a); err != nil {
+		return store.Account{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Account{}, fmt.Errorf("update account %s: commit: %w", id, err)
+	}
+	return storedAccount(a), nil
+}
 
+// writeAccount writes every mutable column of a inside tx.
+func writeAccount(ctx context.Context, tx *sql.Tx, a store.Account) error {
 	scopes, err := toJSON(a.Scopes)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("update account %s: scopes: %w", id, err)
+		return fmt.Errorf("update account %s: scopes: %w", a.ID, err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE accounts SET
 		owner_id = $3, app = $4, nickname = $5, identity_label = $6, scopes = $7,
@@ -128,18 +138,15 @@ func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn fu
 		credentials = $13, expires_at = $14, last_refreshed_at = $15, next_refresh_at = $16,
 		failing_since = $17, refresh_failures = $18, updated_at = $19
 		WHERE workspace_id = $1 AND id = $2`,
-		workspaceID, id, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
+		a.WorkspaceID, a.ID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
 		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID,
 		storedBytes(a.Credentials), nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt),
 		nullMicros(a.NextRefreshAt), nullMicros(a.FailingSince), a.RefreshFailures,
 		micros(a.UpdatedAt))
 	if err != nil {
-		return store.Account{}, fmt.Errorf("update account %s: %w", id, err)
+		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return store.Account{}, fmt.Errorf("update account %s: commit: %w", id, err)
-	}
-	return storedAccount(a), nil
+	return nil
 }
 
 // DeleteAccount deletes the account with the id in the workspace. Its

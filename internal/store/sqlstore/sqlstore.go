@@ -25,6 +25,10 @@ type Dialect struct {
 	// where every transaction already holds the database's write lock from
 	// BEGIN on (SQLite opened with _txlock=immediate).
 	LockRows string
+	// SkipLocked is appended to a SELECT to lock its rows and pass over
+	// rows other transactions hold (" FOR UPDATE SKIP LOCKED"); empty
+	// where transactions take the write lock at BEGIN.
+	SkipLocked string
 	// ILike is the case-insensitive LIKE operator ("ILIKE", or "LIKE" in
 	// SQLite, whose LIKE ignores ASCII case).
 	ILike string

@@ -38,6 +38,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditPages", testAuditPages},
 		{"Meta", testMeta},
 		{"MetaConcurrentPutIfAbsent", testMetaConcurrentPutIfAbsent},
+		{"OAuthClientPut", testOAuthClientPut},
+		{"OAuthClientLookup", testOAuthClientLookup},
+		{"ConnectionsCreateGet", testConnectionsCreateGet},
+		{"ClaimConnection", testClaimConnection},
+		{"ClaimConnectionConcurrent", testClaimConnectionConcurrent},
+		{"FinishConnection", testFinishConnection},
+		{"RefreshDue", testRefreshDue},
+		{"RefreshDueFnError", testRefreshDueFnError},
+		{"RefreshDueMustMoveOn", testRefreshDueMustMoveOn},
+		{"RefreshDueConcurrent", testRefreshDueConcurrent},
+		{"CountAccountsByStatus", testCountAccountsByStatus},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+func connectionView(c store.Connection, authorizeURL string) client.Connection {
+	return client.Connection{
+		ID: c.ID, App: c.App, Status: string(c.Status), AuthorizeURL: authorizeURL,
+		AccountID: c.AccountID, Error: c.Error, ExpiresAt: *timestamp(&c.ExpiresAt),
+	}
+}
+
+func (h *Handler) connect(w http.ResponseWriter, r *http.Request) error {
+	var req client.Connect
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	return h.startConnection(w, r, accounts.ConnectInput{
+		App: req.App, Nickname: req.Nickname, Scopes: req.Scopes, AccountID: req.AccountID, Fields: req.Fields, Shared: req.Shared,
+	})
+}
+
+func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request) error {
+	var req struct{}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	return h.startConnection(w, r, accounts.ConnectInput{AccountID: r.PathValue("id")})
+}
+
+func (h *Handler) startConnection(w http.ResponseWriter, r *http.Request, in accounts.ConnectInput) error {
+	started, err := h.accounts.Connect(r.Context(), actor(r), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/connect/"+started.Connection.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	return reply(w, http.StatusCreated, connectionView(started.Connection, started.AuthorizeURL))
+}
+
+func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := h.accounts.Connection(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, connectionView(c, ""))
+}

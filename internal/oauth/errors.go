@@ -1,0 +1,104 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"golang.org/x/oauth2"
+)
+
+// Kind says whether retrying can help.
+type Kind int
+
+const (
+	// Transient failures (network, time-outs, 5xx, 429) may pass.
+	Transient Kind = iota
+	// Permanent failures (the grant was revoked, the client is wrong) need
+	// the user to reconnect.
+	Permanent
+)
+
+// Error is a classified failure of a token request. It never holds a
+// token, a code or a client secret.
+type Error struct {
+	Kind Kind
+	// Code is the OAuth error code (invalid_grant, ...), when there is one.
+	Code        string
+	Status      int
+	Description string
+}
+
+func (e *Error) Error() string {
+	msg := e.Code
+	if msg == "" && e.Status != 0 {
+		msg = "status " + http.StatusText(e.Status)
+	}
+	if e.Description != "" {
+		if msg != "" {
+			msg += ": "
+		}
+		msg += e.Description
+	}
+	return msg
+}
+
+// IsPermanent reports whether err says the grant is gone for good.
+func IsPermanent(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == Permanent
+}
+
+// permanentCodes are errors that retrying never fixes: RFC 6749 section
+// 5.2, and providers' own words for a revoked or expired refresh token.
+var permanentCodes = map[string]bool{
+	"invalid_grant":         true,
+	"invalid_client":        true,
+	"unauthorized_client":   true,
+	"invalid_refresh_token": true, // Slack
+	"token_revoked":         true, // Slack
+	"token_expired":         true,
+	"access_denied":         true,
+}
+
+func kindForStatus(status int) Kind {
+	switch {
+	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status >= 500:
+		return Transient
+	case status == http.StatusBadRequest, status == http.StatusUnauthorized, status == http.StatusForbidden:
+		return Permanent
+	default:
+		return Transient
+	}
+}
+
+// classify turns an x/oauth2 error into an *Error, keeping no secret: the
+// response body is dropped, only the error code and description are kept.
+func classify(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		e := &Error{Code: re.ErrorCode, Description: re.ErrorDescription}
+		if re.Response != nil {
+			e.Status = re.Response.StatusCode
+		}
+		switch {
+		case permanentCodes[re.ErrorCode]:
+			e.Kind = Permanent
+		case re.ErrorCode != "" && e.Status < 500 && e.Status != http.StatusTooManyRequests:
+			e.Kind = Permanent
+		default:
+			e.Kind = kindForStatus(e.Status)
+		}
+		if len(e.Description) > 300 {
+			e.Description = e.Description[:300]
+		}
+		return e
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	// Network failures, time-outs, and answers that are not a token at all
+	// (a proxy's HTML page) are worth retrying; their text may name the
+	// URL, which holds no secret, so keep only a summary.
+	return &Error{Kind: Transient, Description: "the token endpoint did not answer with a token"}
+}

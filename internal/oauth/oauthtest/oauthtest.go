@@ -1,0 +1,449 @@
+// Package oauthtest runs a real, standards-compliant OAuth 2 authorization
+// server for tests, built from github.com/ory/fosite with its in-memory store.
+//
+// The server registers one confidential client and auto-approves every
+// authorization request for the current user (no login page). It serves:
+//
+//	/authorize  authorization code grant (RFC 6749 §4.1), optional PKCE S256 (RFC 7636)
+//	/token      authorization_code and refresh_token grants; client_secret_basic
+//	            and client_secret_post; refresh-token rotation with reuse detection
+//	/revoke     token revocation (RFC 7009)
+//	/userinfo   {"sub","email","name"} for a valid bearer access token
+//
+// Knobs (SetUser, Deny, RevokeUser, SetTokenDelay, FailNextToken) and counters
+// (CodeExchanges, Refreshes, Revocations) let tests steer and observe it. It is
+// test-support code: a normal package so that other packages' tests can
+// import it.
+package oauthtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/storage"
+)
+
+// Options configures a Server. Zero values take the documented defaults.
+type Options struct {
+	// ClientID and ClientSecret of the single confidential client.
+	// Defaults: "latchkey-test" and a random secret.
+	ClientID, ClientSecret string
+	// RedirectURIs the client may use (exact match; fosite additionally lets
+	// loopback URIs vary in port, per RFC 8252). Required.
+	RedirectURIs []string
+	// Scopes the client may request. Default:
+	// {"openid","email","profile","offline_access","read","write"}.
+	Scopes []string
+	// AccessTokenLifespan of issued access tokens. Default 1h.
+	AccessTokenLifespan time.Duration
+	// User is the subject who approves authorizations. Default "alice".
+	User string
+	// RequireOfflineAccess, when true, issues refresh tokens only if the
+	// "offline" or "offline_access" scope was granted (fosite's default
+	// behaviour). When false (the default) every code exchange returns a
+	// refresh token.
+	RequireOfflineAccess bool
+}
+
+// DefaultScopes are the scopes the client may request when Options.Scopes is empty.
+var DefaultScopes = []string{"openid", "email", "profile", "offline_access", "read", "write"}
+
+// Server is a running test authorization server.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:port.
+	URL string
+
+	srv          *httptest.Server
+	provider     fosite.OAuth2Provider
+	store        *indexedStore
+	clientID     string
+	clientSecret string
+
+	// mu serialises every call into fosite and its memory store. The memory
+	// store hands out shared request objects that fosite mutates and it has
+	// no transactions; serialising makes concurrent use of one refresh token
+	// deterministic (one wins, the others hit reuse detection) and race-free.
+	mu sync.Mutex
+
+	knobs       sync.Mutex
+	user        string
+	denyCode    string
+	failStatus  int
+	failLeft    int
+	tokenDelay  atomic.Int64
+	codeExch    atomic.Int64
+	refreshes   atomic.Int64
+	revocations atomic.Int64
+}
+
+// New starts a Server on 127.0.0.1; it is closed at t.Cleanup.
+func New(t testing.TB, o Options) *Server {
+	t.Helper()
+	if len(o.RedirectURIs) == 0 {
+		t.Fatal("oauthtest: Options.RedirectURIs is required")
+	}
+	if o.ClientID == "" {
+		o.ClientID = "latchkey-test"
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = "secret-" + randomHex(t, 16)
+	}
+	if len(o.Scopes) == 0 {
+		o.Scopes = append([]string(nil), DefaultScopes...)
+	}
+	if o.AccessTokenLifespan <= 0 {
+		o.AccessTokenLifespan = time.Hour
+	}
+	if o.User == "" {
+		o.User = "alice"
+	}
+
+	secret := make([]byte, 32) // HMAC key for codes and tokens
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	config := &fosite.Config{
+		AccessTokenLifespan: o.AccessTokenLifespan,
+		GlobalSecret:        secret,
+		HashCost:            4, // bcrypt.MinCost: keep client auth fast
+		// Only bearer access tokens are valid at /userinfo.
+		DisableRefreshTokenValidation: true,
+		// Tests may use non-TLS, non-loopback redirect URIs.
+		RedirectSecureChecker:      func(context.Context, *url.URL) bool { return true },
+		SendDebugMessagesToClients: true,
+	}
+	if !o.RequireOfflineAccess {
+		config.RefreshTokenScopes = []string{} // empty: every exchange gets a refresh token
+	}
+	config.ClientSecretsHasher = &fosite.BCrypt{Config: config}
+	hashed, err := config.ClientSecretsHasher.Hash(context.Background(), []byte(o.ClientSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	store := &indexedStore{MemoryStore: storage.NewMemoryStore(), bySubject: map[string]map[string]struct{}{}}
+	// A plain DefaultClient (not an OpenIDConnectClient) has no
+	// token_endpoint_auth_method, so fosite accepts client_secret_basic and
+	// client_secret_post alike.
+	store.Clients[o.ClientID] = &fosite.DefaultClient{
+		ID:            o.ClientID,
+		Secret:        hashed,
+		RedirectURIs:  append([]string(nil), o.RedirectURIs...),
+		ResponseTypes: []string{"code"},
+		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		Scopes:        append([]string(nil), o.Scopes...),
+	}
+
+	strategy := compose.NewOAuth2HMACStrategy(config)
+	provider := compose.Compose(config, store, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2PKCEFactory,
+	)
+
+	s := &Server{
+		provider:     provider,
+		store:        store,
+		clientID:     o.ClientID,
+		clientSecret: o.ClientSecret,
+		user:         o.User,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/authorize", s.handleAuthorize)
+	mux.HandleFunc("/token", s.handleToken)
+	mux.HandleFunc("/revoke", s.handleRevoke)
+	mux.HandleFunc("/userinfo", s.handleUserinfo)
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// AuthorizeURL is the authorization endpoint.
+func (s *Server) AuthorizeURL() string { return s.URL + "/authorize" }
+
+// TokenURL is the token endpoint.
+func (s *Server) TokenURL() string { return s.URL + "/token" }
+
+// RevokeURL is the RFC 7009 revocation endpoint.
+func (s *Server) RevokeURL() string { return s.URL + "/revoke" }
+
+// UserinfoURL is the userinfo endpoint.
+func (s *Server) UserinfoURL() string { return s.URL + "/userinfo" }
+
+// ClientID of the registered client.
+func (s *Server) ClientID() string { return s.clientID }
+
+// ClientSecret of the registered client (plain text).
+func (s *Server) ClientSecret() string { return s.clientSecret }
+
+// SetUser sets the subject who approves subsequent authorizations.
+func (s *Server) SetUser(sub string) {
+	s.knobs.Lock()
+	s.user = sub
+	s.knobs.Unlock()
+}
+
+// Deny makes subsequent authorizations redirect back with ?error=errCode
+// (plus state) instead of a code, until Deny("") is called. Use
+// "access_denied" for a user who declines.
+func (s *Server) Deny(errCode string) {
+	s.knobs.Lock()
+	s.denyCode = errCode
+	s.knobs.Unlock()
+}
+
+// CodeExchanges counts token requests with grant_type=authorization_code
+// (including ones answered by FailNextToken).
+func (s *Server) CodeExchanges() int { return int(s.codeExch.Load()) }
+
+// Refreshes counts token requests with grant_type=refresh_token, successful
+// or not (including ones answered by FailNextToken).
+func (s *Server) Refreshes() int { return int(s.refreshes.Load()) }
+
+// Revocations counts requests to /revoke.
+func (s *Server) Revocations() int { return int(s.revocations.Load()) }
+
+// SetTokenDelay makes each token request sleep d before it is handled.
+// Requests sleep concurrently; fosite processing itself is serialised.
+func (s *Server) SetTokenDelay(d time.Duration) { s.tokenDelay.Store(int64(d)) }
+
+// FailNextToken makes the next n token requests answer HTTP status with
+// {"error":"temporarily_unavailable"} without reaching fosite (a transient
+// outage). They still count in CodeExchanges/Refreshes.
+func (s *Server) FailNextToken(status int, n int) {
+	s.knobs.Lock()
+	s.failStatus, s.failLeft = status, n
+	s.knobs.Unlock()
+}
+
+// RevokeUser revokes every access and refresh token issued to sub, so that
+// its next refresh fails with invalid_grant and /userinfo answers 401.
+func (s *Server) RevokeUser(sub string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx := context.Background()
+	s.store.idxMu.Lock()
+	ids := make([]string, 0, len(s.store.bySubject[sub]))
+	for id := range s.store.bySubject[sub] {
+		ids = append(ids, id)
+	}
+	s.store.idxMu.Unlock()
+	for _, id := range ids {
+		// The memory store maps a request ID (constant along a rotation
+		// chain) to its latest tokens; errors mean "already gone".
+		_ = s.store.RevokeRefreshToken(ctx, id)
+		_ = s.store.RevokeAccessToken(ctx, id)
+	}
+}
+
+// FollowAuthorize performs a browser's GET of authorizeURL without following
+// the redirect and returns the Location the server redirects to (the
+// client's redirect URI with code/state or error/state).
+func (s *Server) FollowAuthorize(authorizeURL string) (*url.URL, error) {
+	c := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := c.Get(authorizeURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 300 || resp.StatusCode > 399 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return nil, fmt.Errorf("oauthtest: authorize answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return resp.Location()
+}
+
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx := r.Context()
+	ar, err := s.provider.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
+	s.knobs.Lock()
+	user, deny := s.user, s.denyCode
+	s.knobs.Unlock()
+	if deny != "" {
+		var e error = fosite.ErrAccessDenied
+		if deny != fosite.ErrAccessDenied.ErrorField {
+			e = &fosite.RFC6749Error{ErrorField: deny, DescriptionField: "Denied by oauthtest.", CodeField: http.StatusForbidden}
+		}
+		s.provider.WriteAuthorizeError(ctx, w, ar, e)
+		return
+	}
+	// Requested scopes were already checked against the client's allowed
+	// scopes by NewAuthorizeRequest; grant them all.
+	for _, sc := range ar.GetRequestedScopes() {
+		ar.GrantScope(sc)
+	}
+	for _, aud := range ar.GetRequestedAudience() {
+		ar.GrantAudience(aud)
+	}
+	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, &fosite.DefaultSession{Subject: user, Username: user})
+	if err != nil {
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
+	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	switch r.PostForm.Get("grant_type") {
+	case "authorization_code":
+		s.codeExch.Add(1)
+	case "refresh_token":
+		s.refreshes.Add(1)
+	}
+	if d := time.Duration(s.tokenDelay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	s.knobs.Lock()
+	status := 0
+	if s.failLeft > 0 {
+		s.failLeft--
+		status = s.failStatus
+	}
+	s.knobs.Unlock()
+	if status != 0 {
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"error":"temporarily_unavailable","error_description":"Injected by oauthtest.FailNextToken."}`))
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx := r.Context()
+	ar, err := s.provider.NewAccessRequest(ctx, r, &fosite.DefaultSession{})
+	if err != nil {
+		s.provider.WriteAccessError(ctx, w, ar, err)
+		return
+	}
+	resp, err := s.provider.NewAccessResponse(ctx, ar)
+	if err != nil {
+		s.provider.WriteAccessError(ctx, w, ar, err)
+		return
+	}
+	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	s.revocations.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx := r.Context()
+	err := s.provider.NewRevocationRequest(ctx, r)
+	s.provider.WriteRevocationResponse(ctx, w, err)
+}
+
+func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" {
+		unauthorized(w, "invalid_request")
+		return
+	}
+	s.mu.Lock()
+	use, ar, err := s.provider.IntrospectToken(r.Context(), token, fosite.AccessToken, &fosite.DefaultSession{})
+	var sub string
+	if err == nil && use == fosite.AccessToken {
+		sub = ar.GetSession().GetSubject()
+	}
+	s.mu.Unlock()
+	if sub == "" {
+		unauthorized(w, "invalid_token")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"sub":   sub,
+		"email": sub + "@example.com",
+		"name":  capitalise(sub),
+	})
+}
+
+func unauthorized(w http.ResponseWriter, code string) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error=%q`, code))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = fmt.Fprintf(w, `{"error":%q}`, code)
+}
+
+func capitalise(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+func randomHex(t testing.TB, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// indexedStore is fosite's MemoryStore plus an index subject -> request IDs,
+// so RevokeUser can find a subject's tokens.
+type indexedStore struct {
+	*storage.MemoryStore
+	idxMu     sync.Mutex
+	bySubject map[string]map[string]struct{}
+}
+
+func (s *indexedStore) index(req fosite.Requester) {
+	if req == nil || req.GetSession() == nil {
+		return
+	}
+	sub := req.GetSession().GetSubject()
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	ids := s.bySubject[sub]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		s.bySubject[sub] = ids
+	}
+	ids[req.GetID()] = struct{}{}
+}
+
+func (s *indexedStore) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
+	s.index(req)
+	return s.MemoryStore.CreateAccessTokenSession(ctx, signature, req)
+}
+
+func (s *indexedStore) CreateRefreshTokenSession(ctx context.Context, signature, accessTokenSignature string, req fosite.Requester) error {
+	s.index(req)
+	return s.MemoryStore.CreateRefreshTokenSession(ctx, signature, accessTokenSignature, req)
+}

@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+const clientColumns = `id, workspace_id, app, client_id, secret, created_at, updated_at`
+
+// PutOAuthClient creates or replaces the client of (workspace, app).
+func (s *Store) PutOAuthClient(ctx context.Context, c store.OAuthClient) (store.OAuthClient, error) {
+	out, err := scanClient(s.db.QueryRowContext(ctx,
+		`INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (workspace_id, app) DO UPDATE SET
+			client_id = excluded.client_id, secret = excluded.secret, updated_at = excluded.updated_at
+		RETURNING `+clientColumns,
+		c.ID, c.WorkspaceID, c.App, c.ClientID, nonNil(c.Secret), micros(c.CreatedAt), micros(c.UpdatedAt)))
+	if err != nil {
+		return store.OAuthClient{}, s.conflict(err, "put oauth client for %s", c.App)
+	}
+	return out, nil
+}
+
+// GetOAuthClient finds a client by id in the workspace or among the
+// managed ones.
+func (s *Store) GetOAuthClient(ctx context.Context, workspaceID, id string) (store.OAuthClient, error) {
+	c, err := scanClient(s.db.QueryRowContext(ctx,
+		`SELECT `+clientColumns+` FROM oauth_clients WHERE id = $1 AND workspace_id IN ($2, '')`, id, workspaceID))
+	if err != nil {
+		return store.OAuthClient{}, notFound(err, "get oauth client %s", id)
+	}
+	return c, nil
+}
+
+// FindOAuthClient prefers the workspace's own client to the managed one.
+func (s *Store) FindOAuthClient(ctx context.Context, workspaceID, app string) (store.OAuthClient, error) {
+	c, err := scanClient(s.db.QueryRowContext(ctx,
+		`SELECT `+clientColumns+` FROM oauth_clients WHERE app = $1 AND workspace_id IN ($2, '')
+		ORDER BY workspace_id DESC LIMIT 1`, app, workspaceID))
+	if err != nil {
+		return store.OAuthClient{}, notFound(err, "find oauth client for %s", app)
+	}
+	return c, nil
+}
+
+// ListOAuthClients lists the workspace's and the managed clients by app.
+func (s *Store) ListOAuthClients(ctx context.Context, workspaceID string) ([]store.OAuthClient, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+clientColumns+` FROM oauth_clients WHERE workspace_id IN ($1, '') ORDER BY app, workspace_id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list oauth clients: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OAuthClient
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list oauth clients: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteOAuthClient deletes a client of the workspace ("" for managed).
+func (s *Store) DeleteOAuthClient(ctx context.Context, workspaceID, id string) error {
+	return s.deleteOne(ctx, `DELETE FROM oauth_clients WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id, "delete oauth client")
+}
+
+func scanClient(row scanner) (store.OAuthClient, error) {
+	var c store.OAuthClient
+	var created, updated int64
+	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.App, &c.ClientID, &c.Secret, &created, &updated); err != nil {
+		return store.OAuthClient{}, err
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}
+
+const connectionColumns = `id, workspace_id, user_id, app, state_hash, nickname, scopes, shared,
+	account_id, oauth_client_id, sealed, status, error, expires_at, created_at`
+
+// CreateConnection stores a new authorization in progress.
+func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error {
+	scopes, err := toJSON(c.Scopes)
+	if err != nil {
+		return fmt.Errorf("create connection %s: %w", c.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		c.ID, c.WorkspaceID, c.UserID, c.App, c.StateHash, c.Nickname, scopes, c.Shared,
+		c.AccountID, c.OAuthClientID, nonNil(c.Sealed), string(c.Status), c.Error, micros(c.ExpiresAt), micros(c.CreatedAt))
+	if err != nil {
+		return s.conflict(err, "create connection %s", c.ID)
+	}
+	return nil
+}
+
+// ClaimConnection is one UPDATE, so two callbacks with the same state
+// cannot both claim it.
+func (s *Store) ClaimConnection(ctx context.Context, stateHash []byte, now time.Time) (store.Connection, error) {
+	c, err := scanConnection(s.db.QueryRowContext(ctx,
+		`UPDATE connections SET status = $1 WHERE state_hash = $2 AND status = $3 AND expires_at > $4
+		RETURNING `+connectionColumns,
+		string(store.ConnectionClaimed), stateHash, string(store.ConnectionPending), micros(now)))
+	if err != nil {
+		return store.Connection{}, notFound(err, "claim connection")
+	}
+	return c, nil
+}
+
+// FinishConnection records the outcome of a claimed connection.
+func (s *Store) FinishConnection(ctx context.Context, id string, status store.ConnectionStatus, accountID, errMsg string) error {
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE connections SET status = $2, account_id = $3, error = $4 WHERE id = $1 AND status = $5`,
+		id, string(status), accountID, errMsg, string(store.ConnectionClaimed))
+	if err != nil {
+		return fmt.Errorf("finish connection %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("finish connection %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// GetConnection returns a connection of the workspace.
+func (s *Store) GetConnection(ctx context.Context, workspaceID, id string) (store.Connection, error) {
+	c, err := scanConnection(s.db.QueryRowContext(ctx,
+		`SELECT `+connectionColumns+` FROM connections WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	if err != nil {
+		return store.Connection{}, notFound(err, "get connection %s", id)
+	}
+	return c, nil
+}
+
+func scanConnection(row scanner) (store.Connection, error) {
+	var c store.Connection
+	var scopes, status string
+	var expires, created int64
+	err := row.Scan(&c.ID, &c.WorkspaceID, &c.UserID, &c.App, &c.StateHash, &c.Nickname, &scopes, &c.Shared,
+		&c.AccountID, &c.OAuthClientID, &c.Sealed, &status, &c.Error, &expires, &created)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
+		return store.Connection{}, fmt.Errorf("connection %s: scopes: %w", c.ID, err)
+	}
+	c.Status = store.ConnectionStatus(status)
+	c.ExpiresAt, c.CreatedAt = fromMicros(expires), fromMicros(created)
+	return c, nil
+}

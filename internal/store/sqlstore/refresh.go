@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// RefreshDue hands fn the due accounts one at a time, each in a transaction
+// that holds its row; PostgreSQL skips rows other replicas hold.
+func (s *Store) RefreshDue(ctx context.Context, now time.Time, limit int, fn func(*store.Account) error) (int, error) {
+	done := 0
+	for done < limit {
+		ok, err := s.refreshOne(ctx, now, fn)
+		if err != nil {
+			return done, err
+		}
+		if !ok {
+			break
+		}
+		done++
+	}
+	return done, nil
+}
+
+func (s *Store) refreshOne(ctx context.Context, now time.Time, fn func(*store.Account) error) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("refresh due: begin: %w", err)
+	}
+	defer tx.Rollback()
+	a, err := scanAccount(tx.QueryRowContext(ctx,
+		`SELECT `+accountColumns+` FROM accounts WHERE next_refresh_at <= $1
+		ORDER BY next_refresh_at LIMIT 1`+s.d.SkipLocked, micros(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("refresh due: %w", err)
+	}
+	orig := a
+	if err := fn(&a); err != nil {
+		return false, err
+	}
+	a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
+	// Compared as stored, to the microsecond: a next refresh within now's
+	// microsecond would still be due, and handed over again in this run.
+	if a.NextRefreshAt != nil && micros(*a.NextRefreshAt) <= micros(now) {
+		return false, fmt.Errorf("refresh due: account %s: next refresh %v is not after %v", a.ID, a.NextRefreshAt, now)
+	}
+	if err := writeAccount(ctx, tx, a); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("refresh due: commit: %w", err)
+	}
+	return true, nil
+}
+
+// CountAccountsByStatus counts every account by status.
+func (s *Store) CountAccountsByStatus(ctx context.Context) (map[store.AccountStatus]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM accounts GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count accounts: %w", err)
+	}
+	defer rows.Close()
+	out := map[store.AccountStatus]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count accounts: %w", err)
+		}
+		out[store.AccountStatus(st)] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,487 @@
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// newClient returns an OAuth client of the workspace ("" for managed).
+func newClient(workspaceID, id, app, clientID string, created time.Time) store.OAuthClient {
+	return store.OAuthClient{
+		ID:          id,
+		WorkspaceID: workspaceID,
+		App:         app,
+		ClientID:    clientID,
+		Secret:      []byte("sealed\x00" + clientID + "\xff"),
+		CreatedAt:   created,
+		UpdatedAt:   created,
+	}
+}
+
+func mustClient(t *testing.T, s store.Store, c store.OAuthClient) store.OAuthClient {
+	t.Helper()
+	got, err := s.PutOAuthClient(t.Context(), c)
+	must(t, "PutOAuthClient "+c.ID, err)
+	return got
+}
+
+func sameClient(t *testing.T, what string, got, want store.OAuthClient) {
+	t.Helper()
+	if got.ID != want.ID || got.WorkspaceID != want.WorkspaceID || got.App != want.App ||
+		got.ClientID != want.ClientID || !bytes.Equal(got.Secret, want.Secret) {
+		t.Errorf("%s = %+v, want %+v", what, got, want)
+	}
+	sameTime(t, what+" CreatedAt", got.CreatedAt, want.CreatedAt)
+	sameTime(t, what+" UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+}
+
+func clientIDs(cs []store.OAuthClient) []string {
+	ids := []string{}
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func testOAuthClientPut(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	zone := time.FixedZone("UTC-5", -5*3600)
+
+	orig := newClient("wsp_1", "oac_1", "slack", "w1-id", at(1).In(zone))
+	got := mustClient(t, s, orig)
+	sameClient(t, "PutOAuthClient new", got, orig)
+	read, err := s.GetOAuthClient(ctx, "wsp_1", "oac_1")
+	must(t, "GetOAuthClient", err)
+	sameClient(t, "GetOAuthClient new", read, orig)
+
+	// Putting (workspace, app) again replaces the client id and secret but
+	// keeps the id and the creation time of the client that is there.
+	again := newClient("wsp_1", "oac_2", "slack", "w1-id-2", at(10))
+	again.Secret = []byte{0x00, 0x01, 0xfe}
+	want := again
+	want.ID, want.CreatedAt = orig.ID, orig.CreatedAt
+	got = mustClient(t, s, again)
+	sameClient(t, "PutOAuthClient again", got, want)
+	read, err = s.GetOAuthClient(ctx, "wsp_1", "oac_1")
+	must(t, "GetOAuthClient after replace", err)
+	sameClient(t, "GetOAuthClient after replace", read, want)
+	_, err = s.GetOAuthClient(ctx, "wsp_1", "oac_2")
+	wantErr(t, "GetOAuthClient of the replacing id", err, store.ErrNotFound)
+	list, err := s.ListOAuthClients(ctx, "wsp_1")
+	must(t, "ListOAuthClients", err)
+	if ids := clientIDs(list); !slices.Equal(ids, []string{"oac_1"}) {
+		t.Errorf("ListOAuthClients after replace = %v, want [oac_1]", ids)
+	}
+
+	// A managed client for the same app is another client, beside it.
+	managed := newClient("", "oac_m", "slack", "managed-id", at(3))
+	sameClient(t, "PutOAuthClient managed", mustClient(t, s, managed), managed)
+	read, err = s.GetOAuthClient(ctx, "wsp_1", "oac_1")
+	must(t, "GetOAuthClient after managed put", err)
+	sameClient(t, "workspace client after managed put", read, want)
+	read, err = s.GetOAuthClient(ctx, "", "oac_m")
+	must(t, "GetOAuthClient managed", err)
+	sameClient(t, "GetOAuthClient managed", read, managed)
+
+	// Ids are unique across (workspace, app) pairs.
+	_, err = s.PutOAuthClient(ctx, newClient("wsp_1", "oac_m", "github", "x", at(4)))
+	wantErr(t, "PutOAuthClient with another client's id", err, store.ErrConflict)
+}
+
+func testOAuthClientLookup(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, ws := range []string{"wsp_1", "wsp_2", "wsp_3"} {
+		mustWorkspace(t, s, ws)
+	}
+	clients := map[string]store.OAuthClient{}
+	// Put out of app order: lists go by app.
+	for _, c := range []store.OAuthClient{
+		newClient("", "oac_m_slack", "slack", "m-slack", at(1)),
+		newClient("wsp_1", "oac_1_zoom", "zoom", "1-zoom", at(2)),
+		newClient("wsp_1", "oac_1_slack", "slack", "1-slack", at(3)),
+		newClient("", "oac_m_github", "github", "m-github", at(4)),
+		newClient("wsp_2", "oac_2_github", "github", "2-github", at(5)),
+		newClient("wsp_2", "oac_2_asana", "asana", "2-asana", at(6)),
+	} {
+		clients[c.ID] = mustClient(t, s, c)
+	}
+
+	t.Run("find", func(t *testing.T) {
+		tests := []struct {
+			ws, app string
+			want    string // "" for ErrNotFound
+		}{
+			{"wsp_1", "slack", "oac_1_slack"},
+			{"wsp_1", "github", "oac_m_github"},
+			{"wsp_1", "zoom", "oac_1_zoom"},
+			{"wsp_1", "asana", ""},
+			{"wsp_1", "notion", ""},
+			{"wsp_2", "github", "oac_2_github"},
+			{"wsp_2", "slack", "oac_m_slack"},
+			{"wsp_2", "zoom", ""},
+			{"wsp_3", "github", "oac_m_github"},
+			{"wsp_3", "asana", ""},
+			{"", "slack", "oac_m_slack"},
+			{"", "zoom", ""},
+		}
+		for _, tc := range tests {
+			got, err := s.FindOAuthClient(ctx, tc.ws, tc.app)
+			what := "FindOAuthClient(" + tc.ws + ", " + tc.app + ")"
+			if tc.want == "" {
+				wantErr(t, what, err, store.ErrNotFound)
+				continue
+			}
+			must(t, what, err)
+			sameClient(t, what, got, clients[tc.want])
+		}
+	})
+
+	t.Run("get", func(t *testing.T) {
+		tests := []struct {
+			ws, id string
+			found  bool
+		}{
+			{"wsp_1", "oac_1_slack", true},
+			{"wsp_1", "oac_m_slack", true},
+			{"wsp_2", "oac_m_github", true},
+			{"", "oac_m_slack", true},
+			{"", "oac_1_slack", false},
+			{"wsp_2", "oac_1_slack", false},
+			{"wsp_1", "oac_2_asana", false},
+			{"wsp_3", "oac_2_github", false},
+			{"wsp_1", "oac_missing", false},
+		}
+		for _, tc := range tests {
+			got, err := s.GetOAuthClient(ctx, tc.ws, tc.id)
+			what := "GetOAuthClient(" + tc.ws + ", " + tc.id + ")"
+			if !tc.found {
+				wantErr(t, what, err, store.ErrNotFound)
+				continue
+			}
+			must(t, what, err)
+			sameClient(t, what, got, clients[tc.id])
+		}
+	})
+
+	t.Run("list", func(t *testing.T) {
+		tests := []struct {
+			ws   string
+			apps []string
+			ids  []string
+		}{
+			{"wsp_1", []string{"github", "slack", "slack", "zoom"},
+				[]string{"oac_1_slack", "oac_1_zoom", "oac_m_github", "oac_m_slack"}},
+			{"wsp_2", []string{"asana", "github", "github", "slack"},
+				[]string{"oac_2_asana", "oac_2_github", "oac_m_github", "oac_m_slack"}},
+			{"wsp_3", []string{"github", "slack"}, []string{"oac_m_github", "oac_m_slack"}},
+			{"", []string{"github", "slack"}, []string{"oac_m_github", "oac_m_slack"}},
+		}
+		for _, tc := range tests {
+			list, err := s.ListOAuthClients(ctx, tc.ws)
+			must(t, "ListOAuthClients "+tc.ws, err)
+			apps := []string{}
+			for _, c := range list {
+				apps = append(apps, c.App)
+				sameClient(t, "listed "+c.ID, c, clients[c.ID])
+			}
+			ids := clientIDs(list)
+			slices.Sort(ids)
+			if !slices.Equal(apps, tc.apps) || !slices.Equal(ids, tc.ids) {
+				t.Errorf("ListOAuthClients(%q) = %v with apps %v, want %v with apps %v", tc.ws, ids, apps, tc.ids, tc.apps)
+			}
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		// Nobody deletes another workspace's client, nor a workspace the
+		// managed one.
+		for _, tc := range []struct{ ws, id string }{
+			{"wsp_2", "oac_1_slack"},
+			{"", "oac_1_slack"},
+			{"wsp_1", "oac_m_slack"},
+			{"wsp_1", "oac_missing"},
+		} {
+			wantErr(t, "DeleteOAuthClient("+tc.ws+", "+tc.id+")", s.DeleteOAuthClient(ctx, tc.ws, tc.id), store.ErrNotFound)
+		}
+		for _, id := range []string{"oac_1_slack", "oac_m_slack"} {
+			if _, err := s.GetOAuthClient(ctx, "wsp_1", id); err != nil {
+				t.Errorf("%s gone after refused deletes: %v", id, err)
+			}
+		}
+
+		// Without its own, the workspace falls back to the managed client.
+		must(t, "DeleteOAuthClient", s.DeleteOAuthClient(ctx, "wsp_1", "oac_1_slack"))
+		_, err := s.GetOAuthClient(ctx, "wsp_1", "oac_1_slack")
+		wantErr(t, "GetOAuthClient after delete", err, store.ErrNotFound)
+		wantErr(t, "DeleteOAuthClient twice", s.DeleteOAuthClient(ctx, "wsp_1", "oac_1_slack"), store.ErrNotFound)
+		got, err := s.FindOAuthClient(ctx, "wsp_1", "slack")
+		must(t, "FindOAuthClient after delete", err)
+		sameClient(t, "FindOAuthClient after delete", got, clients["oac_m_slack"])
+
+		must(t, "DeleteOAuthClient managed", s.DeleteOAuthClient(ctx, "", "oac_m_slack"))
+		for _, ws := range []string{"wsp_1", "wsp_2"} {
+			_, err = s.FindOAuthClient(ctx, ws, "slack")
+			wantErr(t, "FindOAuthClient after deleting the managed client in "+ws, err, store.ErrNotFound)
+		}
+		list, err := s.ListOAuthClients(ctx, "wsp_1")
+		must(t, "ListOAuthClients after deletes", err)
+		if ids := clientIDs(list); !slices.Equal(ids, []string{"oac_m_github", "oac_1_zoom"}) {
+			t.Errorf("ListOAuthClients after deletes = %v, want [oac_m_github oac_1_zoom]", ids)
+		}
+	})
+}
+
+// fullConnection has every field set, with times in a zone other than UTC
+// and finer than a microsecond.
+func fullConnection(workspaceID, id string, stateHash []byte) store.Connection {
+	zone := time.FixedZone("UTC+2", 2*3600)
+	return store.Connection{
+		ID:            id,
+		WorkspaceID:   workspaceID,
+		UserID:        "usr_alice",
+		App:           "slack",
+		StateHash:     stateHash,
+		Nickname:      "Work Slack",
+		Scopes:        []string{"chat:write", "users:read"},
+		Shared:        true,
+		AccountID:     "acc_reconnect",
+		OAuthClientID: "oac_1",
+		Sealed:        []byte{0x00, 0xff, 0x10, 0x00, 'v'},
+		Status:        store.ConnectionPending,
+		ExpiresAt:     at(10).In(zone),
+		CreatedAt:     at(0).In(zone),
+	}
+}
+
+// hash returns a 32-byte stand-in for a state hash, with a zero byte in it.
+func hash(b byte) []byte {
+	h := bytes.Repeat([]byte{b, 0x00}, 16)
+	h[31] = 0xff
+	return h
+}
+
+func mustConnection(t *testing.T, s store.Store, c store.Connection) {
+	t.Helper()
+	must(t, "CreateConnection "+c.ID, s.CreateConnection(t.Context(), c))
+}
+
+// canonConnection renders c as a backend returns it, as canonAccount does.
+func canonConnection(c store.Connection) string {
+	c.ExpiresAt = micro(c.ExpiresAt)
+	c.CreatedAt = micro(c.CreatedAt)
+	if len(c.Sealed) == 0 {
+		c.Sealed = nil
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func sameConnection(t *testing.T, what string, got, want store.Connection) {
+	t.Helper()
+	for _, tm := range []time.Time{got.ExpiresAt, got.CreatedAt} {
+		if tm.Location() != time.UTC {
+			t.Errorf("%s: time %v is not in UTC", what, tm)
+		}
+	}
+	if g, w := canonConnection(got), canonConnection(want); g != w {
+		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+func testConnectionsCreateGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	mustWorkspace(t, s, "wsp_2")
+
+	tests := []struct {
+		name string
+		c    store.Connection
+	}{
+		{"every field", fullConnection("wsp_1", "con_full", hash(1))},
+		{"only required fields", store.Connection{
+			ID: "con_bare", WorkspaceID: "wsp_1", UserID: "usr_bob", App: "github", StateHash: hash(2),
+			Status: store.ConnectionPending, ExpiresAt: at(5), CreatedAt: at(1),
+		}},
+		{"empty scopes, failed", func() store.Connection {
+			c := fullConnection("wsp_1", "con_failed", hash(3))
+			c.Scopes = []string{}
+			c.Shared = false
+			c.Status = store.ConnectionFailed
+			c.Error = "access_denied: the user said no"
+			return c
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mustConnection(t, s, tc.c)
+			got, err := s.GetConnection(ctx, "wsp_1", tc.c.ID)
+			must(t, "GetConnection", err)
+			sameConnection(t, "GetConnection", got, tc.c)
+
+			_, err = s.GetConnection(ctx, "wsp_2", tc.c.ID)
+			wantErr(t, "GetConnection from wsp_2", err, store.ErrNotFound)
+
+			dup := tc.c
+			dup.StateHash = append([]byte{0xee}, tc.c.StateHash...)
+			wantErr(t, "CreateConnection duplicate id", s.CreateConnection(ctx, dup), store.ErrConflict)
+		})
+	}
+
+	dup := fullConnection("wsp_2", "con_other", hash(1))
+	wantErr(t, "CreateConnection duplicate state hash", s.CreateConnection(ctx, dup), store.ErrConflict)
+	_, err := s.GetConnection(ctx, "wsp_1", "con_missing")
+	wantErr(t, "GetConnection missing", err, store.ErrNotFound)
+	if err := s.CreateConnection(ctx, fullConnection("wsp_missing", "con_orphan", hash(9))); err == nil {
+		t.Error("CreateConnection in a missing workspace succeeded")
+	}
+}
+
+func testClaimConnection(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	now := t0
+
+	expiring := func(id string, h byte, expires time.Time) store.Connection {
+		c := fullConnection("wsp_1", id, hash(h))
+		c.ExpiresAt = expires
+		return c
+	}
+	tests := []struct {
+		name string
+		c    store.Connection
+		ok   bool
+	}{
+		{"unexpired", expiring("con_ok", 1, at(10)), true},
+		{"expires a microsecond after now", expiring("con_just", 2, now.Add(time.Microsecond)), true},
+		{"expires at now", expiring("con_edge", 3, now), false},
+		{"expired", expiring("con_expired", 4, at(-1)), false},
+		{"completed", func() store.Connection {
+			c := expiring("con_done", 5, at(10))
+			c.Status = store.ConnectionCompleted
+			return c
+		}(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mustConnection(t, s, tc.c)
+			got, err := s.ClaimConnection(ctx, tc.c.StateHash, now)
+			if !tc.ok {
+				wantErr(t, "ClaimConnection", err, store.ErrNotFound)
+				read, err := s.GetConnection(ctx, "wsp_1", tc.c.ID)
+				must(t, "GetConnection", err)
+				sameConnection(t, "connection after refused claim", read, tc.c)
+				return
+			}
+			must(t, "ClaimConnection", err)
+			want := tc.c
+			want.Status = store.ConnectionClaimed
+			sameConnection(t, "ClaimConnection", got, want)
+			read, err := s.GetConnection(ctx, "wsp_1", tc.c.ID)
+			must(t, "GetConnection", err)
+			sameConnection(t, "GetConnection after claim", read, want)
+
+			// A state works once.
+			_, err = s.ClaimConnection(ctx, tc.c.StateHash, now)
+			wantErr(t, "ClaimConnection again", err, store.ErrNotFound)
+		})
+	}
+
+	_, err := s.ClaimConnection(ctx, hash(99), now)
+	wantErr(t, "ClaimConnection unknown hash", err, store.ErrNotFound)
+	mustConnection(t, s, expiring("con_prefix", 6, at(10)))
+	_, err = s.ClaimConnection(ctx, hash(6)[:16], now)
+	wantErr(t, "ClaimConnection with a prefix of the hash", err, store.ErrNotFound)
+}
+
+func testClaimConnectionConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	c := fullConnection("wsp_1", "con_1", hash(1))
+	mustConnection(t, s, c)
+
+	const n = 10
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins int
+	)
+	for range n {
+		wg.Go(func() {
+			got, err := s.ClaimConnection(ctx, c.StateHash, t0)
+			switch {
+			case err == nil:
+				mu.Lock()
+				wins++
+				mu.Unlock()
+				if got.ID != c.ID || got.Status != store.ConnectionClaimed {
+					t.Errorf("ClaimConnection = %s %s, want %s claimed", got.ID, got.Status, c.ID)
+				}
+			default:
+				wantErr(t, "losing ClaimConnection", err, store.ErrNotFound)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d of %d racing ClaimConnection won, want exactly 1", wins, n)
+	}
+}
+
+func testFinishConnection(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	pending := fullConnection("wsp_1", "con_pending", hash(1))
+	mustConnection(t, s, pending)
+
+	// Only a claimed connection is finished.
+	err := s.FinishConnection(ctx, "con_pending", store.ConnectionCompleted, "acc_new", "")
+	wantErr(t, "FinishConnection on a pending connection", err, store.ErrNotFound)
+	read, err := s.GetConnection(ctx, "wsp_1", "con_pending")
+	must(t, "GetConnection", err)
+	sameConnection(t, "pending connection after refused finish", read, pending)
+	wantErr(t, "FinishConnection unknown", s.FinishConnection(ctx, "con_missing", store.ConnectionFailed, "", "x"), store.ErrNotFound)
+
+	tests := []struct {
+		name      string
+		status    store.ConnectionStatus
+		accountID string
+		errMsg    string
+	}{
+		{"completed", store.ConnectionCompleted, "acc_new", ""},
+		{"failed", store.ConnectionFailed, "", "invalid_grant: code expired"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fullConnection("wsp_1", "con_"+tc.name, hash(byte(10+i)))
+			mustConnection(t, s, c)
+			_, err := s.ClaimConnection(ctx, c.StateHash, t0)
+			must(t, "ClaimConnection", err)
+			must(t, "FinishConnection", s.FinishConnection(ctx, c.ID, tc.status, tc.accountID, tc.errMsg))
+
+			want := c
+			want.Status, want.AccountID, want.Error = tc.status, tc.accountID, tc.errMsg
+			read, err := s.GetConnection(ctx, "wsp_1", c.ID)
+			must(t, "GetConnection", err)
+			sameConnection(t, "finished connection", read, want)
+
+			// Finished is final.
+			err = s.FinishConnection(ctx, c.ID, store.ConnectionCompleted, "acc_other", "")
+			wantErr(t, "FinishConnection twice", err, store.ErrNotFound)
+			_, err = s.ClaimConnection(ctx, c.StateHash, t0)
+			wantErr(t, "ClaimConnection after finish", err, store.ErrNotFound)
+			read, err = s.GetConnection(ctx, "wsp_1", c.ID)
+			must(t, "GetConnection", err)
+			sameConnection(t, "connection after second finish", read, want)
+		})
+	}
+}
