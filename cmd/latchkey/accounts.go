@@ -11,7 +11,7 @@ import (
 
 func (c *cli) accountsCmd() *cobra.Command {
 	accounts := &cobra.Command{Use: "accounts", Aliases: []string{"account"}, Short: "Manage connected accounts"}
-	accounts.AddCommand(c.accountsListCmd(), c.accountsCreateCmd(), c.accountsShowCmd(), c.accountsRenameCmd(), c.accountsDeleteCmd(), c.accountsEventsCmd())
+	accounts.AddCommand(c.accountsListCmd(), c.accountsCreateCmd(), c.accountsShowCmd(), c.accountsRenameCmd(), c.accountsDeleteCmd(), c.accountsEventsCmd(), c.accountsReconnectCmd())
 	return accounts
 }
 
@@ -165,7 +165,8 @@ func (c *cli) accountsRenameCmd() *cobra.Command {
 }
 
 func (c *cli) accountsDeleteCmd() *cobra.Command {
-	return &cobra.Command{
+	var revoke bool
+	cmd := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete an account and its credentials",
 		Args:  cobra.ExactArgs(1),
@@ -174,13 +175,32 @@ func (c *cli) accountsDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := cl.DeleteAccount(cmd.Context(), args[0]); err != nil {
+			if !revoke {
+				if err := cl.DeleteAccount(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+				return nil
+			}
+			res, err := cl.DeleteAndRevoke(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			msg := map[string]string{
+				"revoked":     "the provider revoked its tokens",
+				"unsupported": "the app has no revocation endpoint; revoke access in the app's settings",
+				"failed":      "revocation failed; revoke access in the app's settings",
+			}[res.Revocation]
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s; %s", args[0], msg)
+			if res.RevocationDetail != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), " (%s)", res.RevocationDetail)
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke the account's tokens at the provider first (OAuth apps that support it)")
+	return cmd
 }
 
 func (c *cli) accountsEventsCmd() *cobra.Command {

@@ -44,7 +44,8 @@ on the same machine they find it and its admin token by themselves.`,
 	root.PersistentFlags().BoolVar(&c.jsonOut, "json", false, "print JSON instead of tables")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return c.load(cmd) }
 
-	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.appsCmd(), c.accountsCmd(), c.credentialsCmd(), c.execCmd(), c.keysCmd())
+	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.appsCmd(), c.accountsCmd(), c.credentialsCmd(), c.execCmd(), c.keysCmd(),
+		c.oauthClientsCmd(), c.connectCmd(), c.tokenCmd())
 	return root
 }
 

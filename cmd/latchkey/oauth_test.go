@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+)
+
+const testIdP = `slug: testidp
+name: Test IdP
+categories: [developer-tools]
+docs_url: https://idp.example/docs
+auth: oauth2
+base_url: https://idp.example
+oauth2:
+  authorize_url: https://idp.example/authorize
+  token_url: https://idp.example/token
+  revoke_url: https://idp.example/revoke
+  default_scopes: [openid, email, offline_access]
+  client_auth: basic
+identity:
+  url: /userinfo
+  label: '{email}'
+`
+
+// TestOAuthCommands runs the OAuth walk-through from the CLI: set the
+// managed client, connect (waiting for the browser), print a token,
+// reconnect, and delete with revocation.
+func TestOAuthCommands(t *testing.T) {
+	idp := oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "testidp.yaml"), []byte(testIdP), 0o600)
+	cfg := servertest.Config(t, "")
+	cfg.CatalogDir = dir
+	cfg.AppOrigins = map[string]string{"testidp": idp.URL}
+	inst := servertest.Start(t, cfg, server.Options{})
+	env := map[string]string{"LATCHKEY_DATA_DIR": inst.Config.DataDir, "LATCHKEY_LISTEN": inst.Config.Listen}
+
+	out, err := run(t, env, "oauth-clients", "set", "testidp", "--client-id", idp.ClientID(), "--client-secret", idp.ClientSecret())
+	if err != nil || !strings.Contains(out, "managed client") || !strings.Contains(out, inst.URL+"/oauth/callback") {
+		t.Fatalf("oauth-clients set: %v\n%s", err, out)
+	}
+	if strings.Contains(out, idp.ClientSecret()) {
+		t.Fatal("the secret was printed")
+	}
+
+	out = connectAndApprove(t, env, "connect", "testidp", "--nickname", "work", "--no-browser")
+	id := regexp.MustCompile(`acc_[0-9a-z]{26}`).FindString(out)
+	if id == "" || !strings.Contains(out, "alice@example.com") || !strings.Contains(out, "work") {
+		t.Fatalf("connect printed:\n%s", out)
+	}
+
+	tok, err := run(t, env, "token", id)
+	if err != nil || strings.TrimSpace(tok) == "" {
+		t.Fatalf("token: %v", err)
+	}
+	req, _ := http.NewRequest("GET", idp.UserinfoURL(), nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the printed token does not work: %v", err)
+	}
+
+	idp.SetUser("carol")
+	out = connectAndApprove(t, env, "accounts", "reconnect", id, "--no-browser")
+	if !strings.Contains(out, id) || !strings.Contains(out, "carol@example.com") {
+		t.Fatalf("reconnect printed:\n%s", out)
+	}
+
+	out, err = run(t, env, "accounts", "delete", id, "--revoke")
+	if err != nil || !strings.Contains(out, "the provider revoked its tokens") || idp.Revocations() == 0 {
+		t.Fatalf("delete --revoke: %v\n%s", err, out)
+	}
+}
+
+// connectAndApprove runs a connect-style command, plays the browser for
+// the URL it prints, and returns what it printed once it finished.
+func connectAndApprove(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	root := newRoot(func(k string) string { return env[k] })
+	pr, pw := io.Pipe()
+	var out strings.Builder
+	root.SetOut(&out)
+	root.SetErr(pw)
+	root.SetArgs(args)
+	done := make(chan error, 1)
+	go func() {
+		done <- root.ExecuteContext(context.Background())
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	approved := false
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !approved && strings.HasPrefix(line, "http") {
+			resp, err := http.Get(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			approved = true
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	if !approved {
+		t.Fatal("no authorize URL was printed")
+	}
+	return out.String()
+}
