@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/latchkeyhq/latchkey/internal/secret"
 )
 
 // DefaultPort clashes with none of PostgreSQL, MariaDB, Redis, RabbitMQ,
@@ -63,9 +65,23 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        string
 	LogFormat       string
+	// OAuthClients are managed OAuth clients from the config file, set at
+	// start: slug -> client id and the secret read from an environment
+	// variable the file names.
+	OAuthClients map[string]OAuthClient
 	// Server and Token are what the CLI uses to reach the API.
 	Server string
 	Token  string
+}
+
+// OAuthClient is a managed OAuth client given in the config file.
+type OAuthClient struct {
+	ClientID string `yaml:"client_id"`
+	// SecretEnv names the environment variable that holds the secret, so
+	// the file itself holds none.
+	SecretEnv string `yaml:"client_secret_env"`
+	// Secret is read from SecretEnv by Load.
+	Secret secret.String `yaml:"-"`
 }
 
 type setting struct {
@@ -202,6 +218,17 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			}
 		}
 	}
+	for slug, oc := range c.OAuthClients {
+		if oc.ClientID == "" || oc.SecretEnv == "" {
+			return c, fmt.Errorf("config file: oauth_clients.%s: give client_id and client_secret_env", slug)
+		}
+		v := getenv(oc.SecretEnv)
+		if v == "" {
+			return c, fmt.Errorf("config file: oauth_clients.%s: the environment variable %s is not set", slug, oc.SecretEnv)
+		}
+		oc.Secret = secret.New(v)
+		c.OAuthClients[slug] = oc
+	}
 	return c, nil
 }
 
@@ -222,6 +249,14 @@ func (c *Config) loadFile(path string) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		n := raw[k]
+		if k == "oauth_clients" {
+			dec := map[string]OAuthClient{}
+			if err := decodeStrict(&n, &dec); err != nil {
+				return fmt.Errorf("config file %s: line %d: oauth_clients: %w", path, n.Line, err)
+			}
+			c.OAuthClients = dec
+			continue
+		}
 		s, ok := lookup(k)
 		if !ok {
 			return fmt.Errorf("config file %s: line %d: unknown setting %q", path, n.Line, k)
@@ -246,6 +281,17 @@ func (c *Config) loadFile(path string) error {
 		}
 	}
 	return nil
+}
+
+// decodeStrict decodes a YAML node, refusing unknown fields.
+func decodeStrict(n *yaml.Node, v any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	return dec.Decode(v)
 }
 
 func lookup(key string) (setting, bool) {

@@ -113,3 +113,22 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestOAuthClientsFromFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("oauth_clients:\n  slack:\n    client_id: cid\n    client_secret_env: SLACK_SECRET\n"), 0o600)
+	c, err := config.Load(file, env(map[string]string{"SLACK_SECRET": "shh"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc := c.OAuthClients["slack"]; oc.ClientID != "cid" || oc.Secret.Reveal() != "shh" {
+		t.Fatalf("slack client: %+v", oc)
+	}
+	if _, err := config.Load(file, env(nil)); err == nil || !strings.Contains(err.Error(), "SLACK_SECRET is not set") {
+		t.Fatalf("unset secret: %v", err)
+	}
+	os.WriteFile(file, []byte("oauth_clients:\n  slack:\n    client_id: cid\n    client_secret: inline\n"), 0o600)
+	if _, err := config.Load(file, env(nil)); err == nil || !strings.Contains(err.Error(), "client_secret") {
+		t.Fatalf("inline secret: %v", err)
+	}
+}

@@ -88,7 +88,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
 		return fail(err)
 	}
-	if _, err := bootstrap.FirstRun(ctx, st, cfg.AdminTokenFile(), clock.Now(), log); err != nil {
+	ws, err := bootstrap.FirstRun(ctx, st, cfg.AdminTokenFile(), clock.Now(), log)
+	if err != nil {
 		return fail(err)
 	}
 	client := opt.ProviderClient
@@ -102,6 +103,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Store: st, Catalog: cat, Ring: ring, Client: client, Clock: clock, Log: log, AppOrigins: cfg.AppOrigins,
 		RedirectURI: redirectURI, RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
+	// Managed OAuth clients from the config file replace stored ones.
+	system := accounts.Actor{WorkspaceID: ws.ID, UserID: "system", Role: store.RoleOwner}
+	for slug, oc := range cfg.OAuthClients {
+		if _, err := svc.SetClient(ctx, system, accounts.ClientInput{App: slug, ClientID: oc.ClientID, Secret: oc.Secret, Managed: true}); err != nil {
+			return fail(fmt.Errorf("config file: oauth_clients.%s: %w", slug, err))
+		}
+	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: registry}
 	s.handler = s.routes(api.New(svc, st, clock, log, redirectURI), web.New(svc, log))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
