@@ -55,11 +55,18 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.send(req, out)
+}
+
+// send authenticates and sends req, and decodes the answer into out or
+// returns the problem.
+func (c *Client) send(req *http.Request, out any) error {
+	method, path := req.Method, req.URL.Path
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
@@ -230,4 +237,39 @@ func (c *Client) SetOAuthClient(ctx context.Context, app string, in SetOAuthClie
 // DeleteOAuthClient deletes an OAuth client.
 func (c *Client) DeleteOAuthClient(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/oauth-clients/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// SetCustomApp defines (or replaces) one of the workspace's own apps from
+// a YAML or JSON definition in the catalog's schema.
+func (c *Client) SetCustomApp(ctx context.Context, slug string, definition []byte) (json.RawMessage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+"/v1/custom-apps/"+url.PathEscape(slug), bytes.NewReader(definition))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/yaml")
+	var raw json.RawMessage
+	return raw, c.send(req, &raw)
+}
+
+// ListCustomApps lists the workspace's own apps.
+func (c *Client) ListCustomApps(ctx context.Context) ([]App, error) {
+	var p Page[App]
+	return p.Data, c.do(ctx, http.MethodGet, "/v1/custom-apps", nil, nil, &p)
+}
+
+// DeleteCustomApp deletes one of the workspace's own apps.
+func (c *Client) DeleteCustomApp(ctx context.Context, slug string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/custom-apps/"+url.PathEscape(slug), nil, nil, nil)
+}
+
+// RequestApp asks for an app the catalog lacks.
+func (c *Client) RequestApp(ctx context.Context, in AppRequest) (AppRequest, error) {
+	var out AppRequest
+	return out, c.do(ctx, http.MethodPost, "/v1/app-requests", nil, in, &out)
+}
+
+// AppRequests lists the workspace's app requests (owners only).
+func (c *Client) AppRequests(ctx context.Context) ([]AppRequest, error) {
+	var p Page[AppRequest]
+	return p.Data, c.do(ctx, http.MethodGet, "/v1/app-requests", nil, nil, &p)
 }

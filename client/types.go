@@ -173,3 +173,13 @@ type Deleted struct {
 	Revocation       string `json:"revocation"`
 	RevocationDetail string `json:"revocation_detail,omitempty"`
 }
+
+// AppRequest asks for an app the catalog lacks.
+type AppRequest struct {
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name"`
+	Reason    string `json:"reason"`
+	URL       string `json:"url,omitempty"`
+	UserID    string `json:"user_id,omitempty"`
+	CreatedAt string `json:"created_at,omitempty"`
+}

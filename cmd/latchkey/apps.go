@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
 )
 
 func (c *cli) appsCmd() *cobra.Command {
@@ -101,6 +103,114 @@ func (c *cli) appsCmd() *cobra.Command {
 			return table(cmd.OutOrStdout(), []string{"CATEGORY", "APPS"}, rows)
 		},
 	}
-	apps.AddCommand(list, show, categories)
+	apps.AddCommand(list, show, categories, c.appsLintCmd(), c.appsRequestCmd(), c.appsRequestsCmd(), c.appsDefineCmd())
 	return apps
+}
+
+func (c *cli) appsLintCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "lint [--dir DIR]",
+		Short: "Check the shipped catalog (and a folder of custom apps) against the schema; needs no server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				dir = c.cfg.CatalogDir
+			}
+			cat, err := catalog.LoadDir(dir)
+			if err != nil {
+				return err
+			}
+			counts := map[catalog.AuthType]int{}
+			for _, a := range cat.All() {
+				counts[a.Auth]++
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d apps are valid: %d oauth2, %d keys, %d none\n",
+				cat.Len(), counts[catalog.AuthOAuth2], counts[catalog.AuthKeys], counts[catalog.AuthNone])
+			for _, cc := range cat.CategoryCounts() {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %-20s %d\n", cc.Category, cc.Apps)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "a folder of *.yaml apps to check with the shipped ones (default: catalog_dir)")
+	return cmd
+}
+
+func (c *cli) appsRequestCmd() *cobra.Command {
+	var in client.AppRequest
+	cmd := &cobra.Command{
+		Use:   "request NAME --reason TEXT [--url URL]",
+		Short: "Ask for an app the catalog lacks; workspace owners see the requests",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.Name = args[0]
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			got, err := cl.RequestApp(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded request %s for %s\n", got.ID, got.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&in.Reason, "reason", "", "what you would use the app for")
+	cmd.Flags().StringVar(&in.URL, "url", "", "the app's API documentation, if you know it")
+	return cmd
+}
+
+func (c *cli) appsRequestsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "requests",
+		Short: "List the workspace's app requests (owners)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			list, err := cl.AppRequests(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if c.jsonOut {
+				return printJSON(cmd.OutOrStdout(), list)
+			}
+			var rows [][]string
+			for _, r := range list {
+				rows = append(rows, []string{r.CreatedAt, r.Name, r.Reason, orDash(r.URL), r.UserID})
+			}
+			return table(cmd.OutOrStdout(), []string{"WHEN", "APP", "REASON", "URL", "BY"}, rows)
+		},
+	}
+}
+
+func (c *cli) appsDefineCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "define FILE",
+		Short: "Define (or replace) one of the workspace's own apps from a YAML file in the catalog's schema",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			app, err := catalog.Parse(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			if _, err := cl.SetCustomApp(cmd.Context(), app.Slug, b); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "defined %s (%s)\n", app.Slug, app.Name)
+			return nil
+		},
+	}
 }

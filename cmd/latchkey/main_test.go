@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -130,5 +132,20 @@ func TestChildEnv(t *testing.T) {
 	want := "PATH=/bin LATCHKEY_SLACK_X=new"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("childEnv = %v, want %s", got, want)
+	}
+}
+
+func TestAppsLint(t *testing.T) {
+	out, err := run(t, nil, "apps", "lint")
+	if err != nil || !strings.Contains(out, "apps are valid") {
+		t.Fatalf("lint of the shipped catalog: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "acme.yaml"), []byte("slug: acme\nname: Acme\ncategories: [crm]\nauth: keys\ndocs_url: http://acme.example\n"), 0o600)
+	_, err = run(t, nil, "apps", "lint", "--dir", dir)
+	for _, want := range []string{"acme.yaml", "docs_url", "must be an absolute https URL", "fields: a keys app needs at least one field"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("lint error %v does not name %q", err, want)
+		}
 	}
 }

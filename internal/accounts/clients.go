@@ -38,7 +38,7 @@ func (s *Service) SetClient(ctx context.Context, actor Actor, in ClientInput) (s
 	if actor.Role != store.RoleOwner {
 		return store.OAuthClient{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", ErrForbidden)
 	}
-	app, err := s.App(in.App)
+	app, err := s.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
 		return store.OAuthClient{}, err
 	}

@@ -99,7 +99,7 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 	if in.App == "" {
 		return Started{}, invalid("app", "is required")
 	}
-	app, err := s.App(in.App)
+	app, err := s.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
 		return Started{}, err
 	}
@@ -255,7 +255,7 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, in Callba
 	if in.Code == "" {
 		return store.Account{}, ErrMissingCode
 	}
-	app, err := s.App(conn.App)
+	app, err := s.App(ctx, conn.WorkspaceID, conn.App)
 	if err != nil {
 		return store.Account{}, err
 	}

@@ -42,7 +42,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (stor
 	if in.App == "" {
 		return store.Account{}, invalid("app", "is required")
 	}
-	app, err := s.App(in.App)
+	app, err := s.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -247,8 +247,8 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 // revoke revokes the refresh token (which providers take to end the
 // grant) and the access token.
 func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
-	app, ok := s.catalog.Get(acc.App)
-	if !ok || app.Auth != catalog.AuthOAuth2 {
+	app, err := s.App(ctx, acc.WorkspaceID, acc.App)
+	if err != nil || app.Auth != catalog.AuthOAuth2 {
 		return RevokeUnsupported, "only OAuth accounts are revoked"
 	}
 	a := acc
@@ -280,7 +280,7 @@ func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (stor
 	if err != nil {
 		return store.Account{}, nil, err
 	}
-	if app, ok := s.catalog.Get(acc.App); ok && app.Auth == catalog.AuthOAuth2 {
+	if app, aerr := s.App(ctx, acc.WorkspaceID, acc.App); aerr == nil && app.Auth == catalog.AuthOAuth2 {
 		if acc, err = s.fresh(ctx, acc); err != nil {
 			return acc, nil, err
 		}

@@ -157,7 +157,7 @@ func (s *Service) refreshLocked(ctx context.Context, a *store.Account) []store.A
 }
 
 func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalog.App, Credentials, *oauth.Flow, error) {
-	app, err := s.App(a.App)
+	app, err := s.App(ctx, a.WorkspaceID, a.App)
 	if err != nil {
 		return nil, Credentials{}, nil, err
 	}

@@ -166,12 +166,17 @@ func New(o Options) *Service {
 	}
 }
 
-// App returns the catalog entry for slug as this server uses it, with any
-// configured origin applied.
-func (s *Service) App(slug string) (*catalog.App, error) {
+// App returns the catalog entry for slug as this server uses it in the
+// workspace: a shipped app (with any configured origin), else one of the
+// workspace's own.
+func (s *Service) App(ctx context.Context, workspaceID, slug string) (*catalog.App, error) {
 	app, ok := s.catalog.Get(slug)
 	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownApp, slug)
+		custom, err := s.customApp(ctx, workspaceID, slug)
+		if err != nil {
+			return nil, err
+		}
+		app = custom
 	}
 	if origin := s.origins[slug]; origin != "" {
 		app = app.WithOrigin(origin)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/latchkeyhq/latchkey/client"
@@ -8,9 +9,11 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-func (h *Handler) view(a store.Account) client.Account {
+func (h *Handler) view(ctx context.Context, a store.Account) client.Account {
 	name := a.App
 	if app, ok := h.accounts.Catalog().Get(a.App); ok {
+		name = app.Name
+	} else if app, err := h.accounts.App(ctx, a.WorkspaceID, a.App); err == nil {
 		name = app.Name
 	}
 	scopes := a.Scopes
@@ -43,7 +46,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := client.Page[client.Account]{Data: make([]client.Account, 0, len(list))}
 	for _, a := range list {
-		out.Data = append(out.Data, h.view(a))
+		out.Data = append(out.Data, h.view(r.Context(), a))
 	}
 	if more {
 		out.NextCursor = encodeCursor(list[len(list)-1].ID)
@@ -63,7 +66,7 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/v1/accounts/"+acc.ID)
-	return reply(w, http.StatusCreated, h.view(acc))
+	return reply(w, http.StatusCreated, h.view(r.Context(), acc))
 }
 
 func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request) error {
@@ -71,7 +74,7 @@ func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, h.view(acc))
+	return reply(w, http.StatusOK, h.view(r.Context(), acc))
 }
 
 func (h *Handler) renameAccount(w http.ResponseWriter, r *http.Request) error {
@@ -86,7 +89,7 @@ func (h *Handler) renameAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, h.view(acc))
+	return reply(w, http.StatusOK, h.view(r.Context(), acc))
 }
 
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) error {

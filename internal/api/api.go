@@ -51,6 +51,11 @@ func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog
 	route("GET /v1/oauth-clients/{id}", h.getClient)
 	route("DELETE /v1/oauth-clients/{id}", h.deleteClient)
 	route("PUT /v1/apps/{slug}/oauth-client", h.setClient)
+	route("GET /v1/custom-apps", h.listCustomApps)
+	route("PUT /v1/custom-apps/{slug}", h.setCustomApp)
+	route("DELETE /v1/custom-apps/{slug}", h.deleteCustomApp)
+	route("POST /v1/app-requests", h.requestApp)
+	route("GET /v1/app-requests", h.listAppRequests)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))

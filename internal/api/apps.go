@@ -2,10 +2,14 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // summarize is an app as lists show it: enough to pick one and, for a
@@ -39,7 +43,11 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, more := h.accounts.Catalog().List(catalog.Filter{Query: q.Get("q"), Auth: auth, Category: q.Get("category"), After: after, Limit: limit})
+	cat, err := h.accounts.CatalogFor(r.Context(), actor(r))
+	if err != nil {
+		return err
+	}
+	page, more := cat.List(catalog.Filter{Query: q.Get("q"), Auth: auth, Category: q.Get("category"), After: after, Limit: limit})
 	out := client.Page[client.App]{Data: make([]client.App, 0, len(page))}
 	for _, a := range page {
 		out.Data = append(out.Data, summarize(a))
@@ -51,13 +59,86 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getApp(w http.ResponseWriter, r *http.Request) error {
-	a, ok := h.accounts.Catalog().Get(r.PathValue("slug"))
-	if !ok {
-		return problem(http.StatusNotFound, "unknown-app", "No such app", fmt.Sprintf("the catalog has no app %q", r.PathValue("slug")))
+	a, err := h.accounts.App(r.Context(), actor(r).WorkspaceID, r.PathValue("slug"))
+	if err != nil {
+		return err
 	}
 	return reply(w, http.StatusOK, a)
 }
 
 func (h *Handler) listCategories(w http.ResponseWriter, r *http.Request) error {
-	return reply(w, http.StatusOK, map[string]any{"data": h.accounts.Catalog().CategoryCounts()})
+	cat, err := h.accounts.CatalogFor(r.Context(), actor(r))
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, map[string]any{"data": cat.CategoryCounts()})
+}
+
+// setCustomApp takes an app definition in the catalog's schema, as YAML or
+// JSON.
+func (h *Handler) setCustomApp(w http.ResponseWriter, r *http.Request) error {
+	switch ct := strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]); ct {
+	case "application/json", "application/yaml", "application/x-yaml", "text/yaml", "":
+	default:
+		return problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "The body must be YAML or JSON", "send Content-Type: application/yaml or application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		return problem(http.StatusRequestEntityTooLarge, "body-too-large", "The body is too large", fmt.Sprintf("the limit is %d bytes", MaxBody))
+	}
+	app, err := h.accounts.SetCustomApp(r.Context(), actor(r), r.PathValue("slug"), body)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, app)
+}
+
+func (h *Handler) listCustomApps(w http.ResponseWriter, r *http.Request) error {
+	cat, err := h.accounts.CatalogFor(r.Context(), actor(r))
+	if err != nil {
+		return err
+	}
+	out := client.Page[client.App]{Data: []client.App{}}
+	for _, a := range cat.All() {
+		if _, shipped := h.accounts.Catalog().Get(a.Slug); !shipped {
+			out.Data = append(out.Data, summarize(a))
+		}
+	}
+	return reply(w, http.StatusOK, out)
+}
+
+func (h *Handler) deleteCustomApp(w http.ResponseWriter, r *http.Request) error {
+	if err := h.accounts.DeleteCustomApp(r.Context(), actor(r), r.PathValue("slug")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) requestApp(w http.ResponseWriter, r *http.Request) error {
+	var req client.AppRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	got, err := h.accounts.RequestApp(r.Context(), actor(r), accounts.RequestInput{Name: req.Name, Reason: req.Reason, URL: req.URL})
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusCreated, requestView(got))
+}
+
+func (h *Handler) listAppRequests(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.accounts.AppRequests(r.Context(), actor(r))
+	if err != nil {
+		return err
+	}
+	out := client.Page[client.AppRequest]{Data: []client.AppRequest{}}
+	for _, x := range list {
+		out.Data = append(out.Data, requestView(x))
+	}
+	return reply(w, http.StatusOK, out)
+}
+
+func requestView(x store.AppRequest) client.AppRequest {
+	return client.AppRequest{ID: x.ID, Name: x.Name, Reason: x.Reason, URL: x.URL, UserID: x.UserID, CreatedAt: *timestamp(&x.CreatedAt)}
 }

@@ -112,3 +112,21 @@ func (c *Catalog) CategoryCounts() []CategoryCount {
 	slices.SortFunc(out, func(x, y CategoryCount) int { return strings.Compare(x.Category, y.Category) })
 	return out
 }
+
+// With returns a catalog of c's apps plus extra ones. An extra app whose
+// slug c has already is left out: the caller decides who may shadow whom.
+func (c *Catalog) With(extra ...*App) *Catalog {
+	if len(extra) == 0 {
+		return c
+	}
+	apps := make(map[string]*App, len(c.bySlug)+len(extra))
+	for k, v := range c.bySlug {
+		apps[k] = v
+	}
+	for _, a := range extra {
+		if _, taken := apps[a.Slug]; !taken {
+			apps[a.Slug] = a
+		}
+	}
+	return newCatalog(apps)
+}

@@ -66,7 +66,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	for slug := range cfg.AppOrigins {
 		if _, ok := cat.Get(slug); !ok {
-			return nil, fmt.Errorf("LATCHKEY_APP_ORIGINS: no app %q in the catalog", slug)
+			// It may name a workspace's own app, defined later.
+			log.Warn("LATCHKEY_APP_ORIGINS names an app the shipped catalog lacks; it applies only to a custom app of that slug", "app", slug)
 		}
 	}
 	ring, err := loadRing(cfg, log)

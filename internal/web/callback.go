@@ -76,7 +76,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		// A reconnected account is older than the connection that renewed it.
 		page.Reconnected = acc.CreatedAt.Before(conn.CreatedAt)
 		page.AppName = acc.App
-		if app, aerr := h.accounts.App(acc.App); aerr == nil {
+		if app, aerr := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App); aerr == nil {
 			page.AppName = app.Name
 		}
 	}

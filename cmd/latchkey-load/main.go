@@ -1,0 +1,142 @@
+// Command latchkey-load measures Latchkey's warm credential read over HTTP
+// on loopback and, in the same run, a bare net/http handler that returns a
+// JSON body of the same size, and prints both rates and their ratio.
+//
+//	go run ./cmd/latchkey-load [-backend sqlite|postgres] [-postgres-url URL]
+//	    [-duration 5s] [-warmup 1s] [-concurrency 16] [-v]
+//
+// It starts a Latchkey in-process (SQLite in a temporary folder, or a
+// fresh schema on the PostgreSQL server at -postgres-url), connects one
+// OAuth 2 account through an in-process authorization server, and reads
+// that account's credentials (GET /v1/accounts/{id}/credentials, a valid
+// access token, so no refresh) with -concurrency workers over keep-alive
+// connections: -warmup uncounted, then -duration counted. Then it does the
+// same against the bare handler. It cleans up after itself (temporary
+// folder, schema) and exits 0 whatever the ratio: it reports, it does not
+// judge.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/loadtest"
+	"github.com/latchkeyhq/latchkey/internal/store/postgres/pgtest"
+)
+
+// target is the ratio the credential read should reach.
+const target = 0.5
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// report is what one run measured.
+type report struct {
+	backend     string
+	credentials loadtest.Result
+	bare        loadtest.Result
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	backend := fs.String("backend", "sqlite", "store: sqlite or postgres")
+	pgURL := fs.String("postgres-url", os.Getenv(pgtest.EnvURL), "PostgreSQL server for -backend postgres (a fresh schema is made and dropped); default $"+pgtest.EnvURL)
+	duration := fs.Duration("duration", 5*time.Second, "measured time of each of the two runs")
+	warmup := fs.Duration("warmup", time.Second, "uncounted time before each run")
+	concurrency := fs.Int("concurrency", loadtest.DefaultConcurrency, "workers, each with its keep-alive connection")
+	verbose := fs.Bool("v", false, "show the server's log (info level) on stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "latchkey-load: unexpected arguments %q\n", fs.Args())
+		return 2
+	case *backend != "sqlite" && *backend != "postgres":
+		fmt.Fprintf(stderr, "latchkey-load: -backend must be sqlite or postgres, not %q\n", *backend)
+		return 2
+	case *backend == "postgres" && *pgURL == "":
+		fmt.Fprintln(stderr, "latchkey-load: -backend postgres needs -postgres-url (or $"+pgtest.EnvURL+"), e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+		return 2
+	case *duration <= 0 || *warmup < 0 || *concurrency < 1:
+		fmt.Fprintln(stderr, "latchkey-load: -duration must be positive, -warmup not negative, -concurrency at least 1")
+		return 2
+	}
+
+	logOut := io.Discard
+	if *verbose {
+		logOut = stderr
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts := loadtest.Options{Concurrency: *concurrency, Warmup: *warmup, Duration: *duration}
+
+	rep := report{backend: *backend}
+	tb := loadtest.NewTB("latchkey-load", logOut)
+	err := tb.Run(func(t testing.TB) {
+		databaseURL := ""
+		if *backend == "postgres" {
+			t.Setenv(pgtest.EnvURL, *pgURL)
+			databaseURL = pgtest.URL(t) // a fresh schema, dropped at cleanup
+		}
+		lk := loadtest.Start(t, databaseURL, log)
+		fmt.Fprintf(stdout, "latchkey-load: %s, %d workers, GOMAXPROCS %d, %s warm-up then %s each, body %d bytes\n",
+			*backend, *concurrency, runtime.GOMAXPROCS(0), *warmup, *duration, len(lk.Body))
+
+		client := loadtest.NewClient(*concurrency)
+		res, err := loadtest.Run(ctx, client, lk.Target(), opts)
+		if err != nil {
+			t.Fatalf("credential read: %v", err)
+		}
+		rep.credentials = res
+		// Nothing of Latchkey's runs while the bare handler is measured.
+		lk.Stop()
+		client.CloseIdleConnections()
+
+		bare := loadtest.NewBare(len(lk.Body))
+		defer bare.Close()
+		if res, err = loadtest.Run(ctx, client, bare.Target(), opts); err != nil {
+			t.Fatalf("bare handler: %v", err)
+		}
+		rep.bare = res
+		client.CloseIdleConnections()
+	})
+	if err == nil && ctx.Err() != nil {
+		err = errors.New("interrupted")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "latchkey-load: %v\n", err)
+		return 1
+	}
+	rep.print(stdout)
+	return 0
+}
+
+func (r report) print(w io.Writer) {
+	labels := []string{"credential read (" + r.backend + "):", "bare net/http handler:", "ratio:"}
+	width := 0
+	for _, l := range labels {
+		width = max(width, len(l))
+	}
+	ratio := 0.0
+	if r.bare.Rate() > 0 {
+		ratio = r.credentials.Rate() / r.bare.Rate()
+	}
+	fmt.Fprintf(w, "%-*s %.0f req/s\n", width, labels[0], r.credentials.Rate())
+	fmt.Fprintf(w, "%-*s %.0f req/s\n", width, labels[1], r.bare.Rate())
+	fmt.Fprintf(w, "%-*s %.2f (target >= %.2f)\n", width, labels[2], ratio, target)
+}
