@@ -312,6 +312,7 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, in Callba
 		if err != nil {
 			return store.Account{}, fmt.Errorf("reconnect %s: %w", conn.AccountID, err)
 		}
+		s.remember(acc)
 		s.audit(ctx, actor, acc.ID, ActionReconnected, map[string]string{"app": app.Slug, "identity": label})
 		s.log.InfoContext(ctx, "account reconnected", "account", acc.ID, "app", app.Slug)
 		return acc, nil

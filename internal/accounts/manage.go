@@ -116,9 +116,13 @@ func (s *Service) visible(ctx context.Context, actor Actor, id string) (store.Ac
 	if !ids.Valid(ids.Account, id) {
 		return store.Account{}, fmt.Errorf("account %q: %w", id, store.ErrNotFound)
 	}
-	acc, err := s.store.GetAccount(ctx, actor.WorkspaceID, id)
-	if err != nil {
-		return store.Account{}, err
+	acc, ok := s.cache.Get(cacheKey(actor.WorkspaceID, id))
+	if !ok {
+		var err error
+		if acc, err = s.store.GetAccount(ctx, actor.WorkspaceID, id); err != nil {
+			return store.Account{}, err
+		}
+		s.remember(acc)
 	}
 	// An account the actor may not see is, to them, not there.
 	if !actor.canSee(acc) {
@@ -206,6 +210,7 @@ func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) 
 	if err != nil {
 		return store.Account{}, fmt.Errorf("rename account %s: %w", id, err)
 	}
+	s.remember(acc)
 	s.audit(ctx, actor, id, ActionRenamed, map[string]string{"from": old, "to": nickname})
 	return acc, nil
 }
@@ -236,9 +241,11 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 	if revoke {
 		outcome, detail = s.revoke(ctx, acc)
 	}
+	s.cache.Delete(cacheKey(actor.WorkspaceID, id))
 	if err := s.store.DeleteAccount(ctx, actor.WorkspaceID, id); err != nil {
 		return outcome, detail, fmt.Errorf("delete account %s: %w", id, err)
 	}
+	s.cache.Delete(cacheKey(actor.WorkspaceID, id))
 	s.audit(ctx, actor, id, ActionDeleted, map[string]string{"app": acc.App, "nickname": acc.Nickname, "revocation": outcome})
 	s.log.InfoContext(ctx, "account deleted", "account", id, "app", acc.App, "revocation", outcome)
 	return outcome, detail, nil
@@ -298,6 +305,7 @@ func (s *Service) Events(ctx context.Context, actor Actor, id, before string, li
 	if _, err := s.Get(ctx, actor, id); err != nil {
 		return nil, err
 	}
+	s.auditLog.flush(ctx)
 	if limit <= 0 {
 		limit = 50
 	}

@@ -85,11 +85,16 @@ func (s *Service) refreshAccount(ctx context.Context, acc store.Account) (store.
 		return nil
 	})
 	if errors.Is(err, errStillFresh) {
-		return s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
+		fresh, err := s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
+		if err != nil {
+			return acc, err
+		}
+		return s.remember(fresh), nil
 	}
 	if err != nil {
 		return acc, fmt.Errorf("refresh account %s: %w", acc.ID, err)
 	}
+	s.remember(updated)
 	for _, e := range events {
 		s.audit(ctx, Actor{WorkspaceID: e.WorkspaceID, UserID: e.ActorID}, e.AccountID, e.Action, e.Detail)
 	}
@@ -102,6 +107,7 @@ func (s *Service) refreshAccount(ctx context.Context, acc store.Account) (store.
 func (s *Service) RefreshDue(ctx context.Context, limit int) (int, error) {
 	var events []store.AuditEvent
 	n, err := s.store.RefreshDue(ctx, s.clock.Now(), limit, func(a *store.Account) error {
+		s.cache.Delete(cacheKey(a.WorkspaceID, a.ID))
 		events = append(events, s.refreshLocked(ctx, a)...)
 		return nil
 	})

@@ -25,6 +25,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/ttlcache"
 )
 
 // Errors the service returns besides store.ErrNotFound.
@@ -118,6 +119,24 @@ type Service struct {
 	unhealthyAfter time.Duration
 	flight         singleflight.Group
 	metrics        *metrics
+	auditLog       *auditLog
+	// cache spares the database the account read on every credential
+	// read. This process updates it on its own writes; a change made by
+	// another replica is seen within accountCacheTTL. That is safe because
+	// a cached token is only handed out while it is valid, and a refresh
+	// always re-reads the row under its lock.
+	cache *ttlcache.Cache[string, store.Account]
+}
+
+// accountCacheTTL bounds how stale a cached account may be.
+const accountCacheTTL = time.Second
+
+func cacheKey(workspaceID, id string) string { return workspaceID + "/" + id }
+
+// remember caches an account as just read or written.
+func (s *Service) remember(a store.Account) store.Account {
+	s.cache.Set(cacheKey(a.WorkspaceID, a.ID), a)
+	return a
 }
 
 // Options configure a Service.
@@ -163,6 +182,8 @@ func New(o Options) *Service {
 		store: o.Store, catalog: o.Catalog, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log,
 		origins: o.AppOrigins, redirectURI: o.RedirectURI, refreshMargin: o.RefreshMargin,
 		unhealthyAfter: o.UnhealthyAfter, metrics: newMetrics(o.Registerer, o.Store),
+		auditLog: newAuditLog(o.Store, o.Log),
+		cache:    ttlcache.New[string, store.Account](accountCacheTTL, o.Clock.Now),
 	}
 }
 
@@ -301,8 +322,8 @@ func (s *Service) audit(ctx context.Context, actor Actor, accountID, action stri
 		Detail:      detail,
 		CreatedAt:   s.clock.Now().UTC(),
 	}
-	if err := s.store.AppendAudit(ctx, e); err != nil {
-		// The action itself succeeded; an audit gap is logged loudly.
-		s.log.ErrorContext(ctx, "audit write failed", "action", action, "account", accountID, "err", err)
-	}
+	s.auditLog.add(e)
 }
+
+// Close writes the queued audit events; call it before closing the store.
+func (s *Service) Close() { s.auditLog.close() }

@@ -52,6 +52,7 @@ func newService(t *testing.T) (*accounts.Service, map[string]accounts.Actor) {
 		}
 	}
 	svc := accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Clock: clockwork.NewFakeClockAt(now), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(svc.Close)
 	return svc, actors
 }
 

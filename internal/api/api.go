@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/apitokens"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/ttlcache"
 )
 
 // Handler serves the API.
@@ -26,11 +28,18 @@ type Handler struct {
 	// redirectURI is shown with OAuth clients, to copy into providers'
 	// settings.
 	redirectURI string
+	// tokens spares the database two reads per request. A token deleted,
+	// or a user's role changed, takes effect within tokenCacheTTL.
+	tokens *ttlcache.Cache[string, accounts.Actor]
 }
+
+// tokenCacheTTL bounds how long a verified token is trusted unchecked.
+const tokenCacheTTL = 5 * time.Second
 
 // New returns the API handler; mount it at the server's root.
 func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
-	h := &Handler{accounts: svc, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI}
+	h := &Handler{accounts: svc, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
+		tokens: ttlcache.New[string, accounts.Actor](tokenCacheTTL, clock.Now)}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 
 	route("GET /v1/me", h.me)
@@ -99,7 +108,12 @@ func (h *Handler) actorFor(r *http.Request) (accounts.Actor, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return accounts.Actor{}, errUnauthorized("the Authorization header must be: Bearer <token>")
 	}
-	t, err := apitokens.Verify(r.Context(), h.store, strings.TrimSpace(token), h.clock.Now())
+	token = strings.TrimSpace(token)
+	key := string(apitokens.Hash(token))
+	if a, ok := h.tokens.Get(key); ok {
+		return a, nil
+	}
+	t, err := apitokens.Verify(r.Context(), h.store, token, h.clock.Now())
 	if errors.Is(err, apitokens.ErrInvalid) {
 		return accounts.Actor{}, errUnauthorized("the token is not valid")
 	}
@@ -117,7 +131,9 @@ func (h *Handler) actorFor(r *http.Request) (accounts.Actor, error) {
 	if scopes == nil {
 		scopes = []string{}
 	}
-	return accounts.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: u.Role, Scopes: scopes}, nil
+	a := accounts.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: u.Role, Scopes: scopes}
+	h.tokens.Set(key, a)
+	return a, nil
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {

@@ -5,6 +5,7 @@ package ids
 import (
 	"crypto/rand"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -19,10 +20,24 @@ const (
 	Event     = "evt"
 )
 
+// entropy is monotonic, so ids made in one millisecond by this process
+// still sort in the order they were made.
+var (
+	mu      sync.Mutex
+	entropy = ulid.Monotonic(rand.Reader, 0)
+)
+
 // New returns prefix_ followed by a lower-case ULID made at t, so ids sort by
 // creation time.
 func New(prefix string, t time.Time) string {
-	id := ulid.MustNew(ulid.Timestamp(t), rand.Reader)
+	mu.Lock()
+	id, err := ulid.New(ulid.Timestamp(t), entropy)
+	mu.Unlock()
+	if err != nil {
+		// The monotonic entropy overflows only after 2^80 ids in one
+		// millisecond, or when the clock goes back; start afresh.
+		id = ulid.MustNew(ulid.Timestamp(t), rand.Reader)
+	}
 	return prefix + "_" + strings.ToLower(id.String())
 }
 

@@ -190,8 +190,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the store (unless it was injected).
-func (s *Server) Close() error { return s.store.Close() }
+// Close writes what is queued and releases the store.
+func (s *Server) Close() error {
+	s.accounts.Close()
+	return s.store.Close()
+}
 
 // Run is `latchkey serve`: New, listen on the configured address, Serve.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {

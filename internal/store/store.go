@@ -147,6 +147,27 @@ type Users interface {
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, workspaceID, id string) (User, error)
 	GetUserByEmail(ctx context.Context, workspaceID, email string) (User, error)
+	// CountPasswordUsers counts the workspace's users who can sign in with
+	// a password.
+	CountPasswordUsers(ctx context.Context, workspaceID string) (int, error)
+}
+
+// Session is a signed-in browser; only the SHA-256 of its cookie is stored.
+type Session struct {
+	Hash        []byte
+	WorkspaceID string
+	UserID      string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Sessions stores browser sessions.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the session with the hash; ErrNotFound when there
+	// is none or it expired before now.
+	GetSession(ctx context.Context, hash []byte, now time.Time) (Session, error)
+	DeleteSession(ctx context.Context, hash []byte) error
 }
 
 // APITokens stores hashed API tokens.
@@ -177,6 +198,8 @@ type Accounts interface {
 // Audit stores the audit log.
 type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
+	// AppendAudits stores several events in one transaction: all or none.
+	AppendAudits(ctx context.Context, events []AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 
@@ -251,11 +274,14 @@ type Connection struct {
 	OAuthClientID string
 	// Sealed holds the PKCE verifier and the connection fields, sealed with
 	// the connection's id bound.
-	Sealed    []byte
-	Status    ConnectionStatus
-	Error     string
-	ExpiresAt time.Time
-	CreatedAt time.Time
+	Sealed []byte
+	// SessionHash binds a connection started in the browser to that
+	// browser's session; empty for connections started through the API.
+	SessionHash []byte
+	Status      ConnectionStatus
+	Error       string
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
 }
 
 // Connections stores OAuth authorizations in progress.
@@ -329,6 +355,7 @@ type Store interface {
 	Connections
 	Refreshing
 	CatalogExtras
+	Sessions
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -32,6 +32,7 @@ var Dialect = sqlstore.Dialect{
 	Name:              "postgres",
 	LockRows:          " FOR UPDATE",
 	SkipLocked:        " FOR UPDATE SKIP LOCKED",
+	MultiRowInsert:    true,
 	ILike:             "ILIKE",
 	IsUniqueViolation: isUniqueViolation,
 }
@@ -61,7 +62,7 @@ func OpenDB(ctx context.Context, url string) (*sql.DB, error) {
 	// Bounded so that several replicas (and parallel tests) stay well under
 	// the server's max_connections.
 	db.SetMaxOpenConns(10)
-	db.SetMaxIdleConns(5)
+	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()

@@ -67,6 +67,9 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// In WAL mode NORMAL keeps the database consistent after a crash and
+	// skips an fsync per commit; a power loss may drop the last commits.
+	q.Add("_pragma", "synchronous(NORMAL)")
 	// Every transaction takes the write lock at BEGIN, so a read-modify-write
 	// in UpdateAccount cannot interleave with another writer's, and a writer
 	// waits (busy_timeout) instead of failing to upgrade its lock.
@@ -77,6 +80,9 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	}
 	// WAL lets readers run beside the one writer; writers queue on the lock.
 	db.SetMaxOpenConns(8)
+	// Keep them open: a new connection re-runs the pragmas and re-reads
+	// the schema.
+	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

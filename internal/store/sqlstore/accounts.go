@@ -38,7 +38,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 
 // GetAccount returns the account with the id in the workspace.
 func (s *Store) GetAccount(ctx context.Context, workspaceID, id string) (store.Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx,
+	a, err := scanAccount(s.queryRow(ctx,
 		`SELECT `+accountColumns+` FROM accounts WHERE workspace_id = $1 AND id = $2`,
 		workspaceID, id))
 	if err != nil {

@@ -83,7 +83,7 @@ func scanClient(row scanner) (store.OAuthClient, error) {
 }
 
 const connectionColumns = `id, workspace_id, user_id, app, state_hash, nickname, scopes, shared,
-	account_id, oauth_client_id, sealed, status, error, expires_at, created_at`
+	account_id, oauth_client_id, sealed, status, error, expires_at, created_at, session_hash`
 
 // CreateConnection stores a new authorization in progress.
 func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error {
@@ -92,9 +92,10 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error 
 		return fmt.Errorf("create connection %s: %w", c.ID, err)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		c.ID, c.WorkspaceID, c.UserID, c.App, c.StateHash, c.Nickname, scopes, c.Shared,
-		c.AccountID, c.OAuthClientID, nonNil(c.Sealed), string(c.Status), c.Error, micros(c.ExpiresAt), micros(c.CreatedAt))
+		c.AccountID, c.OAuthClientID, nonNil(c.Sealed), string(c.Status), c.Error, micros(c.ExpiresAt), micros(c.CreatedAt),
+		nonNil(c.SessionHash))
 	if err != nil {
 		return s.conflict(err, "create connection %s", c.ID)
 	}
@@ -143,7 +144,7 @@ func scanConnection(row scanner) (store.Connection, error) {
 	var scopes, status string
 	var expires, created int64
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.UserID, &c.App, &c.StateHash, &c.Nickname, &scopes, &c.Shared,
-		&c.AccountID, &c.OAuthClientID, &c.Sealed, &status, &c.Error, &expires, &created)
+		&c.AccountID, &c.OAuthClientID, &c.Sealed, &status, &c.Error, &expires, &created, &c.SessionHash)
 	if err != nil {
 		return store.Connection{}, err
 	}
@@ -151,6 +152,7 @@ func scanConnection(row scanner) (store.Connection, error) {
 		return store.Connection{}, fmt.Errorf("connection %s: scopes: %w", c.ID, err)
 	}
 	c.Status = store.ConnectionStatus(status)
+	c.SessionHash = storedBytes(c.SessionHash)
 	c.ExpiresAt, c.CreatedAt = fromMicros(expires), fromMicros(created)
 	return c, nil
 }

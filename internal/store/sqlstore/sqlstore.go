@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -32,6 +33,9 @@ type Dialect struct {
 	// ILike is the case-insensitive LIKE operator ("ILIKE", or "LIKE" in
 	// SQLite, whose LIKE ignores ASCII case).
 	ILike string
+	// MultiRowInsert batches rows into one INSERT, for a database whose
+	// every statement is a network round trip.
+	MultiRowInsert bool
 	// IsUniqueViolation reports whether err is a primary key or unique
 	// constraint violation.
 	IsUniqueViolation func(error) bool
@@ -48,6 +52,9 @@ const (
 type Store struct {
 	db *sql.DB
 	d  Dialect
+	// stmts holds prepared statements of the hot reads, so that each
+	// connection parses them once rather than on every call.
+	stmts sync.Map // query -> *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -71,7 +78,27 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	return s.db.Close()
+}
+
+// queryRow runs a hot read through a prepared statement.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, ok := s.stmts.Load(query)
+	if !ok {
+		prepared, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			// QueryRow reports the same error through Scan.
+			return s.db.QueryRowContext(ctx, query, args...)
+		}
+		if st, ok = s.stmts.LoadOrStore(query, prepared); ok {
+			prepared.Close()
+		}
+	}
+	return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 }
 
 // conflict turns a unique violation into store.ErrConflict and wraps any

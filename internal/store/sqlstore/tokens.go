@@ -35,7 +35,7 @@ func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (store.APIToken
 		created           int64
 		lastUsed, expires sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash).
 		Scan(&t.ID, &t.WorkspaceID, &t.UserID, &t.Name, &t.Hash, &scopes, &created, &lastUsed, &expires)
 	if err != nil {

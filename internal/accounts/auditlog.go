@@ -1,0 +1,108 @@
+package accounts
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// auditLog writes audit events in batches from one goroutine, so that a
+// credential read does not wait for its own database commit (on SQLite,
+// one writer at a time). Events are written within flushEvery, before any
+// read of the log by this process, and at Close; a crash can lose the
+// events of the last flushEvery.
+type auditLog struct {
+	st      store.Audit
+	log     *slog.Logger
+	events  chan store.AuditEvent
+	flushes chan chan struct{}
+	done    chan struct{}
+}
+
+const (
+	flushEvery = 50 * time.Millisecond
+	batchMax   = 500
+)
+
+func newAuditLog(st store.Audit, log *slog.Logger) *auditLog {
+	a := &auditLog{st: st, log: log, events: make(chan store.AuditEvent, 8192), flushes: make(chan chan struct{}), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// add queues an event; it blocks only when the queue is full.
+func (a *auditLog) add(e store.AuditEvent) { a.events <- e }
+
+// flush returns once every event added before it is written.
+func (a *auditLog) flush(ctx context.Context) {
+	done := make(chan struct{})
+	select {
+	case a.flushes <- done:
+	case <-a.done:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// close writes what is queued and stops.
+func (a *auditLog) close() {
+	close(a.events)
+	<-a.done
+}
+
+func (a *auditLog) run() {
+	defer close(a.done)
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	var batch []store.AuditEvent
+	write := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.st.AppendAudits(ctx, batch); err != nil {
+			// The actions themselves happened; an audit gap is logged loudly.
+			a.log.Error("audit write failed", "events", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case e, ok := <-a.events:
+			if !ok {
+				write()
+				return
+			}
+			batch = append(batch, e)
+			if len(batch) >= batchMax {
+				write()
+			}
+		case done := <-a.flushes:
+			// Take what is already queued, then write.
+			for drained := false; !drained; {
+				select {
+				case e, ok := <-a.events:
+					if !ok {
+						drained = true
+						break
+					}
+					batch = append(batch, e)
+				default:
+					drained = true
+				}
+			}
+			write()
+			close(done)
+		case <-tick.C:
+			write()
+		}
+	}
+}

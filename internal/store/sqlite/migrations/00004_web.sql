@@ -1,0 +1,18 @@
+-- +goose Up
+-- Browser sessions; only the SHA-256 of the cookie is kept.
+CREATE TABLE sessions (
+	hash         BLOB PRIMARY KEY,
+	workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+	user_id      TEXT NOT NULL,
+	created_at   BIGINT NOT NULL,
+	expires_at   BIGINT NOT NULL
+);
+
+CREATE INDEX sessions_expires ON sessions (expires_at);
+
+-- A connection started in a browser is bound to that browser's session.
+ALTER TABLE connections ADD COLUMN session_hash BLOB NOT NULL DEFAULT X'';
+
+-- +goose Down
+ALTER TABLE connections DROP COLUMN session_hash;
+DROP TABLE sessions;
