@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,9 @@ type ConnectInput struct {
 	// Fields are the app's connection fields ({subdomain}, ...).
 	Fields map[string]string
 	Shared bool
+	// SessionHash binds the connection to the browser session that started
+	// it: the callback must come back in that session.
+	SessionHash []byte
 }
 
 // Started is a connection waiting for the user at the provider.
@@ -162,6 +166,7 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 		Shared:        in.Shared,
 		AccountID:     reconnect.ID,
 		OAuthClientID: client.ID,
+		SessionHash:   in.SessionHash,
 		Status:        store.ConnectionPending,
 		ExpiresAt:     now.Add(StateTTL),
 		CreatedAt:     now,
@@ -211,7 +216,13 @@ func hashState(state string) []byte {
 // CallbackInput is what the provider sent to the redirect URI.
 type CallbackInput struct {
 	State, Code, Error, ErrorDescription string
+	// SessionHash is the browser session the callback arrived in, if any.
+	SessionHash []byte
 }
+
+// ErrOtherSession: a connection started in one browser session came back
+// in another.
+var ErrOtherSession = errors.New("this authorization was started in another browser session; start the connection again here")
 
 // Callback completes a connection: it claims the state (once), exchanges
 // the code, labels the account and saves it. A bad state, a provider error
@@ -232,7 +243,7 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (store.Connect
 		msg := err.Error()
 		var pe *ProviderError
 		var oe *oauth.Error
-		if !errors.As(err, &pe) && !errors.As(err, &oe) && !errors.Is(err, ErrMissingCode) {
+		if !errors.As(err, &pe) && !errors.As(err, &oe) && !errors.Is(err, ErrMissingCode) && !errors.Is(err, ErrOtherSession) {
 			msg = "the connection could not be completed"
 		}
 		if ferr := s.store.FinishConnection(ctx, conn.ID, store.ConnectionFailed, conn.AccountID, msg); ferr != nil {
@@ -249,6 +260,9 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (store.Connect
 }
 
 func (s *Service) complete(ctx context.Context, conn store.Connection, in CallbackInput) (store.Account, error) {
+	if len(conn.SessionHash) > 0 && subtle.ConstantTimeCompare(conn.SessionHash, in.SessionHash) != 1 {
+		return store.Account{}, ErrOtherSession
+	}
 	if in.Error != "" {
 		return store.Account{}, &ProviderError{Code: clip(in.Error, 100), Description: clip(in.ErrorDescription, 300)}
 	}

@@ -205,6 +205,9 @@ func (s *Service) App(ctx context.Context, workspaceID, slug string) (*catalog.A
 	return app, nil
 }
 
+// RedirectURI is the OAuth callback URL to register with providers.
+func (s *Service) RedirectURI() string { return s.redirectURI }
+
 // Catalog returns the catalog the service uses.
 func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
 

@@ -59,6 +59,8 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", err.Error())
 	case errors.Is(err, accounts.ErrBadState):
 		return problem(http.StatusBadRequest, "invalid-state", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, accounts.ErrOtherSession):
+		return problem(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, accounts.ErrMissingCode):
 		return problem(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
 	case errors.As(err, &pe):

@@ -112,7 +112,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: registry}
-	s.handler = s.routes(api.New(svc, st, clock, log, redirectURI), web.New(svc, log))
+	s.handler = s.routes(api.New(svc, st, clock, log, redirectURI), web.New(web.Options{
+		Accounts: svc, Store: st, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
+	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil
 }
@@ -231,9 +233,5 @@ func (s *Server) routes(apiHandler http.Handler, pages *web.Handler) http.Handle
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("Latchkey is running. The API is under /v1; see the README.\n"))
-	})
 	return s.middleware(mux)
 }

@@ -1,0 +1,189 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/api"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// accountRow is an account as the pages show it.
+type accountRow struct {
+	store.Account
+	AppName string
+	OAuth   bool
+	Mine    bool
+}
+
+type accountsContent struct {
+	Rows  []accountRow
+	Query string
+	App   string
+	Apps  []appOption
+	More  bool
+}
+
+type appOption struct {
+	Slug, Name string
+	Selected   bool
+}
+
+func (h *Handler) row(r *http.Request, s *session, a store.Account) accountRow {
+	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID}
+	if app, err := h.accounts.App(r.Context(), a.WorkspaceID, a.App); err == nil {
+		row.AppName, row.OAuth = app.Name, app.Auth == catalog.AuthOAuth2
+	}
+	return row
+}
+
+func (h *Handler) listRows(r *http.Request, s *session) (accountsContent, error) {
+	q := r.URL.Query()
+	c := accountsContent{Query: strings.TrimSpace(q.Get("q")), App: q.Get("app")}
+	list, more, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{App: c.App, Text: c.Query, Limit: accounts.MaxPage})
+	if err != nil {
+		return c, err
+	}
+	c.More = more
+	for _, a := range list {
+		c.Rows = append(c.Rows, h.row(r, s, a))
+	}
+	// The app filter offers the apps the person has accounts of.
+	all, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{Limit: accounts.MaxPage})
+	if err != nil {
+		return c, err
+	}
+	seen := map[string]bool{}
+	for _, a := range all {
+		if !seen[a.App] {
+			seen[a.App] = true
+			row := h.row(r, s, a)
+			c.Apps = append(c.Apps, appOption{Slug: a.App, Name: row.AppName, Selected: a.App == c.App})
+		}
+	}
+	return c, nil
+}
+
+func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	c, err := h.listRows(r, s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := h.view(s, "Accounts", "accounts", c)
+	switch r.URL.Query().Get("done") {
+	case "connected":
+		v.Flash = "The account is connected."
+	case "deleted":
+		v.Flash = "The account was deleted."
+	case "renamed":
+		v.Flash = "The account was renamed."
+	}
+	h.render(w, r, http.StatusOK, "accounts.html", v)
+}
+
+// accountRows is the table body alone, for the live search and for
+// showing a new account without a reload.
+func (h *Handler) accountRows(w http.ResponseWriter, r *http.Request, s *session) {
+	c, err := h.listRows(r, s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	r.Header.Set("X-Fragment", "1")
+	h.render(w, r, http.StatusOK, "rows.html", h.view(s, "", "", c))
+}
+
+func (h *Handler) view(s *session, title, nav string, content any) view {
+	return view{Title: title, User: &s.user, Owner: s.user.Role == store.RoleOwner, Nav: nav, Content: content}
+}
+
+type accountContent struct {
+	Row    accountRow
+	Events []store.AuditEvent
+	Scopes []string
+}
+
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session) {
+	acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	events, err := h.accounts.Events(r.Context(), s.actor, acc.ID, "", 50)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "account.html", h.view(s, acc.Nickname, "accounts", accountContent{Row: h.row(r, s, acc), Events: events, Scopes: acc.Scopes}))
+}
+
+// pageError shows a service error as a page with the right status.
+func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	p := api.ToProblem(err)
+	if p.Status >= 500 {
+		h.fail(w, r, err)
+		return
+	}
+	v := h.view(s, p.Title, "", nil)
+	v.Error = p.Detail
+	h.render(w, r, p.Status, "error.html", v)
+}
+
+func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	if _, err := h.accounts.Rename(r.Context(), s.actor, id, r.PostFormValue("nickname")); err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, back(r, "/?done=renamed"), http.StatusSeeOther)
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
+	if _, _, err := h.accounts.Delete(r.Context(), s.actor, r.PathValue("id"), r.PostFormValue("revoke") == "on"); err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/?done=deleted", http.StatusSeeOther)
+}
+
+// back is where a form returns to: the page it names, if on this site.
+func back(r *http.Request, def string) string {
+	if b := r.PostFormValue("back"); b != "" {
+		return safeNext(b)
+	}
+	return def
+}
+
+// reconnect starts a new grant for an account, in a popup (JSON answer)
+// or by redirecting the whole page.
+func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request, s *session) {
+	started, err := h.accounts.Connect(r.Context(), s.actor, accounts.ConnectInput{AccountID: r.PathValue("id"), SessionHash: s.hash})
+	h.sendToProvider(w, r, s, started, err)
+}
+
+// sendToProvider answers a started connection: JSON for the popup script,
+// else a redirect of the whole page.
+func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, s *session, started accounts.Started, err error) {
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			p := api.ToProblem(err)
+			if p.Status >= 500 {
+				h.log.ErrorContext(r.Context(), "starting a connection", "err", err)
+			}
+			w.WriteHeader(p.Status)
+			writeJSON(w, map[string]string{"error": p.Detail})
+			return
+		}
+		writeJSON(w, map[string]string{"authorize_url": started.AuthorizeURL, "connection": started.Connection.ID})
+		return
+	}
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, started.AuthorizeURL, http.StatusSeeOther)
+}

@@ -1,0 +1,290 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/api"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/secret"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+func wantsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// appCard is an app in the picker.
+type appCard struct {
+	Slug, Name, Description, Auth string
+	Categories                    []string
+	Existing                      int
+}
+
+type pickerContent struct {
+	Query string
+	Apps  []appCard
+	Total int
+}
+
+func (h *Handler) cards(r *http.Request, s *session, query string, limit int) ([]appCard, error) {
+	cat, err := h.accounts.CatalogFor(r.Context(), s.actor)
+	if err != nil {
+		return nil, err
+	}
+	mine, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{Limit: accounts.MaxPage})
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for _, a := range mine {
+		count[a.App]++
+	}
+	page, _ := cat.List(catalog.Filter{Query: query, Limit: limit})
+	out := make([]appCard, 0, len(page))
+	for _, a := range page {
+		out = append(out, appCard{Slug: a.Slug, Name: a.Name, Description: a.Description, Auth: string(a.Auth), Categories: a.Categories, Existing: count[a.Slug]})
+	}
+	return out, nil
+}
+
+func (h *Handler) pickerPage(w http.ResponseWriter, r *http.Request, s *session) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	apps, err := h.cards(r, s, q, 60)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{Query: q, Apps: apps, Total: h.accounts.Catalog().Len()}))
+}
+
+// searchApps is the picker's type-ahead: the whole catalog, searched by
+// name, slug and category.
+func (h *Handler) searchApps(w http.ResponseWriter, r *http.Request, s *session) {
+	apps, err := h.cards(r, s, strings.TrimSpace(r.URL.Query().Get("q")), 40)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	writeJSON(w, apps)
+}
+
+type connectContent struct {
+	App      *catalog.App
+	Existing []accountRow
+	Values   map[string]string
+	Nickname string
+	// ProviderStatus is the status a refused test request got.
+	ProviderStatus int
+}
+
+func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session) {
+	c, err := h.connectContent(r, s)
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "connect_app.html", h.view(s, "Connect "+c.App.Name, "connect", c))
+}
+
+func (h *Handler) connectContent(r *http.Request, s *session) (connectContent, error) {
+	app, err := h.accounts.App(r.Context(), s.actor.WorkspaceID, r.PathValue("slug"))
+	if err != nil {
+		return connectContent{}, err
+	}
+	mine, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{App: app.Slug, Limit: accounts.MaxPage})
+	if err != nil {
+		return connectContent{}, err
+	}
+	c := connectContent{App: app, Values: map[string]string{}}
+	for _, a := range mine {
+		c.Existing = append(c.Existing, h.row(r, s, a))
+	}
+	return c, nil
+}
+
+// connect saves a key-based account (after its test request) or starts
+// an OAuth connection.
+func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) {
+	c, err := h.connectContent(r, s)
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	nickname := strings.TrimSpace(r.PostFormValue("nickname"))
+	var nick *string
+	if nickname != "" {
+		nick = &nickname
+	}
+	fields := map[string]string{}
+	for _, f := range c.App.Fields {
+		if v := r.PostFormValue("field_" + f.Name); v != "" {
+			fields[f.Name] = v
+		}
+	}
+	if c.App.Auth == catalog.AuthOAuth2 {
+		started, err := h.accounts.Connect(r.Context(), s.actor, accounts.ConnectInput{
+			App: c.App.Slug, Nickname: nick, Fields: fields, SessionHash: s.hash,
+		})
+		h.sendToProvider(w, r, s, started, err)
+		return
+	}
+	acc, err := h.accounts.Create(r.Context(), s.actor, accounts.CreateInput{App: c.App.Slug, Nickname: nick, Fields: fields})
+	if err != nil {
+		// Show the form again with the error beside it; secrets are not
+		// sent back to the browser.
+		c.Nickname = nickname
+		for _, f := range c.App.Fields {
+			if !f.Secret {
+				c.Values[f.Name] = fields[f.Name]
+			}
+		}
+		p := api.ToProblem(err)
+		if p.Status >= 500 && p.Type == api.ProblemTypePrefix+"internal" {
+			h.fail(w, r, err)
+			return
+		}
+		c.ProviderStatus = p.ProviderStatus
+		v := h.view(s, "Connect "+c.App.Name, "connect", c)
+		v.Error = p.Detail
+		var ve *accounts.ValidationError
+		if errors.As(err, &ve) {
+			v.Error = ve.Message
+		}
+		h.render(w, r, p.Status, "connect_app.html", v)
+		return
+	}
+	if r.Header.Get("X-Fragment") == "1" {
+		w.Header().Set("Content-Type", "application/json")
+		writeJSON(w, map[string]string{"account": acc.ID})
+		return
+	}
+	http.Redirect(w, r, "/?done=connected", http.StatusSeeOther)
+}
+
+type callbackContent struct {
+	OK, Reconnected                      bool
+	AppName, Nickname, Identity, Message string
+	AccountID                            string
+}
+
+// callback completes a connection. It never shows the code, the state or a
+// token. In a popup, its script tells the page that opened it and closes
+// it; a client asking for JSON gets JSON.
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	in := accounts.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
+	if c, err := r.Cookie(cookieName); err == nil {
+		in.SessionHash = hashCookie(c.Value)
+	}
+	conn, acc, err := h.accounts.Callback(r.Context(), in)
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if wantsJSON(r) {
+		if err != nil {
+			api.WriteProblem(w, api.ToProblem(err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		writeJSON(w, map[string]string{"status": "completed", "account_id": acc.ID})
+		return
+	}
+	c := callbackContent{OK: err == nil}
+	status := http.StatusOK
+	if err != nil {
+		p := api.ToProblem(err)
+		status, c.Message = p.Status, p.Detail
+		if p.Status >= 500 && !errors.Is(err, accounts.ErrBadState) {
+			c.Message = "The provider did not issue a token. " + p.Detail
+		}
+	} else {
+		c.AccountID, c.Nickname, c.Identity = acc.ID, acc.Nickname, acc.IdentityLabel
+		// A reconnected account is older than the connection that renewed it.
+		c.Reconnected = acc.CreatedAt.Before(conn.CreatedAt)
+		c.AppName = acc.App
+		if app, aerr := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App); aerr == nil {
+			c.AppName = app.Name
+		}
+	}
+	title := "Connected"
+	if err != nil {
+		title = "Not connected"
+	}
+	h.render(w, r, status, "callback.html", view{Title: title, Content: c})
+}
+
+type clientsContent struct {
+	Clients     []store.OAuthClient
+	Apps        []appOption
+	RedirectURI string
+	Selected    string
+}
+
+func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	h.renderClients(w, r, s, http.StatusOK, "", r.URL.Query().Get("done"))
+}
+
+func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, done string) {
+	if s.user.Role != store.RoleOwner {
+		h.pageError(w, r, s, accounts.ErrForbidden)
+		return
+	}
+	list, err := h.accounts.Clients(r.Context(), s.actor)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cat, err := h.accounts.CatalogFor(r.Context(), s.actor)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c := clientsContent{Clients: list, RedirectURI: h.accounts.RedirectURI(), Selected: r.URL.Query().Get("app")}
+	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
+	for _, a := range oauthApps {
+		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: a.Name, Selected: a.Slug == c.Selected})
+	}
+	v := h.view(s, "OAuth clients", "clients", c)
+	v.Error = errMsg
+	if done == "saved" {
+		v.Flash = "The client was saved. Its secret is sealed and will not be shown again."
+	} else if done == "deleted" {
+		v.Flash = "The client was deleted."
+	}
+	h.render(w, r, status, "clients.html", v)
+}
+
+func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) {
+	_, err := h.accounts.SetClient(r.Context(), s.actor, accounts.ClientInput{
+		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
+		Secret: secretValue(r.PostFormValue("client_secret")), Managed: r.PostFormValue("kind") != "workspace",
+	})
+	if err != nil {
+		p := api.ToProblem(err)
+		if p.Status >= 500 {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderClients(w, r, s, p.Status, p.Detail, "")
+		return
+	}
+	http.Redirect(w, r, "/oauth-clients?done=saved", http.StatusSeeOther)
+}
+
+func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := h.accounts.DeleteClient(r.Context(), s.actor, r.PathValue("id")); err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/oauth-clients?done=deleted", http.StatusSeeOther)
+}
+
+func secretValue(v string) secret.String { return secret.New(v) }

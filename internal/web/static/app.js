@@ -1,0 +1,246 @@
+// Latchkey's pages work without this script; it adds the live search, the
+// app type-ahead, dialogs, and the OAuth popup.
+(() => {
+  "use strict";
+
+  const debounce = (fn, ms) => {
+    let t;
+    return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+  };
+
+  // --- Accounts: live search and filter -------------------------------
+  const live = document.querySelector("form[data-live]");
+  const rows = document.getElementById("account-rows");
+  const refreshRows = async () => {
+    if (!rows) return;
+    const params = live ? new URLSearchParams(new FormData(live)) : new URLSearchParams();
+    const res = await fetch("/ui/accounts/rows?" + params.toString(), { headers: { "X-Fragment": "1" } });
+    if (res.ok) rows.innerHTML = await res.text();
+  };
+  if (live) {
+    const update = debounce(() => {
+      const params = new URLSearchParams(new FormData(live));
+      history.replaceState(null, "", params.toString() ? "/?" + params.toString() : "/");
+      refreshRows();
+    }, 200);
+    live.addEventListener("input", update);
+    live.addEventListener("change", update);
+    live.addEventListener("submit", (e) => { e.preventDefault(); update(); });
+  }
+
+  // --- Row menus: one open at a time; Escape and outside clicks close ---
+  const closeMenus = (except) => {
+    document.querySelectorAll("details.menu[open]").forEach((d) => { if (d !== except) d.open = false; });
+  };
+  document.addEventListener("toggle", (e) => {
+    const d = e.target;
+    if (d instanceof HTMLDetailsElement && d.classList.contains("menu") && d.open) {
+      closeMenus(d);
+      const first = d.querySelector("[role=menuitem]");
+      if (first) first.focus();
+    }
+  }, true);
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest("details.menu")) closeMenus(null);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    const open = document.querySelector("details.menu[open]");
+    if (open) { open.open = false; open.querySelector("summary").focus(); }
+  });
+
+  // --- Dialogs ---------------------------------------------------------
+  const openDialog = (dialog, focus) => {
+    if (typeof dialog.showModal !== "function") return false;
+    dialog.showModal();
+    const f = focus || dialog.querySelector("input:not([type=hidden]), select, button");
+    if (f) f.focus();
+    return true;
+  };
+  document.addEventListener("click", (e) => {
+    const close = e.target.closest("[data-close]");
+    if (close && close.closest("dialog")) {
+      e.preventDefault();
+      close.closest("dialog").close();
+      return;
+    }
+    const rename = e.target.closest("[data-rename]");
+    if (rename) {
+      const dialog = document.getElementById("rename-dialog");
+      if (!dialog) return;
+      e.preventDefault();
+      closeMenus(null);
+      const form = dialog.querySelector("form");
+      form.action = "/accounts/" + encodeURIComponent(rename.dataset.id) + "/rename";
+      const input = dialog.querySelector("input[name=nickname]");
+      input.value = rename.dataset.name;
+      openDialog(dialog, input);
+      input.select();
+      return;
+    }
+    const del = e.target.closest("[data-delete]");
+    if (del) {
+      const dialog = document.getElementById("delete-dialog");
+      if (!dialog) return;
+      e.preventDefault();
+      closeMenus(null);
+      dialog.querySelector("form").action = "/accounts/" + encodeURIComponent(del.dataset.id) + "/delete";
+      dialog.querySelectorAll("[data-fill=name]").forEach((n) => { n.textContent = del.dataset.name; });
+      dialog.querySelectorAll("[data-fill=app]").forEach((n) => { n.textContent = del.dataset.app; });
+      openDialog(dialog, dialog.querySelector("[data-close]"));
+      return;
+    }
+    const confirmBtn = e.target.closest("[data-confirm]");
+    if (confirmBtn && !window.confirm(confirmBtn.dataset.confirm)) {
+      e.preventDefault();
+    }
+  });
+
+  // --- OAuth: a popup at the provider; the callback page tells us -------
+  const showError = (form, message) => {
+    let p = form.querySelector(".form-error");
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "form-error";
+      p.setAttribute("role", "alert");
+      form.prepend(p);
+    }
+    p.textContent = message;
+  };
+  const startOAuth = async (form) => {
+    // Open the window now, inside the click, so it is not blocked; point it
+    // at the provider once the server answers.
+    const popup = window.open("", "latchkey-connect", "popup,width=620,height=760");
+    let data;
+    try {
+      const res = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { Accept: "application/json" } });
+      data = await res.json();
+      if (!res.ok) throw new Error(data.error || "The connection could not be started.");
+    } catch (err) {
+      if (popup) popup.close();
+      showError(form, err.message);
+      return;
+    }
+    if (popup && !popup.closed) {
+      popup.location.href = data.authorize_url;
+      popup.focus();
+    } else {
+      // Popups blocked: the whole page goes to the provider and back.
+      window.location.href = data.authorize_url;
+    }
+  };
+  window.addEventListener("message", async (e) => {
+    if (e.origin !== window.location.origin) return;
+    const msg = e.data;
+    if (!msg || msg.type !== "latchkey:connected") return;
+    const dialog = document.getElementById("connect-dialog");
+    if (!msg.ok) return;
+    if (dialog && dialog.open) dialog.close();
+    if (rows) {
+      await refreshRows();
+      const row = rows.querySelector('tr[data-id="' + CSS.escape(msg.account || "") + '"]');
+      if (row) row.classList.add("fresh");
+    } else {
+      window.location.href = "/?done=connected";
+    }
+  });
+
+  // --- Picker: type-ahead and the connect dialog ------------------------
+  const search = document.querySelector("[data-typeahead]");
+  const results = document.getElementById("app-results");
+  const status = document.getElementById("picker-status");
+  const card = (app) => {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.className = "app-card";
+    a.href = "/connect/" + encodeURIComponent(app.Slug);
+    a.dataset.connect = app.Slug;
+    const mono = document.createElement("span");
+    mono.className = "mono " + hueOf(app.Slug);
+    mono.setAttribute("aria-hidden", "true");
+    mono.textContent = monogram(app.Name);
+    const text = document.createElement("span");
+    text.className = "app-card-text";
+    const name = document.createElement("span");
+    name.className = "app-name";
+    name.textContent = app.Name;
+    const meta = document.createElement("span");
+    meta.className = "app-meta";
+    const tag = document.createElement("span");
+    tag.className = "tag " + (app.Auth === "oauth2" ? "oauth" : "keys");
+    tag.textContent = app.Auth === "oauth2" ? "OAuth" : "API key";
+    meta.append(tag, " " + (app.Categories || []).join(" · "));
+    text.append(name, meta);
+    if (app.Existing) {
+      const ex = document.createElement("span");
+      ex.className = "app-existing";
+      ex.textContent = app.Existing + " connected already";
+      text.append(ex);
+    }
+    a.append(mono, text);
+    li.append(a);
+    return li;
+  };
+  // The same monogram and colour the server draws (FNV-1a, twelve hues).
+  const hueOf = (slug) => {
+    let h = 0x811c9dc5;
+    for (const c of new TextEncoder().encode(slug)) { h ^= c; h = Math.imul(h, 0x01000193) >>> 0; }
+    return "h" + String.fromCharCode(97 + (h % 12));
+  };
+  const monogram = (name) => {
+    const words = name.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+    return words.slice(0, 2).map((w) => w[0].toUpperCase()).join("") || "?";
+  };
+  if (search && results) {
+    let seq = 0;
+    search.addEventListener("input", debounce(async () => {
+      const mine = ++seq;
+      const res = await fetch("/ui/apps?q=" + encodeURIComponent(search.value.trim()));
+      if (!res.ok || mine !== seq) return;
+      const apps = await res.json();
+      results.replaceChildren(...apps.map(card));
+      if (!apps.length) {
+        const li = document.createElement("li");
+        li.className = "muted";
+        li.textContent = "No app matches.";
+        results.append(li);
+      }
+      if (status) status.textContent = apps.length + " apps";
+    }, 150));
+  }
+  const connectDialog = document.getElementById("connect-dialog");
+  const connectBody = document.getElementById("connect-dialog-body");
+  const loadConnect = async (url, init) => {
+    const res = await fetch(url, Object.assign({ headers: { "X-Fragment": "1" } }, init || {}));
+    const type = res.headers.get("Content-Type") || "";
+    if (type.includes("application/json")) return res.json();
+    connectBody.innerHTML = await res.text();
+    if (!connectDialog.open) openDialog(connectDialog);
+    const first = connectBody.querySelector("input:not([type=hidden])");
+    if (first) first.focus();
+    return null;
+  };
+  document.addEventListener("click", (e) => {
+    const a = e.target.closest("a[data-connect]");
+    if (!a || !connectDialog || typeof connectDialog.showModal !== "function") return;
+    e.preventDefault();
+    loadConnect(a.href);
+  });
+
+  document.addEventListener("submit", async (e) => {
+    const form = e.target;
+    if (form.matches("form[data-oauth]")) {
+      e.preventDefault();
+      closeMenus(null);
+      startOAuth(form);
+      return;
+    }
+    if (form.matches("form[data-keys]") && connectDialog && connectDialog.contains(form)) {
+      e.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; button.textContent = "Testing…"; }
+      const done = await loadConnect(form.action, { method: "POST", body: new FormData(form) });
+      if (done && done.account) window.location.href = "/?done=connected";
+    }
+  });
+})();
