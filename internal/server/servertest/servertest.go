@@ -133,3 +133,14 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // DiscardLogger is a logger that drops everything.
 func DiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Listen opens a loopback listener closed at the end of the test.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}

@@ -1,0 +1,302 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+)
+
+const password = "correct-horse-battery"
+
+// browserClient is an HTTP client that keeps cookies and, like a browser,
+// says where its form posts come from.
+type browserClient struct {
+	*http.Client
+	base string
+}
+
+func newBrowser(t *testing.T, base string) *browserClient {
+	jar, _ := cookiejar.New(nil)
+	return &browserClient{Client: &http.Client{Jar: jar}, base: base}
+}
+
+func (b *browserClient) get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := b.Get(b.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func (b *browserClient) post(t *testing.T, path string, form url.Values, origin string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin == "" {
+		origin = b.base
+	}
+	req.Header.Set("Origin", origin)
+	if origin == b.base {
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	} else {
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+	}
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func start(t *testing.T) (*servertest.Instance, *browserClient) {
+	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{})
+	return inst, newBrowser(t, inst.URL)
+}
+
+func setup(t *testing.T, b *browserClient) {
+	t.Helper()
+	resp, body := b.post(t, "/setup", url.Values{"email": {"Owner@Acme.test"}, "password": {password}, "confirm": {password}}, "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>Accounts</h1>") {
+		t.Fatalf("setup: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+func TestFirstRunAndSignIn(t *testing.T) {
+	_, b := start(t)
+	resp, _ := b.get(t, "/")
+	if resp.Request.URL.Path != "/setup" {
+		t.Fatalf("a fresh install sent the browser to %s", resp.Request.URL.Path)
+	}
+	for name, form := range map[string]url.Values{
+		"bad email":      {"email": {"nope"}, "password": {password}, "confirm": {password}},
+		"short password": {"email": {"a@b.test"}, "password": {"short"}, "confirm": {"short"}},
+		"mismatch":       {"email": {"a@b.test"}, "password": {password}, "confirm": {password + "x"}},
+	} {
+		if resp, _ := b.post(t, "/setup", form, ""); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d", name, resp.StatusCode)
+		}
+	}
+	setup(t, b)
+	// Set-up happens once.
+	resp, _ = b.get(t, "/setup")
+	if resp.Request.URL.Path != "/login" {
+		t.Fatalf("set-up page after set-up: %s", resp.Request.URL.Path)
+	}
+	if resp, _ := b.post(t, "/logout", nil, ""); resp.Request.URL.Path != "/login" {
+		t.Fatal("sign-out did not end at the sign-in page")
+	}
+	resp, _ = b.get(t, "/")
+	if resp.Request.URL.Path != "/login" {
+		t.Fatalf("signed out, / went to %s", resp.Request.URL.Path)
+	}
+	if resp, body := b.post(t, "/login", url.Values{"email": {"owner@acme.test"}, "password": {"wrong-password"}}, ""); resp.StatusCode != 401 || !strings.Contains(body, "wrong") {
+		t.Fatalf("wrong password: %d", resp.StatusCode)
+	}
+	resp, body := b.post(t, "/login", url.Values{"email": {"OWNER@acme.test"}, "password": {password}, "next": {"https://evil.example/"}}, "")
+	if resp.Request.URL.Host != strings.TrimPrefix(b.base, "http://") || !strings.Contains(body, "<h1>Accounts</h1>") {
+		t.Fatalf("sign-in went to %s", resp.Request.URL)
+	}
+}
+
+func TestSignInIsRateLimited(t *testing.T) {
+	_, b := start(t)
+	setup(t, b)
+	b.post(t, "/logout", nil, "")
+	codes := []int{}
+	for i := 0; i < 7; i++ {
+		resp, _ := b.post(t, "/login", url.Values{"email": {"owner@acme.test"}, "password": {"wrong-password"}}, "")
+		codes = append(codes, resp.StatusCode)
+	}
+	if codes[0] != 401 || codes[6] != 429 {
+		t.Fatalf("statuses %v: want 401 first, 429 once the limit is reached", codes)
+	}
+	// Even the right password waits.
+	if resp, _ := b.post(t, "/login", url.Values{"email": {"owner@acme.test"}, "password": {password}}, ""); resp.StatusCode != 429 {
+		t.Fatalf("right password during the lock-out: %d", resp.StatusCode)
+	}
+}
+
+func TestBrowserSecurity(t *testing.T) {
+	inst, b := start(t)
+	setup(t, b)
+	acc, err := inst.Client().CreateAccount(context.Background(), client.CreateAccount{
+		App: "openai", Nickname: ptr(`<img src=x onerror=alert(1)>`), Fields: map[string]string{"api_key": "sk-x"}, Test: ptr(false),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resp, body := b.get(t, "/")
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "onclick") {
+		t.Error("a page has inline script or style")
+	}
+	if strings.Contains(body, `<img src=x`) || !strings.Contains(body, `&lt;img src=x onerror=alert(1)&gt;`) {
+		t.Error("the nickname is not escaped on the accounts page")
+	}
+	_, detail := b.get(t, "/accounts/"+acc.ID)
+	if strings.Contains(detail, `<img src=x`) {
+		t.Error("the nickname is not escaped on the detail page")
+	}
+
+	// The jar hides cookie attributes; read the Set-Cookie line of a sign-in.
+	lb := newBrowser(t, inst.URL)
+	resp, _ = lb.post(t, "/login", url.Values{"email": {"owner@acme.test"}, "password": {password}}, "")
+	setCookie := strings.Join(resp.Request.Response.Header.Values("Set-Cookie"), "; ")
+	for _, want := range []string{"HttpOnly", "SameSite=Lax", "latchkey_session="} {
+		if !strings.Contains(setCookie, want) {
+			t.Errorf("session cookie %q lacks %s", setCookie, want)
+		}
+	}
+
+	// A cross-origin form post changes nothing.
+	resp, _ = b.post(t, "/accounts/"+acc.ID+"/rename", url.Values{"nickname": {"pwned"}}, "https://evil.example")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin rename: %d", resp.StatusCode)
+	}
+	if got, _ := inst.Client().GetAccount(context.Background(), acc.ID); got.Nickname == "pwned" {
+		t.Fatal("a cross-origin post renamed the account")
+	}
+	// The same post from the page works.
+	if resp, _ := b.post(t, "/accounts/"+acc.ID+"/rename", url.Values{"nickname": {"renamed"}}, ""); resp.StatusCode != 200 {
+		t.Fatalf("same-origin rename: %d", resp.StatusCode)
+	}
+	if got, _ := inst.Client().GetAccount(context.Background(), acc.ID); got.Nickname != "renamed" {
+		t.Fatalf("rename did not land: %q", got.Nickname)
+	}
+	// Signed-out browsers reach nothing.
+	anon := newBrowser(t, inst.URL)
+	if resp, _ := anon.post(t, "/accounts/"+acc.ID+"/delete", nil, ""); resp.StatusCode != 401 {
+		t.Fatalf("signed-out delete: %d", resp.StatusCode)
+	}
+	if _, err := inst.Client().GetAccount(context.Background(), acc.ID); err != nil {
+		t.Fatal("a signed-out post deleted the account")
+	}
+}
+
+func TestKeyFormFailureSavesNothing(t *testing.T) {
+	provider := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) })
+	srv := &http.Server{Handler: provider}
+	ln := servertest.Listen(t)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	cfg := servertest.Config(t, "")
+	cfg.AppOrigins = map[string]string{"sendgrid": "http://" + ln.Addr().String()}
+	inst := servertest.Start(t, cfg, server.Options{})
+	b := newBrowser(t, inst.URL)
+	setup(t, b)
+	resp, body := b.post(t, "/connect/sendgrid", url.Values{"nickname": {"marketing"}, "field_api_key": {"SG.secret-value-typed"}}, "")
+	if resp.StatusCode != 422 || !strings.Contains(body, "401") || !strings.Contains(body, "nothing was saved") {
+		t.Fatalf("failed test: %d\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "SG.secret-value-typed") {
+		t.Fatal("the form sent the secret back to the browser")
+	}
+	if !strings.Contains(body, `value="marketing"`) {
+		t.Error("the nickname was not kept in the form")
+	}
+	list, _ := inst.Client().ListAccounts(context.Background(), client.ListOptions{})
+	if len(list.Data) != 0 {
+		t.Fatalf("%d accounts saved after a failed test", len(list.Data))
+	}
+}
+
+// TestConnectionBoundToSession: an authorization started in one browser
+// does not complete in another.
+func TestConnectionBoundToSession(t *testing.T) {
+	idp := oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "testidp.yaml"), []byte(`slug: testidp
+name: Test IdP
+categories: [developer-tools]
+docs_url: https://idp.example/docs
+auth: oauth2
+base_url: https://idp.example
+oauth2:
+  authorize_url: https://idp.example/authorize
+  token_url: https://idp.example/token
+  default_scopes: [openid, email, offline_access]
+  client_auth: basic
+identity:
+  url: /userinfo
+  label: '{email}'
+`), 0o600)
+	cfg := servertest.Config(t, "")
+	cfg.CatalogDir = dir
+	cfg.AppOrigins = map[string]string{"testidp": idp.URL}
+	inst := servertest.Start(t, cfg, server.Options{})
+	if _, err := inst.Client().SetOAuthClient(context.Background(), "testidp", client.SetOAuthClient{ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(), Managed: true}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, inst.URL)
+	setup(t, b)
+	noFollow := *b.Client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest("POST", inst.URL+"/connect/testidp", strings.NewReader(url.Values{"nickname": {"work"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	authorize := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(authorize, idp.URL) {
+		t.Fatalf("connect without JavaScript: %d to %q", resp.StatusCode, authorize)
+	}
+	callback, err := idp.FollowAuthorize(authorize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another browser (no session) brings the code back: refused.
+	other := newBrowser(t, inst.URL)
+	resp, body := other.get(t, callback.RequestURI())
+	if resp.StatusCode != 400 || !strings.Contains(body, "another browser session") {
+		t.Fatalf("callback in another session: %d\n%s", resp.StatusCode, body)
+	}
+	list, _ := inst.Client().ListAccounts(context.Background(), client.ListOptions{})
+	if len(list.Data) != 0 {
+		t.Fatal("an account was saved from another session's callback")
+	}
+
+	// In the browser that started it, the whole-page flow completes.
+	req2, _ := http.NewRequest("POST", inst.URL+"/connect/testidp", strings.NewReader(url.Values{"nickname": {"work"}}.Encode()))
+	req2.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req2.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err = noFollow.Do(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	callback, err = idp.FollowAuthorize(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = b.get(t, callback.RequestURI())
+	if resp.StatusCode != 200 || !strings.Contains(body, "Test IdP is connected") {
+		t.Fatalf("callback in the same session: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
