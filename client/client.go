@@ -273,3 +273,70 @@ func (c *Client) AppRequests(ctx context.Context) ([]AppRequest, error) {
 	var p Page[AppRequest]
 	return p.Data, c.do(ctx, http.MethodGet, "/v1/app-requests", nil, nil, &p)
 }
+
+// CreateWorkflow creates a workflow.
+func (c *Client) CreateWorkflow(ctx context.Context, in SaveWorkflow) (Workflow, error) {
+	var out Workflow
+	return out, c.do(ctx, http.MethodPost, "/v1/workflows", nil, in, &out)
+}
+
+// UpdateWorkflow replaces a workflow's name and steps.
+func (c *Client) UpdateWorkflow(ctx context.Context, id string, in SaveWorkflow) (Workflow, error) {
+	var out Workflow
+	return out, c.do(ctx, http.MethodPut, "/v1/workflows/"+url.PathEscape(id), nil, in, &out)
+}
+
+// GetWorkflow returns a workflow.
+func (c *Client) GetWorkflow(ctx context.Context, id string) (Workflow, error) {
+	var out Workflow
+	return out, c.do(ctx, http.MethodGet, "/v1/workflows/"+url.PathEscape(id), nil, nil, &out)
+}
+
+// ListWorkflows lists the workspace's workflows.
+func (c *Client) ListWorkflows(ctx context.Context) ([]Workflow, error) {
+	var p Page[Workflow]
+	return p.Data, c.do(ctx, http.MethodGet, "/v1/workflows", nil, nil, &p)
+}
+
+// DeleteWorkflow deletes a workflow and its runs.
+func (c *Client) DeleteWorkflow(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/workflows/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// LinkAccount links one app of one step to an account ("" unlinks).
+func (c *Client) LinkAccount(ctx context.Context, workflowID, step, app, accountID string) (Workflow, error) {
+	var out Workflow
+	path := "/v1/workflows/" + url.PathEscape(workflowID) + "/steps/" + url.PathEscape(step) + "/accounts/" + url.PathEscape(app)
+	return out, c.do(ctx, http.MethodPut, path, nil, map[string]string{"account_id": accountID}, &out)
+}
+
+// RunWorkflow runs a workflow now and returns the finished run.
+func (c *Client) RunWorkflow(ctx context.Context, id string) (Run, error) {
+	var out Run
+	return out, c.do(ctx, http.MethodPost, "/v1/workflows/"+url.PathEscape(id)+"/runs", nil, struct{}{}, &out)
+}
+
+// ListRuns lists a workflow's recent runs, newest first.
+func (c *Client) ListRuns(ctx context.Context, id string) ([]Run, error) {
+	var p Page[Run]
+	return p.Data, c.do(ctx, http.MethodGet, "/v1/workflows/"+url.PathEscape(id)+"/runs", nil, nil, &p)
+}
+
+// GetRun returns one run.
+func (c *Client) GetRun(ctx context.Context, id string) (Run, error) {
+	var out Run
+	return out, c.do(ctx, http.MethodGet, "/v1/runs/"+url.PathEscape(id), nil, nil, &out)
+}
+
+// UsedBy lists the workflows that use an account.
+func (c *Client) UsedBy(ctx context.Context, accountID string) ([]WorkflowRef, error) {
+	var out struct {
+		Data []WorkflowRef `json:"data"`
+	}
+	return out.Data, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(accountID)+"/workflows", nil, nil, &out)
+}
+
+// ForceDeleteAccount deletes an account even when workflows use it.
+func (c *Client) ForceDeleteAccount(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/accounts/"+url.PathEscape(id), url.Values{"force": {"true"}}, nil, nil)
+}

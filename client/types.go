@@ -1,6 +1,9 @@
 package client
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // These are the API's wire types; the server encodes the same structs.
 
@@ -182,4 +185,91 @@ type AppRequest struct {
 	URL       string `json:"url,omitempty"`
 	UserID    string `json:"user_id,omitempty"`
 	CreatedAt string `json:"created_at,omitempty"`
+}
+
+// WorkflowStep is one step of a workflow.
+type WorkflowStep struct {
+	// Key names the step: steps.<key> in later steps.
+	Key  string `json:"key"`
+	Name string `json:"name,omitempty"`
+	Kind string `json:"kind"`
+	// Apps are the apps whose accounts the step gets as auths.<app>.
+	Apps []string `json:"apps,omitempty"`
+	// Accounts links each app to an account.
+	Accounts map[string]string `json:"accounts,omitempty"`
+	// Code is the body of an async function of (auths, steps, $).
+	Code string `json:"code,omitempty"`
+	// Command is an executable and its arguments.
+	Command []string  `json:"command,omitempty"`
+	HTTP    *HTTPStep `json:"http,omitempty"`
+	// Env are extra, non-secret environment variables for code and
+	// command steps.
+	Env            map[string]string `json:"env,omitempty"`
+	TimeoutSeconds int               `json:"timeout_seconds,omitempty"`
+}
+
+// HTTPStep is a request to an app's API with the linked account's
+// credentials put where the app wants them.
+type HTTPStep struct {
+	App    string `json:"app"`
+	Method string `json:"method,omitempty"`
+	// Path is under the app's base URL; URL is a full URL on the app's
+	// host. Give one.
+	Path    string            `json:"path,omitempty"`
+	URL     string            `json:"url,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+// StepResult is what one step did.
+type StepResult struct {
+	Key    string          `json:"key"`
+	Name   string          `json:"name,omitempty"`
+	Kind   string          `json:"kind"`
+	Status string          `json:"status"`
+	Result json.RawMessage `json:"result,omitempty"`
+	// Exports are the values the step gave $.export.
+	Exports   map[string]json.RawMessage `json:"exports,omitempty"`
+	Logs      string                     `json:"logs,omitempty"`
+	Error     string                     `json:"error,omitempty"`
+	ErrorKind string                     `json:"error_kind,omitempty"`
+	// AccountID and ReconnectPath point at the account to fix after a
+	// credentials error.
+	AccountID     string `json:"account_id,omitempty"`
+	ReconnectPath string `json:"reconnect_path,omitempty"`
+	// AccountStatus is the account's status after Latchkey re-checked it.
+	AccountStatus string `json:"account_status,omitempty"`
+	DurationMS    int64  `json:"duration_ms"`
+}
+
+// Workflow is a workflow with its steps.
+type Workflow struct {
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	OwnerID   string         `json:"owner_id"`
+	Steps     []WorkflowStep `json:"steps"`
+	CreatedAt string         `json:"created_at"`
+	UpdatedAt string         `json:"updated_at"`
+}
+
+// SaveWorkflow is the body that creates or replaces a workflow.
+type SaveWorkflow struct {
+	Name  string         `json:"name"`
+	Steps []WorkflowStep `json:"steps"`
+}
+
+// Run is one execution of a workflow.
+type Run struct {
+	ID         string       `json:"id"`
+	WorkflowID string       `json:"workflow_id"`
+	Status     string       `json:"status"`
+	Steps      []StepResult `json:"steps"`
+	StartedAt  string       `json:"started_at"`
+	FinishedAt *string      `json:"finished_at"`
+}
+
+// WorkflowRef names a workflow, as "used by" lists show it.
+type WorkflowRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/secret"
@@ -275,4 +276,65 @@ func (s *Service) nextRefresh(app *catalog.App, now, exp time.Time) *time.Time {
 		next = now.Add(time.Second)
 	}
 	return &next
+}
+
+// Recheck tests an account again after an app refused its credentials. An
+// OAuth account refreshes now: a permanent failure marks it
+// needs_reconnect. A key account runs the app's test request: a 401 or 403
+// marks it needs_reconnect. It returns the account as it stands after.
+func (s *Service) Recheck(ctx context.Context, actor Actor, id string) (store.Account, error) {
+	acc, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return store.Account{}, err
+	}
+	app, err := s.App(ctx, acc.WorkspaceID, acc.App)
+	if err != nil {
+		return acc, err
+	}
+	var events []store.AuditEvent
+	switch app.Auth {
+	case catalog.AuthOAuth2:
+		acc, err = s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {
+			if a.Status == store.StatusNeedsReconnect {
+				return errStillFresh
+			}
+			events = s.refreshLocked(ctx, a)
+			return nil
+		})
+	case catalog.AuthKeys:
+		if app.Test == nil {
+			return acc, nil
+		}
+		creds, err := s.open(acc)
+		if err != nil {
+			return acc, err
+		}
+		_, perr := appapi.Probe(ctx, s.client, app, app.Test, creds.Values())
+		var se *appapi.StatusError
+		if !errors.As(perr, &se) || (se.Status != 401 && se.Status != 403) {
+			return acc, nil
+		}
+		acc, err = s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {
+			if a.Status == store.StatusNeedsReconnect {
+				return errStillFresh
+			}
+			a.Status, a.StatusError, a.UpdatedAt = store.StatusNeedsReconnect, "the app refused the credentials: "+perr.Error(), s.clock.Now().UTC()
+			events = []store.AuditEvent{{WorkspaceID: a.WorkspaceID, ActorID: "system", AccountID: a.ID, Action: ActionNeedsReconnect,
+				Detail: map[string]string{"app": a.App, "error": clip(perr.Error(), 300)}}}
+			return nil
+		})
+	default:
+		return acc, nil
+	}
+	if errors.Is(err, errStillFresh) {
+		return s.store.GetAccount(ctx, actor.WorkspaceID, id)
+	}
+	if err != nil {
+		return acc, err
+	}
+	s.remember(acc)
+	for _, e := range events {
+		s.audit(ctx, Actor{WorkspaceID: e.WorkspaceID, UserID: e.ActorID}, e.AccountID, e.Action, e.Detail)
+	}
+	return acc, nil
 }

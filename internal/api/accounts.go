@@ -93,13 +93,18 @@ func (h *Handler) renameAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) error {
-	revoke := false
-	switch v := r.URL.Query().Get("revoke"); v {
-	case "", "false":
-	case "true":
-		revoke = true
-	default:
-		return &accounts.ValidationError{Field: "revoke", Message: "must be true or false"}
+	revoke, err := boolParam(r, "revoke")
+	if err != nil {
+		return err
+	}
+	force, err := boolParam(r, "force")
+	if err != nil {
+		return err
+	}
+	if !force {
+		if err := h.workflows.CheckDelete(r.Context(), actor(r), r.PathValue("id")); err != nil {
+			return err
+		}
 	}
 	outcome, detail, err := h.accounts.Delete(r.Context(), actor(r), r.PathValue("id"), revoke)
 	if err != nil {
@@ -147,4 +152,15 @@ func (h *Handler) accountEvents(w http.ResponseWriter, r *http.Request) error {
 		out.NextCursor = encodeCursor(events[len(events)-1].ID)
 	}
 	return reply(w, http.StatusOK, out)
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, &accounts.ValidationError{Field: name, Message: "must be true or false"}
+	}
 }

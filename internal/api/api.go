@@ -16,15 +16,17 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/apitokens"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/ttlcache"
+	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 // Handler serves the API.
 type Handler struct {
-	accounts *accounts.Service
-	store    store.Store
-	clock    clockwork.Clock
-	log      *slog.Logger
-	mux      *http.ServeMux
+	accounts  *accounts.Service
+	workflows *workflows.Service
+	store     store.Store
+	clock     clockwork.Clock
+	log       *slog.Logger
+	mux       *http.ServeMux
 	// redirectURI is shown with OAuth clients, to copy into providers'
 	// settings.
 	redirectURI string
@@ -37,8 +39,8 @@ type Handler struct {
 const tokenCacheTTL = 5 * time.Second
 
 // New returns the API handler; mount it at the server's root.
-func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
-	h := &Handler{accounts: svc, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
+func New(svc *accounts.Service, wf *workflows.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
+	h := &Handler{accounts: svc, workflows: wf, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
 		tokens: ttlcache.New[string, accounts.Actor](tokenCacheTTL, clock.Now)}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 
@@ -60,6 +62,16 @@ func New(svc *accounts.Service, st store.Store, clock clockwork.Clock, log *slog
 	route("GET /v1/oauth-clients/{id}", h.getClient)
 	route("DELETE /v1/oauth-clients/{id}", h.deleteClient)
 	route("PUT /v1/apps/{slug}/oauth-client", h.setClient)
+	route("GET /v1/workflows", h.listWorkflows)
+	route("POST /v1/workflows", h.createWorkflow)
+	route("GET /v1/workflows/{id}", h.getWorkflow)
+	route("PUT /v1/workflows/{id}", h.updateWorkflow)
+	route("DELETE /v1/workflows/{id}", h.deleteWorkflow)
+	route("PUT /v1/workflows/{id}/steps/{step}/accounts/{app}", h.linkAccount)
+	route("POST /v1/workflows/{id}/runs", h.runWorkflow)
+	route("GET /v1/workflows/{id}/runs", h.listRuns)
+	route("GET /v1/runs/{id}", h.getRun)
+	route("GET /v1/accounts/{id}/workflows", h.usedBy)
 	route("GET /v1/custom-apps", h.listCustomApps)
 	route("PUT /v1/custom-apps/{slug}", h.setCustomApp)
 	route("DELETE /v1/custom-apps/{slug}", h.deleteCustomApp)

@@ -11,6 +11,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 // ProblemTypePrefix starts every problem type; the rest names the kind and
@@ -42,6 +43,7 @@ func ToProblem(err error) *Problem { return toProblem(err) }
 func toProblem(err error) *Problem {
 	var p *Problem
 	var nr *accounts.NeedsReconnectError
+	var inUse *workflows.InUseError
 	var pe *accounts.ProviderError
 	var oe *oauth.Error
 	var ve *accounts.ValidationError
@@ -50,6 +52,9 @@ func toProblem(err error) *Problem {
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.As(err, &inUse):
+		pr := problem(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error()+"; delete with ?force=true to go ahead")
+		return pr
 	case errors.As(err, &nr):
 		pr := problem(http.StatusConflict, "needs-reconnect", "The account needs to be reconnected", nr.Error())
 		pr.AccountID = nr.AccountID

@@ -27,17 +27,19 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/web"
+	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 // Server is an assembled Latchkey instance.
 type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	clock    clockwork.Clock
-	store    store.Store
-	accounts *accounts.Service
-	handler  http.Handler
-	registry *prometheus.Registry
+	cfg       config.Config
+	log       *slog.Logger
+	clock     clockwork.Clock
+	store     store.Store
+	accounts  *accounts.Service
+	workflows *workflows.Service
+	handler   http.Handler
+	registry  *prometheus.Registry
 }
 
 // Options are what tests may inject; zero values mean the real thing.
@@ -112,8 +114,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: registry}
-	s.handler = s.routes(api.New(svc, st, clock, log, redirectURI), web.New(web.Options{
-		Accounts: svc, Store: st, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
+	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Clock: clock, Log: log, HTTP: client})
+	s.workflows = wf
+	s.handler = s.routes(api.New(svc, wf, st, clock, log, redirectURI), web.New(web.Options{
+		Workflows: wf,
+		Accounts:  svc, Store: st, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil
@@ -145,6 +150,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Accounts is the accounts service.
 func (s *Server) Accounts() *accounts.Service { return s.accounts }
+
+// Workflows is the workflows service.
+func (s *Server) Workflows() *workflows.Service { return s.workflows }
 
 // Store is the server's store.
 func (s *Server) Store() store.Store { return s.store }

@@ -343,6 +343,54 @@ type CatalogExtras interface {
 	ListAppRequests(ctx context.Context, workspaceID string) ([]AppRequest, error)
 }
 
+// Workflow is an ordered list of steps. Steps are kept as the JSON the
+// workflows package defines; Links say which account each step uses for
+// each app, for "used by" questions.
+type Workflow struct {
+	ID          string
+	WorkspaceID string
+	OwnerID     string
+	Name        string
+	Steps       []byte
+	Links       []Link
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Link ties one app of one step to an account.
+type Link struct {
+	Step      string
+	App       string
+	AccountID string
+}
+
+// Run is one execution of a workflow; its step results are JSON.
+type Run struct {
+	ID          string
+	WorkspaceID string
+	WorkflowID  string
+	ActorID     string
+	Status      string
+	Steps       []byte
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+}
+
+// Workflows stores workflows and their runs.
+type Workflows interface {
+	// PutWorkflow creates or replaces a workflow with its links.
+	PutWorkflow(ctx context.Context, w Workflow) error
+	GetWorkflow(ctx context.Context, workspaceID, id string) (Workflow, error)
+	ListWorkflows(ctx context.Context, workspaceID string) ([]Workflow, error)
+	DeleteWorkflow(ctx context.Context, workspaceID, id string) error
+	// WorkflowsUsing lists the workflows with a step linked to the account.
+	WorkflowsUsing(ctx context.Context, workspaceID, accountID string) ([]Workflow, error)
+	PutRun(ctx context.Context, r Run) error
+	GetRun(ctx context.Context, workspaceID, id string) (Run, error)
+	// ListRuns lists a workflow's runs, newest first.
+	ListRuns(ctx context.Context, workspaceID, workflowID string, limit int) ([]Run, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Workspaces
@@ -356,6 +404,7 @@ type Store interface {
 	Refreshing
 	CatalogExtras
 	Sessions
+	Workflows
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

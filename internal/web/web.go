@@ -27,6 +27,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 //go:embed templates/*.html
@@ -41,10 +42,11 @@ const CallbackPath = "/oauth/callback"
 
 // Options configure the pages.
 type Options struct {
-	Accounts *accounts.Service
-	Store    store.Store
-	Clock    clockwork.Clock
-	Log      *slog.Logger
+	Accounts  *accounts.Service
+	Workflows *workflows.Service
+	Store     store.Store
+	Clock     clockwork.Clock
+	Log       *slog.Logger
 	// PublicURL decides whether cookies are Secure (under https).
 	PublicURL string
 	// AppOrigins are http origins apps may be sent to (tests, gateways); a
@@ -54,21 +56,22 @@ type Options struct {
 
 // Handler serves the browser pages.
 type Handler struct {
-	accounts *accounts.Service
-	store    store.Store
-	clock    clockwork.Clock
-	log      *slog.Logger
-	secure   bool
-	csp      string
-	pages    map[string]*template.Template
-	limiter  *limiter
+	accounts  *accounts.Service
+	workflows *workflows.Service
+	store     store.Store
+	clock     clockwork.Clock
+	log       *slog.Logger
+	secure    bool
+	csp       string
+	pages     map[string]*template.Template
+	limiter   *limiter
 }
 
 // New returns the web handler.
 func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
-		accounts: o.Accounts, store: o.Store, clock: o.Clock, log: o.Log,
+		accounts: o.Accounts, workflows: o.Workflows, store: o.Store, clock: o.Clock, log: o.Log,
 		secure:  u != nil && u.Scheme == "https",
 		limiter: newLimiter(o.Clock),
 	}

@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// PutWorkflow creates or replaces a workflow and its links in one
+// transaction.
+func (s *Store) PutWorkflow(ctx context.Context, w store.Workflow) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("put workflow %s: %w", w.ID, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE workflows SET name = $3, steps = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2`,
+		w.WorkspaceID, w.ID, w.Name, nonNil(w.Steps), micros(w.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("put workflow %s: %w", w.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (id, workspace_id, owner_id, name, steps, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, w.ID, w.WorkspaceID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.CreatedAt), micros(w.UpdatedAt)); err != nil {
+			return s.conflict(err, "put workflow %s", w.ID)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, w.ID); err != nil {
+		return fmt.Errorf("put workflow %s: links: %w", w.ID, err)
+	}
+	for _, l := range w.Links {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_links (workflow_id, workspace_id, step, app, account_id) VALUES ($1, $2, $3, $4, $5)`,
+			w.ID, w.WorkspaceID, l.Step, l.App, l.AccountID); err != nil {
+			return s.conflict(err, "put workflow %s: link", w.ID)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("put workflow %s: commit: %w", w.ID, err)
+	}
+	return nil
+}
+
+const workflowColumns = `id, workspace_id, owner_id, name, steps, created_at, updated_at`
+
+// GetWorkflow returns a workflow with its links.
+func (s *Store) GetWorkflow(ctx context.Context, workspaceID, id string) (store.Workflow, error) {
+	w, err := scanWorkflow(s.db.QueryRowContext(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	if err != nil {
+		return store.Workflow{}, notFound(err, "get workflow %s", id)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT step, app, account_id FROM workflow_links WHERE workflow_id = $1 ORDER BY step, app`, id)
+	if err != nil {
+		return store.Workflow{}, fmt.Errorf("get workflow %s: links: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l store.Link
+		if err := rows.Scan(&l.Step, &l.App, &l.AccountID); err != nil {
+			return store.Workflow{}, fmt.Errorf("get workflow %s: links: %w", id, err)
+		}
+		w.Links = append(w.Links, l)
+	}
+	return w, rows.Err()
+}
+
+// ListWorkflows lists the workspace's workflows, oldest first, without links.
+func (s *Store) ListWorkflows(ctx context.Context, workspaceID string) ([]store.Workflow, error) {
+	return s.workflows(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 ORDER BY id LIMIT 1000`, workspaceID)
+}
+
+// WorkflowsUsing lists the workflows linked to an account.
+func (s *Store) WorkflowsUsing(ctx context.Context, workspaceID, accountID string) ([]store.Workflow, error) {
+	return s.workflows(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id IN
+		(SELECT workflow_id FROM workflow_links WHERE workspace_id = $1 AND account_id = $2) ORDER BY id`, workspaceID, accountID)
+}
+
+func (s *Store) workflows(ctx context.Context, query string, args ...any) ([]store.Workflow, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Workflow
+	for rows.Next() {
+		w, err := scanWorkflow(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list workflows: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// DeleteWorkflow deletes a workflow, its links and its runs.
+func (s *Store) DeleteWorkflow(ctx context.Context, workspaceID, id string) error {
+	if err := s.deleteOne(ctx, `DELETE FROM workflows WHERE workspace_id = $1 AND id = $2`, workspaceID, id, "delete workflow"); err != nil {
+		return err
+	}
+	// SQLite enforces the cascade only with foreign keys on; say it here too.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, id); err != nil {
+		return fmt.Errorf("delete workflow %s: links: %w", id, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM runs WHERE workspace_id = $1 AND workflow_id = $2`, workspaceID, id); err != nil {
+		return fmt.Errorf("delete workflow %s: runs: %w", id, err)
+	}
+	return nil
+}
+
+func scanWorkflow(row scanner) (store.Workflow, error) {
+	var w store.Workflow
+	var created, updated int64
+	if err := row.Scan(&w.ID, &w.WorkspaceID, &w.OwnerID, &w.Name, &w.Steps, &created, &updated); err != nil {
+		return store.Workflow{}, err
+	}
+	w.CreatedAt, w.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return w, nil
+}
+
+// PutRun creates or replaces a run.
+func (s *Store) PutRun(ctx context.Context, r store.Run) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO runs (id, workspace_id, workflow_id, actor_id, status, steps, started_at, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, steps = excluded.steps, finished_at = excluded.finished_at`,
+		r.ID, r.WorkspaceID, r.WorkflowID, r.ActorID, r.Status, nonNil(r.Steps), micros(r.StartedAt), nullMicros(r.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("put run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+const runColumns = `id, workspace_id, workflow_id, actor_id, status, steps, started_at, finished_at`
+
+// GetRun returns a run.
+func (s *Store) GetRun(ctx context.Context, workspaceID, id string) (store.Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	if err != nil {
+		return store.Run{}, notFound(err, "get run %s", id)
+	}
+	return r, nil
+}
+
+// ListRuns lists a workflow's runs, newest first.
+func (s *Store) ListRuns(ctx context.Context, workspaceID, workflowID string, n int) ([]store.Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE workspace_id = $1 AND workflow_id = $2 ORDER BY id DESC LIMIT $3`,
+		workspaceID, workflowID, limit(n))
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func scanRun(row scanner) (store.Run, error) {
+	var r store.Run
+	var started int64
+	var finished sql.NullInt64
+	if err := row.Scan(&r.ID, &r.WorkspaceID, &r.WorkflowID, &r.ActorID, &r.Status, &r.Steps, &started, &finished); err != nil {
+		return store.Run{}, err
+	}
+	r.StartedAt, r.FinishedAt = fromMicros(started), fromNullMicros(finished)
+	return r, nil
+}

@@ -1,0 +1,453 @@
+package workflows
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/secret"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Step and run outcomes.
+const (
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+	StatusRunning   = "running"
+)
+
+// Kinds of step failure that callers act on.
+const (
+	// ErrorCredentials: the app refused the account's credentials, or they
+	// could not be refreshed; the account may need reconnecting.
+	ErrorCredentials = "credentials"
+	ErrorTimeout     = "timeout"
+	ErrorOutput      = "output_limit"
+	ErrorNoNode      = "node_missing"
+	ErrorUnlinked    = "unlinked"
+	ErrorStep        = "step"
+)
+
+// StepResult is what one step did.
+type StepResult = client.StepResult
+
+// Run is a run as callers see it.
+type Run struct {
+	store.Run
+	Steps []StepResult
+}
+
+// Run executes a workflow now, step after step, and records the run. The
+// first failing step stops it; the rest are skipped.
+func (s *Service) Run(ctx context.Context, actor accounts.Actor, id string) (Run, error) {
+	if !actor.Allows(accounts.ScopeCredentialsRead) {
+		return Run{}, fmt.Errorf("%w: running a workflow reads credentials; the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeCredentialsRead)
+	}
+	w, err := s.Get(ctx, actor, id)
+	if err != nil {
+		return Run{}, err
+	}
+	now := s.clock.Now().UTC()
+	run := store.Run{ID: ids.New("run", now), WorkspaceID: actor.WorkspaceID, WorkflowID: w.ID, ActorID: actor.UserID, Status: StatusRunning, StartedAt: now}
+	results := make([]StepResult, len(w.Steps))
+	for i, st := range w.Steps {
+		results[i] = StepResult{Key: st.Key, Name: st.Name, Kind: st.Kind, Status: StatusSkipped}
+	}
+	if err := s.put(ctx, run, results); err != nil {
+		return Run{}, err
+	}
+	previous := map[string]any{}
+	run.Status = StatusSucceeded
+	for i, st := range w.Steps {
+		start := time.Now()
+		res := s.step(ctx, actor, st, previous)
+		res.DurationMS = time.Since(start).Milliseconds()
+		results[i] = res
+		if res.Status != StatusSucceeded {
+			run.Status = StatusFailed
+			break
+		}
+		out := map[string]any{"$return_value": json.RawMessage(orNull(res.Result))}
+		for k, v := range res.Exports {
+			out[k] = v
+		}
+		previous[st.Key] = out
+	}
+	done := s.clock.Now().UTC()
+	run.FinishedAt = &done
+	if err := s.put(ctx, run, results); err != nil {
+		return Run{}, err
+	}
+	s.log.InfoContext(ctx, "workflow ran", "workflow", w.ID, "run", run.ID, "status", run.Status)
+	return Run{Run: run, Steps: results}, nil
+}
+
+func orNull(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+func (s *Service) put(ctx context.Context, run store.Run, results []StepResult) error {
+	b, err := json.Marshal(results)
+	if err != nil {
+		return err
+	}
+	run.Steps = b
+	return s.store.PutRun(context.WithoutCancel(ctx), run)
+}
+
+// GetRun returns a run.
+func (s *Service) GetRun(ctx context.Context, actor accounts.Actor, id string) (Run, error) {
+	if !actor.Allows(accounts.ScopeAccountsRead) {
+		return Run{}, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsRead)
+	}
+	r, err := s.store.GetRun(ctx, actor.WorkspaceID, id)
+	if err != nil {
+		return Run{}, err
+	}
+	return decodeRun(r)
+}
+
+// Runs lists a workflow's recent runs, newest first.
+func (s *Service) Runs(ctx context.Context, actor accounts.Actor, workflowID string, limit int) ([]Run, error) {
+	if _, err := s.Get(ctx, actor, workflowID); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListRuns(ctx, actor.WorkspaceID, workflowID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Run, 0, len(list))
+	for _, r := range list {
+		d, err := decodeRun(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func decodeRun(r store.Run) (Run, error) {
+	var steps []StepResult
+	if err := json.Unmarshal(r.Steps, &steps); err != nil {
+		return Run{}, fmt.Errorf("run %s: %w", r.ID, err)
+	}
+	return Run{Run: r, Steps: steps}, nil
+}
+
+// step runs one step: it gathers fresh credentials, runs the step, masks
+// every secret in what it left, and turns refused credentials into a
+// credentials error that points at the account.
+func (s *Service) step(ctx context.Context, actor accounts.Actor, st Step, previous map[string]any) StepResult {
+	res := StepResult{Key: st.Key, Name: st.Name, Kind: st.Kind}
+	fail := func(kind, format string, args ...any) StepResult {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
+		return res
+	}
+	auths := map[string]appapi.Values{}
+	mask := newMasker()
+	for _, app := range st.Apps {
+		id := st.Accounts[app]
+		if id == "" {
+			return fail(ErrorUnlinked, "no %s account is linked to this step", app)
+		}
+		_, values, err := s.accounts.Credentials(ctx, actor, id)
+		var nr *accounts.NeedsReconnectError
+		if errors.As(err, &nr) {
+			res.AccountID, res.ReconnectPath, res.AccountStatus = id, reconnectPath(id), string(store.StatusNeedsReconnect)
+			return fail(ErrorCredentials, "the %s account needs to be reconnected: %s", app, nr.Reason)
+		}
+		if err != nil {
+			return fail(ErrorStep, "the %s account could not be read: %v", app, err)
+		}
+		auths[app] = values
+		mask.add(values)
+	}
+	timeout := time.Duration(st.TimeoutSeconds) * time.Second
+	if timeout == 0 {
+		timeout = DefaultTimeout * time.Second
+	}
+	var credApp string
+	switch st.Kind {
+	case KindCode:
+		credApp = s.codeStep(ctx, &res, st, auths, previous, timeout)
+	case KindCommand:
+		s.commandStep(ctx, &res, st, auths, previous, timeout)
+	case KindHTTP:
+		credApp = s.httpStep(ctx, actor, &res, st, auths, timeout)
+	}
+	if res.ErrorKind == ErrorCredentials && credApp != "" {
+		id := st.Accounts[credApp]
+		res.AccountID, res.ReconnectPath = id, reconnectPath(id)
+		// Is the account really broken? Latchkey checks it again, and
+		// marks it needs_reconnect if so.
+		if acc, err := s.accounts.Recheck(context.WithoutCancel(ctx), actor, id); err == nil {
+			res.AccountStatus = string(acc.Status)
+		}
+	}
+	mask.apply(&res)
+	return res
+}
+
+func reconnectPath(id string) string { return "/v1/accounts/" + id + "/reconnect" }
+
+// codeStep runs JavaScript with Node.js. It returns the app to blame when
+// the code failed with a 401 or 403.
+func (s *Service) codeStep(ctx context.Context, res *StepResult, st Step, auths map[string]appapi.Values, previous map[string]any, timeout time.Duration) string {
+	if s.node == "" {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorNoNode, "code steps need Node.js, and node was not found on the server's PATH"
+		return ""
+	}
+	runner, cleanup, err := writeRunner()
+	if err != nil {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, "could not prepare the step"
+		return ""
+	}
+	defer cleanup()
+	input, _ := json.Marshal(map[string]any{"code": st.Code, "auths": auths, "steps": previous})
+	p, err := runProcess(ctx, []string{s.node, runner}, st.Env, input, timeout, true)
+	res.Logs = joinLogs(p.Stdout, p.Stderr)
+	if err != nil {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, "the step could not start: "+err.Error()
+		return ""
+	}
+	if limitHit(res, p, timeout) {
+		return ""
+	}
+	var out struct {
+		OK      bool                       `json:"ok"`
+		Result  json.RawMessage            `json:"result"`
+		Exports map[string]json.RawMessage `json:"exports"`
+		Error   struct {
+			Message string `json:"message"`
+			Status  int    `json:"status"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(p.Report, &out); err != nil {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, fmt.Sprintf("the code ended without a result (exit status %d)", p.ExitCode)
+		return ""
+	}
+	if !out.OK {
+		res.Status, res.Error = StatusFailed, out.Error.Message
+		res.ErrorKind = ErrorStep
+		if out.Error.Status == http.StatusUnauthorized || out.Error.Status == http.StatusForbidden {
+			res.ErrorKind = ErrorCredentials
+			return firstApp(st)
+		}
+		return ""
+	}
+	res.Status, res.Result, res.Exports = StatusSucceeded, out.Result, out.Exports
+	return ""
+}
+
+func firstApp(st Step) string {
+	if len(st.Apps) == 0 {
+		return ""
+	}
+	return st.Apps[0]
+}
+
+// commandStep runs an executable with {"auths", "steps"} on stdin; what it
+// prints is the result (JSON if it parses, else text).
+func (s *Service) commandStep(ctx context.Context, res *StepResult, st Step, auths map[string]appapi.Values, previous map[string]any, timeout time.Duration) {
+	input, _ := json.Marshal(map[string]any{"auths": auths, "steps": previous})
+	p, err := runProcess(ctx, st.Command, st.Env, input, timeout, false)
+	res.Logs = p.Stderr
+	if err != nil {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, "the command could not start: "+err.Error()
+		return
+	}
+	if limitHit(res, p, timeout) {
+		return
+	}
+	if p.ExitCode != 0 {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, fmt.Sprintf("the command exited with status %d", p.ExitCode)
+		res.Logs = joinLogs(p.Stdout, p.Stderr)
+		return
+	}
+	res.Status, res.Result = StatusSucceeded, asResult([]byte(p.Stdout))
+}
+
+func limitHit(res *StepResult, p procResult, timeout time.Duration) bool {
+	switch {
+	case p.TimedOut:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorTimeout, fmt.Sprintf("the step ran past its time limit of %s and was stopped", timeout)
+	case p.TooMuch:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorOutput, fmt.Sprintf("the step printed more than %d bytes and was stopped", MaxOutput)
+	default:
+		return false
+	}
+	return true
+}
+
+func joinLogs(stdout, stderr string) string {
+	if stdout != "" && stderr != "" {
+		return stdout + "\n" + stderr
+	}
+	return stdout + stderr
+}
+
+// asResult keeps JSON output as JSON and anything else as a JSON string.
+func asResult(b []byte) json.RawMessage {
+	t := bytes.TrimSpace(b)
+	if len(t) > 0 && json.Valid(t) {
+		return json.RawMessage(t)
+	}
+	s, _ := json.Marshal(string(b))
+	return s
+}
+
+// httpStep calls the app's API with the linked account's credentials.
+func (s *Service) httpStep(ctx context.Context, actor accounts.Actor, res *StepResult, st Step, auths map[string]appapi.Values, timeout time.Duration) string {
+	h := st.HTTP
+	failf := func(kind, format string, args ...any) string {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
+		return h.App
+	}
+	app, err := s.accounts.App(ctx, actor.WorkspaceID, h.App)
+	if err != nil {
+		return failf(ErrorStep, "%v", err)
+	}
+	values := auths[h.App]
+	target, err := s.target(app, h, values)
+	if err != nil {
+		return failf(ErrorStep, "%v", err)
+	}
+	method := strings.ToUpper(h.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	var body io.Reader
+	if len(h.Body) > 0 && string(h.Body) != "null" {
+		var str string
+		if json.Unmarshal(h.Body, &str) == nil {
+			body = strings.NewReader(str)
+		} else {
+			body = bytes.NewReader(h.Body)
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, method, target, body)
+	if err != nil {
+		return failf(ErrorStep, "the request could not be built")
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	for k, v := range h.Headers {
+		req.Header.Set(k, v)
+	}
+	if err := appapi.Authorize(req, app, values); err != nil {
+		return failf(ErrorStep, "%v", err)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		if rctx.Err() != nil {
+			return failf(ErrorTimeout, "the request ran past its time limit of %s", timeout)
+		}
+		return failf(ErrorStep, "the request failed: %s", failure(err))
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
+	result, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "body": asResult(b)})
+	res.Result = result
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return failf(ErrorCredentials, "%s refused the credentials (%d %s)", app.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
+	case resp.StatusCode >= 400:
+		return failf(ErrorStep, "%s answered %d %s", app.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	res.Status = StatusSucceeded
+	return ""
+}
+
+// target resolves the step's URL: a path under the app's base URL, or a
+// full URL that must be on the app's own host.
+func (s *Service) target(app *catalog.App, h *HTTPStep, values appapi.Values) (string, error) {
+	base, err := appapi.ResolveURL(app, "/", values)
+	if err != nil {
+		return "", fmt.Errorf("the app's base URL: %w", err)
+	}
+	if h.Path != "" {
+		return appapi.ResolveURL(app, h.Path, values)
+	}
+	u, err := url.Parse(h.URL)
+	if err != nil {
+		return "", errors.New("http.url is not a URL")
+	}
+	b, _ := url.Parse(base)
+	if u.Host != b.Host || u.Scheme != b.Scheme {
+		// Credentials go only to the app's own host.
+		return "", fmt.Errorf("http.url must be on %s, the host of %s's API", b.Host, app.Name)
+	}
+	return u.String(), nil
+}
+
+func failure(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// masker replaces every secret value handed to a step in what the step
+// left behind, whatever the code printed.
+type masker struct{ values []string }
+
+func newMasker() *masker { return &masker{} }
+
+// add remembers the values of one account. Short values (a region, a
+// subdomain) are not secrets worth masking and would garble the text.
+func (m *masker) add(v appapi.Values) {
+	for _, x := range v {
+		if len(x) >= 8 {
+			m.values = append(m.values, x)
+		}
+	}
+	// Longer first, so a value that contains another is masked whole.
+	sort.Slice(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
+}
+
+func (m *masker) text(s string) string {
+	for _, v := range m.values {
+		s = strings.ReplaceAll(s, v, secret.Redacted)
+		// JSON escapes some characters; mask the escaped form too.
+		if esc, _ := json.Marshal(v); len(esc) > 2 {
+			s = strings.ReplaceAll(s, string(esc[1:len(esc)-1]), secret.Redacted)
+		}
+	}
+	return s
+}
+
+func (m *masker) apply(r *StepResult) {
+	if len(m.values) == 0 {
+		return
+	}
+	r.Logs, r.Error = m.text(r.Logs), m.text(r.Error)
+	if len(r.Result) > 0 {
+		r.Result = json.RawMessage(m.text(string(r.Result)))
+	}
+	for k, v := range r.Exports {
+		r.Exports[k] = json.RawMessage(m.text(string(v)))
+	}
+}

@@ -1,0 +1,334 @@
+// Package workflows is a small workflow engine whose steps use connected
+// accounts: a workflow is an ordered list of code (Node.js), command and
+// HTTP steps; each step links the apps it uses to accounts, receives them
+// fresh as auths.<app>, and records its result, logs and duration in a run.
+// It answers "which workflows use this account".
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Step kinds.
+const (
+	KindCode    = "code"
+	KindCommand = "command"
+	KindHTTP    = "http"
+)
+
+// Limits of a step.
+const (
+	DefaultTimeout = 30
+	MaxTimeout     = 300
+	MaxSteps       = 50
+	MaxCode        = 256 << 10
+)
+
+// Step is one step of a workflow; HTTPStep an http step's request. The
+// wire types live in the public client package.
+type (
+	Step     = client.WorkflowStep
+	HTTPStep = client.HTTPStep
+)
+
+// Workflow is a workflow as callers see it.
+type Workflow struct {
+	store.Workflow
+	Steps []Step
+}
+
+// Service manages and runs workflows.
+type Service struct {
+	store    store.Store
+	accounts *accounts.Service
+	clock    clockwork.Clock
+	log      *slog.Logger
+	http     *http.Client
+	// node is the Node.js binary; empty when none was found.
+	node string
+}
+
+// Options configure a Service.
+type Options struct {
+	Store    store.Store
+	Accounts *accounts.Service
+	Clock    clockwork.Clock
+	Log      *slog.Logger
+	// HTTP makes the http steps' requests.
+	HTTP *http.Client
+	// Node is the Node.js binary for code steps; empty means look on PATH.
+	Node string
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.HTTP == nil {
+		o.HTTP = http.DefaultClient
+	}
+	if o.Node == "" {
+		o.Node = findNode()
+	}
+	return &Service{store: o.Store, accounts: o.Accounts, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node}
+}
+
+var (
+	keyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	envRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,100}$`)
+)
+
+// ErrInUse: the account is linked to workflows; the caller must say so.
+var ErrInUse = errors.New("the account is used by workflows")
+
+func invalid(field, format string, args ...any) error {
+	return &accounts.ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// check validates steps and the accounts they link, and returns the links.
+func (s *Service) check(ctx context.Context, actor accounts.Actor, name string, steps []Step) ([]store.Link, error) {
+	if strings.TrimSpace(name) == "" || len(name) > 200 {
+		return nil, invalid("name", "give a name of at most 200 characters")
+	}
+	if len(steps) == 0 || len(steps) > MaxSteps {
+		return nil, invalid("steps", "give one to %d steps", MaxSteps)
+	}
+	seen := map[string]bool{}
+	var links []store.Link
+	for i := range steps {
+		st := &steps[i]
+		where := fmt.Sprintf("steps[%d]", i)
+		if !keyRE.MatchString(st.Key) {
+			return nil, invalid(where+".key", "%q must be lower case letters, digits and underscores", st.Key)
+		}
+		if seen[st.Key] {
+			return nil, invalid(where+".key", "%q is used twice", st.Key)
+		}
+		seen[st.Key] = true
+		switch st.Kind {
+		case KindCode:
+			if strings.TrimSpace(st.Code) == "" || len(st.Code) > MaxCode {
+				return nil, invalid(where+".code", "a code step needs code, at most %d bytes", MaxCode)
+			}
+		case KindCommand:
+			if len(st.Command) == 0 || st.Command[0] == "" {
+				return nil, invalid(where+".command", "a command step needs an executable")
+			}
+		case KindHTTP:
+			if st.HTTP == nil || st.HTTP.App == "" {
+				return nil, invalid(where+".http", "an http step needs http.app")
+			}
+			if (st.HTTP.Path == "") == (st.HTTP.URL == "") {
+				return nil, invalid(where+".http", "give http.path or http.url")
+			}
+			if st.HTTP.Path != "" && !strings.HasPrefix(st.HTTP.Path, "/") {
+				return nil, invalid(where+".http.path", "must start with /")
+			}
+			switch strings.ToUpper(st.HTTP.Method) {
+			case "", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD":
+			default:
+				return nil, invalid(where+".http.method", "%q is not an HTTP method", st.HTTP.Method)
+			}
+			if !contains(st.Apps, st.HTTP.App) {
+				st.Apps = append(st.Apps, st.HTTP.App)
+			}
+		default:
+			return nil, invalid(where+".kind", "%q must be code, command or http", st.Kind)
+		}
+		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > MaxTimeout {
+			return nil, invalid(where+".timeout_seconds", "must be from 1 to %d", MaxTimeout)
+		}
+		for k := range st.Env {
+			if !envRE.MatchString(k) || strings.HasPrefix(strings.ToUpper(k), "LATCHKEY_") {
+				return nil, invalid(where+".env", "%q is not an allowed variable name", k)
+			}
+		}
+		for app := range st.Accounts {
+			if !contains(st.Apps, app) {
+				return nil, invalid(where+".accounts", "%q is linked but not among the step's apps", app)
+			}
+		}
+		for _, app := range st.Apps {
+			if _, err := s.accounts.App(ctx, actor.WorkspaceID, app); err != nil {
+				return nil, invalid(where+".apps", "%v", err)
+			}
+			id := st.Accounts[app]
+			if id == "" {
+				continue
+			}
+			acc, err := s.accounts.Get(ctx, actor, id)
+			if err != nil {
+				return nil, invalid(where+".accounts."+app, "account %q: %v", id, err)
+			}
+			if acc.App != app {
+				return nil, invalid(where+".accounts."+app, "account %s is a %s account", id, acc.App)
+			}
+			links = append(links, store.Link{Step: st.Key, App: app, AccountID: id})
+		}
+	}
+	return links, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Save creates (id "") or replaces a workflow.
+func (s *Service) Save(ctx context.Context, actor accounts.Actor, id, name string, steps []Step) (Workflow, error) {
+	if !actor.Allows(accounts.ScopeAccountsWrite) {
+		return Workflow{}, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsWrite)
+	}
+	links, err := s.check(ctx, actor, name, steps)
+	if err != nil {
+		return Workflow{}, err
+	}
+	body, err := json.Marshal(steps)
+	if err != nil {
+		return Workflow{}, err
+	}
+	now := s.clock.Now().UTC()
+	w := store.Workflow{ID: id, WorkspaceID: actor.WorkspaceID, OwnerID: actor.UserID, Name: strings.TrimSpace(name), Steps: body, Links: links, CreatedAt: now, UpdatedAt: now}
+	if id == "" {
+		w.ID = ids.New("wfl", now)
+	} else {
+		old, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
+		if err != nil {
+			return Workflow{}, err
+		}
+		w.OwnerID, w.CreatedAt = old.OwnerID, old.CreatedAt
+	}
+	if err := s.store.PutWorkflow(ctx, w); err != nil {
+		return Workflow{}, err
+	}
+	return Workflow{Workflow: w, Steps: steps}, nil
+}
+
+// Link points one app of one step at an account.
+func (s *Service) Link(ctx context.Context, actor accounts.Actor, id, step, app, accountID string) (Workflow, error) {
+	w, err := s.Get(ctx, actor, id)
+	if err != nil {
+		return Workflow{}, err
+	}
+	found := false
+	for i := range w.Steps {
+		if w.Steps[i].Key != step {
+			continue
+		}
+		found = true
+		if !contains(w.Steps[i].Apps, app) {
+			return Workflow{}, invalid("app", "step %s does not use %s", step, app)
+		}
+		if w.Steps[i].Accounts == nil {
+			w.Steps[i].Accounts = map[string]string{}
+		}
+		if accountID == "" {
+			delete(w.Steps[i].Accounts, app)
+		} else {
+			w.Steps[i].Accounts[app] = accountID
+		}
+	}
+	if !found {
+		return Workflow{}, invalid("step", "the workflow has no step %q", step)
+	}
+	return s.Save(ctx, actor, w.ID, w.Name, w.Steps)
+}
+
+// Get returns a workflow.
+func (s *Service) Get(ctx context.Context, actor accounts.Actor, id string) (Workflow, error) {
+	if !actor.Allows(accounts.ScopeAccountsRead) {
+		return Workflow{}, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsRead)
+	}
+	w, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
+	if err != nil {
+		return Workflow{}, err
+	}
+	return decode(w)
+}
+
+func decode(w store.Workflow) (Workflow, error) {
+	var steps []Step
+	if err := json.Unmarshal(w.Steps, &steps); err != nil {
+		return Workflow{}, fmt.Errorf("workflow %s: steps: %w", w.ID, err)
+	}
+	return Workflow{Workflow: w, Steps: steps}, nil
+}
+
+// List returns the workspace's workflows.
+func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]Workflow, error) {
+	if !actor.Allows(accounts.ScopeAccountsRead) {
+		return nil, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsRead)
+	}
+	list, err := s.store.ListWorkflows(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Workflow, 0, len(list))
+	for _, w := range list {
+		d, err := decode(w)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Delete deletes a workflow and its runs.
+func (s *Service) Delete(ctx context.Context, actor accounts.Actor, id string) error {
+	if !actor.Allows(accounts.ScopeAccountsWrite) {
+		return fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsWrite)
+	}
+	return s.store.DeleteWorkflow(ctx, actor.WorkspaceID, id)
+}
+
+// UsedBy lists the workflows with a step linked to the account.
+func (s *Service) UsedBy(ctx context.Context, actor accounts.Actor, accountID string) ([]store.Workflow, error) {
+	if _, err := s.accounts.Get(ctx, actor, accountID); err != nil {
+		return nil, err
+	}
+	return s.store.WorkflowsUsing(ctx, actor.WorkspaceID, accountID)
+}
+
+// InUseError names the workflows that would break.
+type InUseError struct {
+	Workflows []store.Workflow
+}
+
+func (e *InUseError) Error() string {
+	var names []string
+	for _, w := range e.Workflows {
+		names = append(names, fmt.Sprintf("%q (%s)", w.Name, w.ID))
+	}
+	return "the account is used by " + strings.Join(names, ", ") + "; they will break if it is deleted"
+}
+
+func (e *InUseError) Unwrap() error { return ErrInUse }
+
+// CheckDelete returns an *InUseError when workflows use the account.
+func (s *Service) CheckDelete(ctx context.Context, actor accounts.Actor, accountID string) error {
+	used, err := s.store.WorkflowsUsing(ctx, actor.WorkspaceID, accountID)
+	if err != nil {
+		return err
+	}
+	if len(used) > 0 {
+		return &InUseError{Workflows: used}
+	}
+	return nil
+}
