@@ -165,7 +165,7 @@ func (c *cli) accountsRenameCmd() *cobra.Command {
 }
 
 func (c *cli) accountsDeleteCmd() *cobra.Command {
-	var revoke bool
+	var revoke, force bool
 	cmd := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete an account and its credentials",
@@ -176,7 +176,14 @@ func (c *cli) accountsDeleteCmd() *cobra.Command {
 				return err
 			}
 			if !revoke {
-				if err := cl.DeleteAccount(cmd.Context(), args[0]); err != nil {
+				del := cl.DeleteAccount
+				if force {
+					del = cl.ForceDeleteAccount
+				}
+				if err := del(cmd.Context(), args[0]); err != nil {
+					if client.IsProblem(err, "account-in-use") {
+						return fmt.Errorf("%w\nrun again with --force to delete it anyway", err)
+					}
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
@@ -199,6 +206,7 @@ func (c *cli) accountsDeleteCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "delete even when workflows use the account (they will break)")
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke the account's tokens at the provider first (OAuth apps that support it)")
 	return cmd
 }

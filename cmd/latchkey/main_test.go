@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
@@ -149,3 +150,39 @@ func TestAppsLint(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkflowCommands(t *testing.T) {
+	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{})
+	env := map[string]string{"LATCHKEY_DATA_DIR": inst.Config.DataDir, "LATCHKEY_LISTEN": inst.Config.Listen}
+	acc, err := inst.Client().CreateAccount(context.Background(), client.CreateAccount{App: "openai", Fields: map[string]string{"api_key": "sk-cli-workflow-key"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "steps.json")
+	os.WriteFile(file, []byte(`[{"key": "check", "kind": "command", "apps": ["openai"],
+		"command": ["sh", "-c", "grep -q sk-cli-workflow-key && echo '{\"got_key\": true}'"]}]`), 0o600)
+	out, err := run(t, env, "workflows", "create", "--name", "Check key", "--file", file)
+	id := regexp.MustCompile(`wfl_[0-9a-z]{26}`).FindString(out)
+	if err != nil || id == "" {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	if _, err := run(t, env, "workflows", "run", id); err == nil {
+		t.Fatal("a run with an unlinked account succeeded")
+	}
+	if out, err := run(t, env, "workflows", "link", id, "check", "openai", acc.ID); err != nil {
+		t.Fatalf("link: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "workflows", "run", id)
+	if err != nil || !strings.Contains(out, "check (command): succeeded") || !strings.Contains(out, `{"got_key":true}`) {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "accounts", "delete", acc.ID)
+	if err == nil || !strings.Contains(err.Error(), "Check key") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("deleting an account in use: %v", err)
+	}
+	if out, err = run(t, env, "accounts", "delete", acc.ID, "--force"); err != nil {
+		t.Fatalf("delete --force: %v\n%s", err, out)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
