@@ -16,6 +16,7 @@ type accountRow struct {
 	AppName string
 	OAuth   bool
 	Mine    bool
+	UsedBy  []store.Workflow
 }
 
 type accountsContent struct {
@@ -48,7 +49,9 @@ func (h *Handler) listRows(r *http.Request, s *session) (accountsContent, error)
 	}
 	c.More = more
 	for _, a := range list {
-		c.Rows = append(c.Rows, h.row(r, s, a))
+		row := h.row(r, s, a)
+		row.UsedBy = h.usedBy(r, s, a.ID)
+		c.Rows = append(c.Rows, row)
 	}
 	// The app filter offers the apps the person has accounts of.
 	all, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{Limit: accounts.MaxPage})
@@ -117,7 +120,9 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "account.html", h.view(s, acc.Nickname, "accounts", accountContent{Row: h.row(r, s, acc), Events: events, Scopes: acc.Scopes}))
+	row := h.row(r, s, acc)
+	row.UsedBy = h.usedBy(r, s, acc.ID)
+	h.render(w, r, http.StatusOK, "account.html", h.view(s, acc.Nickname, "accounts", accountContent{Row: row, Events: events, Scopes: acc.Scopes}))
 }
 
 // pageError shows a service error as a page with the right status.
@@ -142,6 +147,18 @@ func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
+	// An account that workflows use is deleted only when asked again.
+	if used := h.usedBy(r, s, r.PathValue("id")); len(used) > 0 && r.PostFormValue("confirm_in_use") != "yes" {
+		acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
+		if err != nil {
+			h.pageError(w, r, s, err)
+			return
+		}
+		row := h.row(r, s, acc)
+		row.UsedBy = used
+		h.render(w, r, http.StatusConflict, "delete_confirm.html", h.view(s, "Delete "+acc.Nickname+"?", "accounts", deleteContent{Row: row, Revoke: r.PostFormValue("revoke") == "on"}))
+		return
+	}
 	if _, _, err := h.accounts.Delete(r.Context(), s.actor, r.PathValue("id"), r.PostFormValue("revoke") == "on"); err != nil {
 		h.pageError(w, r, s, err)
 		return
@@ -186,4 +203,9 @@ func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	http.Redirect(w, r, started.AuthorizeURL, http.StatusSeeOther)
+}
+
+type deleteContent struct {
+	Row    accountRow
+	Revoke bool
 }

@@ -12,6 +12,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"hash/fnv"
 	"html/template"
 	"io/fs"
@@ -103,7 +104,15 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
-	"join":   strings.Join,
+	"join": strings.Join,
+	"str":  func(b []byte) string { return string(b) },
+	"pretty": func(b []byte) string {
+		var out bytes.Buffer
+		if json.Indent(&out, b, "", "  ") != nil {
+			return string(b)
+		}
+		return out.String()
+	},
 	"appref": func(slug, name string) appRef { return appRef{Slug: slug, Name: name} },
 }
 
@@ -178,6 +187,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("GET /ui/apps", h.searchApps)
 	signedIn("GET /connect/{slug}", h.connectPage)
 	signedIn("POST /connect/{slug}", h.connect)
+	signedIn("GET /workflows", h.workflowsPage)
+	signedIn("POST /workflows", h.createWorkflow)
+	signedIn("GET /workflows/{id}", h.workflowPage)
+	signedIn("POST /workflows/{id}/links", h.saveLinks)
+	signedIn("POST /workflows/{id}/run", h.runWorkflow)
+	signedIn("POST /workflows/{id}/delete", h.deleteWorkflow)
 	signedIn("GET /oauth-clients", h.clientsPage)
 	signedIn("POST /oauth-clients", h.setClient)
 	signedIn("POST /oauth-clients/{id}/delete", h.deleteClient)

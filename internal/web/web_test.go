@@ -300,3 +300,48 @@ identity:
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestWorkflowPages(t *testing.T) {
+	inst, b := start(t)
+	setup(t, b)
+	acc, err := inst.Client().CreateAccount(context.Background(), client.CreateAccount{App: "openai", Nickname: ptr("ai"), Fields: map[string]string{"api_key": "sk-page-secret-key"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := `[{"key": "check", "kind": "command", "apps": ["openai"], "command": ["sh", "-c", "cat >&2; echo '{\"ran\": true}'"]}]`
+	resp, body := b.post(t, "/workflows", url.Values{"name": {"Check"}, "steps": {steps}}, "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>Check</h1>") {
+		t.Fatalf("create: %d\n%s", resp.StatusCode, body)
+	}
+	page := resp.Request.URL.Path
+	if resp, body := b.post(t, "/workflows", url.Values{"name": {"Bad"}, "steps": {"[{"}}, ""); resp.StatusCode != 422 || !strings.Contains(body, "not valid JSON") {
+		t.Fatalf("bad steps: %d", resp.StatusCode)
+	}
+	resp, body = b.post(t, page+"/links", url.Values{"link.check.openai": {acc.ID}}, "")
+	if !strings.Contains(body, "The accounts are linked.") || !strings.Contains(body, `value="`+acc.ID+`" selected`) {
+		t.Fatalf("link: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = b.post(t, page+"/run", nil, "")
+	if !strings.Contains(body, "succeeded") || !strings.Contains(body, "&#34;ran&#34;: true") {
+		t.Fatalf("run: %d\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "sk-page-secret-key") || !strings.Contains(body, "[redacted]") {
+		t.Fatal("the run page shows a secret, or did not mask the logs")
+	}
+	_, accountsPage := b.get(t, "/")
+	if !strings.Contains(accountsPage, `href="`+page+`">Check</a>`) {
+		t.Fatal("the accounts page does not say which workflow uses the account")
+	}
+	// Deleting the account asks again, naming the workflow.
+	resp, body = b.post(t, "/accounts/"+acc.ID+"/delete", nil, "")
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "They will break") || !strings.Contains(body, ">Check</a>") {
+		t.Fatalf("delete in use: %d\n%s", resp.StatusCode, body)
+	}
+	if _, err := inst.Client().GetAccount(context.Background(), acc.ID); err != nil {
+		t.Fatal("the first delete deleted the account")
+	}
+	b.post(t, "/accounts/"+acc.ID+"/delete", url.Values{"confirm_in_use": {"yes"}}, "")
+	if _, err := inst.Client().GetAccount(context.Background(), acc.ID); !client.IsProblem(err, "not-found") {
+		t.Fatalf("after confirming: %v", err)
+	}
+}

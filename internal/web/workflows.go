@@ -1,0 +1,196 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/api"
+	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/workflows"
+)
+
+// exampleSteps fills the new-workflow form.
+const exampleSteps = `[
+  {
+    "key": "hello",
+    "kind": "code",
+    "apps": ["slack"],
+    "code": "const res = await fetch(\"https://slack.com/api/chat.postMessage\", {\n  method: \"POST\",\n  headers: { Authorization: ` + "`Bearer ${auths.slack.oauth_access_token}`" + `, \"Content-Type\": \"application/json\" },\n  body: JSON.stringify({ text: \"Hello, world!\", channel: \"#general\" }),\n})\nreturn await res.json()"
+  }
+]`
+
+type workflowsContent struct {
+	Workflows []workflows.Workflow
+	Name      string
+	Steps     string
+}
+
+func (h *Handler) workflowsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	h.renderWorkflows(w, r, s, http.StatusOK, "", "", exampleSteps)
+}
+
+func (h *Handler) renderWorkflows(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, name, steps string) {
+	list, err := h.workflows.List(r.Context(), s.actor)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := h.view(s, "Workflows", "workflows", workflowsContent{Workflows: list, Name: name, Steps: steps})
+	v.Error = errMsg
+	h.render(w, r, status, "workflows.html", v)
+}
+
+func (h *Handler) createWorkflow(w http.ResponseWriter, r *http.Request, s *session) {
+	name, stepsText := r.PostFormValue("name"), r.PostFormValue("steps")
+	var steps []workflows.Step
+	if err := json.Unmarshal([]byte(stepsText), &steps); err != nil {
+		h.renderWorkflows(w, r, s, http.StatusUnprocessableEntity, "The steps are not valid JSON: "+err.Error(), name, stepsText)
+		return
+	}
+	wf, err := h.workflows.Save(r.Context(), s.actor, "", name, steps)
+	if err != nil {
+		p := api.ToProblem(err)
+		if p.Status >= 500 {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderWorkflows(w, r, s, p.Status, p.Detail, name, stepsText)
+		return
+	}
+	http.Redirect(w, r, "/workflows/"+wf.ID, http.StatusSeeOther)
+}
+
+// stepView is a step with, for each of its apps, the accounts it may use.
+type stepView struct {
+	workflows.Step
+	Links []linkView
+	// Source is the code or command, as shown.
+	Source string
+}
+
+type linkView struct {
+	App, AppName string
+	Options      []accountRow
+	Selected     string
+}
+
+type workflowContent struct {
+	Workflow workflows.Workflow
+	Steps    []stepView
+	Runs     []workflows.Run
+	// Shown is the run the page opens on, if any.
+	Shown string
+}
+
+func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *session) {
+	wf, err := h.workflows.Get(r.Context(), s.actor, r.PathValue("id"))
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	c := workflowContent{Workflow: wf, Shown: r.URL.Query().Get("run")}
+	for _, st := range wf.Steps {
+		sv := stepView{Step: st, Source: st.Code}
+		if st.Kind == workflows.KindCommand {
+			sv.Source = strings.Join(st.Command, " ")
+		}
+		if st.HTTP != nil {
+			sv.Source = strings.ToUpper(orGet(st.HTTP.Method)) + " " + st.HTTP.Path + st.HTTP.URL
+		}
+		for _, app := range st.Apps {
+			lv := linkView{App: app, AppName: app, Selected: st.Accounts[app]}
+			if a, err := h.accounts.App(r.Context(), s.actor.WorkspaceID, app); err == nil {
+				lv.AppName = a.Name
+			}
+			list, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{App: app, Limit: accounts.MaxPage})
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			for _, a := range list {
+				lv.Options = append(lv.Options, h.row(r, s, a))
+			}
+			sv.Links = append(sv.Links, lv)
+		}
+		c.Steps = append(c.Steps, sv)
+	}
+	if c.Runs, err = h.workflows.Runs(r.Context(), s.actor, wf.ID, 10); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := h.view(s, wf.Name, "workflows", c)
+	if r.URL.Query().Get("done") == "linked" {
+		v.Flash = "The accounts are linked."
+	}
+	h.render(w, r, http.StatusOK, "workflow.html", v)
+}
+
+func orGet(m string) string {
+	if m == "" {
+		return "GET"
+	}
+	return m
+}
+
+// saveLinks links each step's apps to the accounts chosen in the form.
+func (h *Handler) saveLinks(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the form does not parse", http.StatusBadRequest)
+		return
+	}
+	wf, err := h.workflows.Get(r.Context(), s.actor, r.PathValue("id"))
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	for i, st := range wf.Steps {
+		for _, app := range st.Apps {
+			v, ok := r.PostForm["link."+st.Key+"."+app]
+			if !ok {
+				continue
+			}
+			if wf.Steps[i].Accounts == nil {
+				wf.Steps[i].Accounts = map[string]string{}
+			}
+			if v[0] == "" {
+				delete(wf.Steps[i].Accounts, app)
+			} else {
+				wf.Steps[i].Accounts[app] = v[0]
+			}
+		}
+	}
+	if _, err := h.workflows.Save(r.Context(), s.actor, wf.ID, wf.Name, wf.Steps); err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/workflows/"+wf.ID+"?done=linked", http.StatusSeeOther)
+}
+
+func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request, s *session) {
+	run, err := h.workflows.Run(r.Context(), s.actor, r.PathValue("id"))
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/workflows/"+run.WorkflowID+"?run="+run.ID+"#"+run.ID, http.StatusSeeOther)
+}
+
+func (h *Handler) deleteWorkflow(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := h.workflows.Delete(r.Context(), s.actor, r.PathValue("id")); err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/workflows", http.StatusSeeOther)
+}
+
+// usedBy lists the workflows that use an account, for the pages.
+func (h *Handler) usedBy(r *http.Request, s *session, id string) []store.Workflow {
+	list, err := h.workflows.UsedBy(r.Context(), s.actor, id)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "used-by lookup failed", "account", id, "err", err)
+		return nil
+	}
+	return list
+}
