@@ -5,44 +5,21 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
-
-const testIdP = `slug: testidp
-name: Test IdP
-categories: [developer-tools]
-docs_url: https://idp.example/docs
-auth: oauth2
-base_url: https://idp.example
-oauth2:
-  authorize_url: https://idp.example/authorize
-  token_url: https://idp.example/token
-  revoke_url: https://idp.example/revoke
-  default_scopes: [openid, email, offline_access]
-  client_auth: basic
-identity:
-  url: /userinfo
-  label: '{email}'
-`
 
 // TestOAuthCommands runs the OAuth walk-through from the CLI: set the
 // managed client, connect (waiting for the browser), print a token,
 // reconnect, and delete with revocation.
 func TestOAuthCommands(t *testing.T) {
-	idp := oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "testidp.yaml"), []byte(testIdP), 0o600)
+	idp := servertest.NewIdP(t)
 	cfg := servertest.Config(t, "")
-	cfg.CatalogDir = dir
-	cfg.AppOrigins = map[string]string{"testidp": idp.URL}
+	servertest.UseIdP(t, &cfg, idp)
 	inst := servertest.Start(t, cfg, server.Options{})
 	env := map[string]string{"LATCHKEY_DATA_DIR": inst.Config.DataDir, "LATCHKEY_LISTEN": inst.Config.Listen}
 

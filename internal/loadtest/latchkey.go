@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,25 +16,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
-
-// idpApp is a catalog entry for the in-process authorization server. Its
-// URLs name a placeholder host; app_origins sends them to the real server.
-const idpApp = `slug: testidp
-name: Test IdP
-categories: [developer-tools]
-docs_url: https://idp.example/docs
-auth: oauth2
-base_url: https://idp.example
-oauth2:
-  authorize_url: https://idp.example/authorize
-  token_url: https://idp.example/token
-  revoke_url: https://idp.example/revoke
-  default_scopes: [openid, email, offline_access, read]
-  client_auth: basic
-identity:
-  url: /userinfo
-  label: '{email}'
-`
 
 // Latchkey is a running server, on loopback, with one OAuth 2 account
 // connected through an in-process authorization server (oauthtest). Its
@@ -81,57 +59,14 @@ func Start(t testing.TB, databaseURL string, log *slog.Logger) *Latchkey {
 	if log == nil {
 		log = QuietLogger()
 	}
-	// Loopback redirect URIs match on any port (RFC 8252).
-	idp := oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
-	catalogDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(catalogDir, "testidp.yaml"), []byte(idpApp), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	idp := servertest.NewIdP(t)
 	cfg := servertest.Config(t, databaseURL)
-	cfg.CatalogDir = catalogDir
-	cfg.AppOrigins = map[string]string{"testidp": idp.URL}
+	servertest.UseIdP(t, &cfg, idp)
 	cfg.LogLevel = "info"
-
-	// Listen first, so the public URL (and the OAuth redirect URI) names
-	// the real port.
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = ln.Addr().String()
-	cfg.PublicURL = "http://" + cfg.Listen
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, cfg, log, server.Options{})
-	if err != nil {
-		cancel()
-		ln.Close()
-		t.Fatalf("start server: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop")
-		}
-		s.Close()
-	}
-	t.Cleanup(stop)
-	token, err := os.ReadFile(cfg.AdminTokenFile())
-	if err != nil {
-		t.Fatalf("admin token: %v", err)
-	}
-	l := &Latchkey{URL: "http://" + cfg.Listen, Token: strings.TrimSpace(string(token)), Config: cfg, Server: s, IdP: idp, stop: stop}
+	inst := servertest.StartWith(t, cfg, server.Options{}, log)
+	cfg = inst.Config
+	s, token, stop := inst.Server, inst.Token, inst.Stop
+	l := &Latchkey{URL: inst.URL, Token: token, Config: cfg, Server: s, IdP: idp, stop: stop}
 	if err := l.connect(); err != nil {
 		t.Fatal(err)
 	}

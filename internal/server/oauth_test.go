@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,26 +21,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
 
-// idpApp is a catalog entry for the in-test authorization server. Its URLs
-// name a placeholder host; app_origins sends them to the real server.
-const idpApp = `slug: testidp
-name: Test IdP
-categories: [developer-tools]
-docs_url: https://idp.example/docs
-auth: oauth2
-base_url: https://idp.example
-oauth2:
-  authorize_url: https://idp.example/authorize
-  token_url: https://idp.example/token
-  revoke_url: https://idp.example/revoke
-  default_scopes: [openid, email, offline_access, read]
-  optional_scopes: [write]
-  client_auth: basic
-identity:
-  url: /userinfo
-  label: '{email}'
-`
-
 type oauthFixture struct {
 	idp    *oauthtest.Server
 	clock  *clockwork.FakeClock
@@ -53,22 +32,13 @@ type oauthFixture struct {
 
 // oauthConfig is a server configuration that knows the test IdP.
 func oauthConfig(t *testing.T, databaseURL string, idp *oauthtest.Server) config.Config {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "testidp.yaml"), []byte(idpApp), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg := servertest.Config(t, databaseURL)
-	cfg.CatalogDir = dir
-	cfg.AppOrigins = map[string]string{"testidp": idp.URL}
+	servertest.UseIdP(t, &cfg, idp)
 	cfg.RefreshInterval = 0 // tests drive refreshes themselves
 	return cfg
 }
 
-func newIdP(t *testing.T) *oauthtest.Server {
-	// Loopback redirect URIs match on any port (RFC 8252), so one
-	// registration serves every Latchkey the test starts.
-	return oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
-}
+func newIdP(t *testing.T) *oauthtest.Server { return servertest.NewIdP(t) }
 
 func startOAuth(t *testing.T, b servertest.Backend) *oauthFixture {
 	f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}

@@ -6,13 +6,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/latchkeyhq/latchkey/client"
-	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
@@ -225,26 +222,9 @@ func TestKeyFormFailureSavesNothing(t *testing.T) {
 // TestConnectionBoundToSession: an authorization started in one browser
 // does not complete in another.
 func TestConnectionBoundToSession(t *testing.T) {
-	idp := oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "testidp.yaml"), []byte(`slug: testidp
-name: Test IdP
-categories: [developer-tools]
-docs_url: https://idp.example/docs
-auth: oauth2
-base_url: https://idp.example
-oauth2:
-  authorize_url: https://idp.example/authorize
-  token_url: https://idp.example/token
-  default_scopes: [openid, email, offline_access]
-  client_auth: basic
-identity:
-  url: /userinfo
-  label: '{email}'
-`), 0o600)
+	idp := servertest.NewIdP(t)
 	cfg := servertest.Config(t, "")
-	cfg.CatalogDir = dir
-	cfg.AppOrigins = map[string]string{"testidp": idp.URL}
+	servertest.UseIdP(t, &cfg, idp)
 	inst := servertest.Start(t, cfg, server.Options{})
 	if _, err := inst.Client().SetOAuthClient(context.Background(), "testidp", client.SetOAuthClient{ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(), Managed: true}); err != nil {
 		t.Fatal(err)

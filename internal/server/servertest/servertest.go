@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/store/postgres/pgtest"
@@ -71,11 +72,22 @@ func (i *Instance) Client() *client.Client { return client.New(i.URL, i.Token, n
 // (to restart), and it runs again harmlessly at cleanup.
 func (i *Instance) Stop() { i.stop() }
 
-// Start runs a server with cfg until the test ends.
+// Start runs a server with cfg until the test ends, logging everything at
+// debug level to the test's log and to Logs.
 func Start(t testing.TB, cfg config.Config, opt server.Options) *Instance {
 	t.Helper()
 	logs := &LockedBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	inst := StartWith(t, cfg, opt, log)
+	inst.Logs = logs
+	return inst
+}
+
+// StartWith is Start with the caller's logger (a benchmark wants a quiet
+// one); Logs stays empty.
+func StartWith(t testing.TB, cfg config.Config, opt server.Options, log *slog.Logger) *Instance {
+	t.Helper()
+	logs := &LockedBuffer{}
 	// Listen first, so the public URL (and the OAuth redirect URI) names
 	// the real port.
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -143,4 +155,53 @@ func Listen(t testing.TB) net.Listener {
 	}
 	t.Cleanup(func() { ln.Close() })
 	return ln
+}
+
+// IdPApp is a catalog entry, slug testidp, for the in-test authorization
+// server. Its URLs name a placeholder host; UseIdP sends them to the real
+// server through app_origins.
+const IdPApp = `slug: testidp
+name: Test IdP
+categories: [developer-tools]
+docs_url: https://idp.example/docs
+auth: oauth2
+base_url: https://idp.example
+oauth2:
+  authorize_url: https://idp.example/authorize
+  token_url: https://idp.example/token
+  revoke_url: https://idp.example/revoke
+  default_scopes: [openid, email, offline_access, read]
+  optional_scopes: [write]
+  client_auth: basic
+identity:
+  url: /userinfo
+  label: '{email}'
+`
+
+// NewIdP starts an in-test authorization server that accepts Latchkey's
+// callback on any loopback port (RFC 8252).
+func NewIdP(t testing.TB) *oauthtest.Server {
+	return oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
+}
+
+// UseIdP makes cfg know the IdP as the app testidp.
+func UseIdP(t testing.TB, cfg *config.Config, idp *oauthtest.Server) {
+	t.Helper()
+	WriteApp(t, cfg, "testidp", IdPApp)
+	if cfg.AppOrigins == nil {
+		cfg.AppOrigins = map[string]string{}
+	}
+	cfg.AppOrigins["testidp"] = idp.URL
+}
+
+// WriteApp adds an app definition to cfg's catalog folder, making one if
+// cfg has none.
+func WriteApp(t testing.TB, cfg *config.Config, slug, definition string) {
+	t.Helper()
+	if cfg.CatalogDir == "" {
+		cfg.CatalogDir = t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(cfg.CatalogDir, slug+".yaml"), []byte(definition), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
