@@ -104,8 +104,15 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
-	"join": strings.Join,
-	"str":  func(b []byte) string { return string(b) },
+	"join":  strings.Join,
+	"minus": func(a, b int) int { return a - b },
+	// short keeps a table cell to a line or two; the title has it all.
+	"short": func(s string) string {
+		if r := []rune(s); len(r) > 90 {
+			return string(r[:90]) + "…"
+		}
+		return s
+	},
 	"pretty": func(b []byte) string {
 		var out bytes.Buffer
 		if json.Indent(&out, b, "", "  ") != nil {

@@ -90,6 +90,14 @@
       openDialog(dialog, dialog.querySelector("[data-close]"));
       return;
     }
+    const copy = e.target.closest("[data-copy]");
+    if (copy) {
+      const source = document.getElementById(copy.dataset.copy);
+      if (source && navigator.clipboard) {
+        navigator.clipboard.writeText(source.textContent.trim()).then(() => { copy.textContent = "Copied"; }, () => {});
+      }
+      return;
+    }
     const confirmBtn = e.target.closest("[data-confirm]");
     if (confirmBtn && !window.confirm(confirmBtn.dataset.confirm)) {
       e.preventDefault();
