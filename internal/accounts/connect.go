@@ -354,9 +354,10 @@ func expiry(t time.Time) *time.Time {
 	return &u
 }
 
+// clip shortens s to at most n runes, marking the cut.
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
 	}
 	return s
 }

@@ -89,8 +89,8 @@ func classify(err error) error {
 		default:
 			e.Kind = kindForStatus(e.Status)
 		}
-		if len(e.Description) > 300 {
-			e.Description = e.Description[:300]
+		if r := []rune(e.Description); len(r) > 300 {
+			e.Description = string(r[:299]) + "…"
 		}
 		return e
 	}

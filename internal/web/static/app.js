@@ -11,11 +11,15 @@
   // --- Accounts: live search and filter -------------------------------
   const live = document.querySelector("form[data-live]");
   const rows = document.getElementById("account-rows");
+  let rowsSeq = 0;
   const refreshRows = async () => {
     if (!rows) return;
+    // Answers may come back out of order; only the latest one counts.
+    const mine = ++rowsSeq;
     const params = live ? new URLSearchParams(new FormData(live)) : new URLSearchParams();
     const res = await fetch("/ui/accounts/rows?" + params.toString(), { headers: { "X-Fragment": "1" } });
-    if (res.ok) rows.innerHTML = await res.text();
+    const html = res.ok ? await res.text() : null;
+    if (html !== null && mine === rowsSeq) rows.innerHTML = html;
   };
   if (live) {
     const update = debounce(() => {
@@ -116,6 +120,7 @@
     p.textContent = message;
   };
   const startOAuth = async (form) => {
+    oauthForm = form;
     // Open the window now, inside the click, so it is not blocked; point it
     // at the provider once the server answers.
     const popup = window.open("", "latchkey-connect", "popup,width=620,height=760");
@@ -137,19 +142,44 @@
       window.location.href = data.authorize_url;
     }
   };
+  let oauthForm = null;
+  const flash = (text, href) => {
+    let p = document.querySelector("main .flash");
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "flash";
+      p.setAttribute("role", "status");
+      document.querySelector("main").prepend(p);
+    }
+    p.textContent = text + " ";
+    if (href) {
+      const a = document.createElement("a");
+      a.href = href;
+      a.textContent = "View it";
+      p.append(a);
+    }
+  };
   window.addEventListener("message", async (e) => {
     if (e.origin !== window.location.origin) return;
     const msg = e.data;
     if (!msg || msg.type !== "latchkey:connected") return;
     const dialog = document.getElementById("connect-dialog");
-    if (!msg.ok) return;
+    if (!msg.ok) {
+      // The popup shows the error too; say it here, where the user is.
+      if (oauthForm && document.contains(oauthForm)) showError(oauthForm, msg.message || "The account was not connected.");
+      else flash(msg.message || "The account was not connected.");
+      return;
+    }
     if (dialog && dialog.open) dialog.close();
     if (rows) {
       await refreshRows();
       const row = rows.querySelector('tr[data-id="' + CSS.escape(msg.account || "") + '"]');
       if (row) row.classList.add("fresh");
+    } else if (document.getElementById("app-results")) {
+      flash("The account is connected.", "/accounts/" + encodeURIComponent(msg.account || ""));
     } else {
-      window.location.href = "/?done=connected";
+      // A detail or workflow page: show the account as it is now.
+      window.location.reload();
     }
   });
 

@@ -6,9 +6,10 @@
   if (!el || !window.opener || window.opener.closed) return;
   const ok = el.dataset.ok === "true";
   try {
-    window.opener.postMessage({ type: "latchkey:connected", ok, account: el.dataset.account }, window.location.origin);
+    window.opener.postMessage({ type: "latchkey:connected", ok, account: el.dataset.account, message: el.dataset.message || "" }, window.location.origin);
   } catch (err) {
     return;
   }
-  if (ok) setTimeout(() => window.close(), 400);
+  // The page that opened this window now says what happened.
+  setTimeout(() => window.close(), ok ? 400 : 2500);
 })();

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -50,27 +51,6 @@ const (
 
 	skipMessage = "no Chromium installed; install Debian's chromium package, or set LATCHKEY_CHROMIUM; LATCHKEY_REQUIRE_BROWSER=1 makes this fail"
 )
-
-// idpApp is a catalog entry for the in-test authorization server (as in
-// internal/server/oauth_test.go). app_origins sends its URLs to the gate in
-// front of the real server.
-const idpApp = `slug: testidp
-name: Test IdP
-categories: [developer-tools]
-docs_url: https://idp.example/docs
-auth: oauth2
-base_url: https://idp.example
-oauth2:
-  authorize_url: https://idp.example/authorize
-  token_url: https://idp.example/token
-  revoke_url: https://idp.example/revoke
-  default_scopes: [openid, email, offline_access, read]
-  optional_scopes: [write]
-  client_auth: basic
-identity:
-  url: /userinfo
-  label: '{email}'
-`
 
 // ---------------------------------------------------------------------------
 // The shared browser: one Chromium for the whole test binary, started by the
@@ -221,6 +201,7 @@ type consoleLog struct {
 	ignored   []string
 	expected  []expectedStatus
 	navs      map[string][]string
+	requests  map[string][]string
 	responses map[string][]response
 }
 
@@ -238,7 +219,7 @@ type response struct {
 }
 
 func newConsoleLog() *consoleLog {
-	return &consoleLog{navs: map[string][]string{}, responses: map[string][]response{}}
+	return &consoleLog{navs: map[string][]string{}, requests: map[string][]string{}, responses: map[string][]response{}}
 }
 
 // targetRef is the context of a tab, filled in once it exists, so that a
@@ -289,6 +270,12 @@ func (l *consoleLog) listener(label string, ref *targetRef) func(ev any) {
 			if ev.Frame != nil && ev.Frame.ParentID == "" {
 				l.mu.Lock()
 				l.navs[label] = append(l.navs[label], ev.Frame.URL)
+				l.mu.Unlock()
+			}
+		case *network.EventRequestWillBeSent:
+			if ev.Request != nil {
+				l.mu.Lock()
+				l.requests[label] = append(l.requests[label], ev.Request.Method+" "+ev.Request.URL)
 				l.mu.Unlock()
 			}
 		case *network.EventResponseReceived:
@@ -347,6 +334,19 @@ func (l *consoleLog) navigations(label string) []string {
 	return append([]string(nil), l.navs[label]...)
 }
 
+func (l *consoleLog) requestsOf(label string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.requests[label]...)
+}
+
+// reset forgets the problems so far (for the harness's self-test).
+func (l *consoleLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.problems, l.ignored = nil, nil
+}
+
 func (l *consoleLog) responsesOf(label string) []response {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -381,8 +381,7 @@ func argsText(args []*runtime.RemoteObject) string {
 }
 
 // ---------------------------------------------------------------------------
-// The stand-ins: a key-based provider, and a gate in front of the OAuth
-// server.
+// The stand-in for key-based providers.
 
 // provider stands in for SendGrid (as in internal/server/server_test.go): it
 // accepts exactly goodKey and counts the requests it gets. OpenAI and
@@ -419,56 +418,6 @@ func newProvider(t *testing.T) *provider {
 	return p
 }
 
-// idpGate is a reverse proxy in front of the OAuth server. Held, it keeps a
-// browser's /authorize request waiting, so that the test can attach to the
-// popup before the popup loads anything that could throw.
-type idpGate struct {
-	*httptest.Server
-	mu   sync.Mutex
-	held chan struct{}
-}
-
-func newIdPGate(t *testing.T, idpURL string) *idpGate {
-	u, err := url.Parse(idpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	g := &idpGate{}
-	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/authorize" {
-			g.mu.Lock()
-			held := g.held
-			g.mu.Unlock()
-			if held != nil {
-				select {
-				case <-held:
-				case <-r.Context().Done():
-					return
-				case <-time.After(stepTimeout):
-				}
-			}
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(g.Close)
-	return g
-}
-
-// hold makes /authorize wait until release is called.
-func (g *idpGate) hold() (release func()) {
-	ch := make(chan struct{})
-	g.mu.Lock()
-	g.held = ch
-	g.mu.Unlock()
-	return sync.OnceFunc(func() {
-		g.mu.Lock()
-		g.held = nil
-		g.mu.Unlock()
-		close(ch)
-	})
-}
-
 // ---------------------------------------------------------------------------
 // The harness: a Latchkey, its stand-ins, and a browser tab.
 
@@ -478,10 +427,10 @@ type harness struct {
 	api      *client.Client
 	provider *provider
 	idp      *oauthtest.Server
-	gate     *idpGate
 	log      *consoleLog
 	ctx      context.Context // the tab
 	tabID    target.ID
+	viewport viewport
 	popups   int
 }
 
@@ -502,15 +451,8 @@ func start(t *testing.T, o options) *harness {
 		cfg.AppOrigins[app] = h.provider.URL
 	}
 	if o.oauth {
-		// Loopback redirect URIs match on any port (RFC 8252).
-		h.idp = oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}})
-		h.gate = newIdPGate(t, h.idp.URL)
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "testidp.yaml"), []byte(idpApp), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg.CatalogDir = dir
-		cfg.AppOrigins["testidp"] = h.gate.URL
+		h.idp = servertest.NewIdP(t)
+		servertest.UseIdP(t, &cfg, h.idp)
 	}
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
 	h.api = h.inst.Client()
@@ -532,10 +474,11 @@ func (h *harness) openTab(bctx context.Context) {
 	h.t.Cleanup(cancel)
 	// The first Run opens the tab and binds it to ctx: no timeout on ctx.
 	if err := guarded(startTimeout, cancel, func() error {
-		return chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900))
+		return chromedp.Do(ctx, desktop.emulate(desktop.height))
 	}); err != nil {
 		h.t.Fatalf("opening a tab: %v", err)
 	}
+	h.viewport = desktop
 	h.ctx = ctx
 	h.tabID = chromedp.FromContext(ctx).Target.TargetID
 	// Cleanups run last-in first-out: this check runs before the tab closes.
@@ -624,7 +567,7 @@ type row struct {
 
 const rowsJS = `[...document.querySelectorAll("#account-rows tr[data-id]")].map(r => ({
 	id: r.dataset.id,
-	app: r.querySelector('[data-label="App"]').textContent.trim(),
+	app: r.querySelector('[data-label="App"] .app-cell > span:not(.mono)').textContent.trim(),
 	nickname: r.querySelector("a.nick").textContent,
 	identity: r.querySelector('[data-label="Identity"]').textContent.trim(),
 	status: r.querySelector('[data-label="Status"]').textContent.trim(),
@@ -654,6 +597,13 @@ func js(s string) string {
 // textJS is the trimmed text of the first element sel matches, or "".
 func textJS(sel string) string {
 	return `(document.querySelector(` + js(sel) + `)?.textContent ?? "").trim()`
+}
+
+// clearField empties an input, as a person selecting its text and
+// deleting it would (chromedp's SetValue cannot set "").
+func (h *harness) clearField(sel string) {
+	h.t.Helper()
+	h.do("clear "+sel, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+js(sel)+`).value = ""`))
 }
 
 // text reads the trimmed text of the first element sel matches.
@@ -787,18 +737,27 @@ func (h *harness) openRowMenu(id string) {
 type popup struct {
 	label     string
 	navs      []string   // main-frame URLs it committed
+	requests  []string   // every request it sent, "METHOD URL"
 	responses []response // every response it received
 }
 
-// throughPopup runs trigger (a click that starts an OAuth connection),
-// waits for the popup it opens, attaches to it (so that its errors count)
-// while the IdP is held back, lets the IdP auto-approve, and waits until the
-// popup has closed itself. before runs while the IdP is still held: the
-// opener must not have moved by then.
-func (h *harness) throughPopup(what string, trigger chromedp.Action[chromedp.Void], before func()) popup {
+// throughPopup runs trigger, a click that starts an OAuth connection: the
+// page opens a popup, asks Latchkey (POST startPath, by fetch) for the
+// authorize URL, and points the popup at it. The test holds that request
+// back (CDP Fetch interception in the opener) until it has attached to the
+// popup, so that everything the popup loads is watched for errors; then the
+// IdP auto-approves, the popup lands on Latchkey's callback, and the test
+// waits until the popup has closed itself. before runs while the request is
+// held: the opener must not have moved by then.
+//
+// (Holding the IdP's answer instead does not work: Chromium answers no
+// Runtime.evaluate in a popup whose first navigation is pending, and
+// chromedp evaluates when it attaches.)
+func (h *harness) throughPopup(what, startPath string, trigger chromedp.Action[chromedp.Void], before func()) popup {
 	h.t.Helper()
-	release := h.gate.hold()
-	defer release()
+	paused, stop := h.holdFetches(h.inst.URL + startPath)
+	defer stop()
+
 	opener := h.tabID
 	created := chromedp.WaitNewTarget(h.ctx, func(info *target.Info) bool {
 		return info.Type == "page" && info.OpenerID == opener
@@ -812,6 +771,8 @@ func (h *harness) throughPopup(what string, trigger chromedp.Action[chromedp.Voi
 	if id == "" {
 		h.fatalf("%s: no popup opened", what)
 	}
+	request := h.nextHeld(paused, "the POST to "+startPath)
+
 	h.popups++
 	p := popup{label: fmt.Sprintf("popup %d", h.popups)}
 	ref := &targetRef{}
@@ -828,7 +789,7 @@ func (h *harness) throughPopup(what string, trigger chromedp.Action[chromedp.Voi
 	if before != nil {
 		before()
 	}
-	release()
+	h.letThrough(request)
 	select {
 	case <-detached:
 	case <-time.After(waitTimeout):
@@ -838,16 +799,110 @@ func (h *harness) throughPopup(what string, trigger chromedp.Action[chromedp.Voi
 		h.fatalf("%s: the popup did not close itself; it shows %s", what, loc)
 	}
 	p.navs = h.log.navigations(p.label)
+	p.requests = h.log.requestsOf(p.label)
 	p.responses = h.log.responsesOf(p.label)
 	return p
 }
 
-// screenshot saves a full-page PNG of the tab as dir/name.png.
+// holdFetches makes the tab's fetch() requests whose URL matches pattern
+// (CDP Fetch wildcards: * and ?) wait; their ids arrive on the channel, and
+// letThrough sends one on. stop ends the holding.
+func (h *harness) holdFetches(pattern string) (held <-chan fetch.RequestID, stop func()) {
+	h.t.Helper()
+	ch := make(chan fetch.RequestID, 16)
+	lctx, lcancel := context.WithCancel(h.ctx)
+	if err := chromedp.Listen(lctx, func(ev any) {
+		if ev, ok := ev.(*fetch.EventRequestPaused); ok {
+			select {
+			case ch <- ev.RequestID:
+			default:
+			}
+		}
+	}); err != nil {
+		lcancel()
+		h.fatalf("listening for held requests: %v", err)
+	}
+	h.call("hold back "+pattern, func(ctx context.Context) error {
+		_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: pattern, ResourceType: network.ResourceTypeFetch},
+		}})
+		return err
+	})
+	return ch, func() {
+		// No Fatal here: stop may run while a failed test unwinds.
+		ctx, cancel := context.WithTimeout(h.ctx, stepTimeout)
+		defer cancel()
+		if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+			h.t.Errorf("stop holding requests: %v", err)
+		}
+		lcancel()
+	}
+}
+
+// nextHeld waits for the next held request.
+func (h *harness) nextHeld(held <-chan fetch.RequestID, what string) fetch.RequestID {
+	h.t.Helper()
+	select {
+	case id := <-held:
+		return id
+	case <-time.After(waitTimeout):
+		h.fatalf("waited %v for the page to send %s", waitTimeout, what)
+		return ""
+	}
+}
+
+// letThrough sends a held request on.
+func (h *harness) letThrough(id fetch.RequestID) {
+	h.t.Helper()
+	h.call("let a held request through", func(ctx context.Context) error {
+		_, err := chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+		return err
+	})
+}
+
+// call runs a protocol command (in fn) on the tab.
+func (h *harness) call(what string, fn func(ctx context.Context) error) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, stepTimeout)
+	defer cancel()
+	if err := fn(ctx); err != nil {
+		h.fatalf("%s: %v", what, err)
+	}
+}
+
+// viewport is the size a tab emulates.
+type viewport struct {
+	width, height int64
+	mobile        bool
+}
+
+var (
+	desktop = viewport{1280, 900, false}
+	phone   = viewport{390, 844, true}
+)
+
+func (v viewport) emulate(height int64) chromedp.Action[chromedp.Void] {
+	if v.mobile {
+		return chromedp.EmulateViewport(v.width, height, chromedp.EmulateMobile, chromedp.EmulatePortrait)
+	}
+	return chromedp.EmulateViewport(v.width, height)
+}
+
+// setViewport makes the tab emulate v.
+func (h *harness) setViewport(v viewport) {
+	h.t.Helper()
+	h.do(fmt.Sprintf("emulate %dx%d", v.width, v.height), v.emulate(v.height))
+	h.viewport = v
+}
+
+// screenshot saves a full-page PNG of the tab as dir/name.png. The viewport
+// grows to the page's height for the capture, so that fixed elements (a
+// modal dialog and its backdrop) cover the whole picture, then shrinks back.
 func (h *harness) screenshot(dir, name string) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(h.ctx, stepTimeout)
 	defer cancel()
-	png, err := chromedp.Run(ctx, fullPagePNG())
+	png, err := chromedp.Run(ctx, fullPagePNG(h.viewport))
 	if err != nil {
 		h.fatalf("screenshot %s: %v", name, err)
 	}
@@ -856,25 +911,29 @@ func (h *harness) screenshot(dir, name string) {
 	}
 }
 
-// fullPagePNG captures the whole page, beyond the viewport.
-func fullPagePNG() chromedp.Action[[]byte] {
+func fullPagePNG(v viewport) chromedp.Action[[]byte] {
 	return func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 		m, err := cdp.Call(ctx, t, page.GetLayoutMetrics, cdp.Empty{})
 		if err != nil {
 			return nil, err
 		}
-		var w, hgt float64
+		height := v.height
 		if m.CSSContentSize != nil {
-			w, hgt = m.CSSContentSize.Width, m.CSSContentSize.Height
+			height = max(height, int64(math.Ceil(m.CSSContentSize.Height)))
 		}
-		if vp := m.CSSLayoutViewport; vp != nil {
-			w, hgt = max(w, float64(vp.ClientWidth)), max(hgt, float64(vp.ClientHeight))
+		if height != v.height {
+			if _, err := v.emulate(height)(ctx, t); err != nil {
+				return nil, err
+			}
+			defer func() { _, _ = v.emulate(v.height)(ctx, t) }()
+			// Let the page lay out and paint at the new size.
+			if _, err := chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise)(ctx, t); err != nil {
+				return nil, err
+			}
 		}
 		res, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
-			Format:                page.CaptureScreenshotFormatPng,
-			Clip:                  &page.Viewport{Width: w, Height: hgt, Scale: 1},
-			CaptureBeyondViewport: ptr(true),
-			FromSurface:           ptr(true),
+			Format:      page.CaptureScreenshotFormatPng,
+			FromSurface: ptr(true),
 		})
 		return res.Data, err
 	}
