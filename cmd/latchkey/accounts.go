@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -49,28 +50,13 @@ func (c *cli) accountsListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var all []client.Account
-			q := o
-			q.Limit = 200
-			for {
-				page, err := cl.ListAccounts(cmd.Context(), q)
-				if err != nil {
-					return err
-				}
-				all = append(all, page.Data...)
-				if page.NextCursor == nil {
-					break
-				}
-				q.Cursor = *page.NextCursor
+			all, err := allPages(cmd.Context(), o, 200, cl.ListAccounts)
+			if err != nil {
+				return err
 			}
-			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			rows := make([][]string, 0, len(all))
-			for _, a := range all {
-				rows = append(rows, []string{a.ID, a.App, a.Nickname, orDash(a.IdentityLabel), status(a), a.CreatedAt})
-			}
-			return table(cmd.OutOrStdout(), []string{"ID", "APP", "NICKNAME", "IDENTITY", "STATUS", "CREATED"}, rows)
+			return render(c, cmd.OutOrStdout(), all, []string{"ID", "APP", "NICKNAME", "IDENTITY", "STATUS", "CREATED"}, func(a client.Account) []string {
+				return []string{a.ID, a.App, a.Nickname, orDash(a.IdentityLabel), status(a), a.CreatedAt}
+			})
 		},
 	}
 	cmd.Flags().StringVar(&o.App, "app", "", "only accounts of this app")
@@ -225,18 +211,14 @@ func (c *cli) accountsEventsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), page.Data)
-			}
-			var rows [][]string
-			for _, e := range page.Data {
+			return render(c, cmd.OutOrStdout(), page.Data, []string{"TIME", "ACTION", "ACTOR", "DETAIL"}, func(e client.Event) []string {
 				var detail []string
 				for k, v := range e.Detail {
 					detail = append(detail, k+"="+v)
 				}
-				rows = append(rows, []string{e.CreatedAt, e.Action, e.ActorID, strings.Join(detail, " ")})
-			}
-			return table(cmd.OutOrStdout(), []string{"TIME", "ACTION", "ACTOR", "DETAIL"}, rows)
+				sort.Strings(detail)
+				return []string{e.CreatedAt, e.Action, e.ActorID, strings.Join(detail, " ")}
+			})
 		},
 	}
 }

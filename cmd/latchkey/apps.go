@@ -26,29 +26,17 @@ func (c *cli) appsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var all []client.App
-			q := o
-			q.Limit = 500
-			for {
-				page, err := cl.ListApps(cmd.Context(), q)
-				if err != nil {
-					return err
-				}
-				all = append(all, page.Data...)
-				if page.NextCursor == nil {
-					break
-				}
-				q.Cursor = *page.NextCursor
+			all, err := allPages(cmd.Context(), o, 500, cl.ListApps)
+			if err != nil {
+				return err
+			}
+			if err := render(c, cmd.OutOrStdout(), all, []string{"SLUG", "NAME", "AUTH", "CATEGORIES"}, func(a client.App) []string {
+				return []string{a.Slug, a.Name, a.Auth, strings.Join(a.Categories, ",")}
+			}); err != nil {
+				return err
 			}
 			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			rows := make([][]string, 0, len(all))
-			for _, a := range all {
-				rows = append(rows, []string{a.Slug, a.Name, a.Auth, strings.Join(a.Categories, ",")})
-			}
-			if err := table(cmd.OutOrStdout(), []string{"SLUG", "NAME", "AUTH", "CATEGORIES"}, rows); err != nil {
-				return err
+				return nil
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d apps\n", len(all))
 			return nil
@@ -93,14 +81,9 @@ func (c *cli) appsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), cats)
-			}
-			var rows [][]string
-			for _, k := range cats {
-				rows = append(rows, []string{k.Category, fmt.Sprint(k.Apps)})
-			}
-			return table(cmd.OutOrStdout(), []string{"CATEGORY", "APPS"}, rows)
+			return render(c, cmd.OutOrStdout(), cats, []string{"CATEGORY", "APPS"}, func(k client.Category) []string {
+				return []string{k.Category, fmt.Sprint(k.Apps)}
+			})
 		},
 	}
 	apps.AddCommand(list, show, categories, c.appsLintCmd(), c.appsRequestCmd(), c.appsRequestsCmd(), c.appsDefineCmd())
@@ -176,14 +159,9 @@ func (c *cli) appsRequestsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), list)
-			}
-			var rows [][]string
-			for _, r := range list {
-				rows = append(rows, []string{r.CreatedAt, r.Name, r.Reason, orDash(r.URL), r.UserID})
-			}
-			return table(cmd.OutOrStdout(), []string{"WHEN", "APP", "REASON", "URL", "BY"}, rows)
+			return render(c, cmd.OutOrStdout(), list, []string{"WHEN", "APP", "REASON", "URL", "BY"}, func(r client.AppRequest) []string {
+				return []string{r.CreatedAt, r.Name, r.Reason, orDash(r.URL), r.UserID}
+			})
 		},
 	}
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/latchkeyhq/latchkey/client"
 )
 
 func printJSON(w io.Writer, v any) error {
@@ -38,4 +41,36 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// allPages fetches every page of a list, size items at a time.
+func allPages[T any](ctx context.Context, o client.ListOptions, size int, fetch func(context.Context, client.ListOptions) (client.Page[T], error)) ([]T, error) {
+	var all []T
+	o.Limit = size
+	for {
+		page, err := fetch(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		if page.NextCursor == nil {
+			return all, nil
+		}
+		o.Cursor = *page.NextCursor
+	}
+}
+
+// render prints items as JSON (with --json) or as a table.
+func render[T any](c *cli, w io.Writer, items []T, header []string, row func(T) []string) error {
+	if c.jsonOut {
+		if items == nil {
+			items = []T{}
+		}
+		return printJSON(w, items)
+	}
+	rows := make([][]string, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	return table(w, header, rows)
 }

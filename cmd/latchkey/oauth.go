@@ -70,17 +70,12 @@ secret from standard input instead of the command line.`,
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), ocs)
-			}
-			var rows [][]string
-			for _, oc := range ocs {
-				rows = append(rows, []string{oc.ID, oc.App, oc.ClientID, kind(oc), oc.UpdatedAt})
-			}
-			if err := table(cmd.OutOrStdout(), []string{"ID", "APP", "CLIENT ID", "KIND", "UPDATED"}, rows); err != nil {
+			if err := render(c, cmd.OutOrStdout(), ocs, []string{"ID", "APP", "CLIENT ID", "KIND", "UPDATED"}, func(oc client.OAuthClient) []string {
+				return []string{oc.ID, oc.App, oc.ClientID, kind(oc), oc.UpdatedAt}
+			}); err != nil {
 				return err
 			}
-			if len(ocs) > 0 {
+			if len(ocs) > 0 && !c.jsonOut {
 				fmt.Fprintf(cmd.ErrOrStderr(), "redirect URI: %s\n", ocs[0].RedirectURI)
 			}
 			return nil

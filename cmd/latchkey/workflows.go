@@ -26,14 +26,9 @@ func (c *cli) workflowsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), wfs)
-			}
-			var rows [][]string
-			for _, w := range wfs {
-				rows = append(rows, []string{w.ID, w.Name, fmt.Sprint(len(w.Steps)), w.UpdatedAt})
-			}
-			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "STEPS", "UPDATED"}, rows)
+			return render(c, cmd.OutOrStdout(), wfs, []string{"ID", "NAME", "STEPS", "UPDATED"}, func(w client.Workflow) []string {
+				return []string{w.ID, w.Name, fmt.Sprint(len(w.Steps)), w.UpdatedAt}
+			})
 		},
 	}
 
@@ -135,14 +130,9 @@ func (c *cli) workflowsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				return printJSON(cmd.OutOrStdout(), list)
-			}
-			var rows [][]string
-			for _, r := range list {
-				rows = append(rows, []string{r.ID, r.Status, r.StartedAt})
-			}
-			return table(cmd.OutOrStdout(), []string{"RUN", "STATUS", "STARTED"}, rows)
+			return render(c, cmd.OutOrStdout(), list, []string{"RUN", "STATUS", "STARTED"}, func(r client.Run) []string {
+				return []string{r.ID, r.Status, r.StartedAt}
+			})
 		},
 	}
 
