@@ -13,7 +13,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,24 +74,7 @@ func OpenDB(ctx context.Context, url string) (*sql.DB, error) {
 // version it is at now. Replicas starting together take turns: each
 // migrates under an advisory lock named after the current schema.
 func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return 0, fmt.Errorf("migrate postgres: %w", err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithSessionLocker(schemaLocker{}))
-	if err != nil {
-		return 0, fmt.Errorf("migrate postgres: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return 0, fmt.Errorf("migrate postgres: %w", err)
-	}
-	v, err := p.GetDBVersion(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("migrate postgres: version: %w", err)
-	}
-	return v, nil
+	return sqlstore.Migrate(ctx, db, goose.DialectPostgres, migrations, "postgres", goose.WithSessionLocker(schemaLocker{}))
 }
 
 // schemaLocker is a goose session locker that waits for a session advisory

@@ -8,7 +8,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -93,22 +92,7 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 // Migrate applies the pending migrations to db and returns the schema
 // version it is at now.
 func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return 0, fmt.Errorf("migrate sqlite: %w", err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		return 0, fmt.Errorf("migrate sqlite: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return 0, fmt.Errorf("migrate sqlite: %w", err)
-	}
-	v, err := p.GetDBVersion(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("migrate sqlite: version: %w", err)
-	}
-	return v, nil
+	return sqlstore.Migrate(ctx, db, goose.DialectSQLite3, migrations, "sqlite")
 }
 
 func isUniqueViolation(err error) bool {
