@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
@@ -91,6 +92,9 @@ func (h *Handler) linkAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request) error {
+	// A run answers when its steps are done, which may take longer than
+	// the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	run, err := h.workflows.Run(r.Context(), actor(r), r.PathValue("id"))
 	if err != nil {
 		return err

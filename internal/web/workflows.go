@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/api"
@@ -169,6 +170,9 @@ func (h *Handler) saveLinks(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request, s *session) {
+	// The page answers when the run is done, which may take longer than
+	// the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	run, err := h.workflows.Run(r.Context(), s.actor, r.PathValue("id"))
 	if err != nil {
 		h.pageError(w, r, s, err)
