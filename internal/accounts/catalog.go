@@ -51,7 +51,7 @@ func (s *Service) CatalogFor(ctx context.Context, actor Actor) (*catalog.Catalog
 // JSON) and saves it as the workspace's own. It may not take a shipped
 // app's slug; operators override shipped apps with catalog_dir.
 func (s *Service) SetCustomApp(ctx context.Context, actor Actor, slug string, definition []byte) (*catalog.App, error) {
-	if err := actor.require(ScopeClientsWrite); err != nil {
+	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return nil, err
 	}
 	if actor.Role != store.RoleOwner {
@@ -82,7 +82,7 @@ func (s *Service) SetCustomApp(ctx context.Context, actor Actor, slug string, de
 
 // DeleteCustomApp deletes one of the workspace's apps.
 func (s *Service) DeleteCustomApp(ctx context.Context, actor Actor, slug string) error {
-	if err := actor.require(ScopeClientsWrite); err != nil {
+	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return err
 	}
 	if actor.Role != store.RoleOwner {
@@ -105,7 +105,7 @@ type RequestInput struct {
 
 // RequestApp records a request for a new app.
 func (s *Service) RequestApp(ctx context.Context, actor Actor, in RequestInput) (store.AppRequest, error) {
-	if err := actor.require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(ScopeAccountsRead); err != nil {
 		return store.AppRequest{}, err
 	}
 	in.Name, in.Reason, in.URL = strings.TrimSpace(in.Name), strings.TrimSpace(in.Reason), strings.TrimSpace(in.URL)
@@ -132,7 +132,7 @@ func (s *Service) RequestApp(ctx context.Context, actor Actor, in RequestInput) 
 
 // AppRequests lists the workspace's requests for its owners.
 func (s *Service) AppRequests(ctx context.Context, actor Actor) ([]store.AppRequest, error) {
-	if err := actor.require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(ScopeAccountsRead); err != nil {
 		return nil, err
 	}
 	if actor.Role != store.RoleOwner {

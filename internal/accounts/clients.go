@@ -32,7 +32,7 @@ type ClientInput struct {
 // SetClient creates or replaces the workspace's (or the managed) OAuth
 // client for an app. The secret is sealed and never shown again.
 func (s *Service) SetClient(ctx context.Context, actor Actor, in ClientInput) (store.OAuthClient, error) {
-	if err := actor.require(ScopeClientsWrite); err != nil {
+	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return store.OAuthClient{}, err
 	}
 	if actor.Role != store.RoleOwner {
@@ -83,7 +83,7 @@ func (s *Service) SetClient(ctx context.Context, actor Actor, in ClientInput) (s
 // Clients lists the OAuth clients the workspace uses: its own and the
 // managed ones.
 func (s *Service) Clients(ctx context.Context, actor Actor) ([]store.OAuthClient, error) {
-	if err := actor.require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(ScopeAccountsRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListOAuthClients(ctx, actor.WorkspaceID)
@@ -91,7 +91,7 @@ func (s *Service) Clients(ctx context.Context, actor Actor) ([]store.OAuthClient
 
 // Client returns one OAuth client of the workspace or a managed one.
 func (s *Service) Client(ctx context.Context, actor Actor, id string) (store.OAuthClient, error) {
-	if err := actor.require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(ScopeAccountsRead); err != nil {
 		return store.OAuthClient{}, err
 	}
 	return s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
@@ -100,7 +100,7 @@ func (s *Service) Client(ctx context.Context, actor Actor, id string) (store.OAu
 // DeleteClient deletes a client. Accounts made with it can no longer
 // refresh until reconnected with another.
 func (s *Service) DeleteClient(ctx context.Context, actor Actor, id string) error {
-	if err := actor.require(ScopeClientsWrite); err != nil {
+	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return err
 	}
 	if actor.Role != store.RoleOwner {

@@ -83,7 +83,7 @@ type pending struct {
 // Connect starts an OAuth connection (or a reconnection) and returns the
 // URL the user approves it at.
 func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (Started, error) {
-	if err := actor.require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(ScopeAccountsWrite); err != nil {
 		return Started{}, err
 	}
 	var reconnect store.Account
@@ -187,7 +187,7 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 
 // Connection returns a connection the actor started, to follow its outcome.
 func (s *Service) Connection(ctx context.Context, actor Actor, id string) (store.Connection, error) {
-	if err := actor.require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(ScopeAccountsRead); err != nil {
 		return store.Connection{}, err
 	}
 	c, err := s.store.GetConnection(ctx, actor.WorkspaceID, id)

@@ -36,7 +36,7 @@ type CreateInput struct {
 // Create checks and saves a key-based account. When the app has a test
 // request it runs first, and a refusal saves nothing.
 func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (store.Account, error) {
-	if err := actor.require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(ScopeAccountsWrite); err != nil {
 		return store.Account{}, err
 	}
 	if in.App == "" {
@@ -106,7 +106,7 @@ func (s *Service) identify(ctx context.Context, app *catalog.App, v appapi.Value
 
 // Get returns an account the actor may see.
 func (s *Service) Get(ctx context.Context, actor Actor, id string) (store.Account, error) {
-	if err := actor.require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(ScopeAccountsRead); err != nil {
 		return store.Account{}, err
 	}
 	return s.visible(ctx, actor, id)
@@ -146,7 +146,7 @@ const MaxPage = 200
 // List returns a page of the accounts the actor may see, and whether more
 // follow.
 func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.Account, bool, error) {
-	if err := actor.require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(ScopeAccountsRead); err != nil {
 		return nil, false, err
 	}
 	switch in.Status {
@@ -187,7 +187,7 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.
 
 // Rename changes an account's nickname.
 func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) (store.Account, error) {
-	if err := actor.require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(ScopeAccountsWrite); err != nil {
 		return store.Account{}, err
 	}
 	nickname, err := checkNickname(nickname)
@@ -228,7 +228,7 @@ const (
 // (RFC 7009) where the app supports it; the account is deleted whatever
 // the revocation's outcome, which is returned with any error's text.
 func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke bool) (outcome, detail string, err error) {
-	if err := actor.require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(ScopeAccountsWrite); err != nil {
 		return "", "", err
 	}
 	acc, err := s.visible(ctx, actor, id)
@@ -280,7 +280,7 @@ func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string
 // Credentials returns the account's credentials as code sees them, the
 // auths.<app> object, and records the read in the audit log.
 func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (store.Account, appapi.Values, error) {
-	if err := actor.require(ScopeCredentialsRead); err != nil {
+	if err := actor.Require(ScopeCredentialsRead); err != nil {
 		return store.Account{}, nil, err
 	}
 	acc, err := s.visible(ctx, actor, id)

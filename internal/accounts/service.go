@@ -86,7 +86,8 @@ func (a Actor) Allows(scope string) bool {
 	return false
 }
 
-func (a Actor) require(scope string) error {
+// Require returns ErrForbidden, naming the scope, when the token lacks it.
+func (a Actor) Require(scope string) error {
 	if !a.Allows(scope) {
 		return fmt.Errorf("%w: the token lacks the %s scope", ErrForbidden, scope)
 	}
@@ -113,6 +114,9 @@ type Service struct {
 	clock   clockwork.Clock
 	log     *slog.Logger
 	origins map[string]string
+	// rerouted are the shipped apps with a configured origin, rewritten
+	// once rather than on every lookup.
+	rerouted map[string]*catalog.App
 
 	redirectURI    string
 	refreshMargin  time.Duration
@@ -178,8 +182,15 @@ func New(o Options) *Service {
 	if o.UnhealthyAfter == 0 {
 		o.UnhealthyAfter = 24 * time.Hour
 	}
+	rerouted := map[string]*catalog.App{}
+	for slug, origin := range o.AppOrigins {
+		if app, ok := o.Catalog.Get(slug); ok {
+			rerouted[slug] = app.WithOrigin(origin)
+		}
+	}
 	return &Service{
-		store: o.Store, catalog: o.Catalog, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log,
+		rerouted: rerouted,
+		store:    o.Store, catalog: o.Catalog, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log,
 		origins: o.AppOrigins, redirectURI: o.RedirectURI, refreshMargin: o.RefreshMargin,
 		unhealthyAfter: o.UnhealthyAfter, metrics: newMetrics(o.Registerer, o.Store),
 		auditLog: newAuditLog(o.Store, o.Log),
@@ -191,13 +202,15 @@ func New(o Options) *Service {
 // workspace: a shipped app (with any configured origin), else one of the
 // workspace's own.
 func (s *Service) App(ctx context.Context, workspaceID, slug string) (*catalog.App, error) {
-	app, ok := s.catalog.Get(slug)
-	if !ok {
-		custom, err := s.customApp(ctx, workspaceID, slug)
-		if err != nil {
-			return nil, err
-		}
-		app = custom
+	if app, ok := s.rerouted[slug]; ok {
+		return app, nil
+	}
+	if app, ok := s.catalog.Get(slug); ok {
+		return app, nil
+	}
+	app, err := s.customApp(ctx, workspaceID, slug)
+	if err != nil {
+		return nil, err
 	}
 	if origin := s.origins[slug]; origin != "" {
 		app = app.WithOrigin(origin)

@@ -54,8 +54,9 @@ type Run struct {
 // Run executes a workflow now, step after step, and records the run. The
 // first failing step stops it; the rest are skipped.
 func (s *Service) Run(ctx context.Context, actor accounts.Actor, id string) (Run, error) {
-	if !actor.Allows(accounts.ScopeCredentialsRead) {
-		return Run{}, fmt.Errorf("%w: running a workflow reads credentials; the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeCredentialsRead)
+	// Running a workflow reads credentials.
+	if err := actor.Require(accounts.ScopeCredentialsRead); err != nil {
+		return Run{}, err
 	}
 	w, err := s.Get(ctx, actor, id)
 	if err != nil {
@@ -114,8 +115,8 @@ func (s *Service) put(ctx context.Context, run store.Run, results []StepResult) 
 
 // GetRun returns a run.
 func (s *Service) GetRun(ctx context.Context, actor accounts.Actor, id string) (Run, error) {
-	if !actor.Allows(accounts.ScopeAccountsRead) {
-		return Run{}, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsRead)
+	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
+		return Run{}, err
 	}
 	r, err := s.store.GetRun(ctx, actor.WorkspaceID, id)
 	if err != nil {

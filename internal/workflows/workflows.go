@@ -192,8 +192,8 @@ func contains(list []string, v string) bool {
 
 // Save creates (id "") or replaces a workflow.
 func (s *Service) Save(ctx context.Context, actor accounts.Actor, id, name string, steps []Step) (Workflow, error) {
-	if !actor.Allows(accounts.ScopeAccountsWrite) {
-		return Workflow{}, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsWrite)
+	if err := actor.Require(accounts.ScopeAccountsWrite); err != nil {
+		return Workflow{}, err
 	}
 	links, err := s.check(ctx, actor, name, steps)
 	if err != nil {
@@ -252,8 +252,8 @@ func (s *Service) Link(ctx context.Context, actor accounts.Actor, id, step, app,
 
 // Get returns a workflow.
 func (s *Service) Get(ctx context.Context, actor accounts.Actor, id string) (Workflow, error) {
-	if !actor.Allows(accounts.ScopeAccountsRead) {
-		return Workflow{}, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsRead)
+	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
+		return Workflow{}, err
 	}
 	w, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
 	if err != nil {
@@ -272,8 +272,8 @@ func decode(w store.Workflow) (Workflow, error) {
 
 // List returns the workspace's workflows.
 func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]Workflow, error) {
-	if !actor.Allows(accounts.ScopeAccountsRead) {
-		return nil, fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsRead)
+	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
+		return nil, err
 	}
 	list, err := s.store.ListWorkflows(ctx, actor.WorkspaceID)
 	if err != nil {
@@ -292,8 +292,8 @@ func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]Workflow, e
 
 // Delete deletes a workflow and its runs.
 func (s *Service) Delete(ctx context.Context, actor accounts.Actor, id string) error {
-	if !actor.Allows(accounts.ScopeAccountsWrite) {
-		return fmt.Errorf("%w: the token lacks the %s scope", accounts.ErrForbidden, accounts.ScopeAccountsWrite)
+	if err := actor.Require(accounts.ScopeAccountsWrite); err != nil {
+		return err
 	}
 	return s.store.DeleteWorkflow(ctx, actor.WorkspaceID, id)
 }
