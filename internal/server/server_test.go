@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/latchkeyhq/latchkey/client"
@@ -30,52 +28,13 @@ const (
 	twilioToken = "twilio-auth-token-plaintext-4242"
 )
 
-// provider stands in for SendGrid and Twilio: it accepts exactly the known
-// credentials and counts the requests it gets.
-type provider struct {
-	*httptest.Server
-	requests atomic.Int64
-}
-
-func newProvider(t *testing.T) *provider {
-	p := &provider{}
-	mux := http.NewServeMux()
-	sendgridAuth := func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+goodKey }
-	mux.HandleFunc("GET /v3/scopes", func(w http.ResponseWriter, r *http.Request) {
-		if !sendgridAuth(r) {
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"errors":[{"field":null,"message":"authorization required"}]}`))
-			return
-		}
-		w.Write([]byte(`{"scopes":["mail.send"]}`))
-	})
-	mux.HandleFunc("GET /v3/user/profile", func(w http.ResponseWriter, r *http.Request) {
-		if !sendgridAuth(r) {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Write([]byte(`{"first_name":"Ada","last_name":"Lovelace"}`))
-	})
-	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}", func(w http.ResponseWriter, r *http.Request) {
-		u, pw, ok := r.BasicAuth()
-		if !ok || u != twilioSID || pw != twilioToken || r.PathValue("sid") != twilioSID+".json" {
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"code":20003,"message":"Authenticate"}`))
-			return
-		}
-		w.Write([]byte(`{"friendly_name":"Acme Ops"}`))
-	})
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.requests.Add(1)
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(p.Close)
-	return p
+func newProvider(t *testing.T) *servertest.Provider {
+	return servertest.NewProvider(t, servertest.ProviderKeys{SendGridKey: goodKey, TwilioSID: twilioSID, TwilioToken: twilioToken})
 }
 
 type fixture struct {
 	*servertest.Instance
-	provider *provider
+	provider *servertest.Provider
 	api      *client.Client
 }
 
@@ -174,7 +133,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := f.provider.requests.Load()
+		before := f.provider.Requests.Load()
 
 		tests := []struct {
 			name       string
@@ -265,7 +224,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Fatalf("bad input changed the accounts: %+v", list.Data)
 		}
 		// Only the refused key reached the provider (its test request).
-		if n := f.provider.requests.Load() - before; n != 1 {
+		if n := f.provider.Requests.Load() - before; n != 1 {
 			t.Errorf("provider got %d requests from bad input, want 1 (the refused key's test)", n)
 		}
 	})
@@ -273,7 +232,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 
 func TestNoTestMarksUntested(t *testing.T) {
 	f := start(t, servertest.Backends[0])
-	before := f.provider.requests.Load()
+	before := f.provider.Requests.Load()
 	acc, err := f.api.CreateAccount(context.Background(), client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": "SG.unreachable"}, Test: ptr(false)})
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +241,7 @@ func TestNoTestMarksUntested(t *testing.T) {
 		t.Fatal("account saved without a test is not marked untested")
 	}
 	// The identity request still runs (and fails quietly); the test does not.
-	if n := f.provider.requests.Load() - before; n != 1 {
+	if n := f.provider.Requests.Load() - before; n != 1 {
 		t.Errorf("provider got %d requests, want 1 (identity only)", n)
 	}
 }

@@ -165,7 +165,7 @@ func TestConnectKeyAppRefused(t *testing.T) {
 	h.openConnectDialog("sendgrid", "sendgrid", "SendGrid")
 
 	h.log.expectStatus("/connect/sendgrid", 422)
-	before := h.provider.requests.Load()
+	before := h.provider.Requests.Load()
 	h.do("submit a wrong key",
 		chromedp.SendKeys(chromedp.CSS("#nickname-sendgrid"), "marketing"),
 		chromedp.SendKeys(chromedp.CSS("#f-api_key"), "SG.wrong.key"),
@@ -191,7 +191,7 @@ func TestConnectKeyAppRefused(t *testing.T) {
 	if got := eval[string](h, `(b => (b.disabled ? "disabled " : "") + b.textContent)(document.querySelector("#connect-dialog button[type=submit]"))`); got != "Test and save" {
 		t.Errorf("after the refusal the button is %q", got)
 	}
-	if n := h.provider.requests.Load() - before; n != 1 {
+	if n := h.provider.Requests.Load() - before; n != 1 {
 		t.Errorf("the provider got %d requests, want 1 (the test request)", n)
 	}
 

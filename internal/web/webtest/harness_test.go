@@ -8,14 +8,12 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -383,39 +381,11 @@ func argsText(args []*runtime.RemoteObject) string {
 // ---------------------------------------------------------------------------
 // The stand-in for key-based providers.
 
-// provider stands in for SendGrid (as in internal/server/server_test.go): it
-// accepts exactly goodKey and counts the requests it gets. OpenAI and
-// Anthropic point here too, so that no test reaches the internet.
-type provider struct {
-	*httptest.Server
-	requests atomic.Int64
-}
-
-func newProvider(t *testing.T) *provider {
-	p := &provider{}
-	mux := http.NewServeMux()
-	sendgridAuth := func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+goodKey }
-	mux.HandleFunc("GET /v3/scopes", func(w http.ResponseWriter, r *http.Request) {
-		if !sendgridAuth(r) {
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"errors":[{"field":null,"message":"authorization required"}]}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"scopes":["mail.send"]}`))
-	})
-	mux.HandleFunc("GET /v3/user/profile", func(w http.ResponseWriter, r *http.Request) {
-		if !sendgridAuth(r) {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		_, _ = w.Write([]byte(`{"first_name":"Ada","last_name":"Lovelace"}`))
-	})
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.requests.Add(1)
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(p.Close)
-	return p
+// newProvider stands in for SendGrid: it accepts exactly goodKey and
+// counts the requests it gets. OpenAI and Anthropic point here too, so
+// that no test reaches the internet.
+func newProvider(t *testing.T) *servertest.Provider {
+	return servertest.NewProvider(t, servertest.ProviderKeys{SendGridKey: goodKey})
 }
 
 // ---------------------------------------------------------------------------
@@ -425,7 +395,7 @@ type harness struct {
 	t        *testing.T
 	inst     *servertest.Instance
 	api      *client.Client
-	provider *provider
+	provider *servertest.Provider
 	idp      *oauthtest.Server
 	log      *consoleLog
 	ctx      context.Context // the tab
