@@ -9,7 +9,7 @@ import (
 
 // ProviderKeys are the only credentials the stand-in provider accepts.
 type ProviderKeys struct {
-	SendGridKey             string
+	SendGridKey            string
 	TwilioSID, TwilioToken string
 }
 
