@@ -340,3 +340,10 @@ func (c *Client) UsedBy(ctx context.Context, accountID string) ([]WorkflowRef, e
 func (c *Client) ForceDeleteAccount(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/accounts/"+url.PathEscape(id), url.Values{"force": {"true"}}, nil, nil)
 }
+
+// ReplaceKeys gives a key-based account new credentials, keeping its id;
+// the app's test request runs first unless in.Test is false.
+func (c *Client) ReplaceKeys(ctx context.Context, id string, in ReplaceKeys) (Account, error) {
+	var a Account
+	return a, c.do(ctx, http.MethodPut, "/v1/accounts/"+url.PathEscape(id)+"/credentials", nil, in, &a)
+}

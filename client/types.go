@@ -273,3 +273,11 @@ type WorkflowRef struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 }
+
+// ReplaceKeys is the body of PUT /v1/accounts/{id}/credentials: new keys
+// for a key-based account, which keeps its id.
+type ReplaceKeys struct {
+	Fields map[string]string `json:"fields"`
+	// Test runs the app's test request first; default true.
+	Test *bool `json:"test,omitempty"`
+}

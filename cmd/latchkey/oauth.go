@@ -169,15 +169,37 @@ func (c *cli) connectCmd() *cobra.Command {
 }
 
 func (c *cli) accountsReconnectCmd() *cobra.Command {
-	var opts connectOptions
+	var (
+		opts   connectOptions
+		fields []string
+		noTest bool
+	)
 	cmd := &cobra.Command{
-		Use:   "reconnect ID",
-		Short: "Renew an OAuth account's grant; the account keeps its id",
+		Use:   "reconnect ID [--field NAME=VALUE ...]",
+		Short: "Renew an OAuth account's grant, or give a key-based account new keys; the account keeps its id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
 				return err
+			}
+			if len(fields) > 0 {
+				in := client.ReplaceKeys{Fields: map[string]string{}}
+				for _, f := range fields {
+					k, v, ok := strings.Cut(f, "=")
+					if !ok || k == "" {
+						return fmt.Errorf("--field %q: write it as NAME=VALUE", k)
+					}
+					in.Fields[k] = v
+				}
+				if noTest {
+					in.Test = new(bool)
+				}
+				acc, err := cl.ReplaceKeys(cmd.Context(), args[0], in)
+				if err != nil {
+					return err
+				}
+				return c.printAccount(cmd, acc)
 			}
 			started, err := cl.Reconnect(cmd.Context(), args[0])
 			if err != nil {
@@ -187,6 +209,8 @@ func (c *cli) accountsReconnectCmd() *cobra.Command {
 		},
 	}
 	opts.flags(cmd)
+	cmd.Flags().StringArrayVar(&fields, "field", nil, "a key-based account's new credential, NAME=VALUE (repeat for each field)")
+	cmd.Flags().BoolVar(&noTest, "no-test", false, "save the new keys without running the app's test request")
 	return cmd
 }
 

@@ -108,6 +108,9 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 		return Started{}, err
 	}
 	if app.Auth != catalog.AuthOAuth2 {
+		if reconnect.ID != "" {
+			return Started{}, invalid("app", "%s connects with %s: give the account new credentials instead (PUT /v1/accounts/%s/credentials)", app.Name, app.Auth, reconnect.ID)
+		}
 		return Started{}, invalid("app", "%s connects with %s, not OAuth 2", app.Name, app.Auth)
 	}
 	nickname := app.Name

@@ -55,19 +55,10 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (stor
 			return store.Account{}, err
 		}
 	}
-	fields, err := CheckFields(app, in.Fields)
+	creds, untested, label, err := s.checkKeys(ctx, app, in.Fields, in.SkipTest)
 	if err != nil {
 		return store.Account{}, err
 	}
-	creds := Credentials{Fields: fields}
-
-	untested := in.SkipTest || app.Test == nil
-	if !in.SkipTest && app.Test != nil {
-		if _, err := appapi.Probe(ctx, s.client, app, app.Test, creds.Values()); err != nil {
-			return store.Account{}, &TestFailedError{Err: err}
-		}
-	}
-	label := s.identify(ctx, app, creds.Values())
 
 	now := s.clock.Now().UTC()
 	acc := store.Account{
@@ -92,6 +83,22 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (stor
 	s.audit(ctx, actor, acc.ID, ActionConnected, map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)})
 	s.log.InfoContext(ctx, "account connected", "account", acc.ID, "app", app.Slug, "untested", untested)
 	return acc, nil
+}
+
+// checkKeys checks entered keys against the app's fields and, unless
+// skipped, its test request, and labels them with its identity request.
+func (s *Service) checkKeys(ctx context.Context, app *catalog.App, fields map[string]string, skipTest bool) (creds Credentials, untested bool, label string, err error) {
+	if fields, err = CheckFields(app, fields); err != nil {
+		return Credentials{}, false, "", err
+	}
+	creds = Credentials{Fields: fields}
+	untested = skipTest || app.Test == nil
+	if !untested {
+		if _, err := appapi.Probe(ctx, s.client, app, app.Test, creds.Values()); err != nil {
+			return Credentials{}, false, "", &TestFailedError{Err: err}
+		}
+	}
+	return creds, untested, s.identify(ctx, app, creds.Values()), nil
 }
 
 // identify labels an account; a failed identity request leaves the label
@@ -317,4 +324,51 @@ func (s *Service) Events(ctx context.Context, actor Actor, id, before string, li
 // IsNotFound reports whether err means the thing asked for is not there.
 func IsNotFound(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnknownApp)
+}
+
+// ActionCredentialsReplaced records new keys for a key-based account.
+const ActionCredentialsReplaced = "account.credentials_replaced"
+
+// ReplaceKeys gives a key-based account new credentials, keeping its id
+// (and so every workflow link): the key-based form of reconnecting. The
+// app's test request runs first, as when creating, and a refusal changes
+// nothing.
+func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, fields map[string]string, skipTest bool) (store.Account, error) {
+	if err := actor.Require(ScopeAccountsWrite); err != nil {
+		return store.Account{}, err
+	}
+	acc, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if !actor.canChange(acc) {
+		return store.Account{}, fmt.Errorf("%w: only the account's owner may change its credentials", ErrForbidden)
+	}
+	app, err := s.App(ctx, acc.WorkspaceID, acc.App)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if app.Auth != catalog.AuthKeys {
+		return store.Account{}, invalid("app", "%s connects with %s; reconnect it instead", app.Name, app.Auth)
+	}
+	creds, untested, label, err := s.checkKeys(ctx, app, fields, skipTest)
+	if err != nil {
+		return store.Account{}, err
+	}
+	sealed, err := s.seal(acc.ID, creds)
+	if err != nil {
+		return store.Account{}, err
+	}
+	acc, err = s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {
+		a.Credentials, a.Untested, a.IdentityLabel = sealed, untested, label
+		a.Status, a.StatusError = store.StatusHealthy, ""
+		a.UpdatedAt = s.clock.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return store.Account{}, fmt.Errorf("replace credentials of %s: %w", id, err)
+	}
+	s.remember(acc)
+	s.audit(ctx, actor, acc.ID, ActionCredentialsReplaced, map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)})
+	return acc, nil
 }

@@ -164,3 +164,16 @@ func boolParam(r *http.Request, name string) (bool, error) {
 		return false, &accounts.ValidationError{Field: name, Message: "must be true or false"}
 	}
 }
+
+// replaceKeys gives a key-based account new credentials, keeping its id.
+func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request) error {
+	var req client.ReplaceKeys
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	acc, err := h.accounts.ReplaceKeys(r.Context(), actor(r), r.PathValue("id"), req.Fields, req.Test != nil && !*req.Test)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, h.view(r.Context(), acc))
+}

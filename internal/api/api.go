@@ -56,6 +56,7 @@ func New(svc *accounts.Service, wf *workflows.Service, st store.Store, clock clo
 	route("GET /v1/accounts/{id}/credentials", h.credentials)
 	route("GET /v1/accounts/{id}/events", h.accountEvents)
 	route("POST /v1/accounts/{id}/reconnect", h.reconnect)
+	route("PUT /v1/accounts/{id}/credentials", h.replaceKeys)
 	route("POST /v1/connect", h.connect)
 	route("GET /v1/connect/{id}", h.getConnection)
 	route("GET /v1/oauth-clients", h.listClients)

@@ -468,3 +468,41 @@ func TestNoPlaintextInPostgresDump(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceKeys: a key-based account gets new keys and keeps its id;
+// keys the provider refuses change nothing.
+func TestReplaceKeys(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		p := servertest.NewProvider(t, servertest.ProviderKeys{SendGridKey: goodKey})
+		cfg := servertest.Config(t, b.DatabaseURL(t))
+		cfg.AppOrigins = map[string]string{"sendgrid": p.URL}
+		inst := servertest.Start(t, cfg, server.Options{})
+		api, ctx := inst.Client(), context.Background()
+		acc, err := api.CreateAccount(ctx, client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": "SG.old.key"}, Test: ptr(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.ReplaceKeys(ctx, acc.ID, client.ReplaceKeys{Fields: map[string]string{"api_key": "SG.wrong.key"}}); !client.IsProblem(err, "credentials-test-failed") {
+			t.Fatalf("refused keys: %v", err)
+		}
+		if creds, _ := api.Credentials(ctx, acc.ID); creds["api_key"] != "SG.old.key" {
+			t.Fatalf("refused keys changed the account: %v", creds)
+		}
+		got, err := api.ReplaceKeys(ctx, acc.ID, client.ReplaceKeys{Fields: map[string]string{"api_key": goodKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != acc.ID || got.Untested || got.Status != "healthy" || got.IdentityLabel != "Ada Lovelace" {
+			t.Fatalf("after replacing: %+v", got)
+		}
+		if creds, _ := api.Credentials(ctx, acc.ID); creds["api_key"] != goodKey {
+			t.Fatalf("credentials after replacing: %v", creds)
+		}
+		if _, err := api.Reconnect(ctx, acc.ID); !client.IsProblem(err, "validation") || !strings.Contains(err.Error(), "/credentials") {
+			t.Fatalf("reconnecting a key account: %v", err)
+		}
+		if n := countEvents(t, api, acc.ID, "account.credentials_replaced"); n != 1 {
+			t.Fatalf("%d credentials_replaced events", n)
+		}
+	})
+}

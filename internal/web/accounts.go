@@ -107,6 +107,8 @@ type accountContent struct {
 	Row    accountRow
 	Events []store.AuditEvent
 	Scopes []string
+	// Fields are a key-based app's fields, for replacing its credentials.
+	Fields []catalog.Field
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -122,13 +124,21 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	row := h.row(r, s, acc)
 	row.UsedBy = h.usedBy(r, s, acc.ID)
-	h.render(w, r, http.StatusOK, "account.html", h.view(s, acc.Nickname, "accounts", accountContent{Row: row, Events: events, Scopes: acc.Scopes}))
+	c := accountContent{Row: row, Events: events, Scopes: acc.Scopes}
+	if app, err := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.Auth == catalog.AuthKeys {
+		c.Fields = app.Fields
+	}
+	v := h.view(s, acc.Nickname, "accounts", c)
+	if r.URL.Query().Get("done") == "replaced" {
+		v.Flash = "The new credentials passed the app's test and are saved."
+	}
+	h.render(w, r, http.StatusOK, "account.html", v)
 }
 
 // pageError shows a service error as a page with the right status.
 func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	p := api.ToProblem(err)
-	if p.Status >= 500 {
+	if p.Type == api.ProblemTypePrefix+"internal" {
 		h.fail(w, r, err)
 		return
 	}
@@ -208,4 +218,29 @@ func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, s *sess
 type deleteContent struct {
 	Row    accountRow
 	Revoke bool
+}
+
+// replaceKeys gives a key-based account new credentials from the form.
+func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request, s *session) {
+	acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	app, err := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App)
+	if err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	fields := map[string]string{}
+	for _, f := range app.Fields {
+		if v := r.PostFormValue("field_" + f.Name); v != "" {
+			fields[f.Name] = v
+		}
+	}
+	if _, err := h.accounts.ReplaceKeys(r.Context(), s.actor, acc.ID, fields, false); err != nil {
+		h.pageError(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/accounts/"+acc.ID+"?done=replaced", http.StatusSeeOther)
 }

@@ -325,3 +325,41 @@ func TestWorkflowPages(t *testing.T) {
 		t.Fatalf("after confirming: %v", err)
 	}
 }
+
+func TestReplaceKeysPage(t *testing.T) {
+	openai := servertest.Listen(t)
+	go http.Serve(openai, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer sk-new-value" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"data": []}`))
+	}))
+	cfg := servertest.Config(t, "")
+	cfg.AppOrigins = map[string]string{"openai": "http://" + openai.Addr().String()}
+	inst := servertest.Start(t, cfg, server.Options{})
+	b := newBrowser(t, inst.URL)
+	setup(t, b)
+	acc, err := inst.Client().CreateAccount(context.Background(), client.CreateAccount{App: "openai", Fields: map[string]string{"api_key": "sk-old-value"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := b.get(t, "/accounts/"+acc.ID)
+	if !strings.Contains(page, `action="/accounts/`+acc.ID+`/credentials"`) || !strings.Contains(page, `name="field_api_key"`) {
+		t.Fatal("the detail page of a key account offers no way to replace its keys")
+	}
+	resp, body := b.post(t, "/accounts/"+acc.ID+"/credentials", url.Values{"field_api_key": {"sk-refused"}}, "")
+	if resp.StatusCode != 422 || !strings.Contains(body, "401") {
+		t.Fatalf("refused key: %d", resp.StatusCode)
+	}
+	if creds, _ := inst.Client().Credentials(context.Background(), acc.ID); creds["api_key"] != "sk-old-value" {
+		t.Fatalf("a refused key changed the account: %v", creds)
+	}
+	resp, body = b.post(t, "/accounts/"+acc.ID+"/credentials", url.Values{"field_api_key": {"sk-new-value"}}, "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "are saved") {
+		t.Fatalf("replace: %d", resp.StatusCode)
+	}
+	if creds, _ := inst.Client().Credentials(context.Background(), acc.ID); creds["api_key"] != "sk-new-value" {
+		t.Fatalf("credentials after replacing: %v", creds)
+	}
+}

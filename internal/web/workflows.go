@@ -83,6 +83,9 @@ type workflowContent struct {
 	Runs     []workflows.Run
 	// Shown is the run the page opens on, if any.
 	Shown string
+	// OAuth says, for each account a run blamed, whether it reconnects
+	// through the provider (else its keys are replaced).
+	OAuth map[string]bool
 }
 
 func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -120,6 +123,17 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if c.Runs, err = h.workflows.Runs(r.Context(), s.actor, wf.ID, 10); err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	c.OAuth = map[string]bool{}
+	for _, run := range c.Runs {
+		for _, st := range run.Steps {
+			if st.AccountID == "" {
+				continue
+			}
+			if acc, err := h.accounts.Get(r.Context(), s.actor, st.AccountID); err == nil {
+				c.OAuth[st.AccountID] = h.row(r, s, acc).OAuth
+			}
+		}
 	}
 	v := h.view(s, wf.Name, "workflows", c)
 	if r.URL.Query().Get("done") == "linked" {
