@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -14,6 +15,10 @@ import (
 // read of the log by this process, and at Close; a crash can lose the
 // events of the last flushEvery.
 type auditLog struct {
+	// mu guards closed: an event that arrives after close is written
+	// directly rather than sent on the closed channel.
+	mu      sync.RWMutex
+	closed  bool
 	st      store.Audit
 	log     *slog.Logger
 	events  chan store.AuditEvent
@@ -33,7 +38,19 @@ func newAuditLog(st store.Audit, log *slog.Logger) *auditLog {
 }
 
 // add queues an event; it blocks only when the queue is full.
-func (a *auditLog) add(e store.AuditEvent) { a.events <- e }
+func (a *auditLog) add(e store.AuditEvent) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.st.AppendAudits(ctx, []store.AuditEvent{e}); err != nil {
+			a.log.Error("audit write failed", "events", 1, "err", err)
+		}
+		return
+	}
+	a.events <- e
+}
 
 // flush returns once every event added before it is written.
 func (a *auditLog) flush(ctx context.Context) {
@@ -53,7 +70,14 @@ func (a *auditLog) flush(ctx context.Context) {
 
 // close writes what is queued and stops.
 func (a *auditLog) close() {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return
+	}
+	a.closed = true
 	close(a.events)
+	a.mu.Unlock()
 	<-a.done
 }
 
