@@ -75,5 +75,32 @@ func (c *cli) keysCmd() *cobra.Command {
 			return nil
 		},
 	})
+	var newKey bool
+	rotate := &cobra.Command{
+		Use:   "rotate [--new-key]",
+		Short: "Seal every credential again under the primary master key",
+		Long: `Seal every account's credentials and every OAuth client's secret again
+under the primary key, so that older keys can then be retired.
+
+With the key file: run "latchkey keys rotate --new-key" while the server is
+stopped; it adds a new primary key to the file (keeping the old ones) and
+re-seals. Then start the server.
+
+With LATCHKEY_MASTER_KEY and running replicas, no downtime: set it to
+"NEW,OLD" on every replica and restart them one by one; then run
+"latchkey keys rotate" with the same setting; then OLD may be dropped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := server.RotateKeys(cmd.Context(), c.cfg, c.logger(), newKey)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "sealed again: %d accounts, %d OAuth clients\n", st.Accounts, st.Clients)
+			return nil
+		},
+	}
+	rotate.Flags().BoolVar(&newKey, "new-key", false, "first add a new random primary key to the key file")
+	addServerFlags(rotate)
+	keys.AddCommand(rotate)
 	return keys
 }

@@ -140,6 +140,8 @@ type Workspaces interface {
 	// FirstWorkspace returns the oldest workspace, ErrNotFound on a fresh
 	// install.
 	FirstWorkspace(ctx context.Context) (Workspace, error)
+	// ListWorkspaces lists every workspace, oldest first.
+	ListWorkspaces(ctx context.Context) ([]Workspace, error)
 }
 
 // Users stores users.

@@ -40,7 +40,25 @@ func (s *Store) FirstWorkspace(ctx context.Context) (store.Workspace, error) {
 	return w, nil
 }
 
-func scanWorkspace(row *sql.Row) (store.Workspace, error) {
+// ListWorkspaces lists every workspace, oldest first.
+func (s *Store) ListWorkspaces(ctx context.Context) ([]store.Workspace, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Workspace
+	for rows.Next() {
+		w, err := scanWorkspace(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list workspaces: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func scanWorkspace(row scanner) (store.Workspace, error) {
 	var (
 		w       store.Workspace
 		created int64

@@ -34,6 +34,12 @@ func testWorkspaces(t *testing.T, s store.Store) {
 		t.Errorf("FirstWorkspace = %s, want %s", got.ID, first.ID)
 	}
 
+	all, err := s.ListWorkspaces(ctx)
+	must(t, "ListWorkspaces", err)
+	if len(all) != 2 || all[0].ID != first.ID || all[1].ID != later.ID {
+		t.Errorf("ListWorkspaces = %+v, want %s then %s", all, first.ID, later.ID)
+	}
+
 	_, err = s.GetWorkspace(ctx, "wsp_missing")
 	wantErr(t, "GetWorkspace missing", err, store.ErrNotFound)
 

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/bootstrap"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+)
+
+// RotateKeys is `latchkey keys rotate`. With newKey (key-file mode only) it
+// first puts a new random key at the head of the key file, keeping the old
+// ones so existing data still opens. Then it seals everything an older key
+// sealed again under the primary key.
+func RotateKeys(ctx context.Context, cfg config.Config, log *slog.Logger, newKey bool) (accounts.ResealStats, error) {
+	if err := cfg.Validate(); err != nil {
+		return accounts.ResealStats{}, err
+	}
+	if newKey {
+		if cfg.MasterKey != "" {
+			return accounts.ResealStats{}, errors.New("--new-key works on the key file; with LATCHKEY_MASTER_KEY, put the new key first in it yourself (new,old) and run keys rotate")
+		}
+		old, _, err := seal.LoadOrCreateKeyFile(cfg.MasterKeyFile)
+		if err != nil {
+			return accounts.ResealStats{}, err
+		}
+		k, err := seal.GenerateKey()
+		if err != nil {
+			return accounts.ResealStats{}, err
+		}
+		if err := seal.WriteKeyFile(cfg.MasterKeyFile, append([][]byte{k}, old...)); err != nil {
+			return accounts.ResealStats{}, err
+		}
+		log.Info("added a new primary key to the key file; the old keys stay in it", "file", cfg.MasterKeyFile, "key", seal.KeyID(k))
+	}
+	ring, err := loadRing(cfg, log)
+	if err != nil {
+		return accounts.ResealStats{}, err
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return accounts.ResealStats{}, fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	// The canary proves the ring opens this data, and moves to the primary.
+	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
+		return accounts.ResealStats{}, err
+	}
+	cat, err := catalog.LoadDir(cfg.CatalogDir)
+	if err != nil {
+		return accounts.ResealStats{}, err
+	}
+	svc := accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Log: log})
+	defer svc.Close()
+	return svc.Reseal(ctx)
+}
