@@ -11,9 +11,7 @@ import (
 
 func (h *Handler) view(ctx context.Context, a store.Account) client.Account {
 	name := a.App
-	if app, ok := h.accounts.Catalog().Get(a.App); ok {
-		name = app.Name
-	} else if app, err := h.accounts.App(ctx, a.WorkspaceID, a.App); err == nil {
+	if app, err := h.accounts.App(ctx, a.WorkspaceID, a.App); err == nil {
 		name = app.Name
 	}
 	scopes := a.Scopes
