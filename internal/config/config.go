@@ -69,6 +69,16 @@ type Config struct {
 	// start: slug -> client id and the secret read from an environment
 	// variable the file names.
 	OAuthClients map[string]OAuthClient
+	// StepNetworkAllow lists host:port pairs a sandboxed step may reach
+	// although their addresses are private or loopback.
+	StepNetworkAllow []string
+	// StepsUnsandboxed runs code and command steps as plain processes of
+	// the server's user: for a single-user machine only.
+	StepsUnsandboxed bool
+	// StepMemory caps each of a step's processes' memory, in bytes;
+	// StepProcesses caps how many processes a step may run.
+	StepMemory    int64
+	StepProcesses int
 	// Server and Token are what the CLI uses to reach the API.
 	Server string
 	Token  string
@@ -129,6 +139,10 @@ var settings = func() []setting {
 		{key: "shutdown_timeout", def: "15s", help: "how long a graceful shutdown waits for requests in flight"},
 		{key: "log_level", def: "info", help: "debug, info, warn or error"},
 		{key: "log_format", def: "text", help: "text or json"},
+		{key: "step_network_allow", help: "host:port pairs that sandboxed steps may reach although their addresses are private or loopback (a gateway; stand-in providers in tests), comma separated"},
+		{key: "steps_unsandboxed", def: "false", help: "run code and command steps as plain processes of the server's user, seeing all it sees: for a single-user machine only"},
+		{key: "step_memory", def: "512MiB", help: "memory limit of each process of a sandboxed step (KiB, MiB or GiB)"},
+		{key: "step_processes", def: "64", help: "how many processes a sandboxed step may run at once"},
 		{key: "server", help: "CLI: the server's URL (default: http://<listen>)", clientOK: true},
 		{key: "token", secret: true, help: "CLI: the API token (default: the admin token in data_dir)", clientOK: true},
 	}
@@ -157,6 +171,31 @@ var settings = func() []setting {
 			st.set, st.get = dur(durs[st.key])
 		case st.key == "app_origins":
 			st.set, st.get = setOrigins, getOrigins
+		case st.key == "step_network_allow":
+			st.set = func(c *Config, v string) error { c.StepNetworkAllow = splitList(v); return nil }
+			st.get = func(c *Config) string { return strings.Join(c.StepNetworkAllow, ",") }
+		case st.key == "steps_unsandboxed":
+			st.set = func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("%q is not true or false", v)
+				}
+				c.StepsUnsandboxed = b
+				return nil
+			}
+			st.get = func(c *Config) string { return strconv.FormatBool(c.StepsUnsandboxed) }
+		case st.key == "step_memory":
+			st.set, st.get = setBytes, func(c *Config) string { return strconv.FormatInt(c.StepMemory, 10) }
+		case st.key == "step_processes":
+			st.set = func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return fmt.Errorf("%q is not a whole number", v)
+				}
+				c.StepProcesses = n
+				return nil
+			}
+			st.get = func(c *Config) string { return strconv.Itoa(c.StepProcesses) }
 		}
 	}
 	return s
@@ -177,6 +216,35 @@ func setOrigins(c *Config, v string) error {
 	}
 	c.AppOrigins = m
 	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// setBytes reads a size such as 512MiB, 1GiB or 65536 (bytes).
+func setBytes(c *Config, v string) error {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(strings.TrimSpace(v), u.suffix); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+			if err != nil {
+				break
+			}
+			c.StepMemory = n * u.n
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a size such as 512MiB or 1GiB", v)
 }
 
 func getOrigins(c *Config) string {
@@ -386,6 +454,12 @@ func (c *Config) Validate() error {
 	}
 	if c.UnhealthyAfter <= 0 {
 		bad("unhealthy_after", "must be positive")
+	}
+	if c.StepMemory < 16<<20 {
+		bad("step_memory", "must be at least 16MiB")
+	}
+	if c.StepProcesses < 4 {
+		bad("step_processes", "must be at least 4")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

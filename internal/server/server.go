@@ -24,6 +24,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/refresher"
+	"github.com/latchkeyhq/latchkey/internal/sandbox"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/web"
@@ -113,8 +114,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 			return fail(fmt.Errorf("config file: oauth_clients.%s: %w", slug, err))
 		}
 	}
+	box, err := newSandbox(ctx, cfg, log)
+	if err != nil {
+		return fail(err)
+	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: registry}
-	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Clock: clock, Log: log, HTTP: client})
+	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
 	s.workflows = wf
 	s.handler = s.routes(api.New(svc, wf, st, clock, log, redirectURI), web.New(web.Options{
 		Workflows: wf,
@@ -122,6 +127,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil
+}
+
+// newSandbox sets up the workflow steps' sandbox, and says at start what
+// it could not do.
+func newSandbox(ctx context.Context, cfg config.Config, log *slog.Logger) (*sandbox.Sandbox, error) {
+	box, err := sandbox.New(sandbox.Config{Allow: cfg.StepNetworkAllow, Memory: cfg.StepMemory,
+		Processes: cfg.StepProcesses, Unsandboxed: cfg.StepsUnsandboxed})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case box.Unsandboxed():
+		log.WarnContext(ctx, "steps_unsandboxed is on: code and command steps run as this server's user and can read its files, its key and its database; use it only on a single-user machine")
+	case box.Available() != nil:
+		log.WarnContext(ctx, "code and command steps will refuse to run", "reason", box.Available().Error())
+	}
+	return box, nil
 }
 
 // loadRing reads the master key(s) from the environment or the key file.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
+	"github.com/latchkeyhq/latchkey/internal/sandbox/sandboxtest"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
@@ -84,6 +85,7 @@ func TestWorkflowEndToEnd(t *testing.T) {
 	cfg := servertest.Config(t, "")
 	cfg.CatalogDir = dir
 	cfg.AppOrigins = map[string]string{"slack": idp.URL, "sendgrid": sendgrid.URL}
+	cfg.StepNetworkAllow = sandboxtest.HostPorts(t, slack.URL)
 	cfg.RefreshInterval = 0
 	inst := servertest.Start(t, cfg, server.Options{Clock: clock})
 	api, ctx := inst.Client(), context.Background()

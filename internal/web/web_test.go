@@ -363,3 +363,25 @@ func TestReplaceKeysPage(t *testing.T) {
 		t.Fatalf("credentials after replacing: %v", creds)
 	}
 }
+
+// TestUnsandboxedBanner: with steps_unsandboxed on, the workflow pages say
+// so; with the sandbox working they do not.
+func TestUnsandboxedBanner(t *testing.T) {
+	for _, unsandboxed := range []bool{true, false} {
+		cfg := servertest.Config(t, "")
+		if !unsandboxed && cfg.StepsUnsandboxed {
+			continue // no sandbox on this machine: nothing to show it working
+		}
+		cfg.StepsUnsandboxed = unsandboxed
+		inst := servertest.Start(t, cfg, server.Options{})
+		b := newBrowser(t, inst.URL)
+		setup(t, b)
+		_, body := b.get(t, "/workflows")
+		if got := strings.Contains(body, `id="sandbox-warning"`) && strings.Contains(body, "Steps run unsandboxed"); got != unsandboxed {
+			t.Errorf("steps_unsandboxed=%v: banner shown %v", unsandboxed, got)
+		}
+		if unsandboxed && !strings.Contains(inst.Logs.String(), "steps_unsandboxed is on") {
+			t.Error("the server did not warn at start")
+		}
+	}
+}

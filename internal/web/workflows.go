@@ -23,9 +23,11 @@ const exampleSteps = `[
 ]`
 
 type workflowsContent struct {
-	Workflows []workflows.Workflow
-	Name      string
-	Steps     string
+	// SandboxWarning is shown as a banner when steps are not sandboxed.
+	SandboxWarning string
+	Workflows      []workflows.Workflow
+	Name           string
+	Steps          string
 }
 
 func (h *Handler) workflowsPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -38,7 +40,7 @@ func (h *Handler) renderWorkflows(w http.ResponseWriter, r *http.Request, s *ses
 		h.fail(w, r, err)
 		return
 	}
-	v := h.view(s, "Workflows", "workflows", workflowsContent{Workflows: list, Name: name, Steps: steps})
+	v := h.view(s, "Workflows", "workflows", workflowsContent{SandboxWarning: h.workflows.SandboxWarning(), Workflows: list, Name: name, Steps: steps})
 	v.Error = errMsg
 	h.render(w, r, status, "workflows.html", v)
 }
@@ -78,9 +80,10 @@ type linkView struct {
 }
 
 type workflowContent struct {
-	Workflow workflows.Workflow
-	Steps    []stepView
-	Runs     []workflows.Run
+	SandboxWarning string
+	Workflow       workflows.Workflow
+	Steps          []stepView
+	Runs           []workflows.Run
 	// Shown is the run the page opens on, if any.
 	Shown string
 	// OAuth says, for each account a run blamed, whether it reconnects
@@ -94,7 +97,7 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 		h.pageError(w, r, s, err)
 		return
 	}
-	c := workflowContent{Workflow: wf, Shown: r.URL.Query().Get("run")}
+	c := workflowContent{SandboxWarning: h.workflows.SandboxWarning(), Workflow: wf, Shown: r.URL.Query().Get("run")}
 	for _, st := range wf.Steps {
 		sv := stepView{Step: st, Source: st.Code}
 		if st.Kind == workflows.KindCommand {

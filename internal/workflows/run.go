@@ -18,6 +18,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/sandbox"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -38,8 +39,11 @@ const (
 	ErrorTimeout     = "timeout"
 	ErrorOutput      = "output_limit"
 	ErrorNoNode      = "node_missing"
-	ErrorUnlinked    = "unlinked"
-	ErrorStep        = "step"
+	// ErrorSandbox: code and command steps cannot run on this server
+	// until the sandbox's packages are installed.
+	ErrorSandbox  = "sandbox_unavailable"
+	ErrorUnlinked = "unlinked"
+	ErrorStep     = "step"
 )
 
 // StepResult is what one step did.
@@ -216,20 +220,11 @@ func (s *Service) codeStep(ctx context.Context, res *StepResult, st Step, auths 
 		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorNoNode, "code steps need Node.js, and node was not found on the server's PATH"
 		return ""
 	}
-	runner, cleanup, err := writeRunner()
-	if err != nil {
-		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, "could not prepare the step"
-		return ""
-	}
-	defer cleanup()
 	input, _ := json.Marshal(map[string]any{"code": st.Code, "auths": auths, "steps": previous})
-	p, err := runProcess(ctx, []string{s.node, runner}, st.Env, input, timeout, true)
-	res.Logs = joinLogs(p.Stdout, p.Stderr)
-	if err != nil {
-		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, "the step could not start: "+err.Error()
-		return ""
-	}
-	if limitHit(res, p, timeout) {
+	p, ok := s.runProgram(ctx, res, sandbox.Cmd{Argv: []string{s.node, runnerPath}, Env: st.Env, Stdin: input,
+		Files: map[string][]byte{runnerPath: runnerJS}, Timeout: timeout, Report: true})
+	res.Logs = withNote(joinLogs(p.Stdout, p.Stderr), p.Refused)
+	if !ok || limitHit(res, p, timeout) {
 		return ""
 	}
 	var out struct {
@@ -269,24 +264,46 @@ func firstApp(st Step) string {
 // prints is the result (JSON if it parses, else text).
 func (s *Service) commandStep(ctx context.Context, res *StepResult, st Step, auths map[string]appapi.Values, previous map[string]any, timeout time.Duration) {
 	input, _ := json.Marshal(map[string]any{"auths": auths, "steps": previous})
-	p, err := runProcess(ctx, st.Command, st.Env, input, timeout, false)
-	res.Logs = p.Stderr
-	if err != nil {
-		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, "the command could not start: "+err.Error()
-		return
-	}
-	if limitHit(res, p, timeout) {
+	p, ok := s.runProgram(ctx, res, sandbox.Cmd{Argv: st.Command, Env: st.Env, Stdin: input, Timeout: timeout})
+	res.Logs = withNote(p.Stderr, p.Refused)
+	if !ok || limitHit(res, p, timeout) {
 		return
 	}
 	if p.ExitCode != 0 {
 		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, fmt.Sprintf("the command exited with status %d", p.ExitCode)
-		res.Logs = joinLogs(p.Stdout, p.Stderr)
+		res.Logs = withNote(joinLogs(p.Stdout, p.Stderr), p.Refused)
 		return
 	}
 	res.Status, res.Result = StatusSucceeded, asResult([]byte(p.Stdout))
 }
 
-func limitHit(res *StepResult, p procResult, timeout time.Duration) bool {
+// runProgram runs a code or command step's program in the sandbox. It
+// reports false, with the step failed, when the program could not run.
+func (s *Service) runProgram(ctx context.Context, res *StepResult, c sandbox.Cmd) (sandbox.Result, bool) {
+	if s.sandbox == nil {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorSandbox, "code and command steps are turned off: the server has no sandbox to run them in"
+		return sandbox.Result{}, false
+	}
+	p, err := s.sandbox.Run(ctx, c)
+	switch {
+	case errors.Is(err, sandbox.ErrUnavailable):
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorSandbox, err.Error()
+		return p, false
+	case err != nil:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, "the step could not start: "+err.Error()
+		return p, false
+	}
+	return p, true
+}
+
+func withNote(logs string, refused []string) string {
+	if note := refusedNote(refused); note != "" {
+		return joinLogs(logs, note)
+	}
+	return logs
+}
+
+func limitHit(res *StepResult, p sandbox.Result, timeout time.Duration) bool {
 	switch {
 	case p.TimedOut:
 		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorTimeout, fmt.Sprintf("the step ran past its time limit of %s and was stopped", timeout)

@@ -20,6 +20,7 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/sandbox"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -59,7 +60,8 @@ type Service struct {
 	log      *slog.Logger
 	http     *http.Client
 	// node is the Node.js binary; empty when none was found.
-	node string
+	node    string
+	sandbox *sandbox.Sandbox
 }
 
 // Options configure a Service.
@@ -72,6 +74,8 @@ type Options struct {
 	HTTP *http.Client
 	// Node is the Node.js binary for code steps; empty means look on PATH.
 	Node string
+	// Sandbox runs code and command steps.
+	Sandbox *sandbox.Sandbox
 }
 
 // New returns a Service.
@@ -82,7 +86,22 @@ func New(o Options) *Service {
 	if o.Node == "" {
 		o.Node = findNode()
 	}
-	return &Service{store: o.Store, accounts: o.Accounts, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node}
+	return &Service{store: o.Store, accounts: o.Accounts, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node, sandbox: o.Sandbox}
+}
+
+// SandboxWarning says, for the workflow pages, what is wrong with the
+// steps' sandbox: turned off by the operator, or impossible here. It is
+// empty when code and command steps run sandboxed.
+func (s *Service) SandboxWarning() string {
+	switch {
+	case s.sandbox == nil:
+		return "Code and command steps are turned off on this server."
+	case s.sandbox.Unsandboxed():
+		return "Steps run unsandboxed: the operator set steps_unsandboxed, so code and command steps run as the server's own user and can read its files, its key and its database. Use this only on a single-user machine."
+	case s.sandbox.Available() != nil:
+		return "Code and command steps cannot run: " + s.sandbox.Available().Error()
+	}
+	return ""
 }
 
 var (

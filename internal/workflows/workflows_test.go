@@ -13,6 +13,8 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/sandbox"
+	"github.com/latchkeyhq/latchkey/internal/sandbox/sandboxtest"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/store/sqlite"
@@ -52,8 +54,9 @@ func newFixture(t *testing.T) fixture {
 	return f
 }
 
-func (f fixture) service(node string) *workflows.Service {
-	return workflows.New(workflows.Options{Store: f.st, Accounts: f.accounts, Clock: clockwork.NewFakeClock(), Log: slog.New(slog.DiscardHandler), Node: node})
+func (f fixture) service(t *testing.T, node string) *workflows.Service {
+	return workflows.New(workflows.Options{Store: f.st, Accounts: f.accounts, Clock: clockwork.NewFakeClock(), Log: slog.New(slog.DiscardHandler), Node: node,
+		Sandbox: sandboxtest.New(t)})
 }
 
 // TestNoCrossWorkspaceAccounts: a workflow cannot link, and so cannot run
@@ -65,7 +68,7 @@ func TestNoCrossWorkspaceAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := f.service("")
+	svc := f.service(t, "")
 	_, err = svc.Save(ctx, f.b, "", "steal", []workflows.Step{{Key: "s", Kind: "command", Command: []string{"cat"}, Apps: []string{"openai"}, Accounts: map[string]string{"openai": acc.ID}}})
 	var ve *accounts.ValidationError
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "not found") {
@@ -82,7 +85,7 @@ func TestCodeStepWithoutNode(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	t.Setenv("PATH", t.TempDir()) // a server with no node on its PATH
-	svc := f.service("")
+	svc := f.service(t, "")
 	wf, err := svc.Save(ctx, f.a, "", "mixed", []workflows.Step{
 		{Key: "first", Kind: "command", Command: []string{"/bin/sh", "-c", "echo hello"}},
 		{Key: "code", Kind: "code", Code: "return 1"},
@@ -106,7 +109,7 @@ func TestCodeStepWithoutNode(t *testing.T) {
 func TestOutputLimit(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.service("")
+	svc := f.service(t, "")
 	wf, err := svc.Save(ctx, f.a, "", "loud", []workflows.Step{{Key: "loud", Kind: "command", Command: []string{"sh", "-c", "yes latchkey"}, TimeoutSeconds: 20}})
 	if err != nil {
 		t.Fatal(err)
@@ -118,5 +121,40 @@ func TestOutputLimit(t *testing.T) {
 	}
 	if st := run.Steps[0]; st.ErrorKind != "output_limit" || time.Since(start) > 15*time.Second {
 		t.Fatalf("loud step: kind %q after %v", st.ErrorKind, time.Since(start))
+	}
+}
+
+// TestStepsRefuseWithoutSandbox: where the sandbox cannot be set up, code
+// and command steps refuse with one error that names what is missing,
+// while http steps still run.
+func TestStepsRefuseWithoutSandbox(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	box, err := sandbox.New(sandbox.Config{ToolPath: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := workflows.New(workflows.Options{Store: f.st, Accounts: f.accounts, Clock: clockwork.NewFakeClock(), Log: slog.New(slog.DiscardHandler), Node: "/usr/bin/node", Sandbox: box})
+	for _, st := range []workflows.Step{
+		{Key: "cmd", Kind: "command", Command: []string{"sh", "-c", "echo hello"}},
+		{Key: "code", Kind: "code", Code: "return 1"},
+	} {
+		wf, err := svc.Save(ctx, f.a, "", st.Key, []workflows.Step{st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := svc.Run(ctx, f.a, wf.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := run.Steps[0]
+		if got.Status != "failed" || got.ErrorKind != "sandbox_unavailable" || got.Result != nil {
+			t.Fatalf("%s step without a sandbox: %+v", st.Kind, got)
+		}
+		for _, want := range []string{"bwrap (Debian package bubblewrap)", "pasta (Debian package passt)", "nft (Debian package nftables)", "apt-get install bubblewrap passt nftables", "steps_unsandboxed"} {
+			if !strings.Contains(got.Error, want) {
+				t.Errorf("the error does not say %q: %s", want, got.Error)
+			}
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
+	"github.com/latchkeyhq/latchkey/internal/sandbox/sandboxtest"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/store/postgres/pgtest"
@@ -51,6 +52,9 @@ func Config(t testing.TB, databaseURL string) config.Config {
 	cfg.MasterKey = seal.EncodeKey(k)
 	cfg.Listen = "127.0.0.1:0"
 	cfg.LogLevel = "debug"
+	// Tests that merely run steps run them as plain processes where the
+	// sandbox cannot run; the sandbox's own tests skip there instead.
+	cfg.StepsUnsandboxed = sandboxtest.Unsandboxed(t)
 	return cfg
 }
 
