@@ -18,6 +18,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -368,6 +369,11 @@ func (s *Service) httpStep(ctx context.Context, actor accounts.Actor, res *StepR
 		return failf(ErrorStep, "the request failed: %s", failure(err))
 	}
 	defer resp.Body.Close()
+	if err := outbound.Redirect(resp); err != nil {
+		// The answer is the provider's own; only its status is kept.
+		res.Result, _ = json.Marshal(map[string]any{"status": resp.StatusCode})
+		return failf(ErrorStep, "%s: %v", app.Name, err)
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
 	result, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "body": asResult(b)})
 	res.Result = result
