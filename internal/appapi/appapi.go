@@ -164,7 +164,8 @@ func Probe(ctx context.Context, client *http.Client, app *catalog.App, p *catalo
 		}
 		// The error text of net/http names the URL, which may hold a
 		// secret (request_auth.query); keep only the kind of failure.
-		return nil, fmt.Errorf("%w: %s", ErrUnreachable, failureKind(err))
+		// Clipped: a malformed answer is quoted in the error.
+		return nil, fmt.Errorf("%w: %s", ErrUnreachable, outbound.Clip(failureKind(err)))
 	}
 	defer resp.Body.Close()
 	if err := outbound.Redirect(resp); err != nil {
@@ -172,7 +173,7 @@ func Probe(ctx context.Context, client *http.Client, app *catalog.App, p *catalo
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the answer: %s", ErrUnreachable, failureKind(err))
+		return nil, fmt.Errorf("%w: reading the answer: %s", ErrUnreachable, outbound.Clip(failureKind(err)))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Scrub before clipping, so that no part of a cut secret is left.

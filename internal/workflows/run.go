@@ -409,12 +409,14 @@ func (s *Service) target(app *catalog.App, h *HTTPStep, values appapi.Values) (s
 	return u.String(), nil
 }
 
+// failure is a failed request's error without its URL (which may carry a
+// credential in its query), clipped: a malformed answer is quoted in it.
 func failure(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err.Error()
+		err = ue.Err
 	}
-	return err.Error()
+	return outbound.Clip(err.Error())
 }
 
 // masker replaces every secret value handed to a step in what the step
