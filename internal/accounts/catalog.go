@@ -23,7 +23,9 @@ func (s *Service) customApp(ctx context.Context, workspaceID, slug string) (*cat
 	}
 	app, err := catalog.Parse(ca.Definition)
 	if err != nil {
-		return nil, fmt.Errorf("custom app %s: %w", slug, err)
+		// Saved before a rule it breaks (an internal address, say): it is
+		// not used until an owner saves it again.
+		return nil, invalid("app", "the workspace's app %s no longer validates; an owner must save it again: %v", slug, err)
 	}
 	return app, nil
 }

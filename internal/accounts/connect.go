@@ -18,6 +18,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -267,7 +268,7 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, in Callba
 		return store.Account{}, ErrOtherSession
 	}
 	if in.Error != "" {
-		return store.Account{}, &ProviderError{Code: clip(in.Error, 100), Description: clip(in.ErrorDescription, 300)}
+		return store.Account{}, &ProviderError{Code: clip(outbound.Clip(in.Error), 100), Description: outbound.Clip(in.ErrorDescription)}
 	}
 	if in.Code == "" {
 		return store.Account{}, ErrMissingCode

@@ -23,6 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/ttlcache"
@@ -148,7 +149,8 @@ type Options struct {
 	Store   store.Store
 	Catalog *catalog.Catalog
 	Ring    *seal.Ring
-	// Client makes provider requests; its Timeout bounds each one.
+	// Client makes provider requests; its Timeout bounds each one. Nil
+	// means the guarded client with no exceptions.
 	Client *http.Client
 	Clock  clockwork.Clock
 	Log    *slog.Logger
@@ -174,7 +176,7 @@ func New(o Options) *Service {
 		o.Log = slog.Default()
 	}
 	if o.Client == nil {
-		o.Client = http.DefaultClient
+		o.Client = outbound.New(outbound.Options{Timeout: 30 * time.Second})
 	}
 	if o.RefreshMargin == 0 {
 		o.RefreshMargin = 5 * time.Minute

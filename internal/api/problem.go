@@ -10,6 +10,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -80,6 +81,10 @@ func toProblem(err error) *Problem {
 		pr := problem(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
 		if errors.As(err, &se) {
 			pr.ProviderStatus = se.Status
+		} else if errors.Is(err, outbound.ErrRedirect) {
+			pr.Type = ProblemTypePrefix + "provider-redirect"
+			pr.Title = "The app answered the test with a redirect, which Latchkey does not follow; nothing was saved"
+			pr.Status = http.StatusBadGateway
 		} else if errors.Is(err, appapi.ErrUnreachable) {
 			pr.Type = ProblemTypePrefix + "provider-unreachable"
 			pr.Title = "The app could not be reached to test the credentials; nothing was saved"

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 )
 
 // MaxBody caps what is read of a provider's answer.
@@ -100,7 +101,7 @@ func Authorize(req *http.Request, app *catalog.App, v Values) error {
 type StatusError struct {
 	Status int
 	// Message is the provider's own error text where its JSON has one,
-	// with any credential value blanked out.
+	// with any credential value blanked out, clipped.
 	Message string
 }
 
@@ -116,7 +117,8 @@ func (e *StatusError) Error() string {
 var ErrUnreachable = errors.New("the provider could not be reached")
 
 // Probe runs a test or identity request and returns the body of a 2xx
-// answer. A non-2xx answer is a *StatusError.
+// answer. A redirect is an *outbound.RedirectError (it is not followed);
+// another non-2xx answer is a *StatusError.
 func Probe(ctx context.Context, client *http.Client, app *catalog.App, p *catalog.Probe, v Values) ([]byte, error) {
 	u, err := ResolveURL(app, p.URL, v)
 	if err != nil {
@@ -155,18 +157,27 @@ func Probe(ctx context.Context, client *http.Client, app *catalog.App, p *catalo
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		// The error text of net/http names the URL, which holds no secret
-		// (secrets never go in URLs except by request_auth.query, which
-		// is added after); keep only the kind of failure.
-		return nil, fmt.Errorf("%w: %s", ErrUnreachable, failureKind(err))
+		// A refused address is said as such, and stays testable.
+		var be *outbound.BlockedError
+		if errors.As(err, &be) {
+			return nil, fmt.Errorf("%w: %w", ErrUnreachable, be)
+		}
+		// The error text of net/http names the URL, which may hold a
+		// secret (request_auth.query); keep only the kind of failure.
+		// Clipped: a malformed answer is quoted in the error.
+		return nil, fmt.Errorf("%w: %s", ErrUnreachable, outbound.Clip(failureKind(err)))
 	}
 	defer resp.Body.Close()
+	if err := outbound.Redirect(resp); err != nil {
+		return nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the answer: %s", ErrUnreachable, failureKind(err))
+		return nil, fmt.Errorf("%w: reading the answer: %s", ErrUnreachable, outbound.Clip(failureKind(err)))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &StatusError{Status: resp.StatusCode, Message: scrub(providerMessage(b), v)}
+		// Scrub before clipping, so that no part of a cut secret is left.
+		return nil, &StatusError{Status: resp.StatusCode, Message: outbound.Clip(scrub(providerMessage(b), v))}
 	}
 	return b, nil
 }
@@ -196,9 +207,6 @@ func providerMessage(b []byte) string {
 	}
 	for _, path := range []string{"error.message", "error_description", "message", "errors.0.message", "error", "detail", "title"} {
 		if s, ok := Lookup(doc, path); ok && s != "" {
-			if len(s) > 200 {
-				s = s[:200] + "..."
-			}
 			return s
 		}
 	}
@@ -269,10 +277,7 @@ func Label(tpl string, body []byte) string {
 	if !labelRE.MatchString(tpl) || out == strings.Join(strings.Fields(labelRE.ReplaceAllString(tpl, "")), " ") {
 		return ""
 	}
-	if len(out) > 200 {
-		out = out[:200]
-	}
-	return out
+	return outbound.Clip(out)
 }
 
 // Identify runs the app's identity request, if it has one, and returns the

@@ -212,3 +212,81 @@ func TestExpand(t *testing.T) {
 		t.Fatalf("missing name: %v", err)
 	}
 }
+
+// An address written into any URL of an entry, in any spelling, must be a
+// public one; names and templates pass (the dial-time check judges them).
+func TestURLAddresses(t *testing.T) {
+	oauthApp := func(authorize, token, revoke string) string {
+		return `
+slug: acme
+name: Acme
+categories: [crm]
+docs_url: https://docs.acme.example/oauth
+auth: oauth2
+base_url: https://api.acme.example
+oauth2:
+  authorize_url: ` + authorize + `
+  token_url: ` + token + `
+  revoke_url: ` + revoke + `
+identity:
+  url: /me
+  label: '{name}'
+`
+	}
+	good := "https://acme.example/x"
+	positions := map[string]func(host string) string{
+		"base_url": func(h string) string {
+			return strings.Replace(goodKeys, "https://{region}.acme.example/api", "https://"+h+"/api", 1)
+		},
+		"test.url": func(h string) string {
+			return strings.Replace(goodKeys, "test:\n  url: /me", "test:\n  url: https://"+h+"/me", 1)
+		},
+		"identity.url": func(h string) string {
+			return strings.Replace(goodKeys, "identity:\n  url: /me", "identity:\n  url: https://"+h+"/me", 1)
+		},
+		"oauth2.authorize_url": func(h string) string { return oauthApp("https://"+h+"/authorize", good, good) },
+		"oauth2.token_url":     func(h string) string { return oauthApp(good, "https://"+h+"/token", good) },
+		"oauth2.revoke_url":    func(h string) string { return oauthApp(good, good, "https://"+h+"/revoke") },
+	}
+	hosts := []struct {
+		host    string
+		refused bool
+	}{
+		{"api.acme.example", false},
+		{"{region}.acme.example", false},
+		{"8.8.8.8", false},
+		{"[2606:4700:4700::1111]", false},
+		{"127.0.0.1", true},
+		{"127.1", true},
+		{"0x7f000001", true},
+		{"2130706433", true},
+		{"0177.0.0.1", true},
+		{"169.254.169.254", true},
+		{"10.0.0.5:8443", true},
+		{"100.64.0.1", true},
+		{"0.0.0.0", true},
+		{"[::1]", true},
+		{"[::ffff:7f00:1]", true},
+		{"[::ffff:169.254.169.254]", true},
+		{"[fd00::1]", true},
+		{"[fe80::1%25eth0]", true},
+	}
+	for where, def := range positions {
+		for _, h := range hosts {
+			if strings.Contains(h.host, "{") && where != "base_url" {
+				continue // only base_url names {region} in these entries
+			}
+			t.Run(where+"/"+h.host, func(t *testing.T) {
+				_, err := catalog.Parse([]byte(def(h.host)))
+				switch {
+				case !h.refused && err != nil:
+					t.Fatalf("refused: %v", err)
+				case h.refused && err == nil:
+					t.Fatal("accepted")
+				case h.refused && (!strings.Contains(err.Error(), where+":") || !strings.Contains(err.Error(), "public internet")):
+					t.Fatalf("error %q does not name %s and say why", err, where)
+				}
+			})
+		}
+	}
+}

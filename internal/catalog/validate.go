@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/latchkeyhq/latchkey/internal/netpolicy"
 )
 
 var (
@@ -301,6 +303,14 @@ func checkURL(raw string, allowed map[string]bool) error {
 	}
 	if u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("%q must be an absolute https URL", raw)
+	}
+	// An address written into the entry, in any spelling a resolver reads
+	// ("127.1", "2130706433", "[::ffff:7f00:1]"), must be a public one. A
+	// name is judged where it resolves, when it is dialled.
+	if a, ok := netpolicy.ParseHost(u.Hostname()); ok {
+		if err := netpolicy.Check(a); err != nil {
+			return fmt.Errorf("%q: %w; Latchkey calls only public internet addresses", raw, err)
+		}
 	}
 	return nil
 }

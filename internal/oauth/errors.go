@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"golang.org/x/oauth2"
+
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 )
 
 // Kind says whether retrying can help.
@@ -27,7 +29,12 @@ type Error struct {
 	Code        string
 	Status      int
 	Description string
+	// cause is what Latchkey itself refused (an address, a redirect), for
+	// errors.Is; it holds no secret.
+	cause error
 }
+
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	msg := e.Code
@@ -77,7 +84,12 @@ func kindForStatus(status int) Kind {
 func classify(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		e := &Error{Code: re.ErrorCode, Description: re.ErrorDescription}
+		if re.Response != nil {
+			if rerr := outbound.Redirect(re.Response); rerr != nil {
+				return &Error{Kind: Transient, Status: re.Response.StatusCode, Description: rerr.Error(), cause: rerr}
+			}
+		}
+		e := &Error{Code: outbound.Clip(re.ErrorCode), Description: re.ErrorDescription}
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
 		}
@@ -89,16 +101,28 @@ func classify(err error) error {
 		default:
 			e.Kind = kindForStatus(e.Status)
 		}
-		if r := []rune(e.Description); len(r) > 300 {
-			e.Description = string(r[:299]) + "…"
-		}
+		e.Description = outbound.Clip(e.Description)
 		return e
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	if be := blocked(err); be != nil {
+		return be
+	}
 	// Network failures, time-outs, and answers that are not a token at all
 	// (a proxy's HTML page) are worth retrying; their text may name the
 	// URL, which holds no secret, so keep only a summary.
 	return &Error{Kind: Transient, Description: "the token endpoint did not answer with a token"}
+}
+
+// blocked is the classified form of a dial the guarded client refused, or
+// nil. Retrying may help (a name may resolve elsewhere later), so it is
+// transient; its text names the host and the address, never a secret.
+func blocked(err error) *Error {
+	var be *outbound.BlockedError
+	if !errors.As(err, &be) {
+		return nil
+	}
+	return &Error{Kind: Transient, Description: be.Error(), cause: be}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 )
 
@@ -165,15 +166,15 @@ func (f *Flow) context(ctx context.Context) context.Context {
 			refreshParams[k] = e
 		}
 	}
-	c := &http.Client{
-		Timeout: base.Timeout,
-		Transport: &quirks{
-			next:          transport(base),
-			app:           f.App.OAuth2,
-			refreshParams: refreshParams,
-		},
+	// A copy of the base client keeps its redirect policy (the guarded
+	// client follows none) as well as its timeout.
+	c := *base
+	c.Transport = &quirks{
+		next:          transport(base),
+		app:           f.App.OAuth2,
+		refreshParams: refreshParams,
 	}
-	return context.WithValue(ctx, oauth2.HTTPClient, c)
+	return context.WithValue(ctx, oauth2.HTTPClient, &c)
 }
 
 func transport(c *http.Client) http.RoundTripper {
@@ -247,11 +248,20 @@ func (f *Flow) Revoke(ctx context.Context, token secret.String, hint string) err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		if be := blocked(err); be != nil {
+			return be
+		}
 		return &Error{Kind: Transient, Description: "the revocation endpoint could not be reached"}
 	}
 	defer resp.Body.Close()
+	if err := outbound.Redirect(resp); err != nil {
+		return &Error{Kind: Transient, Status: resp.StatusCode, Description: err.Error(), cause: err}
+	}
 	if resp.StatusCode != http.StatusOK {
-		return &Error{Kind: kindForStatus(resp.StatusCode), Status: resp.StatusCode, Description: "the revocation endpoint answered " + resp.Status}
+		// resp.Status carries the provider's own reason phrase; say the
+		// standard one.
+		return &Error{Kind: kindForStatus(resp.StatusCode), Status: resp.StatusCode,
+			Description: fmt.Sprintf("the revocation endpoint answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))}
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/bootstrap"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/refresher"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
 	"github.com/latchkeyhq/latchkey/internal/seal"
@@ -49,7 +50,8 @@ type Options struct {
 	// Store replaces the configured store (tests share one between
 	// instances).
 	Store store.Store
-	// ProviderClient makes requests to providers.
+	// ProviderClient makes requests to providers; nil means the guarded
+	// client of internal/outbound, which trusts the app_origins.
 	ProviderClient *http.Client
 }
 
@@ -98,7 +100,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	client := opt.ProviderClient
 	if client == nil {
-		client = &http.Client{Timeout: cfg.ProviderTimeout}
+		if client, err = providerClient(cfg); err != nil {
+			return fail(err)
+		}
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -144,6 +148,21 @@ func newSandbox(ctx context.Context, cfg config.Config, log *slog.Logger) (*sand
 		log.WarnContext(ctx, "code and command steps will refuse to run", "reason", box.Available().Error())
 	}
 	return box, nil
+}
+
+// providerClient is the one guarded client every request for an app goes
+// through; the operator's app_origins are the only addresses it may reach
+// outside the public internet.
+func providerClient(cfg config.Config) (*http.Client, error) {
+	var allow []string
+	for slug, origin := range cfg.AppOrigins {
+		hp, err := outbound.Origin(origin)
+		if err != nil {
+			return nil, fmt.Errorf("app_origins: %s: %w", slug, err)
+		}
+		allow = append(allow, hp)
+	}
+	return outbound.New(outbound.Options{Allow: allow, Timeout: cfg.ProviderTimeout}), nil
 }
 
 // loadRing reads the master key(s) from the environment or the key file.

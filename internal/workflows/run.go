@@ -19,6 +19,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -385,6 +386,11 @@ func (s *Service) httpStep(ctx context.Context, actor accounts.Actor, res *StepR
 		return failf(ErrorStep, "the request failed: %s", failure(err))
 	}
 	defer resp.Body.Close()
+	if err := outbound.Redirect(resp); err != nil {
+		// The answer is the provider's own; only its status is kept.
+		res.Result, _ = json.Marshal(map[string]any{"status": resp.StatusCode})
+		return failf(ErrorStep, "%s: %v", app.Name, err)
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
 	result, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "body": asResult(b)})
 	res.Result = result
@@ -420,12 +426,14 @@ func (s *Service) target(app *catalog.App, h *HTTPStep, values appapi.Values) (s
 	return u.String(), nil
 }
 
+// failure is a failed request's error without its URL (which may carry a
+// credential in its query), clipped: a malformed answer is quoted in it.
 func failure(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err.Error()
+		err = ue.Err
 	}
-	return err.Error()
+	return outbound.Clip(err.Error())
 }
 
 // masker replaces every secret value handed to a step in what the step

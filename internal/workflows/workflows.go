@@ -21,6 +21,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -70,7 +71,8 @@ type Options struct {
 	Accounts *accounts.Service
 	Clock    clockwork.Clock
 	Log      *slog.Logger
-	// HTTP makes the http steps' requests.
+	// HTTP makes the http steps' requests; nil means the guarded client
+	// with no exceptions. The step's own time limit bounds each request.
 	HTTP *http.Client
 	// Node is the Node.js binary for code steps; empty means look on PATH.
 	Node string
@@ -81,7 +83,7 @@ type Options struct {
 // New returns a Service.
 func New(o Options) *Service {
 	if o.HTTP == nil {
-		o.HTTP = http.DefaultClient
+		o.HTTP = outbound.New(outbound.Options{})
 	}
 	if o.Node == "" {
 		o.Node = findNode()
