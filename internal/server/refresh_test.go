@@ -219,3 +219,55 @@ func workspaceOf(t *testing.T, inst *servertest.Instance, accountID string) stri
 	t.Fatal(fmt.Sprintf("account %s is in no workspace", accountID))
 	return ""
 }
+
+// TestBackgroundRefreshWhileWriting: the background refresher claims an
+// account in a short transaction and calls the provider after it, so
+// writes go through while the provider is held.
+func TestBackgroundRefreshWhileWriting(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		f := startOAuth(t, b)
+		ctx := context.Background()
+		acc := f.connect(t, client.Connect{App: "testidp"})
+		f.clock.Advance(2 * time.Hour) // due, and expired
+
+		arrived, release := f.idp.HoldRefreshes()
+		defer release()
+		type result struct {
+			n   int
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			n, err := f.inst.Accounts().RefreshDue(ctx, 10)
+			done <- result{n, err}
+		}()
+		select {
+		case <-arrived:
+		case r := <-done:
+			t.Fatalf("the refresher finished before reaching the provider: %d, %v", r.n, r.err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the refresher never reached the provider")
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := f.api.CreateAccount(wctx, client.CreateAccount{App: "openai", Fields: map[string]string{"api_key": "sk-new"}, Test: ptr(false)}); err != nil {
+			t.Fatalf("create while the refresher waits on the provider: %v", err)
+		}
+		if _, err := f.api.RenameAccount(wctx, acc.ID, "renamed during its refresh"); err != nil {
+			t.Fatalf("rename of the account being refreshed: %v", err)
+		}
+		release()
+		r := <-done
+		if r.err != nil || r.n != 1 || f.idp.Refreshes() != 1 {
+			t.Fatalf("refresh pass: %d accounts, %d refreshes, %v", r.n, f.idp.Refreshes(), r.err)
+		}
+		after, err := f.api.GetAccount(ctx, acc.ID)
+		if err != nil || after.Nickname != "renamed during its refresh" || after.LastRefreshedAt == nil || *after.ExpiresAt == *acc.ExpiresAt {
+			t.Fatalf("after the refresh: %+v, %v; want renamed and renewed", after, err)
+		}
+		// Reading needs no second refresh.
+		if _, err := f.api.Credentials(ctx, acc.ID); err != nil || f.idp.Refreshes() != 1 {
+			t.Fatalf("read after the background refresh: %v, %d refreshes", err, f.idp.Refreshes())
+		}
+	})
+}
