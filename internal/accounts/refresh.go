@@ -1,10 +1,12 @@
 package accounts
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
@@ -33,20 +35,64 @@ func (e *NeedsReconnectError) Error() string {
 // be reached to refresh it; trying again later may work.
 var ErrRefreshUnavailable = errors.New("the access token has expired and the provider could not refresh it just now; try again shortly")
 
-// errStillFresh: under the row lock, the account turned out refreshed by
-// someone else; nothing to write.
+// errStillFresh: the account turned out refreshed by someone else, or
+// needs reconnecting; nothing to write.
 var errStillFresh = errors.New("already fresh")
+
+// errSuperseded: while a refresh waited on the provider, someone else
+// stored other tokens for the account (a reconnect, or a refresh that took
+// over a lapsed lease). The stored ones win; the answer is dropped.
+var errSuperseded = errors.New("the account's tokens changed during the refresh")
+
+// margin is how long before expiry the account's token is refreshed on
+// read: refresh_margin, but at most half the token's life, so that a
+// provider issuing short-lived tokens (60 s against a 5 min margin) does
+// not make every read refresh.
+func (s *Service) margin(a store.Account) time.Duration {
+	m := s.refreshMargin
+	if a.ExpiresAt == nil {
+		return m
+	}
+	got := a.CreatedAt
+	if a.LastRefreshedAt != nil {
+		got = *a.LastRefreshedAt
+	}
+	if life := a.ExpiresAt.Sub(got); life > 0 {
+		m = min(m, life/2)
+	}
+	return m
+}
 
 // expiring reports whether the account's access token expires within the
 // margin (or has expired).
 func (s *Service) expiring(a store.Account) bool {
-	return a.ExpiresAt != nil && !a.ExpiresAt.After(s.clock.Now().Add(s.refreshMargin))
+	return a.ExpiresAt != nil && !a.ExpiresAt.After(s.clock.Now().Add(s.margin(a)))
 }
+
+// providerBudget bounds one refresh's provider call and the store reads
+// around it.
+func (s *Service) providerBudget() time.Duration {
+	t := s.client.Timeout
+	if t <= 0 {
+		t = 30 * time.Second
+	}
+	return t + 10*time.Second
+}
+
+// leaseLength is how long a refresh lease holds: twice what a refresh may
+// take, so a live holder never loses it, and a dead one's lapses soon.
+func (s *Service) leaseLength() time.Duration { return 2 * s.providerBudget() }
+
+// Lease waiters poll the row at this interval, with jitter.
+const leasePoll = 25 * time.Millisecond
+
+// Attempts at saving a refresh's outcome once the provider has answered.
+const writeAttempts = 5
 
 // fresh returns the account with an access token valid now, refreshing it
 // first when it expires within the margin. Many concurrent callers cause
-// one refresh: single-flight in this process, the row lock across
-// processes, and a re-check once the lock is held.
+// one refresh: single-flight in this process, the account's refresh lease
+// across processes, and a re-check once the lease is won.
 func (s *Service) fresh(ctx context.Context, acc store.Account) (store.Account, error) {
 	if acc.Status == store.StatusNeedsReconnect {
 		return acc, &NeedsReconnectError{AccountID: acc.ID, Reason: acc.StatusError}
@@ -56,10 +102,11 @@ func (s *Service) fresh(ctx context.Context, acc store.Account) (store.Account, 
 	}
 	v, err, _ := s.flight.Do(acc.ID, func() (any, error) {
 		// The refresh outlives a caller that gives up, so the others
-		// waiting on it still get its result.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*s.client.Timeout+30*time.Second)
+		// waiting on it still get its result. It may wait out a dead
+		// holder's lease, then refresh itself.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseLength()+s.providerBudget())
 		defer cancel()
-		return s.refreshAccount(rctx, acc)
+		return s.refreshAccount(rctx, acc, false)
 	})
 	if err != nil {
 		return acc, err
@@ -74,26 +121,132 @@ func (s *Service) fresh(ctx context.Context, acc store.Account) (store.Account, 
 	return got, nil
 }
 
-// refreshAccount refreshes one account under its row lock and returns the
-// account as stored afterwards.
-func (s *Service) refreshAccount(ctx context.Context, acc store.Account) (store.Account, error) {
-	var events []store.AuditEvent
-	updated, err := s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {
-		if !s.expiring(*a) || a.Status == store.StatusNeedsReconnect {
-			return errStillFresh
+// refreshAccount refreshes one account under its refresh lease and returns
+// the account as stored afterwards. Without force, it refreshes only if the
+// token (re-read once the lease is won) is still expiring. When another
+// holds the lease, it waits for that holder's outcome instead; when that
+// holder died, it takes the lapsed lease itself.
+func (s *Service) refreshAccount(ctx context.Context, acc store.Account, force bool) (store.Account, error) {
+	for {
+		holder := rand.Text()
+		now := s.clock.Now()
+		won, err := s.store.TakeRefreshLease(ctx, acc.WorkspaceID, acc.ID, holder, now, now.Add(s.leaseLength()))
+		if err != nil {
+			return acc, fmt.Errorf("refresh account %s: %w", acc.ID, err)
 		}
-		events = s.refreshLocked(ctx, a)
-		return nil
-	})
-	if errors.Is(err, errStillFresh) {
-		fresh, err := s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
+		if won {
+			cur, err := s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
+			if err != nil {
+				s.release(acc, holder)
+				return acc, fmt.Errorf("refresh account %s: %w", acc.ID, err)
+			}
+			if cur.Status == store.StatusNeedsReconnect || (!force && !s.expiring(cur)) {
+				// Refreshed by someone else just now.
+				s.release(cur, holder)
+				cur.RefreshLeaseHolder, cur.RefreshLeaseUntil = "", nil
+				return s.remember(cur), nil
+			}
+			return s.refreshLeased(ctx, cur, holder)
+		}
+		cur, lapsed, err := s.awaitLease(ctx, acc)
 		if err != nil {
 			return acc, err
 		}
-		return s.remember(fresh), nil
+		if !lapsed {
+			return s.remember(cur), nil
+		}
+		s.log.WarnContext(ctx, "a refresh lease lapsed; its holder is gone, refreshing again", "account", acc.ID, "app", acc.App)
 	}
+}
+
+// awaitLease polls the account until the lease's holder releases it, and
+// returns the account as that holder left it, or until the lease lapses
+// (its holder died), reported as lapsed.
+func (s *Service) awaitLease(ctx context.Context, acc store.Account) (store.Account, bool, error) {
+	for {
+		// Real time, not the injected clock: this waits on another
+		// process, whereas the lease's lapse is the clock's business.
+		t := time.NewTimer(leasePoll/2 + time.Duration(mrand.Int64N(int64(leasePoll))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return acc, false, fmt.Errorf("waiting for the refresh of account %s: %w", acc.ID, ctx.Err())
+		case <-t.C:
+		}
+		cur, err := s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
+		if err != nil {
+			return acc, false, fmt.Errorf("waiting for the refresh of account %s: %w", acc.ID, err)
+		}
+		if cur.RefreshLeaseHolder == "" {
+			return cur, false, nil
+		}
+		if cur.RefreshLeaseUntil == nil || !cur.RefreshLeaseUntil.After(s.clock.Now()) {
+			return cur, true, nil
+		}
+	}
+}
+
+// release gives up a lease without writing an outcome.
+func (s *Service) release(acc store.Account, holder string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.store.ReleaseRefreshLease(ctx, acc.WorkspaceID, acc.ID, holder); err != nil {
+		// It lapses on its own.
+		s.log.Warn("releasing a refresh lease failed", "account", acc.ID, "err", err)
+	}
+}
+
+// refreshLeased refreshes acc, as read after holder won its lease: it calls
+// the provider with no transaction open, then writes the outcome (new
+// tokens, or the failure with its backoff and health) in one short
+// UpdateAccount that also releases the lease.
+func (s *Service) refreshLeased(ctx context.Context, acc store.Account, holder string) (store.Account, error) {
+	now := s.clock.Now().UTC()
+	app, creds, flow, err := s.prepareRefresh(ctx, &acc)
+	var tok *oauth.Token
 	if err != nil {
-		return acc, fmt.Errorf("refresh account %s: %w", acc.ID, err)
+		err = &oauth.Error{Kind: oauth.Permanent, Description: err.Error()}
+	} else {
+		pctx, cancel := context.WithTimeout(ctx, s.providerBudget())
+		start := time.Now()
+		tok, err = flow.Refresh(pctx, secret.New(creds.RefreshToken))
+		s.metrics.latency.Observe(time.Since(start).Seconds())
+		cancel()
+	}
+	if err == nil {
+		s.metrics.refreshes.WithLabelValues("ok").Inc()
+	}
+
+	var events []store.AuditEvent
+	updated, werr := s.writeOutcome(ctx, acc, func(a *store.Account) error {
+		if !s.sameGrant(*a, acc, creds.RefreshToken) {
+			return errSuperseded
+		}
+		if a.RefreshLeaseHolder == holder {
+			a.RefreshLeaseHolder, a.RefreshLeaseUntil = "", nil
+		}
+		a.UpdatedAt = now
+		if err != nil {
+			events = s.recordFailure(a, app, now, err)
+			return nil
+		}
+		events = nil
+		return s.applyToken(a, app, now, tok)
+	})
+	if errors.Is(werr, errSuperseded) {
+		s.log.WarnContext(ctx, "refresh answer dropped: the account's tokens changed meanwhile", "account", acc.ID, "app", acc.App)
+		s.release(acc, holder)
+		cur, err := s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
+		if err != nil {
+			return acc, fmt.Errorf("refresh account %s: %w", acc.ID, err)
+		}
+		return s.remember(cur), nil
+	}
+	if werr != nil {
+		return acc, fmt.Errorf("refresh account %s: %w", acc.ID, werr)
+	}
+	if err == nil {
+		s.log.InfoContext(ctx, "token refreshed", "account", acc.ID, "app", acc.App)
 	}
 	s.remember(updated)
 	for _, e := range events {
@@ -102,40 +255,24 @@ func (s *Service) refreshAccount(ctx context.Context, acc store.Account) (store.
 	return updated, nil
 }
 
-// RefreshDue renews up to limit accounts whose next refresh time has come,
-// and returns how many it handled. The background refresher calls it; on
-// PostgreSQL several replicas share the work without overlap.
-func (s *Service) RefreshDue(ctx context.Context, limit int) (int, error) {
-	var events []store.AuditEvent
-	n, err := s.store.RefreshDue(ctx, s.clock.Now(), limit, func(a *store.Account) error {
-		s.cache.Delete(cacheKey(a.WorkspaceID, a.ID))
-		events = append(events, s.refreshLocked(ctx, a)...)
-		return nil
-	})
-	for _, e := range events {
-		s.audit(ctx, Actor{WorkspaceID: e.WorkspaceID, UserID: e.ActorID}, e.AccountID, e.Action, e.Detail)
+// sameGrant reports whether a, as stored now, still holds the refresh
+// token the refresh spent (read holds it as read then): the compare in the
+// compare-and-swap. The sealed bytes match unless someone wrote; a key
+// rotation re-seals the same tokens, so compare those when they differ.
+func (s *Service) sameGrant(a, read store.Account, spent string) bool {
+	if bytes.Equal(a.Credentials, read.Credentials) {
+		return true
 	}
-	return n, err
+	cur, err := s.open(a)
+	return err == nil && cur.RefreshToken == spent
 }
 
-// refreshLocked refreshes the account it is given, which the caller holds
-// locked, and records the outcome on it: new tokens, or the failure with
-// its backoff and health. It returns the audit events to write once the
-// lock is released. It makes no store writes.
-func (s *Service) refreshLocked(ctx context.Context, a *store.Account) []store.AuditEvent {
-	now := s.clock.Now().UTC()
-	a.UpdatedAt = now
-	app, creds, flow, err := s.prepareRefresh(ctx, a)
+// applyToken records a refresh's new tokens on the account.
+func (s *Service) applyToken(a *store.Account, app *catalog.App, now time.Time, tok *oauth.Token) error {
+	creds, err := s.open(*a)
 	if err != nil {
-		return s.recordFailure(a, app, now, &oauth.Error{Kind: oauth.Permanent, Description: err.Error()})
+		return err
 	}
-	start := time.Now()
-	tok, err := flow.Refresh(ctx, secret.New(creds.RefreshToken))
-	s.metrics.latency.Observe(time.Since(start).Seconds())
-	if err != nil {
-		return s.recordFailure(a, app, now, err)
-	}
-	s.metrics.refreshes.WithLabelValues("ok").Inc()
 	creds.AccessToken = tok.AccessToken.Reveal()
 	// Refresh keeps the old refresh token when the answer has none, so a
 	// rotated one is saved and an unrotated one is never dropped.
@@ -148,7 +285,7 @@ func (s *Service) refreshLocked(ctx context.Context, a *store.Account) []store.A
 	}
 	sealed, err := s.seal(a.ID, creds)
 	if err != nil {
-		return s.recordFailure(a, app, now, &oauth.Error{Kind: oauth.Transient, Description: "sealing the new tokens failed"})
+		return fmt.Errorf("seal the new tokens: %w", err)
 	}
 	a.Credentials = sealed
 	if tok.Scopes != nil {
@@ -159,8 +296,80 @@ func (s *Service) refreshLocked(ctx context.Context, a *store.Account) []store.A
 	a.NextRefreshAt = s.nextRefresh(app, now, tok.Expiry)
 	a.Status, a.StatusError = store.StatusHealthy, ""
 	a.RefreshFailures, a.FailingSince = 0, nil
-	s.log.InfoContext(ctx, "token refreshed", "account", a.ID, "app", a.App)
 	return nil
+}
+
+// writeOutcome saves what a refresh got. The provider has answered, so a
+// rotated refresh token now exists only in memory: the write goes on
+// though the caller has gone, and a failed write is tried again a few
+// times before the loss is logged.
+func (s *Service) writeOutcome(ctx context.Context, acc store.Account, fn func(*store.Account) error) (store.Account, error) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for attempt := range writeAttempts {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var updated store.Account
+		updated, err = s.store.UpdateAccount(wctx, acc.WorkspaceID, acc.ID, fn)
+		cancel()
+		if err == nil || errors.Is(err, errSuperseded) || errors.Is(err, store.ErrNotFound) {
+			return updated, err
+		}
+		s.log.WarnContext(ctx, "saving a refresh's outcome failed; trying again", "account", acc.ID, "attempt", attempt+1, "err", err)
+	}
+	// The tokens stay out of the log; a rotating provider's grant is now
+	// lost and the account will need reconnecting.
+	s.log.ErrorContext(ctx, "the refreshed tokens could not be saved and are lost", "account", acc.ID, "app", acc.App, "attempts", writeAttempts, "err", err)
+	return acc, err
+}
+
+// RefreshDue renews up to limit accounts whose next refresh time has come,
+// and returns how many it refreshed. The background refresher calls it; on
+// PostgreSQL several replicas share the work without overlap. Each account
+// is claimed in a short transaction that takes its refresh lease; the
+// provider is called after that transaction ends.
+func (s *Service) RefreshDue(ctx context.Context, limit int) (int, error) {
+	done := 0
+	for range limit {
+		holder := rand.Text()
+		now := s.clock.Now()
+		until := now.Add(s.leaseLength())
+		var claimed *store.Account
+		n, err := s.store.RefreshDue(ctx, now, 1, func(a *store.Account) error {
+			claimed = nil
+			if a.RefreshLeaseHolder != "" && a.RefreshLeaseUntil != nil && a.RefreshLeaseUntil.After(now) {
+				// A reader is refreshing it; its write sets the next
+				// time. Look again should its lease lapse.
+				next := *a.RefreshLeaseUntil
+				a.NextRefreshAt = &next
+				return nil
+			}
+			a.RefreshLeaseHolder, a.RefreshLeaseUntil = holder, &until
+			// Should this process die, the account comes due again when
+			// the lease lapses.
+			a.NextRefreshAt = &until
+			c := *a
+			claimed = &c
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		if n == 0 {
+			break
+		}
+		if claimed == nil {
+			continue
+		}
+		s.cache.Delete(cacheKey(claimed.WorkspaceID, claimed.ID))
+		if _, err := s.refreshLeased(ctx, *claimed, holder); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
 }
 
 func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalog.App, Credentials, *oauth.Flow, error) {
@@ -247,7 +456,7 @@ func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return d
 	}
-	return d/2 + time.Duration(rand.Int64N(int64(d)))
+	return d/2 + time.Duration(mrand.Int64N(int64(d)))
 }
 
 // nextRefresh is when the refresher should renew a token: well before it
@@ -294,13 +503,10 @@ func (s *Service) Recheck(ctx context.Context, actor Actor, id string) (store.Ac
 	var events []store.AuditEvent
 	switch app.Auth {
 	case catalog.AuthOAuth2:
-		acc, err = s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {
-			if a.Status == store.StatusNeedsReconnect {
-				return errStillFresh
-			}
-			events = s.refreshLocked(ctx, a)
-			return nil
-		})
+		if acc.Status == store.StatusNeedsReconnect {
+			return acc, nil
+		}
+		return s.refreshAccount(ctx, acc, true)
 	case catalog.AuthKeys:
 		if app.Test == nil {
 			return acc, nil

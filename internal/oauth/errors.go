@@ -80,8 +80,10 @@ func kindForStatus(status int) Kind {
 }
 
 // classify turns an x/oauth2 error into an *Error, keeping no secret: the
-// response body is dropped, only the error code and description are kept.
-func classify(err error) error {
+// response body is dropped, only the error code and description are kept,
+// and in those every secret the request sent (red) is redacted before the
+// text goes anywhere (an error, a log, an account's status, an event).
+func classify(err error, red redactor) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		if re.Response != nil {
@@ -89,7 +91,7 @@ func classify(err error) error {
 				return &Error{Kind: Transient, Status: re.Response.StatusCode, Description: rerr.Error(), cause: rerr}
 			}
 		}
-		e := &Error{Code: outbound.Clip(re.ErrorCode), Description: re.ErrorDescription}
+		e := &Error{Code: outbound.Clip(red.text(re.ErrorCode)), Description: red.text(re.ErrorDescription)}
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
 		}

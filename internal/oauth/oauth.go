@@ -126,7 +126,7 @@ func (f *Flow) Exchange(ctx context.Context, code, verifier string) (*Token, err
 	}
 	tok, err := cfg.Exchange(f.context(ctx), code, opts...)
 	if err != nil {
-		return nil, classify(err)
+		return nil, classify(err, f.redactor(code, verifier))
 	}
 	return f.token(tok), nil
 }
@@ -145,7 +145,7 @@ func (f *Flow) Refresh(ctx context.Context, refreshToken secret.String) (*Token,
 	src := cfg.TokenSource(f.context(ctx), &oauth2.Token{RefreshToken: refreshToken.Reveal(), Expiry: time.Unix(1, 0)})
 	tok, err := src.Token()
 	if err != nil {
-		return nil, classify(err)
+		return nil, classify(err, f.redactor(refreshToken.Reveal()))
 	}
 	t := f.token(tok)
 	if t.RefreshToken.IsZero() {

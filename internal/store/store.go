@@ -91,8 +91,13 @@ type Account struct {
 	// FailingSince is when transient refresh failures began, nil when none.
 	FailingSince    *time.Time
 	RefreshFailures int
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// RefreshLeaseHolder is who holds the account's refresh lease (see
+	// RefreshLeases), empty when nobody does; RefreshLeaseUntil is when
+	// that lease lapses.
+	RefreshLeaseHolder string
+	RefreshLeaseUntil  *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // AccountFilter selects accounts of one workspace. Results are ordered by
@@ -302,13 +307,31 @@ type Connections interface {
 type Refreshing interface {
 	// RefreshDue calls fn on up to limit accounts whose NextRefreshAt is at
 	// or before now, earliest first, each in its own transaction holding
-	// the row's lock, and writes what fn leaves. Rows another process holds
+	// the row's lock, and writes what fn leaves. fn must be quick (take a
+	// refresh lease, not call a provider): the transaction is open while it
+	// runs. Rows another process holds
 	// are skipped, so replicas share the work without doing any twice. fn
 	// must move NextRefreshAt on (or clear it); an error from fn stops the
 	// run, and that row is not written.
 	RefreshDue(ctx context.Context, now time.Time, limit int, fn func(*Account) error) (int, error)
 	// CountAccountsByStatus counts every account by status.
 	CountAccountsByStatus(ctx context.Context) (map[AccountStatus]int, error)
+}
+
+// RefreshLeases hand out the short lease a token refresh holds on its
+// account while it waits on the provider, so that no transaction (and, in
+// SQLite, no write lock) stays open meanwhile. The holder writes its result
+// with UpdateAccount, checking that it still holds the lease, and clears it
+// there; a lease whose holder died lapses at its time.
+type RefreshLeases interface {
+	// TakeRefreshLease gives the account's lease to holder until the time
+	// given, unless a lease that has not lapsed by now is held, and reports
+	// whether holder won it: one conditional write, no lock held after.
+	// ErrNotFound when there is no such account.
+	TakeRefreshLease(ctx context.Context, workspaceID, id, holder string, now, until time.Time) (bool, error)
+	// ReleaseRefreshLease clears the lease if holder holds it; otherwise it
+	// does nothing.
+	ReleaseRefreshLease(ctx context.Context, workspaceID, id, holder string) error
 }
 
 // CustomApp is an app a workspace defined for itself, in the catalog's
@@ -404,6 +427,7 @@ type Store interface {
 	OAuthClients
 	Connections
 	Refreshing
+	RefreshLeases
 	CatalogExtras
 	Sessions
 	Workflows

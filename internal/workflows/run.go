@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
-	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -434,46 +432,4 @@ func failure(err error) string {
 		err = ue.Err
 	}
 	return outbound.Clip(err.Error())
-}
-
-// masker replaces every secret value handed to a step in what the step
-// left behind, whatever the code printed.
-type masker struct{ values []string }
-
-func newMasker() *masker { return &masker{} }
-
-// add remembers the values of one account. Short values (a region, a
-// subdomain) are not secrets worth masking and would garble the text.
-func (m *masker) add(v appapi.Values) {
-	for _, x := range v {
-		if len(x) >= 8 {
-			m.values = append(m.values, x)
-		}
-	}
-	// Longer first, so a value that contains another is masked whole.
-	sort.Slice(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
-}
-
-func (m *masker) text(s string) string {
-	for _, v := range m.values {
-		s = strings.ReplaceAll(s, v, secret.Redacted)
-		// JSON escapes some characters; mask the escaped form too.
-		if esc, _ := json.Marshal(v); len(esc) > 2 {
-			s = strings.ReplaceAll(s, string(esc[1:len(esc)-1]), secret.Redacted)
-		}
-	}
-	return s
-}
-
-func (m *masker) apply(r *StepResult) {
-	if len(m.values) == 0 {
-		return
-	}
-	r.Logs, r.Error = m.text(r.Logs), m.text(r.Error)
-	if len(r.Result) > 0 {
-		r.Result = json.RawMessage(m.text(string(r.Result)))
-	}
-	for k, v := range r.Exports {
-		r.Exports[k] = json.RawMessage(m.text(string(v)))
-	}
 }

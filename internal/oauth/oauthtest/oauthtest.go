@@ -10,7 +10,7 @@
 //	/revoke     token revocation (RFC 7009)
 //	/userinfo   {"sub","email","name"} for a valid bearer access token
 //
-// Knobs (SetUser, Deny, RevokeUser, SetTokenDelay, FailNextToken) and counters
+// Knobs (SetUser, Deny, RevokeUser, SetTokenDelay, HoldRefreshes, FailNextToken) and counters
 // (CodeExchanges, Refreshes, Revocations) let tests steer and observe it. It is
 // test-support code: a normal package so that other packages' tests can
 // import it.
@@ -81,12 +81,16 @@ type Server struct {
 	// deterministic (one wins, the others hit reuse detection) and race-free.
 	mu sync.Mutex
 
-	knobs       sync.Mutex
-	user        string
-	denyCode    string
-	failStatus  int
-	failLeft    int
-	tokenDelay  atomic.Int64
+	knobs      sync.Mutex
+	user       string
+	denyCode   string
+	failStatus int
+	failLeft   int
+	tokenDelay atomic.Int64
+	// gate, when set, holds refresh requests until it is closed; arrived
+	// hears of each one held.
+	gate        chan struct{}
+	arrived     chan struct{}
 	codeExch    atomic.Int64
 	refreshes   atomic.Int64
 	revocations atomic.Int64
@@ -226,6 +230,25 @@ func (s *Server) Revocations() int { return int(s.revocations.Load()) }
 // Requests sleep concurrently; fosite processing itself is serialised.
 func (s *Server) SetTokenDelay(d time.Duration) { s.tokenDelay.Store(int64(d)) }
 
+// HoldRefreshes makes refresh_token requests, once counted, wait until
+// release is called (or the client gives up); arrived receives as each one
+// starts waiting. Tests use it to act while a refresh is in flight.
+func (s *Server) HoldRefreshes() (arrived <-chan struct{}, release func()) {
+	gate, arr := make(chan struct{}), make(chan struct{}, 1000)
+	s.knobs.Lock()
+	s.gate, s.arrived = gate, arr
+	s.knobs.Unlock()
+	var once sync.Once
+	return arr, func() {
+		once.Do(func() {
+			s.knobs.Lock()
+			s.gate = nil
+			s.knobs.Unlock()
+			close(gate)
+		})
+	}
+}
+
 // FailNextToken makes the next n token requests answer HTTP status with
 // {"error":"temporarily_unavailable"} without reaching fosite (a transient
 // outage). They still count in CodeExchanges/Refreshes.
@@ -318,6 +341,20 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.codeExch.Add(1)
 	case "refresh_token":
 		s.refreshes.Add(1)
+		s.knobs.Lock()
+		gate, arrived := s.gate, s.arrived
+		s.knobs.Unlock()
+		if gate != nil {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
 	}
 	if d := time.Duration(s.tokenDelay.Load()); d > 0 {
 		select {

@@ -63,10 +63,10 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 		}
 	}
 	q := url.Values{}
-	// A writer waits up to 20 s for the lock: longer than a token refresh
-	// (bounded by provider_timeout), which holds it while the provider
-	// answers.
-	q.Add("_pragma", "busy_timeout(20000)")
+	// A writer waits up to 5 s for the lock. Every transaction is short:
+	// none is open while Latchkey waits on a provider (a token refresh
+	// holds a lease on its account instead).
+	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	// In WAL mode NORMAL keeps the database consistent after a crash and

@@ -14,7 +14,7 @@ import (
 const accountColumns = `id, workspace_id, owner_id, app, nickname, identity_label, scopes,
 	status, status_error, shared, untested, oauth_client_id, credentials,
 	expires_at, last_refreshed_at, next_refresh_at, failing_since, refresh_failures,
-	created_at, updated_at`
+	refresh_lease_holder, refresh_lease_until, created_at, updated_at`
 
 // CreateAccount stores a; ErrConflict when its id exists.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
@@ -24,11 +24,12 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	}
 	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO accounts (`+accountColumns+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		a.ID, a.WorkspaceID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
 		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID, storedBytes(a.Credentials),
 		nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt), nullMicros(a.NextRefreshAt),
 		nullMicros(a.FailingSince), a.RefreshFailures,
+		a.RefreshLeaseHolder, nullMicros(a.RefreshLeaseUntil),
 		micros(a.CreatedAt), micros(a.UpdatedAt))
 	if err != nil {
 		return s.conflict(err, "create account %s", a.ID)
@@ -136,13 +137,14 @@ func writeAccount(ctx context.Context, tx *sql.Tx, a store.Account) error {
 		owner_id = $3, app = $4, nickname = $5, identity_label = $6, scopes = $7,
 		status = $8, status_error = $9, shared = $10, untested = $11, oauth_client_id = $12,
 		credentials = $13, expires_at = $14, last_refreshed_at = $15, next_refresh_at = $16,
-		failing_since = $17, refresh_failures = $18, updated_at = $19
+		failing_since = $17, refresh_failures = $18, updated_at = $19,
+		refresh_lease_holder = $20, refresh_lease_until = $21
 		WHERE workspace_id = $1 AND id = $2`,
 		a.WorkspaceID, a.ID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
 		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID,
 		storedBytes(a.Credentials), nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt),
 		nullMicros(a.NextRefreshAt), nullMicros(a.FailingSince), a.RefreshFailures,
-		micros(a.UpdatedAt))
+		micros(a.UpdatedAt), a.RefreshLeaseHolder, nullMicros(a.RefreshLeaseUntil))
 	if err != nil {
 		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
@@ -187,12 +189,13 @@ func scanAccount(row scanner) (store.Account, error) {
 		a                                        store.Account
 		scopes, status                           string
 		expires, refreshed, nextRefresh, failing sql.NullInt64
+		leaseUntil                               sql.NullInt64
 		created, updated                         int64
 	)
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.OwnerID, &a.App, &a.Nickname, &a.IdentityLabel, &scopes,
 		&status, &a.StatusError, &a.Shared, &a.Untested, &a.OAuthClientID, &a.Credentials,
 		&expires, &refreshed, &nextRefresh, &failing, &a.RefreshFailures,
-		&created, &updated)
+		&a.RefreshLeaseHolder, &leaseUntil, &created, &updated)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -205,6 +208,7 @@ func scanAccount(row scanner) (store.Account, error) {
 	a.LastRefreshedAt = fromNullMicros(refreshed)
 	a.NextRefreshAt = fromNullMicros(nextRefresh)
 	a.FailingSince = fromNullMicros(failing)
+	a.RefreshLeaseUntil = fromNullMicros(leaseUntil)
 	a.CreatedAt = fromMicros(created)
 	a.UpdatedAt = fromMicros(updated)
 	return a, nil
@@ -217,6 +221,7 @@ func storedAccount(a store.Account) store.Account {
 	a.LastRefreshedAt = storedPtr(a.LastRefreshedAt)
 	a.NextRefreshAt = storedPtr(a.NextRefreshAt)
 	a.FailingSince = storedPtr(a.FailingSince)
+	a.RefreshLeaseUntil = storedPtr(a.RefreshLeaseUntil)
 	a.CreatedAt = stored(a.CreatedAt)
 	a.UpdatedAt = stored(a.UpdatedAt)
 	return a

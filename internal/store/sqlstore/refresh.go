@@ -79,3 +79,44 @@ func (s *Store) CountAccountsByStatus(ctx context.Context) (map[store.AccountSta
 	}
 	return out, rows.Err()
 }
+
+// TakeRefreshLease is one conditional UPDATE: it wins only where no lease
+// is held or the one held has lapsed by now.
+func (s *Store) TakeRefreshLease(ctx context.Context, workspaceID, id, holder string, now, until time.Time) (bool, error) {
+	if holder == "" {
+		return false, fmt.Errorf("take refresh lease of %s: empty holder", id)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET refresh_lease_holder = $3, refresh_lease_until = $4
+		WHERE workspace_id = $1 AND id = $2
+		AND (refresh_lease_holder = '' OR refresh_lease_until IS NULL OR refresh_lease_until <= $5)`,
+		workspaceID, id, holder, micros(until), micros(now))
+	if err != nil {
+		return false, fmt.Errorf("take refresh lease of %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("take refresh lease of %s: %w", id, err)
+	}
+	if n == 1 {
+		return true, nil
+	}
+	// Lost, or no such account: tell the two apart.
+	if _, err := s.GetAccount(ctx, workspaceID, id); err != nil {
+		return false, fmt.Errorf("take refresh lease: %w", err)
+	}
+	return false, nil
+}
+
+// ReleaseRefreshLease clears the lease where holder holds it.
+func (s *Store) ReleaseRefreshLease(ctx context.Context, workspaceID, id, holder string) error {
+	if holder == "" {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE accounts SET refresh_lease_holder = '', refresh_lease_until = NULL
+		WHERE workspace_id = $1 AND id = $2 AND refresh_lease_holder = $3`,
+		workspaceID, id, holder)
+	if err != nil {
+		return fmt.Errorf("release refresh lease of %s: %w", id, err)
+	}
+	return nil
+}

@@ -35,8 +35,11 @@ func fullAccount(workspaceID, id string) store.Account {
 		NextRefreshAt:   ptr(at(55).Add(999)),
 		FailingSince:    ptr(at(4)),
 		RefreshFailures: 3,
-		CreatedAt:       at(1).In(zone),
-		UpdatedAt:       at(2),
+		// A lease in another zone, to check it comes back in UTC.
+		RefreshLeaseHolder: "lease_1",
+		RefreshLeaseUntil:  ptr(at(3).In(zone)),
+		CreatedAt:          at(1).In(zone),
+		UpdatedAt:          at(2),
 	}
 }
 

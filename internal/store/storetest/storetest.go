@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshDueMustMoveOn", testRefreshDueMustMoveOn},
 		{"RefreshDueConcurrent", testRefreshDueConcurrent},
 		{"CountAccountsByStatus", testCountAccountsByStatus},
+		{"RefreshLease", testRefreshLease},
+		{"RefreshLeaseConcurrent", testRefreshLeaseConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,6 +142,7 @@ func canonAccount(a store.Account) string {
 	a.LastRefreshedAt = microPtr(a.LastRefreshedAt)
 	a.NextRefreshAt = microPtr(a.NextRefreshAt)
 	a.FailingSince = microPtr(a.FailingSince)
+	a.RefreshLeaseUntil = microPtr(a.RefreshLeaseUntil)
 	if len(a.Credentials) == 0 {
 		a.Credentials = nil
 	}
@@ -152,7 +155,7 @@ func canonAccount(a store.Account) string {
 
 func sameAccount(t *testing.T, what string, got, want store.Account) {
 	t.Helper()
-	for _, tm := range []*time.Time{&got.CreatedAt, &got.UpdatedAt, got.ExpiresAt, got.LastRefreshedAt, got.NextRefreshAt, got.FailingSince} {
+	for _, tm := range []*time.Time{&got.CreatedAt, &got.UpdatedAt, got.ExpiresAt, got.LastRefreshedAt, got.NextRefreshAt, got.FailingSince, got.RefreshLeaseUntil} {
 		if tm != nil && tm.Location() != time.UTC {
 			t.Errorf("%s: time %v is not in UTC", what, tm)
 		}
