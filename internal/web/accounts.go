@@ -176,10 +176,11 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	http.Redirect(w, r, "/?done=deleted", http.StatusSeeOther)
 }
 
-// back is where a form returns to: the page it names, if on this site.
+// back is where a form returns to: the page it names, if on this site,
+// else def.
 func back(r *http.Request, def string) string {
-	if b := r.PostFormValue("back"); b != "" {
-		return safeNext(b)
+	if p, ok := localPath(r.PostFormValue("back")); ok {
+		return p
 	}
 	return def
 }
