@@ -1,10 +1,18 @@
 package web_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/latchkeyhq/latchkey/client"
 )
 
 // noFollow makes b stop at the first answer, so a test reads the Location
@@ -56,5 +64,101 @@ func TestSignInNextStaysOnThisServer(t *testing.T) {
 	resp, _ := nb.post(t, "/login", url.Values{"email": {"owner@acme.test"}, "password": {password}, "next": {"/connect?q=slack"}}, "")
 	if loc := resp.Header.Get("Location"); loc != "/connect?q=slack" {
 		t.Fatalf("next /connect?q=slack: Location %q", loc)
+	}
+}
+
+// multipartBody is a form as the pages' script sends it (FormData).
+func multipartBody(t *testing.T, fields map[string]string) (string, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mw.Close()
+	return buf.String(), mw.FormDataContentType()
+}
+
+func (b *browserClient) postBody(t *testing.T, path, contentType string, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", b.base+path, body)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Origin", b.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp, string(out)
+}
+
+func TestOversizeFormsChangeNothing(t *testing.T) {
+	inst, b := start(t)
+	setup(t, b)
+	ctx := context.Background()
+	acc, err := inst.Client().CreateAccount(ctx, client.CreateAccount{App: "openai", Nickname: ptr("before"), Fields: map[string]string{"api_key": "sk-x"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rename := "/accounts/" + acc.ID + "/rename"
+	big := strings.Repeat("x", 65<<10)
+	mp, mpType := multipartBody(t, map[string]string{"nickname": "pwned", "padding": big})
+	for name, post := range map[string]func() (*http.Response, string){
+		"urlencoded": func() (*http.Response, string) {
+			return b.post(t, rename, url.Values{"nickname": {"pwned"}, "padding": {big}}, "")
+		},
+		"multipart": func() (*http.Response, string) {
+			return b.postBody(t, rename, mpType, strings.NewReader(mp))
+		},
+	} {
+		resp, body := post()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than 64 KiB") {
+			t.Errorf("%s: %d\n%s", name, resp.StatusCode, body)
+		}
+		if got, _ := inst.Client().GetAccount(ctx, acc.ID); got.Nickname != "before" {
+			t.Fatalf("%s: an over-size form renamed the account to %q", name, got.Nickname)
+		}
+	}
+
+	// A 50 MB post is refused before it is read: the answer comes while
+	// most of the body is still unsent.
+	pr, pw := io.Pipe()
+	var sent atomic.Int64
+	const total = 50 << 20
+	go func() {
+		head := "--x\r\nContent-Disposition: form-data; name=\"nickname\"\r\n\r\n"
+		if _, err := io.WriteString(pw, head); err != nil {
+			return
+		}
+		chunk := bytes.Repeat([]byte("x"), 32<<10)
+		for sent.Load() < total {
+			n, err := pw.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	resp, _ := b.postBody(t, rename, "multipart/form-data; boundary=x", pr)
+	pr.CloseWithError(errors.New("answered"))
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("50 MB multipart post: %d", resp.StatusCode)
+	}
+	if n := sent.Load(); n >= total {
+		t.Fatalf("the server read all %d bytes of a 50 MB post before answering", n)
+	}
+
+	// Forms of ordinary size, multipart as the script sends them, work.
+	mp, mpType = multipartBody(t, map[string]string{"nickname": "after", "back": "/accounts/" + acc.ID})
+	if resp, _ := b.postBody(t, rename, mpType, strings.NewReader(mp)); resp.StatusCode != 200 || resp.Request.URL.Path != "/accounts/"+acc.ID {
+		t.Fatalf("multipart rename: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	if got, _ := inst.Client().GetAccount(ctx, acc.ID); got.Nickname != "after" {
+		t.Fatalf("multipart rename did not land: %q", got.Nickname)
 	}
 }

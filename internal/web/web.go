@@ -13,10 +13,13 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -224,8 +227,50 @@ func (h *Handler) browser(next http.Handler) http.Handler {
 	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", h.csp)
 		w.Header().Set("Cache-Control", "no-store")
+		if err := readForm(w, r); err != nil {
+			h.refuseForm(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r)
 	}))
+}
+
+// maxFormBytes bounds a browser form, multipart or not. The largest real
+// one (a workflow's steps) is a few KiB.
+const maxFormBytes = 64 << 10
+
+// readForm reads and parses a form post, at most maxFormBytes of it,
+// before any handler looks at a value. Parsing it here, with its error
+// checked, means no handler's PostFormValue parses it again with the
+// standard library's 32 MiB allowance.
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		// A body of at most maxFormBytes fits in memory whole; no part
+		// goes to a temporary file.
+		return r.ParseMultipartForm(maxFormBytes)
+	}
+	return r.ParseForm()
+}
+
+// refuseForm answers a form that is too large or does not parse; nothing
+// was changed.
+func (h *Handler) refuseForm(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusBadRequest, "The form could not be read; nothing was changed."
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("The form is larger than %d KiB; nothing was changed.", maxFormBytes>>10)
+	}
+	h.log.WarnContext(r.Context(), "refused a form", "path", r.URL.Path, "status", status, "err", err)
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		writeJSON(w, map[string]string{"error": msg})
+		return
+	}
+	h.render(w, r, status, "error.html", view{Title: http.StatusText(status), Error: msg})
 }
 
 // view is what every page template gets.
