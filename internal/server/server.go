@@ -50,6 +50,9 @@ type Options struct {
 	Store store.Store
 	// ProviderClient makes requests to providers.
 	ProviderClient *http.Client
+	// PasswordCost is the bcrypt cost of new password hashes; zero means
+	// web.DefaultPasswordCost. Tests lower it.
+	PasswordCost int
 }
 
 // New opens the store, checks the key and prepares a first start. The
@@ -119,6 +122,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.handler = s.routes(api.New(svc, wf, st, clock, log, redirectURI), web.New(web.Options{
 		Workflows: wf,
 		Accounts:  svc, Store: st, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
+		PasswordCost: opt.PasswordCost,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil

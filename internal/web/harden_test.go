@@ -12,7 +12,12 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+	"github.com/latchkeyhq/latchkey/internal/web"
 )
 
 // noFollow makes b stop at the first answer, so a test reads the Location
@@ -160,5 +165,44 @@ func TestOversizeFormsChangeNothing(t *testing.T) {
 	}
 	if got, _ := inst.Client().GetAccount(ctx, acc.ID); got.Nickname != "after" {
 		t.Fatalf("multipart rename did not land: %q", got.Nickname)
+	}
+}
+
+// bcrypt reads only a password's first 72 bytes, so a longer one is
+// refused at set-up and at sign-in alike.
+func TestPasswordsOver72BytesAreRefused(t *testing.T) {
+	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{PasswordCost: web.DefaultPasswordCost})
+	b := newBrowser(t, inst.URL)
+	long := strings.Repeat("p", 73)
+	if resp, body := b.post(t, "/setup", url.Values{"email": {"owner@acme.test"}, "password": {long}, "confirm": {long}}, ""); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "72 bytes") {
+		t.Fatalf("set-up with 73 bytes: %d", resp.StatusCode)
+	}
+	// 72 bytes of which the last is a two-byte letter: 73 bytes.
+	accented := strings.Repeat("p", 71) + "é"
+	if resp, _ := b.post(t, "/setup", url.Values{"email": {"owner@acme.test"}, "password": {accented}, "confirm": {accented}}, ""); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("set-up with 72 letters in 73 bytes: %d", resp.StatusCode)
+	}
+	max := strings.Repeat("p", 72)
+	if resp, body := b.post(t, "/setup", url.Values{"email": {"owner@acme.test"}, "password": {max}, "confirm": {max}}, ""); resp.StatusCode != 200 || !strings.Contains(body, "<h1>Accounts</h1>") {
+		t.Fatalf("set-up with 72 bytes: %d", resp.StatusCode)
+	}
+	ws, err := inst.Store().FirstWorkspace(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := inst.Store().GetUserByEmail(context.Background(), ws.ID, "owner@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil || cost != 12 {
+		t.Fatalf("the password hash has cost %d (%v), want 12", cost, err)
+	}
+	b.post(t, "/logout", nil, "")
+	// The right 72 bytes and anything after them used to sign in.
+	if resp, body := b.post(t, "/login", url.Values{"email": {"owner@acme.test"}, "password": {max + "anything"}}, ""); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "at most 72 bytes") {
+		t.Fatalf("sign-in with the password plus more: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	if resp, body := b.post(t, "/login", url.Values{"email": {"owner@acme.test"}, "password": {max}}, ""); resp.StatusCode != 200 || !strings.Contains(body, "<h1>Accounts</h1>") {
+		t.Fatalf("sign-in with the password: %d", resp.StatusCode)
 	}
 }

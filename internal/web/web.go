@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -56,7 +57,13 @@ type Options struct {
 	// AppOrigins are http origins apps may be sent to (tests, gateways); a
 	// form that starts a connection may redirect to them.
 	AppOrigins map[string]string
+	// PasswordCost is the bcrypt cost of new password hashes; zero means
+	// DefaultPasswordCost. Tests lower it to keep set-up fast.
+	PasswordCost int
 }
+
+// DefaultPasswordCost is the bcrypt cost of password hashes.
+const DefaultPasswordCost = 12
 
 // Handler serves the browser pages.
 type Handler struct {
@@ -69,6 +76,11 @@ type Handler struct {
 	csp       string
 	pages     map[string]*template.Template
 	limiter   *limiter
+	// cost is the bcrypt cost; dummyHash, made at that cost on first use,
+	// keeps a sign-in for an unknown email as slow as for a known one.
+	cost      int
+	dummyOnce sync.Once
+	dummyHash []byte
 }
 
 // New returns the web handler.
@@ -78,6 +90,10 @@ func New(o Options) *Handler {
 		accounts: o.Accounts, workflows: o.Workflows, store: o.Store, clock: o.Clock, log: o.Log,
 		secure:  u != nil && u.Scheme == "https",
 		limiter: newLimiter(o.Clock),
+		cost:    o.PasswordCost,
+	}
+	if h.cost == 0 {
+		h.cost = DefaultPasswordCost
 	}
 	// A form that starts an OAuth connection redirects to the provider, and
 	// form-action governs such redirects too.
