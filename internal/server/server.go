@@ -23,6 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/bootstrap"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/purger"
 	"github.com/latchkeyhq/latchkey/internal/refresher"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -177,6 +178,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	refreshDone := make(chan struct{})
+	// rctx runs the background work: the refresher and the purger.
 	rctx, stopRefresher := context.WithCancel(ctx)
 	defer func() { stopRefresher(); <-refreshDone }()
 	go func() {
@@ -185,6 +187,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			r := &refresher.Refresher{Renewer: s.accounts, Clock: s.clock, Log: s.log, Interval: s.cfg.RefreshInterval}
 			r.Run(rctx)
 		}
+	}()
+	purgeDone := make(chan struct{})
+	defer func() { stopRefresher(); <-purgeDone }()
+	go func() {
+		defer close(purgeDone)
+		(&purger.Purger{Store: s.store, Clock: s.clock, Log: s.log}).Run(rctx)
 	}()
 	s.log.Info("latchkey is serving", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL)
 	select {
