@@ -25,6 +25,11 @@ import (
 
 const (
 	cookieName = "latchkey_session"
+	// secureCookieName is the cookie's name under https. The __Host-
+	// prefix makes browsers refuse it unless it is Secure, for path / and
+	// for this host alone, so no sibling subdomain or plain-http page can
+	// set or shadow it.
+	secureCookieName = "__Host-latchkey_session"
 	// sessionTTL is how long a sign-in lasts.
 	sessionTTL = 12 * time.Hour
 	// minPassword is the shortest password accepted.
@@ -41,6 +46,14 @@ type session struct {
 	actor accounts.Actor
 }
 
+// cookieName is the session cookie's name.
+func (h *Handler) cookieName() string {
+	if h.secure {
+		return secureCookieName
+	}
+	return cookieName
+}
+
 func hashCookie(v string) []byte {
 	h := sha256.Sum256([]byte(v))
 	return h[:]
@@ -48,7 +61,7 @@ func hashCookie(v string) []byte {
 
 // current returns the request's session, or nil.
 func (h *Handler) current(r *http.Request) *session {
-	c, err := r.Cookie(cookieName)
+	c, err := r.Cookie(h.cookieName())
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return nil
 	}
@@ -110,7 +123,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.U
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: v, Path: "/", HttpOnly: true, Secure: h.secure,
+		Name: h.cookieName(), Value: v, Path: "/", HttpOnly: true, Secure: h.secure,
 		// Lax, so the provider's redirect back to the callback (a top-level
 		// GET) carries the cookie that the connection is bound to.
 		SameSite: http.SameSiteLaxMode,
@@ -249,10 +262,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(h.cookieName()); err == nil {
 		_ = h.store.DeleteSession(r.Context(), hashCookie(c.Value))
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: h.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

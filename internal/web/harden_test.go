@@ -206,3 +206,99 @@ func TestPasswordsOver72BytesAreRefused(t *testing.T) {
 		t.Fatalf("sign-in with the password: %d", resp.StatusCode)
 	}
 }
+
+// formAction returns the form-action sources of a CSP.
+func formAction(csp string) string {
+	for _, d := range strings.Split(csp, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(d), "form-action "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// Under an https public URL the session cookie is __Host-, every page
+// sends Strict-Transport-Security, and form-action names only this site
+// and the providers the page's forms may start. The server itself listens
+// on plain loopback http, as behind a TLS proxy; the browser's side of it
+// is read from the headers.
+func TestHTTPSOnlyHeaders(t *testing.T) {
+	cfg := servertest.Config(t, "")
+	cfg.PublicURL = "https://latchkey.test"
+	inst := servertest.Start(t, cfg, server.Options{})
+	// No cookie jar: the test sends the session cookie itself.
+	b := noFollow(newBrowser(t, inst.URL))
+	b.Jar = nil
+	resp, _ := b.post(t, "/setup", url.Values{"email": {"owner@acme.test"}, "password": {password}, "confirm": {password}}, "")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set-up: %d", resp.StatusCode)
+	}
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
+		t.Errorf("Strict-Transport-Security %q", got)
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-latchkey_session" {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatalf("no __Host- session cookie in %q", resp.Header.Values("Set-Cookie"))
+	}
+	if !session.Secure || session.Path != "/" || session.Domain != "" || !session.HttpOnly {
+		t.Errorf("session cookie %+v: want Secure, HttpOnly, path /, no domain", session)
+	}
+	get := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", inst.URL+path, nil)
+		req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return resp
+	}
+	// An older cookie name signs nobody in.
+	req, _ := http.NewRequest("GET", inst.URL+"/", nil)
+	req.AddCookie(&http.Cookie{Name: "latchkey_session", Value: session.Value})
+	if resp, err := b.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the session under the http cookie name: %v %v", resp, err)
+	}
+
+	for path, want := range map[string]string{
+		"/":                "'self'",
+		"/connect":         "'self'",
+		"/connect/openai":  "'self'",
+		"/connect/slack":   "'self' https://slack.com",
+		"/connect/shopify": "'self' https://*.myshopify.com",
+		// accounts.{dc}: the placeholder is not a leading label.
+		"/connect/zoho_crm": "'self' https:",
+	} {
+		resp := get(path)
+		if got := formAction(resp.Header.Get("Content-Security-Policy")); got != want {
+			t.Errorf("%s: form-action %q, want %q", path, got, want)
+		}
+		if resp.Header.Get("Strict-Transport-Security") == "" {
+			t.Errorf("%s: no Strict-Transport-Security", path)
+		}
+	}
+
+	// A plain-http install keeps its cookie name, sends no HSTS, and lets
+	// forms go to any https origin.
+	_, hb := start(t)
+	hb = noFollow(hb)
+	resp, _ = hb.post(t, "/setup", url.Values{"email": {"owner@acme.test"}, "password": {password}, "confirm": {password}}, "")
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("an http install sends Strict-Transport-Security")
+	}
+	if sc := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(sc, "latchkey_session=") || strings.Contains(sc, "Secure") {
+		t.Errorf("http install session cookie %q", sc)
+	}
+	if got := formAction(resp.Header.Get("Content-Security-Policy")); got != "'self' https:" {
+		t.Errorf("http install form-action %q", got)
+	}
+}
