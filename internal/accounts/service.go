@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
@@ -282,10 +283,45 @@ func checkNickname(n string) (string, error) {
 		return "", invalid("nickname", "must not be empty")
 	case utf8.RuneCountInString(n) > maxNickname:
 		return "", invalid("nickname", "must be at most %d characters", maxNickname)
-	case strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return "", invalid("nickname", "must not contain control characters")
+	case !utf8.ValidString(n):
+		return "", invalid("nickname", "must be UTF-8 text")
+	}
+	if i := hiddenRune(n); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(n[i:])
+		return "", invalid("nickname", "must not contain %U, a control or invisible character", r)
 	}
 	return n, nil
+}
+
+// hiddenRune returns the index of the first rune in n that is not shown as
+// itself, or -1. Such runes let one account pass for another in a list:
+// controls (Cc, with U+0085), format characters (Cf: bidi overrides such
+// as U+202E, zero-width spaces and joiners), and line and paragraph
+// separators (Zl, Zp). A zero-width joiner between two symbols is kept,
+// since it is how emoji such as 👩‍💻 are spelled.
+func hiddenRune(n string) int {
+	var prev rune
+	for i, r := range n {
+		if r == '\u200d' {
+			next, size := utf8.DecodeRuneInString(n[i+len("\u200d"):])
+			if size > 0 && emojiPart(prev) && unicode.Is(unicode.So, next) {
+				prev = r
+				continue
+			}
+			return i
+		}
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return i
+		}
+		prev = r
+	}
+	return -1
+}
+
+// emojiPart reports whether r may precede a joiner inside an emoji: a
+// symbol, a skin-tone modifier, or the emoji presentation selector.
+func emojiPart(r rune) bool {
+	return unicode.In(r, unicode.So, unicode.Sk) || r == '\ufe0f'
 }
 
 // CheckFields checks entered values against an app's fields: no unknown

@@ -5,8 +5,11 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +36,8 @@ type Handler struct {
 	// tokens spares the database two reads per request. A token deleted,
 	// or a user's role changed, takes effect within tokenCacheTTL.
 	tokens *ttlcache.Cache[string, accounts.Actor]
+	// failures limits failed tokens per client address.
+	failures *failureLimiter
 }
 
 // tokenCacheTTL bounds how long a verified token is trusted unchecked.
@@ -41,7 +46,7 @@ const tokenCacheTTL = 5 * time.Second
 // New returns the API handler; mount it at the server's root.
 func New(svc *accounts.Service, wf *workflows.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
 	h := &Handler{accounts: svc, workflows: wf, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
-		tokens: ttlcache.New[string, accounts.Actor](tokenCacheTTL, clock.Now)}
+		tokens: ttlcache.New[string, accounts.Actor](tokenCacheTTL, clock.Now), failures: newFailureLimiter(clock)}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 
 	route("GET /v1/me", h.me)
@@ -94,10 +99,22 @@ func actor(r *http.Request) accounts.Actor {
 	return a
 }
 
-// authenticate resolves the bearer token to an actor or answers 401.
+// authenticate resolves the bearer token to an actor or answers 401; an
+// address with too many failed tokens gets 429 until it has waited.
 func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := clientAddr(r)
+		if wait, ok := h.failures.blocked(addr); ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			writeProblem(w, problem(http.StatusTooManyRequests, "too-many-failed-tokens", "Too many failed tokens from this address",
+				fmt.Sprintf("this address sent more than %d tokens that are not valid; try again in %d s", tokenFailureBurst, max(secs, 1))))
+			return
+		}
 		a, err := h.actorFor(r)
+		if errors.Is(err, errBadToken) {
+			h.failures.failed(addr)
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
 			var p *Problem
@@ -128,14 +145,14 @@ func (h *Handler) actorFor(r *http.Request) (accounts.Actor, error) {
 	}
 	t, err := apitokens.Verify(r.Context(), h.store, token, h.clock.Now())
 	if errors.Is(err, apitokens.ErrInvalid) {
-		return accounts.Actor{}, errUnauthorized("the token is not valid")
+		return accounts.Actor{}, &badToken{errUnauthorized("the token is not valid")}
 	}
 	if err != nil {
 		return accounts.Actor{}, err
 	}
 	u, err := h.store.GetUser(r.Context(), t.WorkspaceID, t.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return accounts.Actor{}, errUnauthorized("the token's user no longer exists")
+		return accounts.Actor{}, &badToken{errUnauthorized("the token's user no longer exists")}
 	}
 	if err != nil {
 		return accounts.Actor{}, err
@@ -148,6 +165,16 @@ func (h *Handler) actorFor(r *http.Request) (accounts.Actor, error) {
 	h.tokens.Set(key, a)
 	return a, nil
 }
+
+// errBadToken marks a token that was checked and refused, as opposed to
+// a missing or malformed Authorization header; only those count against
+// the address.
+var errBadToken = errors.New("bad token")
+
+// badToken is a refused token's problem, matching errBadToken.
+type badToken struct{ *Problem }
+
+func (b *badToken) Unwrap() []error { return []error{b.Problem, errBadToken} }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 	a := actor(r)

@@ -24,6 +24,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/purger"
 	"github.com/latchkeyhq/latchkey/internal/refresher"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
 	"github.com/latchkeyhq/latchkey/internal/seal"
@@ -53,6 +54,9 @@ type Options struct {
 	// ProviderClient makes requests to providers; nil means the guarded
 	// client of internal/outbound, which trusts the app_origins.
 	ProviderClient *http.Client
+	// PasswordCost is the bcrypt cost of new password hashes; zero means
+	// web.DefaultPasswordCost. Tests lower it.
+	PasswordCost int
 }
 
 // New opens the store, checks the key and prepares a first start. The
@@ -128,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.handler = s.routes(api.New(svc, wf, st, clock, log, redirectURI), web.New(web.Options{
 		Workflows: wf,
 		Accounts:  svc, Store: st, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
+		PasswordCost: opt.PasswordCost,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil
@@ -214,6 +219,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	refreshDone := make(chan struct{})
+	// rctx runs the background work: the refresher and the purger.
 	rctx, stopRefresher := context.WithCancel(ctx)
 	defer func() { stopRefresher(); <-refreshDone }()
 	go func() {
@@ -222,6 +228,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			r := &refresher.Refresher{Renewer: s.accounts, Clock: s.clock, Log: s.log, Interval: s.cfg.RefreshInterval}
 			r.Run(rctx)
 		}
+	}()
+	purgeDone := make(chan struct{})
+	defer func() { stopRefresher(); <-purgeDone }()
+	go func() {
+		defer close(purgeDone)
+		(&purger.Purger{Store: s.store, Clock: s.clock, Log: s.log}).Run(rctx)
 	}()
 	s.log.Info("latchkey is serving", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL)
 	select {

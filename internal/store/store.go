@@ -175,6 +175,9 @@ type Sessions interface {
 	// is none or it expired before now.
 	GetSession(ctx context.Context, hash []byte, now time.Time) (Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteExpiredSessions deletes the sessions that expired at or before
+	// now (those GetSession no longer returns) and says how many.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 }
 
 // APITokens stores hashed API tokens.
@@ -301,6 +304,9 @@ type Connections interface {
 	// FinishConnection records a claimed connection's outcome.
 	FinishConnection(ctx context.Context, id string, status ConnectionStatus, accountID, errMsg string) error
 	GetConnection(ctx context.Context, workspaceID, id string) (Connection, error)
+	// DeleteExpiredConnections deletes the connections, in any status,
+	// that expired at or before the given time, and says how many.
+	DeleteExpiredConnections(ctx context.Context, before time.Time) (int, error)
 }
 
 // Refreshing is what the token refresher needs of the store.

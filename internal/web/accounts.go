@@ -17,6 +17,8 @@ type accountRow struct {
 	OAuth   bool
 	Mine    bool
 	UsedBy  []store.Workflow
+	// app is the account's app, when it is known.
+	app *catalog.App
 }
 
 type accountsContent struct {
@@ -35,7 +37,7 @@ type appOption struct {
 func (h *Handler) row(r *http.Request, s *session, a store.Account) accountRow {
 	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID}
 	if app, err := h.accounts.App(r.Context(), a.WorkspaceID, a.App); err == nil {
-		row.AppName, row.OAuth = app.Name, app.Auth == catalog.AuthOAuth2
+		row.AppName, row.OAuth, row.app = app.Name, app.Auth == catalog.AuthOAuth2, app
 	}
 	return row
 }
@@ -75,6 +77,12 @@ func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		h.fail(w, r, err)
 		return
 	}
+	// Each row has a Reconnect form.
+	apps := make([]*catalog.App, 0, len(c.Rows))
+	for _, row := range c.Rows {
+		apps = append(apps, row.app)
+	}
+	h.allowFormsTo(w, apps...)
 	v := h.view(s, "Accounts", "accounts", c)
 	switch r.URL.Query().Get("done") {
 	case "connected":
@@ -128,6 +136,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	if app, err := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.Auth == catalog.AuthKeys {
 		c.Fields = app.Fields
 	}
+	h.allowFormsTo(w, row.app)
 	v := h.view(s, acc.Nickname, "accounts", c)
 	if r.URL.Query().Get("done") == "replaced" {
 		v.Flash = "The new credentials passed the app's test and are saved."
@@ -176,10 +185,11 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	http.Redirect(w, r, "/?done=deleted", http.StatusSeeOther)
 }
 
-// back is where a form returns to: the page it names, if on this site.
+// back is where a form returns to: the page it names, if on this site,
+// else def.
 func back(r *http.Request, def string) string {
-	if b := r.PostFormValue("back"); b != "" {
-		return safeNext(b)
+	if p, ok := localPath(r.PostFormValue("back")); ok {
+		return p
 	}
 	return def
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/http"
 	"net/mail"
@@ -24,10 +25,18 @@ import (
 
 const (
 	cookieName = "latchkey_session"
+	// secureCookieName is the cookie's name under https. The __Host-
+	// prefix makes browsers refuse it unless it is Secure, for path / and
+	// for this host alone, so no sibling subdomain or plain-http page can
+	// set or shadow it.
+	secureCookieName = "__Host-latchkey_session"
 	// sessionTTL is how long a sign-in lasts.
 	sessionTTL = 12 * time.Hour
 	// minPassword is the shortest password accepted.
 	minPassword = 10
+	// maxPassword is the longest, in bytes: bcrypt ignores the rest, so a
+	// longer one would sign in with any ending.
+	maxPassword = 72
 )
 
 // session is a signed-in browser.
@@ -37,6 +46,14 @@ type session struct {
 	actor accounts.Actor
 }
 
+// cookieName is the session cookie's name.
+func (h *Handler) cookieName() string {
+	if h.secure {
+		return secureCookieName
+	}
+	return cookieName
+}
+
 func hashCookie(v string) []byte {
 	h := sha256.Sum256([]byte(v))
 	return h[:]
@@ -44,7 +61,7 @@ func hashCookie(v string) []byte {
 
 // current returns the request's session, or nil.
 func (h *Handler) current(r *http.Request) *session {
-	c, err := r.Cookie(cookieName)
+	c, err := r.Cookie(h.cookieName())
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return nil
 	}
@@ -106,7 +123,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.U
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: v, Path: "/", HttpOnly: true, Secure: h.secure,
+		Name: h.cookieName(), Value: v, Path: "/", HttpOnly: true, Secure: h.secure,
 		// Lax, so the provider's redirect back to the callback (a top-level
 		// GET) carries the cookie that the connection is bound to.
 		SameSite: http.SameSiteLaxMode,
@@ -148,8 +165,8 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		fail("The name is too long.")
 		return
 	}
-	if len(password) < minPassword || len(password) > 72 {
-		fail("Choose a password of 10 to 72 characters.")
+	if len(password) < minPassword || len(password) > maxPassword {
+		fail(fmt.Sprintf("Choose a password of %d to %d bytes (a letter with an accent takes two).", minPassword, maxPassword))
 		return
 	}
 	if password != r.PostFormValue("confirm") {
@@ -166,7 +183,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), h.cost)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -196,8 +213,14 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login.html", view{Title: "Sign in", Content: authForm{Next: safeNext(r.URL.Query().Get("next"))}})
 }
 
-// dummyHash keeps a sign-in for an unknown email as slow as for a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("latchkey-no-such-user"), bcrypt.DefaultCost)
+// dummy returns a hash to compare against when there is no user, so that
+// a sign-in for an unknown email is as slow as for a known one.
+func (h *Handler) dummy() []byte {
+	h.dummyOnce.Do(func() {
+		h.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("latchkey-no-such-user"), h.cost)
+	})
+	return h.dummyHash
+}
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -210,6 +233,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusTooManyRequests, "Too many attempts. Wait a minute and try again.")
 		return
 	}
+	password := r.PostFormValue("password")
+	if len(password) > maxPassword {
+		// bcrypt would compare only the first 72 bytes; no password set
+		// here is longer, so this one is wrong whoever it is for.
+		fail(http.StatusUnauthorized, fmt.Sprintf("The email or the password is wrong: passwords here are at most %d bytes.", maxPassword))
+		return
+	}
 	ws, err := h.workspace(ctx)
 	if err != nil {
 		h.fail(w, r, err)
@@ -218,9 +248,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	u, err := h.store.GetUserByEmail(ctx, ws.ID, form.Email)
 	hash := []byte(u.PasswordHash)
 	if err != nil || len(hash) == 0 {
-		hash = dummyHash
+		hash = h.dummy()
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(r.PostFormValue("password"))) != nil || err != nil || u.PasswordHash == "" {
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil || u.PasswordHash == "" {
 		fail(http.StatusUnauthorized, "The email or the password is wrong.")
 		return
 	}
@@ -232,20 +262,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(h.cookieName()); err == nil {
 		_ = h.store.DeleteSession(r.Context(), hashCookie(c.Value))
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: h.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-// safeNext keeps a post-sign-in redirect on this site: a path, never a
-// URL elsewhere.
-func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
-		return "/"
-	}
-	return next
 }
 
 func clientIP(r *http.Request) string {

@@ -93,6 +93,7 @@ func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session
 		h.pageError(w, r, s, err)
 		return
 	}
+	h.allowFormsTo(w, c.App)
 	h.render(w, r, http.StatusOK, "connect_app.html", h.view(s, "Connect "+c.App.Name, "connect", c))
 }
 
@@ -154,6 +155,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 		c.ProviderStatus = p.ProviderStatus
+		h.allowFormsTo(w, c.App)
 		v := h.view(s, "Connect "+c.App.Name, "connect", c)
 		v.Error = p.Detail
 		var ve *accounts.ValidationError
@@ -183,7 +185,7 @@ type callbackContent struct {
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	in := accounts.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(h.cookieName()); err == nil {
 		in.SessionHash = hashCookie(c.Value)
 	}
 	conn, acc, err := h.accounts.Callback(r.Context(), in)

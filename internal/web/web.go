@@ -13,20 +13,25 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -53,7 +58,13 @@ type Options struct {
 	// AppOrigins are http origins apps may be sent to (tests, gateways); a
 	// form that starts a connection may redirect to them.
 	AppOrigins map[string]string
+	// PasswordCost is the bcrypt cost of new password hashes; zero means
+	// DefaultPasswordCost. Tests lower it to keep set-up fast.
+	PasswordCost int
 }
+
+// DefaultPasswordCost is the bcrypt cost of password hashes.
+const DefaultPasswordCost = 12
 
 // Handler serves the browser pages.
 type Handler struct {
@@ -63,9 +74,17 @@ type Handler struct {
 	clock     clockwork.Clock
 	log       *slog.Logger
 	secure    bool
-	csp       string
-	pages     map[string]*template.Template
-	limiter   *limiter
+	// csp is the policy of a page that starts no OAuth connection.
+	csp string
+	// httpOrigins are the http AppOrigins, which "https:" does not cover.
+	httpOrigins []string
+	pages       map[string]*template.Template
+	limiter     *limiter
+	// cost is the bcrypt cost; dummyHash, made at that cost on first use,
+	// keeps a sign-in for an unknown email as slow as for a known one.
+	cost      int
+	dummyOnce sync.Once
+	dummyHash []byte
 }
 
 // New returns the web handler.
@@ -75,22 +94,86 @@ func New(o Options) *Handler {
 		accounts: o.Accounts, workflows: o.Workflows, store: o.Store, clock: o.Clock, log: o.Log,
 		secure:  u != nil && u.Scheme == "https",
 		limiter: newLimiter(o.Clock),
+		cost:    o.PasswordCost,
 	}
-	// A form that starts an OAuth connection redirects to the provider, and
-	// form-action governs such redirects too.
-	formAction := []string{"'self'", "https:"}
-	var origins []string
+	if h.cost == 0 {
+		h.cost = DefaultPasswordCost
+	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
-			origins = append(origins, o)
+			h.httpOrigins = append(h.httpOrigins, o)
 		}
 	}
-	sort.Strings(origins)
-	formAction = append(formAction, origins...)
-	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-		"form-action " + strings.Join(formAction, " ") + "; frame-ancestors 'none'; base-uri 'none'"
+	sort.Strings(h.httpOrigins)
+	h.csp = h.policy(nil)
 	h.pages = parsePages()
 	return h
+}
+
+// policy is the Content-Security-Policy of a page whose forms may send the
+// browser to the given origins. A form that starts an OAuth connection is
+// answered with a redirect to the provider, and form-action governs such
+// redirects too. Under https, form-action names only the page's own
+// providers: listing every app's would make a header of kilobytes, more
+// than some proxies pass. Under http (development), any https origin.
+func (h *Handler) policy(formOrigins []string) string {
+	formAction := []string{"'self'"}
+	if h.secure {
+		seen := map[string]bool{}
+		for _, o := range formOrigins {
+			if !seen[o] {
+				seen[o] = true
+				formAction = append(formAction, o)
+			}
+		}
+		sort.Strings(formAction[1:])
+	} else {
+		formAction = append(formAction, "https:")
+	}
+	formAction = append(formAction, h.httpOrigins...)
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"form-action " + strings.Join(formAction, " ") + "; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// allowFormsTo widens the page's form-action to the OAuth providers of
+// apps, for its Connect and Reconnect forms.
+func (h *Handler) allowFormsTo(w http.ResponseWriter, apps ...*catalog.App) {
+	var origins []string
+	for _, a := range apps {
+		origins = append(origins, authorizeSources(a)...)
+	}
+	if len(origins) > 0 {
+		w.Header().Set("Content-Security-Policy", h.policy(origins))
+	}
+}
+
+// authorizeSources are the CSP sources that cover an OAuth app's authorize
+// URL. A host whose leading labels are placeholders ({shop}.myshopify.com)
+// becomes a wildcard (*.myshopify.com); one with a placeholder elsewhere
+// (accounts.{dc}) cannot be narrowed, and is any https origin.
+func authorizeSources(app *catalog.App) []string {
+	if app == nil || app.Auth != catalog.AuthOAuth2 || app.OAuth2 == nil {
+		return nil
+	}
+	scheme, rest, ok := strings.Cut(app.OAuth2.AuthorizeURL, "://")
+	if !ok || (scheme != "https" && scheme != "http") {
+		return nil
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	host, _, _ = strings.Cut(host, "?")
+	if !strings.ContainsAny(host, "{}") {
+		return []string{scheme + "://" + host}
+	}
+	labels := strings.Split(host, ".")
+	i := 0
+	for i < len(labels) && strings.HasPrefix(labels[i], "{") && strings.HasSuffix(labels[i], "}") && strings.Count(labels[i], "{") == 1 {
+		i++
+	}
+	fixed := strings.Join(labels[i:], ".")
+	if i == 0 || strings.ContainsAny(fixed, "{}") || !strings.Contains(fixed, ".") {
+		return []string{scheme + ":"}
+	}
+	return []string{scheme + "://*." + fixed}
 }
 
 var funcs = template.FuncMap{
@@ -224,8 +307,59 @@ func (h *Handler) browser(next http.Handler) http.Handler {
 	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", h.csp)
 		w.Header().Set("Cache-Control", "no-store")
+		if h.secure {
+			// Browsers that have seen the site over https never again
+			// try it over http, where a network could read the cookie.
+			w.Header().Set("Strict-Transport-Security", hsts)
+		}
+		if err := readForm(w, r); err != nil {
+			h.refuseForm(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r)
 	}))
+}
+
+// hsts is the Strict-Transport-Security value under https: a year, for
+// this host only (subdomains may be other services).
+const hsts = "max-age=31536000"
+
+// maxFormBytes bounds a browser form, multipart or not. The largest real
+// one (a workflow's steps) is a few KiB.
+const maxFormBytes = 64 << 10
+
+// readForm reads and parses a form post, at most maxFormBytes of it,
+// before any handler looks at a value. Parsing it here, with its error
+// checked, means no handler's PostFormValue parses it again with the
+// standard library's 32 MiB allowance.
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		// A body of at most maxFormBytes fits in memory whole; no part
+		// goes to a temporary file.
+		return r.ParseMultipartForm(maxFormBytes)
+	}
+	return r.ParseForm()
+}
+
+// refuseForm answers a form that is too large or does not parse; nothing
+// was changed.
+func (h *Handler) refuseForm(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusBadRequest, "The form could not be read; nothing was changed."
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("The form is larger than %d KiB; nothing was changed.", maxFormBytes>>10)
+	}
+	h.log.WarnContext(r.Context(), "refused a form", "path", r.URL.Path, "status", status, "err", err)
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		writeJSON(w, map[string]string{"error": msg})
+		return
+	}
+	h.render(w, r, status, "error.html", view{Title: http.StatusText(status), Error: msg})
 }
 
 // view is what every page template gets.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/api"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -128,16 +129,20 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	c.OAuth = map[string]bool{}
+	var reconnectable []*catalog.App
 	for _, run := range c.Runs {
 		for _, st := range run.Steps {
 			if st.AccountID == "" {
 				continue
 			}
 			if acc, err := h.accounts.Get(r.Context(), s.actor, st.AccountID); err == nil {
-				c.OAuth[st.AccountID] = h.row(r, s, acc).OAuth
+				row := h.row(r, s, acc)
+				c.OAuth[st.AccountID] = row.OAuth
+				reconnectable = append(reconnectable, row.app)
 			}
 		}
 	}
+	h.allowFormsTo(w, reconnectable...)
 	v := h.view(s, wf.Name, "workflows", c)
 	if r.URL.Query().Get("done") == "linked" {
 		v.Flash = "The accounts are linked."

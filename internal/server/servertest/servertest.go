@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
@@ -102,6 +104,10 @@ func StartWith(t testing.TB, cfg config.Config, opt server.Options, log *slog.Lo
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	cfg.Listen = ln.Addr().String()
+	if opt.PasswordCost == 0 {
+		// bcrypt at the production cost takes a second a hash under -race.
+		opt.PasswordCost = bcrypt.MinCost
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := server.New(ctx, cfg, log, opt)
 	if err != nil {

@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimConnection", testClaimConnection},
 		{"ClaimConnectionConcurrent", testClaimConnectionConcurrent},
 		{"FinishConnection", testFinishConnection},
+		{"DeleteExpiredConnections", testDeleteExpiredConnections},
+		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"RefreshDue", testRefreshDue},
 		{"RefreshDueFnError", testRefreshDueFnError},
 		{"RefreshDueMustMoveOn", testRefreshDueMustMoveOn},

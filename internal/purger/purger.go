@@ -1,0 +1,78 @@
+// Package purger deletes expired browser sessions and OAuth connections in
+// the background, so that neither table grows without bound. Several
+// replicas may run it at once: a DELETE of what is already gone is
+// harmless.
+package purger
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// Store deletes expired rows; store.Store is one.
+type Store interface {
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	DeleteExpiredConnections(ctx context.Context, before time.Time) (int, error)
+}
+
+// Defaults.
+const (
+	DefaultInterval = 10 * time.Minute
+	// DefaultConnectionGrace keeps an expired connection this long. A
+	// callback that claimed it just before it expired may still be
+	// exchanging the code, and a client polling the connection should
+	// still read how it ended.
+	DefaultConnectionGrace = time.Hour
+)
+
+// Purger deletes expired rows every Interval.
+type Purger struct {
+	Store Store
+	Clock clockwork.Clock
+	Log   *slog.Logger
+	// Interval is the time between passes; zero means DefaultInterval.
+	Interval time.Duration
+	// ConnectionGrace is how long past its expiry a connection is kept;
+	// zero means DefaultConnectionGrace.
+	ConnectionGrace time.Duration
+}
+
+// Run purges at once and then every Interval, until ctx is done.
+func (p *Purger) Run(ctx context.Context) {
+	interval := p.Interval
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	for {
+		p.Pass(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.Clock.After(interval):
+		}
+	}
+}
+
+// Pass deletes what has expired by now. A failure is logged, and the next
+// pass tries again.
+func (p *Purger) Pass(ctx context.Context) {
+	grace := p.ConnectionGrace
+	if grace <= 0 {
+		grace = DefaultConnectionGrace
+	}
+	now := p.Clock.Now()
+	sessions, err := p.Store.DeleteExpiredSessions(ctx, now)
+	if err != nil && ctx.Err() == nil {
+		p.Log.ErrorContext(ctx, "purging expired sessions", "err", err)
+	}
+	connections, err := p.Store.DeleteExpiredConnections(ctx, now.Add(-grace))
+	if err != nil && ctx.Err() == nil {
+		p.Log.ErrorContext(ctx, "purging expired connections", "err", err)
+	}
+	if sessions > 0 || connections > 0 {
+		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections)
+	}
+}

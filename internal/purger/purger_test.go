@@ -1,0 +1,84 @@
+package purger_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/internal/purger"
+	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/store/sqlite"
+)
+
+func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := clockwork.NewFakeClockAt(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+	now := clock.Now()
+	if err := st.CreateWorkspace(ctx, store.Workspace{ID: "wsp_1", Name: "acme", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	// A session lives 12 hours, a connection 10 minutes.
+	session := store.Session{Hash: []byte("session-hash-0123456789abcdef012"), WorkspaceID: "wsp_1", UserID: "usr_1", CreatedAt: now, ExpiresAt: now.Add(12 * time.Hour)}
+	conn := store.Connection{ID: "con_1", WorkspaceID: "wsp_1", UserID: "usr_1", App: "slack", StateHash: []byte("state-hash-0123456789abcdef01234"),
+		Status: store.ConnectionPending, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	if err := st.CreateSession(ctx, session); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateConnection(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	sessionLeft := func() bool {
+		_, err := st.GetSession(ctx, session.Hash, time.Time{})
+		return !errors.Is(err, store.ErrNotFound)
+	}
+	connLeft := func() bool {
+		_, err := st.GetConnection(ctx, "wsp_1", conn.ID)
+		return !errors.Is(err, store.ErrNotFound)
+	}
+
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	p := &purger.Purger{Store: st, Clock: clock, Log: slog.New(slog.DiscardHandler)}
+	go func() { defer close(done); p.Run(rctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	// pass waits for the purger to finish a pass and wait for the next.
+	pass := func(advance time.Duration) {
+		t.Helper()
+		clock.Advance(advance)
+		if err := clock.BlockUntilContext(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pass(0)
+	if !sessionLeft() || !connLeft() {
+		t.Fatal("the first pass deleted a live session or connection")
+	}
+	// Expired a minute ago: kept for the grace hour, for a callback still
+	// exchanging its code and for a client reading how it ended.
+	pass(11 * time.Minute)
+	if !connLeft() {
+		t.Fatal("a connection expired a minute ago was deleted")
+	}
+	pass(purger.DefaultConnectionGrace)
+	if connLeft() {
+		t.Fatal("a connection expired over an hour ago was kept")
+	}
+	if !sessionLeft() {
+		t.Fatal("a live session was deleted")
+	}
+	pass(11 * time.Hour)
+	if sessionLeft() {
+		t.Fatal("a session expired 12 hours after sign-in was kept")
+	}
+}
