@@ -219,6 +219,11 @@ func (c *cli) accountsReconnectCmd() *cobra.Command {
 func (c *cli) follow(cmd *cobra.Command, cl *client.Client, started client.Connection, opts connectOptions) error {
 	out := cmd.ErrOrStderr()
 	fmt.Fprintf(out, "Open this URL to approve the connection:\n\n  %s\n\n", started.AuthorizeURL)
+	if started.OneTimeCode != "" {
+		// The browser asks for it before it finishes, so a link sent to
+		// someone else cannot connect their identity to this account.
+		fmt.Fprintf(out, "When the browser asks for a one-time code, enter:\n\n  %s\n\nEnter it only in your own browser; it works once.\n\n", started.OneTimeCode)
+	}
 	if opts.noWait {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s\n", started.ID)
 		return nil

@@ -130,6 +130,8 @@ type Service struct {
 	// a cached token is only handed out while it is valid, and a refresh
 	// always re-reads the row under its lock.
 	cache *ttlcache.Cache[string, store.Account]
+	// connectLimit limits connection starts per user.
+	connectLimit keyedLimiter
 }
 
 // accountCacheTTL bounds how stale a cached account may be.
