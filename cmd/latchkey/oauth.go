@@ -27,7 +27,11 @@ func (c *cli) oauthClientsCmd() *cobra.Command {
 		Short: "Set the OAuth client for an app (the managed client every workspace shares, unless --workspace)",
 		Long: `Set the OAuth client for an app. Register Latchkey's redirect URI (shown
 after saving) with the provider first. Give --client-secret - to read the
-secret from standard input instead of the command line.`,
+secret from standard input instead of the command line.
+
+The managed client is the operator's: only the admin token (or the config
+file) may set it. A workspace owner's token sets the workspace's own client
+with --workspace.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if clientSecret == "-" {

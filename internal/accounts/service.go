@@ -71,6 +71,9 @@ type Actor struct {
 	// Scopes limit what an API token may do; nil means a session, which
 	// may do everything its user may.
 	Scopes []string
+	// Operator marks the installation's operator acting through the
+	// config file; the admin token's principal is recognised without it.
+	Operator bool
 }
 
 // Allows reports whether the actor's token carries the scope.

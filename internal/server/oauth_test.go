@@ -618,3 +618,57 @@ func TestConnectRateLimit(t *testing.T) {
 		t.Fatalf("start after waiting: %v", err)
 	}
 }
+
+// TestManagedClientIsTheOperators: a workspace owner changes only the
+// workspace's own client; the managed one, which every workspace shares,
+// only the operator (the admin token, the config file) may change.
+func TestManagedClientIsTheOperators(t *testing.T) {
+	f := startOAuth(t, servertest.Backends[0])
+	ctx := context.Background()
+	managed, err := f.api.ListOAuthClients(ctx)
+	if err != nil || len(managed) != 1 || !managed[0].Managed {
+		t.Fatalf("clients: %+v %v", managed, err)
+	}
+	owner := addUser(t, f.inst, "owner@example.com", "owner")
+
+	_, err = owner.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: "hijack", ClientSecret: "hijack-secret", Managed: true})
+	if !client.IsProblem(err, "forbidden") || !strings.Contains(err.Error(), "operator") {
+		t.Fatalf("owner overwrites the managed client: %v", err)
+	}
+	if err := owner.api.DeleteOAuthClient(ctx, managed[0].ID); !client.IsProblem(err, "forbidden") {
+		t.Fatalf("owner deletes the managed client: %v", err)
+	}
+	// The web form saves the workspace's own client, whatever it is sent.
+	b := browser(t)
+	signIn(t, b, f.inst, owner, "/")
+	if _, body := get(t, b, f.inst.URL+"/oauth-clients"); strings.Contains(body, `value="managed"`) || !strings.Contains(body, "Set by the operator") {
+		t.Fatalf("the clients page offers the managed client:\n%s", body)
+	}
+	if status, _ := post(t, b, f.inst.URL+"/oauth-clients/"+managed[0].ID+"/delete", nil); status != http.StatusForbidden {
+		t.Fatalf("web delete of the managed client: %d", status)
+	}
+	if status, _ := post(t, b, f.inst.URL+"/oauth-clients", url.Values{"app": {"testidp"}, "client_id": {"web-own"}, "client_secret": {"s"}, "kind": {"managed"}}); status != http.StatusOK {
+		t.Fatalf("web save: %d", status)
+	}
+	after, _ := f.api.ListOAuthClients(ctx)
+	var own client.OAuthClient
+	for _, c := range after {
+		if c.Managed && (c.ID != managed[0].ID || c.ClientID != managed[0].ClientID) {
+			t.Fatalf("the managed client changed: %+v", c)
+		}
+		if !c.Managed {
+			own = c
+		}
+	}
+	if len(after) != 2 || own.ClientID != "web-own" {
+		t.Fatalf("clients after the web save: %+v", after)
+	}
+	// The owner manages the workspace's own client.
+	if err := owner.api.DeleteOAuthClient(ctx, own.ID); err != nil {
+		t.Fatalf("owner deletes the workspace's client: %v", err)
+	}
+	// The operator still may.
+	if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
+		t.Fatalf("the admin token sets the managed client: %v", err)
+	}
+}

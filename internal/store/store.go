@@ -216,6 +216,10 @@ type Meta interface {
 	PutMeta(ctx context.Context, key string, value []byte) error
 }
 
+// MetaAdminUser is the Meta key under which first start records the admin
+// token's principal: the installation's operator.
+const MetaAdminUser = "admin_user"
+
 // OAuthClient is the client id and secret Latchkey uses with an app's
 // authorization server. A managed client (WorkspaceID "") is the operator's
 // and serves every workspace that has no client of its own for the app.

@@ -326,7 +326,9 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) {
 	_, err := h.accounts.SetClient(r.Context(), s.actor, accounts.ClientInput{
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
-		Secret: secretValue(r.PostFormValue("client_secret")), Managed: r.PostFormValue("kind") != "workspace",
+		// Always this workspace's own: the managed client is the operator's,
+		// and nobody who signs in on the web is.
+		Secret: secretValue(r.PostFormValue("client_secret")),
 	})
 	if err != nil {
 		p := api.ToProblem(err)
