@@ -21,6 +21,9 @@ type Problem struct {
 	// reconnecting: POST to ReconnectPath.
 	AccountID     string `json:"account_id,omitempty"`
 	ReconnectPath string `json:"reconnect_path,omitempty"`
+	// RetryAfter is the seconds to wait before trying again, as the
+	// Retry-After header says; only on rate-limited problems.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 func (p *Problem) Error() string {
@@ -138,11 +141,17 @@ type Connect struct {
 type Connection struct {
 	ID  string `json:"id"`
 	App string `json:"app"`
-	// Status is pending, claimed, completed or failed.
+	// Status is pending, claimed, waiting (for a sign-in or the one-time
+	// code), completed or failed.
 	Status string `json:"status"`
 	// AuthorizeURL is where the user approves; only in the answer that
 	// starts the connection.
 	AuthorizeURL string `json:"authorize_url,omitempty"`
+	// OneTimeCode, only in the answer that starts the connection and only
+	// when the caller cannot sign in on the web (the admin token, a
+	// service's token), is what the browser asks for before it finishes
+	// the connection.
+	OneTimeCode string `json:"one_time_code,omitempty"`
 	// AccountID is the account reconnected or made.
 	AccountID string `json:"account_id,omitempty"`
 	Error     string `json:"error,omitempty"`

@@ -27,7 +27,11 @@ func (c *cli) oauthClientsCmd() *cobra.Command {
 		Short: "Set the OAuth client for an app (the managed client every workspace shares, unless --workspace)",
 		Long: `Set the OAuth client for an app. Register Latchkey's redirect URI (shown
 after saving) with the provider first. Give --client-secret - to read the
-secret from standard input instead of the command line.`,
+secret from standard input instead of the command line.
+
+The managed client is the operator's: only the admin token (or the config
+file) may set it. A workspace owner's token sets the workspace's own client
+with --workspace.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if clientSecret == "-" {
@@ -219,6 +223,11 @@ func (c *cli) accountsReconnectCmd() *cobra.Command {
 func (c *cli) follow(cmd *cobra.Command, cl *client.Client, started client.Connection, opts connectOptions) error {
 	out := cmd.ErrOrStderr()
 	fmt.Fprintf(out, "Open this URL to approve the connection:\n\n  %s\n\n", started.AuthorizeURL)
+	if started.OneTimeCode != "" {
+		// The browser asks for it before it finishes, so a link sent to
+		// someone else cannot connect their identity to this account.
+		fmt.Fprintf(out, "When the browser asks for a one-time code, enter:\n\n  %s\n\nEnter it only in your own browser; it works once.\n\n", started.OneTimeCode)
+	}
 	if opts.noWait {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s\n", started.ID)
 		return nil

@@ -76,14 +76,24 @@ func connectAndApprove(t *testing.T, env map[string]string, args ...string) stri
 	}()
 	sc := bufio.NewScanner(pr)
 	approved := false
+	var authorizeURL, code string
+	oneTime := regexp.MustCompile(`^[0-9A-Z]{4}-[0-9A-Z]{4}$`)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if !approved && strings.HasPrefix(line, "http") {
-			resp, err := http.Get(line)
-			if err != nil {
-				t.Fatal(err)
+		switch {
+		case authorizeURL == "" && strings.HasPrefix(line, "http"):
+			authorizeURL = line
+		case oneTime.MatchString(line):
+			code = line
+		case !approved && authorizeURL != "" && strings.HasPrefix(line, "Waiting for the approval"):
+			// The admin token cannot sign in on the web: the browser
+			// asks for the code the command printed.
+			if code == "" {
+				t.Error("no one-time code was printed")
 			}
-			resp.Body.Close()
+			if status, page, err := servertest.Approve(nil, authorizeURL, code); err != nil || status != http.StatusOK {
+				t.Errorf("approve: %d %v\n%s", status, err, page)
+			}
 			approved = true
 		}
 	}

@@ -19,13 +19,26 @@ const ScopeClientsWrite = "clients:write"
 // ErrNoClient means no OAuth client is set for the app.
 var ErrNoClient = errors.New("no OAuth client is set for this app")
 
+// errManaged refuses a workspace owner's change of a managed client.
+var errManaged = fmt.Errorf("%w: the managed OAuth client serves every workspace and is the operator's: it is set in the config file (oauth_clients) or with the admin token; a workspace owner sets this workspace's own client instead", ErrForbidden)
+
+// isOperator reports whether the actor runs this installation: the config
+// file (an Operator actor) or the admin token's principal from first start.
+func (s *Service) isOperator(ctx context.Context, actor Actor) bool {
+	if actor.Operator {
+		return true
+	}
+	id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+	return err == nil && actor.UserID != "" && string(id) == actor.UserID
+}
+
 // ClientInput sets an OAuth client.
 type ClientInput struct {
 	App      string
 	ClientID string
 	Secret   secret.String
 	// Managed sets the operator's client that serves every workspace;
-	// only workspace owners may.
+	// only the operator may.
 	Managed bool
 }
 
@@ -37,6 +50,9 @@ func (s *Service) SetClient(ctx context.Context, actor Actor, in ClientInput) (s
 	}
 	if actor.Role != store.RoleOwner {
 		return store.OAuthClient{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", ErrForbidden)
+	}
+	if in.Managed && !s.isOperator(ctx, actor) {
+		return store.OAuthClient{}, errManaged
 	}
 	app, err := s.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
@@ -109,6 +125,9 @@ func (s *Service) DeleteClient(ctx context.Context, actor Actor, id string) erro
 	c, err := s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
 	if err != nil {
 		return err
+	}
+	if c.WorkspaceID == "" && !s.isOperator(ctx, actor) {
+		return errManaged
 	}
 	if err := s.store.DeleteOAuthClient(ctx, c.WorkspaceID, id); err != nil {
 		return err

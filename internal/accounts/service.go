@@ -73,6 +73,9 @@ type Actor struct {
 	// Scopes limit what an API token may do; nil means a session, which
 	// may do everything its user may.
 	Scopes []string
+	// Operator marks the installation's operator acting through the
+	// config file; the admin token's principal is recognised without it.
+	Operator bool
 }
 
 // Allows reports whether the actor's token carries the scope.
@@ -132,6 +135,8 @@ type Service struct {
 	// a cached token is only handed out while it is valid, and a refresh
 	// always re-reads the row under its lock.
 	cache *ttlcache.Cache[string, store.Account]
+	// connectLimit limits connection starts per user.
+	connectLimit keyedLimiter
 }
 
 // accountCacheTTL bounds how stale a cached account may be.

@@ -42,7 +42,9 @@ func (h *Handler) startConnection(w http.ResponseWriter, r *http.Request, in acc
 	}
 	w.Header().Set("Location", "/v1/connect/"+started.Connection.ID)
 	w.Header().Set("Cache-Control", "no-store")
-	return reply(w, http.StatusCreated, connectionView(started.Connection, started.AuthorizeURL))
+	v := connectionView(started.Connection, started.AuthorizeURL)
+	v.OneTimeCode = started.OneTimeCode
+	return reply(w, http.StatusCreated, v)
 }
 
 func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request) error {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
@@ -50,6 +52,8 @@ func toProblem(err error) *Problem {
 	var ve *accounts.ValidationError
 	var tf *accounts.TestFailedError
 	var se *appapi.StatusError
+	var wait *accounts.WaitingError
+	var rl *accounts.RateLimitError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -67,6 +71,19 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusBadRequest, "invalid-state", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, accounts.ErrOtherSession):
 		return problem(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, accounts.ErrOtherUser):
+		return problem(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, accounts.ErrTooManyAttempts):
+		return problem(http.StatusForbidden, "too-many-attempts", "The authorization cannot be completed", err.Error())
+	case errors.As(err, &wait):
+		if wait.NeedCode {
+			return problem(http.StatusUnauthorized, "one-time-code-required", "The one-time code is needed to finish", err.Error())
+		}
+		return problem(http.StatusUnauthorized, "sign-in-required", "Sign in to finish", err.Error())
+	case errors.As(err, &rl):
+		pr := problem(http.StatusTooManyRequests, "rate-limited", "Too many requests", rl.Error())
+		pr.RetryAfter = int(math.Ceil(rl.RetryAfter.Seconds()))
+		return pr
 	case errors.Is(err, accounts.ErrMissingCode):
 		return problem(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
 	case errors.As(err, &pe):
@@ -113,6 +130,9 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Cache-Control", "no-store")
 	if p.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "30")
+	}
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

@@ -84,7 +84,7 @@ func FirstRun(ctx context.Context, s store.Store, tokenFile string, now time.Tim
 		if err := s.CreateUser(ctx, owner); err != nil {
 			return store.Workspace{}, fmt.Errorf("first run: owner: %w", err)
 		}
-		if err := s.PutMeta(ctx, "admin_user", []byte(owner.ID)); err != nil {
+		if err := s.PutMeta(ctx, store.MetaAdminUser, []byte(owner.ID)); err != nil {
 			return store.Workspace{}, fmt.Errorf("first run: %w", err)
 		}
 		log.InfoContext(ctx, "first start: created the default workspace", "workspace", ws.ID)
@@ -97,7 +97,7 @@ func FirstRun(ctx context.Context, s store.Store, tokenFile string, now time.Tim
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return store.Workspace{}, fmt.Errorf("admin token file: %w", err)
 	}
-	adminID, err := s.GetMeta(ctx, "admin_user")
+	adminID, err := s.GetMeta(ctx, store.MetaAdminUser)
 	if err != nil {
 		return store.Workspace{}, fmt.Errorf("first run: admin user: %w", err)
 	}

@@ -90,14 +90,14 @@ func (l *Latchkey) connect() error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	// The browser: the IdP approves and redirects to Latchkey's callback.
-	resp, err := hc.Get(started.AuthorizeURL)
+	// The admin token cannot sign in on the web, so the callback asks
+	// for the one-time code the start returned.
+	status, page, err := servertest.Approve(&http.Client{Timeout: 30 * time.Second}, started.AuthorizeURL, started.OneTimeCode)
 	if err != nil {
 		return fmt.Errorf("approve: %w", err)
 	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "is connected") {
-		return fmt.Errorf("callback page %s:\n%s", resp.Status, page)
+	if status != http.StatusOK || !strings.Contains(page, "is connected") {
+		return fmt.Errorf("callback page %d:\n%s", status, page)
 	}
 	conn, err := api.GetConnection(ctx, started.ID)
 	if err != nil || conn.Status != "completed" || conn.AccountID == "" {
@@ -119,7 +119,7 @@ func (l *Latchkey) connect() error {
 		return err
 	}
 	req.Header = t.Header.Clone()
-	resp, err = hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("read credentials: %w", err)
 	}

@@ -53,17 +53,16 @@ func startOAuth(t *testing.T, b servertest.Backend) *oauthFixture {
 	return f
 }
 
-// approve plays the user's browser: it opens the authorize URL and follows
-// every redirect, back to Latchkey's callback, and returns the final page.
-func approve(t *testing.T, authorizeURL string) (int, string) {
+// approve plays the user's browser: it opens the authorize URL, follows
+// every redirect back to Latchkey's callback, enters the one-time code the
+// start printed when asked, and returns the final page.
+func approve(t *testing.T, started client.Connection) (int, string) {
 	t.Helper()
-	resp, err := http.Get(authorizeURL)
+	status, page, err := servertest.Approve(nil, started.AuthorizeURL, started.OneTimeCode)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return status, page
 }
 
 // userinfo asks the IdP who an access token belongs to.
@@ -87,7 +86,7 @@ func (f *oauthFixture) connect(t *testing.T, in client.Connect) client.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, page := approve(t, started.AuthorizeURL); status != 200 || !strings.Contains(page, "is connected") {
+	if status, page := approve(t, started); status != 200 || !strings.Contains(page, "is connected") {
 		t.Fatalf("callback page %d:\n%s", status, page)
 	}
 	done, err := f.api.GetConnection(ctx, started.ID)
@@ -121,7 +120,7 @@ func TestOAuthLifecycle(t *testing.T) {
 		if q.Get("redirect_uri") != f.inst.URL+"/oauth/callback" {
 			t.Fatalf("redirect_uri %q", q.Get("redirect_uri"))
 		}
-		if status, page := approve(t, started.AuthorizeURL); status != 200 || !strings.Contains(page, "Test IdP is connected") {
+		if status, page := approve(t, started); status != 200 || !strings.Contains(page, "Test IdP is connected") {
 			t.Fatalf("callback page %d:\n%s", status, page)
 		}
 		done, err := f.api.GetConnection(ctx, started.ID)
@@ -180,7 +179,7 @@ func TestOAuthLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status, page := approve(t, re.AuthorizeURL); status != 200 || !strings.Contains(page, "ready again") {
+		if status, page := approve(t, re); status != 200 || !strings.Contains(page, "ready again") {
 			t.Fatalf("reconnect page %d:\n%s", status, page)
 		}
 		again, err := f.api.GetAccount(ctx, acc.ID)
@@ -218,7 +217,7 @@ func TestOAuthLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		approve(t, re.AuthorizeURL)
+		approve(t, re)
 		healed, _ := f.api.GetAccount(ctx, acc.ID)
 		if healed.Status != "healthy" || healed.StatusError != "" {
 			t.Fatalf("after reconnect: %+v", healed)
@@ -313,7 +312,7 @@ func TestCallbackRejections(t *testing.T) {
 
 	// A completed flow's state, to replay.
 	used, usedState := start()
-	if status, _ := approve(t, used.AuthorizeURL); status != 200 {
+	if status, _ := approve(t, used); status != 200 {
 		t.Fatal("the good flow failed")
 	}
 	expired, expiredState := start()
@@ -397,13 +396,18 @@ func TestConnectBadInput(t *testing.T) {
 		{"unknown app", client.Connect{App: "nosuch"}, "unknown-app"},
 		{"no client set", client.Connect{App: "github"}, "validation"},
 		{"bad scope", client.Connect{App: "testidp", Scopes: []string{"a b"}}, "validation"},
+		{"scope the app does not offer", client.Connect{App: "testidp", Scopes: []string{"write", "admin:everything"}}, "validation"},
 		{"reconnect another app's account", client.Connect{App: "testidp", AccountID: keyAcc.ID}, "validation"},
 		{"reconnect unknown account", client.Connect{AccountID: "acc_01jd0000000000000000000000"}, "not-found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := f.api.Connect(ctx, tt.in); !client.IsProblem(err, tt.kind) {
+			_, err := f.api.Connect(ctx, tt.in)
+			if !client.IsProblem(err, tt.kind) {
 				t.Fatalf("got %v, want %s", err, tt.kind)
+			}
+			if len(tt.in.Scopes) > 0 && !strings.Contains(err.Error(), tt.in.Scopes[len(tt.in.Scopes)-1]) {
+				t.Fatalf("the problem does not name the scope: %v", err)
 			}
 		})
 	}
@@ -577,5 +581,94 @@ func TestBackgroundRefresher(t *testing.T) {
 	// Reading now needs no refresh.
 	if _, err := f.api.Credentials(ctx, acc.ID); err != nil || f.idp.Refreshes() != 1 {
 		t.Fatalf("read after background refresh: %v, %d refreshes", err, f.idp.Refreshes())
+	}
+}
+
+// TestConnectRateLimit: a user may start only so many connections; past
+// the limit the API answers 429 with Retry-After, and the limit refills
+// with time.
+func TestConnectRateLimit(t *testing.T) {
+	f := startOAuth(t, servertest.Backends[0])
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		if _, err := f.api.Connect(ctx, client.Connect{App: "testidp"}); err != nil {
+			t.Fatalf("start %d: %v", i+1, err)
+		}
+	}
+	req, _ := http.NewRequest("POST", f.inst.URL+"/v1/connect", strings.NewReader(`{"app":"testidp"}`))
+	req.Header.Set("Authorization", "Bearer "+f.inst.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "6" || resp.Header.Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(string(body), "rate-limited") {
+		t.Fatalf("21st start: %d Retry-After %q\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	// Another user has a limit of their own.
+	alice := addUser(t, f.inst, "alice@example.com", "member")
+	if _, err := alice.api.Connect(ctx, client.Connect{App: "testidp"}); err != nil {
+		t.Fatalf("another user's start: %v", err)
+	}
+	f.clock.Advance(6 * time.Second)
+	if _, err := f.api.Connect(ctx, client.Connect{App: "testidp"}); err != nil {
+		t.Fatalf("start after waiting: %v", err)
+	}
+}
+
+// TestManagedClientIsTheOperators: a workspace owner changes only the
+// workspace's own client; the managed one, which every workspace shares,
+// only the operator (the admin token, the config file) may change.
+func TestManagedClientIsTheOperators(t *testing.T) {
+	f := startOAuth(t, servertest.Backends[0])
+	ctx := context.Background()
+	managed, err := f.api.ListOAuthClients(ctx)
+	if err != nil || len(managed) != 1 || !managed[0].Managed {
+		t.Fatalf("clients: %+v %v", managed, err)
+	}
+	owner := addUser(t, f.inst, "owner@example.com", "owner")
+
+	_, err = owner.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: "hijack", ClientSecret: "hijack-secret", Managed: true})
+	if !client.IsProblem(err, "forbidden") || !strings.Contains(err.Error(), "operator") {
+		t.Fatalf("owner overwrites the managed client: %v", err)
+	}
+	if err := owner.api.DeleteOAuthClient(ctx, managed[0].ID); !client.IsProblem(err, "forbidden") {
+		t.Fatalf("owner deletes the managed client: %v", err)
+	}
+	// The web form saves the workspace's own client, whatever it is sent.
+	b := browser(t)
+	signIn(t, b, f.inst, owner, "/")
+	if _, body := get(t, b, f.inst.URL+"/oauth-clients"); strings.Contains(body, `value="managed"`) || !strings.Contains(body, "Set by the operator") {
+		t.Fatalf("the clients page offers the managed client:\n%s", body)
+	}
+	if status, _ := post(t, b, f.inst.URL+"/oauth-clients/"+managed[0].ID+"/delete", nil); status != http.StatusForbidden {
+		t.Fatalf("web delete of the managed client: %d", status)
+	}
+	if status, _ := post(t, b, f.inst.URL+"/oauth-clients", url.Values{"app": {"testidp"}, "client_id": {"web-own"}, "client_secret": {"s"}, "kind": {"managed"}}); status != http.StatusOK {
+		t.Fatalf("web save: %d", status)
+	}
+	after, _ := f.api.ListOAuthClients(ctx)
+	var own client.OAuthClient
+	for _, c := range after {
+		if c.Managed && (c.ID != managed[0].ID || c.ClientID != managed[0].ClientID) {
+			t.Fatalf("the managed client changed: %+v", c)
+		}
+		if !c.Managed {
+			own = c
+		}
+	}
+	if len(after) != 2 || own.ClientID != "web-own" {
+		t.Fatalf("clients after the web save: %+v", after)
+	}
+	// The owner manages the workspace's own client.
+	if err := owner.api.DeleteOAuthClient(ctx, own.ID); err != nil {
+		t.Fatalf("owner deletes the workspace's client: %v", err)
+	}
+	// The operator still may.
+	if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
+		t.Fatalf("the admin token sets the managed client: %v", err)
 	}
 }

@@ -215,7 +215,7 @@ func TestTokenRedirectIsNotFollowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	approve(t, started.AuthorizeURL)
+	approve(t, started)
 	conn, err := f.api.GetConnection(ctx, started.ID)
 	if err != nil || conn.Status != "failed" {
 		t.Fatalf("connection: %+v, %v", conn, err)

@@ -158,7 +158,7 @@ func TestProviderErrorsKeepNoSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		status, page := approve(t, started.AuthorizeURL)
+		status, page := approve(t, started)
 		if status < 400 || !strings.Contains(page, "[redacted]") {
 			t.Errorf("callback page %d, want a failure with the secrets redacted:\n%s", status, page)
 		}

@@ -224,6 +224,10 @@ type Meta interface {
 	PutMeta(ctx context.Context, key string, value []byte) error
 }
 
+// MetaAdminUser is the Meta key under which first start records the admin
+// token's principal: the installation's operator.
+const MetaAdminUser = "admin_user"
+
 // OAuthClient is the client id and secret Latchkey uses with an app's
 // authorization server. A managed client (WorkspaceID "") is the operator's
 // and serves every workspace that has no client of its own for the app.
@@ -264,6 +268,10 @@ const (
 	ConnectionClaimed   ConnectionStatus = "claimed"
 	ConnectionCompleted ConnectionStatus = "completed"
 	ConnectionFailed    ConnectionStatus = "failed"
+	// ConnectionWaiting: the provider answered, and the browser must still
+	// prove it may finish (sign in as the starter, or enter the one-time
+	// code). The provider's code is held sealed meanwhile.
+	ConnectionWaiting ConnectionStatus = "waiting"
 )
 
 // Connection is an OAuth authorization started by a user: the hash of its
@@ -288,10 +296,20 @@ type Connection struct {
 	// SessionHash binds a connection started in the browser to that
 	// browser's session; empty for connections started through the API.
 	SessionHash []byte
-	Status      ConnectionStatus
-	Error       string
-	ExpiresAt   time.Time
-	CreatedAt   time.Time
+	// CodeHash is the hash of the one-time code a connection started by a
+	// principal that cannot sign in on the web must be finished with;
+	// empty when the starter signs in instead.
+	CodeHash     []byte
+	CodeAttempts int
+	// Held is the provider's authorization code, sealed with the
+	// connection's id bound, while the connection is waiting; HoldHash is
+	// the SHA-256 of the cookie of the browser it came back to.
+	Held      []byte
+	HoldHash  []byte
+	Status    ConnectionStatus
+	Error     string
+	ExpiresAt time.Time
+	CreatedAt time.Time
 }
 
 // Connections stores OAuth authorizations in progress.
@@ -301,6 +319,11 @@ type Connections interface {
 	// state hash into a claimed one and returns it. Anything else is
 	// ErrNotFound, so a state works once.
 	ClaimConnection(ctx context.Context, stateHash []byte, now time.Time) (Connection, error)
+	// UpdateConnection reads the connection under its row lock, lets fn
+	// change it and writes status, error, account id, code attempts and
+	// the held code back in one transaction. An error from fn writes
+	// nothing and is returned.
+	UpdateConnection(ctx context.Context, id string, fn func(*Connection) error) (Connection, error)
 	// FinishConnection records a claimed connection's outcome.
 	FinishConnection(ctx context.Context, id string, status ConnectionStatus, accountID, errMsg string) error
 	GetConnection(ctx context.Context, workspaceID, id string) (Connection, error)

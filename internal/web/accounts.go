@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/api"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 // accountRow is an account as the pages show it.
@@ -167,15 +169,17 @@ func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	// An account that workflows use is deleted only when asked again.
-	if used := h.usedBy(r, s, r.PathValue("id")); len(used) > 0 && r.PostFormValue("confirm_in_use") != "yes" {
+	// Workflows the member may not see are counted, never named.
+	var inUse *workflows.InUseError
+	if err := h.workflows.CheckDelete(r.Context(), s.actor, r.PathValue("id")); errors.As(err, &inUse) && r.PostFormValue("confirm_in_use") != "yes" {
 		acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
 		if err != nil {
 			h.pageError(w, r, s, err)
 			return
 		}
 		row := h.row(r, s, acc)
-		row.UsedBy = used
-		h.render(w, r, http.StatusConflict, "delete_confirm.html", h.view(s, "Delete "+acc.Nickname+"?", "accounts", deleteContent{Row: row, Revoke: r.PostFormValue("revoke") == "on"}))
+		row.UsedBy = inUse.Workflows
+		h.render(w, r, http.StatusConflict, "delete_confirm.html", h.view(s, "Delete "+acc.Nickname+"?", "accounts", deleteContent{Row: row, Hidden: inUse.Hidden, Revoke: r.PostFormValue("revoke") == "on"}))
 		return
 	}
 	if _, _, err := h.accounts.Delete(r.Context(), s.actor, r.PathValue("id"), r.PostFormValue("revoke") == "on"); err != nil {
@@ -226,7 +230,10 @@ func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, s *sess
 }
 
 type deleteContent struct {
-	Row    accountRow
+	Row accountRow
+	// Hidden counts the workflows using the account that the user may not
+	// see.
+	Hidden int
 	Revoke bool
 }
 

@@ -113,11 +113,10 @@ func (h *Handler) needsSetup(ctx context.Context) bool {
 
 // startSession signs the browser in.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	v, err := randomValue()
+	if err != nil {
 		return err
 	}
-	v := base64.RawURLEncoding.EncodeToString(b)
 	now := h.clock.Now().UTC()
 	if err := h.store.CreateSession(r.Context(), store.Session{Hash: hashCookie(v), WorkspaceID: u.WorkspaceID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}); err != nil {
 		return err
@@ -130,6 +129,15 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.U
 		Expires:  now.Add(sessionTTL),
 	})
 	return nil
+}
+
+// randomValue is a fresh cookie value.
+func randomValue() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 type authForm struct {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/api"
@@ -179,16 +181,60 @@ type callbackContent struct {
 	AccountID                            string
 }
 
+// holdCookie marks the browser a waiting connection came back to, so only
+// that browser can finish it.
+const holdCookie = "latchkey_connect"
+
 // callback completes a connection. It never shows the code, the state or a
 // token. In a popup, its script tells the page that opened it and closes
 // it; a client asking for JSON gets JSON.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	in := accounts.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
-	if c, err := r.Cookie(h.cookieName()); err == nil {
-		in.SessionHash = hashCookie(c.Value)
+	if s := h.current(r); s != nil {
+		in.SessionHash, in.UserID = s.hash, s.user.ID
 	}
+	hold, err := randomValue()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in.HoldHash = hashCookie(hold)
 	conn, acc, err := h.accounts.Callback(r.Context(), in)
+	var wait *accounts.WaitingError
+	if errors.As(err, &wait) {
+		http.SetCookie(w, &http.Cookie{
+			Name: holdCookie, Value: hold, Path: CallbackPath, HttpOnly: true, Secure: h.secure,
+			SameSite: http.SameSiteLaxMode, MaxAge: int(accounts.StateTTL / time.Second),
+		})
+	}
+	h.finished(w, r, conn, acc, err)
+}
+
+// resume continues a waiting connection: after the sign-in it asked for
+// (GET), or with the one-time code (POST).
+func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
+	in := accounts.ResumeInput{ConnectionID: r.PathValue("id")}
+	if c, err := r.Cookie(holdCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
+		in.HoldHash = hashCookie(c.Value)
+	}
+	if s := h.current(r); s != nil {
+		in.UserID = s.user.ID
+	}
+	if r.Method == http.MethodPost {
+		in.Code = r.PostFormValue("code")
+	}
+	conn, acc, err := h.accounts.Resume(r.Context(), in)
+	h.finished(w, r, conn, acc, err)
+}
+
+type finishContent struct {
+	ConnectionID, Starter, Next string
+	NeedCode                    bool
+}
+
+// finished shows a connection's outcome, or what it still waits for.
+func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Connection, acc store.Account, err error) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if wantsJSON(r) {
 		if err != nil {
@@ -197,6 +243,21 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		writeJSON(w, map[string]string{"status": "completed", "account_id": acc.ID})
+		return
+	}
+	var wait *accounts.WaitingError
+	if errors.As(err, &wait) {
+		status, title := http.StatusOK, "Sign in to finish"
+		v := view{Content: finishContent{ConnectionID: wait.ConnectionID, Starter: wait.Starter, NeedCode: wait.NeedCode,
+			Next: CallbackPath + "/resume/" + wait.ConnectionID}}
+		if wait.NeedCode {
+			title = "Enter the one-time code"
+		}
+		if wait.Wrong {
+			status, v.Error = http.StatusUnprocessableEntity, "That code is wrong. Attempts left: "+strconv.Itoa(wait.AttemptsLeft)+"."
+		}
+		v.Title = title
+		h.render(w, r, status, "finish.html", v)
 		return
 	}
 	c := callbackContent{OK: err == nil}
@@ -267,7 +328,9 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) {
 	_, err := h.accounts.SetClient(r.Context(), s.actor, accounts.ClientInput{
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
-		Secret: secretValue(r.PostFormValue("client_secret")), Managed: r.PostFormValue("kind") != "workspace",
+		// Always this workspace's own: the managed client is the operator's,
+		// and nobody who signs in on the web is.
+		Secret: secretValue(r.PostFormValue("client_secret")),
 	})
 	if err != nil {
 		p := api.ToProblem(err)

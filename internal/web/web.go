@@ -258,6 +258,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle(pattern, h.browser(http.HandlerFunc(fn)))
 	}
 	page("GET "+CallbackPath, h.callback)
+	page("GET "+CallbackPath+"/resume/{id}", h.resume)
+	page("POST "+CallbackPath+"/resume/{id}", h.resume)
 	page("GET /setup", h.setupPage)
 	page("POST /setup", h.setup)
 	page("GET /login", h.loginPage)

@@ -76,9 +76,10 @@ func (s *Service) Run(ctx context.Context, actor accounts.Actor, id string) (Run
 	}
 	previous := map[string]any{}
 	run.Status = StatusSucceeded
+	owner := s.ownerOf(ctx, w.Workflow)
 	for i, st := range w.Steps {
 		start := time.Now()
-		res := s.step(ctx, actor, st, previous)
+		res := s.step(ctx, actor, owner, st, previous)
 		res.DurationMS = time.Since(start).Milliseconds()
 		results[i] = res
 		if res.Status != StatusSucceeded {
@@ -125,6 +126,10 @@ func (s *Service) GetRun(ctx context.Context, actor accounts.Actor, id string) (
 	if err != nil {
 		return Run{}, err
 	}
+	// A run is seen by whoever may see its workflow.
+	if _, err := s.visible(ctx, actor, r.WorkflowID); err != nil {
+		return Run{}, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
+	}
 	return decodeRun(r)
 }
 
@@ -159,7 +164,7 @@ func decodeRun(r store.Run) (Run, error) {
 // step runs one step: it gathers fresh credentials, runs the step, masks
 // every secret in what it left, and turns refused credentials into a
 // credentials error that points at the account.
-func (s *Service) step(ctx context.Context, actor accounts.Actor, st Step, previous map[string]any) StepResult {
+func (s *Service) step(ctx context.Context, actor, owner accounts.Actor, st Step, previous map[string]any) StepResult {
 	res := StepResult{Key: st.Key, Name: st.Name, Kind: st.Kind}
 	fail := func(kind, format string, args ...any) StepResult {
 		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
@@ -171,6 +176,11 @@ func (s *Service) step(ctx context.Context, actor accounts.Actor, st Step, previ
 		id := st.Accounts[app]
 		if id == "" {
 			return fail(ErrorUnlinked, "no %s account is linked to this step", app)
+		}
+		// Whoever runs it, a step uses only what the workflow's owner may:
+		// an account made private since it was linked is refused.
+		if _, err := s.accounts.Get(ctx, owner, id); err != nil {
+			return fail(ErrorStep, "the workflow's owner may not use the %s account %s", app, id)
 		}
 		_, values, err := s.accounts.Credentials(ctx, actor, id)
 		var nr *accounts.NeedsReconnectError

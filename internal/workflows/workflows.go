@@ -119,7 +119,9 @@ func invalid(field, format string, args ...any) error {
 }
 
 // check validates steps and the accounts they link, and returns the links.
-func (s *Service) check(ctx context.Context, actor accounts.Actor, name string, steps []Step) ([]store.Link, error) {
+// A step may link only accounts the workflow's owner may use, whoever
+// edits it.
+func (s *Service) check(ctx context.Context, actor, owner accounts.Actor, name string, steps []Step) ([]store.Link, error) {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return nil, invalid("name", "give a name of at most 200 characters")
 	}
@@ -189,7 +191,11 @@ func (s *Service) check(ctx context.Context, actor accounts.Actor, name string, 
 			if id == "" {
 				continue
 			}
-			acc, err := s.accounts.Get(ctx, actor, id)
+			acc, err := s.accounts.Get(ctx, owner, id)
+			if err == nil {
+				// The editor must be able to see it too.
+				_, err = s.accounts.Get(ctx, actor, id)
+			}
 			if err != nil {
 				return nil, invalid(where+".accounts."+app, "account %q: %v", id, err)
 			}
@@ -211,34 +217,64 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// Save creates (id "") or replaces a workflow.
+// Save creates (id "") or replaces a workflow. A new workflow belongs to
+// its creator; a workflow the actor may not see is not found.
 func (s *Service) Save(ctx context.Context, actor accounts.Actor, id, name string, steps []Step) (Workflow, error) {
 	if err := actor.Require(accounts.ScopeAccountsWrite); err != nil {
 		return Workflow{}, err
 	}
-	links, err := s.check(ctx, actor, name, steps)
-	if err != nil {
-		return Workflow{}, err
-	}
-	body, err := json.Marshal(steps)
-	if err != nil {
-		return Workflow{}, err
-	}
 	now := s.clock.Now().UTC()
-	w := store.Workflow{ID: id, WorkspaceID: actor.WorkspaceID, OwnerID: actor.UserID, Name: strings.TrimSpace(name), Steps: body, Links: links, CreatedAt: now, UpdatedAt: now}
+	w := store.Workflow{ID: id, WorkspaceID: actor.WorkspaceID, OwnerID: actor.UserID, Name: strings.TrimSpace(name), CreatedAt: now, UpdatedAt: now}
 	if id == "" {
 		w.ID = ids.New("wfl", now)
 	} else {
-		old, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
+		old, err := s.visible(ctx, actor, id)
 		if err != nil {
 			return Workflow{}, err
 		}
 		w.OwnerID, w.CreatedAt = old.OwnerID, old.CreatedAt
 	}
+	links, err := s.check(ctx, actor, s.ownerOf(ctx, w), name, steps)
+	if err != nil {
+		return Workflow{}, err
+	}
+	if w.Steps, err = json.Marshal(steps); err != nil {
+		return Workflow{}, err
+	}
+	w.Links = links
 	if err := s.store.PutWorkflow(ctx, w); err != nil {
 		return Workflow{}, err
 	}
 	return Workflow{Workflow: w, Steps: steps}, nil
+}
+
+// canSee: a workflow is its owner's, and the workspace owners'.
+func canSee(actor accounts.Actor, w store.Workflow) bool {
+	return w.WorkspaceID == actor.WorkspaceID && (actor.Role == store.RoleOwner || w.OwnerID == actor.UserID)
+}
+
+// visible returns the workflow when the actor may see it, else
+// store.ErrNotFound: a name is not revealed by a 403.
+func (s *Service) visible(ctx context.Context, actor accounts.Actor, id string) (store.Workflow, error) {
+	w, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
+	if err != nil {
+		return store.Workflow{}, err
+	}
+	if !canSee(actor, w) {
+		return store.Workflow{}, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+	}
+	return w, nil
+}
+
+// ownerOf is the workflow's owner as an actor, whose access bounds the
+// accounts its steps may use. An owner who no longer exists may use only
+// what a member may.
+func (s *Service) ownerOf(ctx context.Context, w store.Workflow) accounts.Actor {
+	a := accounts.Actor{WorkspaceID: w.WorkspaceID, UserID: w.OwnerID, Role: store.RoleMember}
+	if u, err := s.store.GetUser(ctx, w.WorkspaceID, w.OwnerID); err == nil {
+		a.Role = u.Role
+	}
+	return a
 }
 
 // Link points one app of one step at an account.
@@ -276,7 +312,7 @@ func (s *Service) Get(ctx context.Context, actor accounts.Actor, id string) (Wor
 	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
 		return Workflow{}, err
 	}
-	w, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
+	w, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return Workflow{}, err
 	}
@@ -291,7 +327,7 @@ func decode(w store.Workflow) (Workflow, error) {
 	return Workflow{Workflow: w, Steps: steps}, nil
 }
 
-// List returns the workspace's workflows.
+// List returns the workflows the actor may see.
 func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]Workflow, error) {
 	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
 		return nil, err
@@ -302,6 +338,9 @@ func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]Workflow, e
 	}
 	out := make([]Workflow, 0, len(list))
 	for _, w := range list {
+		if !canSee(actor, w) {
+			continue
+		}
 		d, err := decode(w)
 		if err != nil {
 			return nil, err
@@ -316,26 +355,55 @@ func (s *Service) Delete(ctx context.Context, actor accounts.Actor, id string) e
 	if err := actor.Require(accounts.ScopeAccountsWrite); err != nil {
 		return err
 	}
+	if _, err := s.visible(ctx, actor, id); err != nil {
+		return err
+	}
 	return s.store.DeleteWorkflow(ctx, actor.WorkspaceID, id)
 }
 
-// UsedBy lists the workflows with a step linked to the account.
+// UsedBy lists the workflows the actor may see with a step linked to the
+// account.
 func (s *Service) UsedBy(ctx context.Context, actor accounts.Actor, accountID string) ([]store.Workflow, error) {
-	if _, err := s.accounts.Get(ctx, actor, accountID); err != nil {
-		return nil, err
-	}
-	return s.store.WorkflowsUsing(ctx, actor.WorkspaceID, accountID)
+	seen, _, err := s.using(ctx, actor, accountID)
+	return seen, err
 }
 
-// InUseError names the workflows that would break.
+// using splits the workflows linked to the account into those the actor
+// may see and a count of the others.
+func (s *Service) using(ctx context.Context, actor accounts.Actor, accountID string) ([]store.Workflow, int, error) {
+	if _, err := s.accounts.Get(ctx, actor, accountID); err != nil {
+		return nil, 0, err
+	}
+	all, err := s.store.WorkflowsUsing(ctx, actor.WorkspaceID, accountID)
+	if err != nil {
+		return nil, 0, err
+	}
+	var seen []store.Workflow
+	for _, w := range all {
+		if canSee(actor, w) {
+			seen = append(seen, w)
+		}
+	}
+	return seen, len(all) - len(seen), nil
+}
+
+// InUseError names the workflows that would break, those the caller may
+// see by name and the others only by number.
 type InUseError struct {
 	Workflows []store.Workflow
+	Hidden    int
 }
 
 func (e *InUseError) Error() string {
 	var names []string
 	for _, w := range e.Workflows {
 		names = append(names, fmt.Sprintf("%q (%s)", w.Name, w.ID))
+	}
+	switch {
+	case e.Hidden == 1:
+		names = append(names, "1 workflow you cannot see")
+	case e.Hidden > 1:
+		names = append(names, fmt.Sprintf("%d workflows you cannot see", e.Hidden))
 	}
 	return "the account is used by " + strings.Join(names, ", ") + "; they will break if it is deleted"
 }
@@ -344,12 +412,12 @@ func (e *InUseError) Unwrap() error { return ErrInUse }
 
 // CheckDelete returns an *InUseError when workflows use the account.
 func (s *Service) CheckDelete(ctx context.Context, actor accounts.Actor, accountID string) error {
-	used, err := s.store.WorkflowsUsing(ctx, actor.WorkspaceID, accountID)
+	seen, hidden, err := s.using(ctx, actor, accountID)
 	if err != nil {
 		return err
 	}
-	if len(used) > 0 {
-		return &InUseError{Workflows: used}
+	if len(seen) > 0 || hidden > 0 {
+		return &InUseError{Workflows: seen, Hidden: hidden}
 	}
 	return nil
 }

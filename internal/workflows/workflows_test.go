@@ -25,6 +25,8 @@ type fixture struct {
 	st       store.Store
 	accounts *accounts.Service
 	a, b     accounts.Actor
+	// clock is the accounts service's.
+	clock *clockwork.FakeClock
 }
 
 func newFixture(t *testing.T) fixture {
@@ -49,7 +51,8 @@ func newFixture(t *testing.T) fixture {
 		st.CreateWorkspace(ctx, store.Workspace{ID: ac.WorkspaceID, Name: ac.WorkspaceID, CreatedAt: now})
 		st.CreateUser(ctx, store.User{ID: ac.UserID, WorkspaceID: ac.WorkspaceID, Email: ac.UserID + "@x", Role: ac.Role, CreatedAt: now})
 	}
-	f.accounts = accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Clock: clockwork.NewFakeClockAt(now), Log: slog.New(slog.DiscardHandler)})
+	f.clock = clockwork.NewFakeClockAt(now)
+	f.accounts = accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
 	t.Cleanup(f.accounts.Close)
 	return f
 }

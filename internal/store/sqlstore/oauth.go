@@ -83,7 +83,8 @@ func scanClient(row scanner) (store.OAuthClient, error) {
 }
 
 const connectionColumns = `id, workspace_id, user_id, app, state_hash, nickname, scopes, shared,
-	account_id, oauth_client_id, sealed, status, error, expires_at, created_at, session_hash`
+	account_id, oauth_client_id, sealed, status, error, expires_at, created_at, session_hash,
+	code_hash, code_attempts, held, hold_hash`
 
 // CreateConnection stores a new authorization in progress.
 func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error {
@@ -92,10 +93,10 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error 
 		return fmt.Errorf("create connection %s: %w", c.ID, err)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		c.ID, c.WorkspaceID, c.UserID, c.App, c.StateHash, c.Nickname, scopes, c.Shared,
 		c.AccountID, c.OAuthClientID, nonNil(c.Sealed), string(c.Status), c.Error, micros(c.ExpiresAt), micros(c.CreatedAt),
-		nonNil(c.SessionHash))
+		nonNil(c.SessionHash), nonNil(c.CodeHash), c.CodeAttempts, nonNil(c.Held), nonNil(c.HoldHash))
 	if err != nil {
 		return s.conflict(err, "create connection %s", c.ID)
 	}
@@ -112,6 +113,31 @@ func (s *Store) ClaimConnection(ctx context.Context, stateHash []byte, now time.
 	if err != nil {
 		return store.Connection{}, notFound(err, "claim connection")
 	}
+	return c, nil
+}
+
+// UpdateConnection changes a connection under its row lock.
+func (s *Store) UpdateConnection(ctx context.Context, id string, fn func(*store.Connection) error) (store.Connection, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Connection{}, fmt.Errorf("update connection %s: begin: %w", id, err)
+	}
+	defer tx.Rollback()
+	c, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = $1`+s.d.LockRows, id))
+	if err != nil {
+		return store.Connection{}, notFound(err, "update connection %s", id)
+	}
+	if err := fn(&c); err != nil {
+		return store.Connection{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE connections SET status = $2, error = $3, account_id = $4, code_attempts = $5, held = $6, hold_hash = $7
+		WHERE id = $1`, id, string(c.Status), c.Error, c.AccountID, c.CodeAttempts, nonNil(c.Held), nonNil(c.HoldHash)); err != nil {
+		return store.Connection{}, fmt.Errorf("update connection %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Connection{}, fmt.Errorf("update connection %s: commit: %w", id, err)
+	}
+	c.Held, c.HoldHash = storedBytes(c.Held), storedBytes(c.HoldHash)
 	return c, nil
 }
 
@@ -144,7 +170,8 @@ func scanConnection(row scanner) (store.Connection, error) {
 	var scopes, status string
 	var expires, created int64
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.UserID, &c.App, &c.StateHash, &c.Nickname, &scopes, &c.Shared,
-		&c.AccountID, &c.OAuthClientID, &c.Sealed, &status, &c.Error, &expires, &created, &c.SessionHash)
+		&c.AccountID, &c.OAuthClientID, &c.Sealed, &status, &c.Error, &expires, &created, &c.SessionHash,
+		&c.CodeHash, &c.CodeAttempts, &c.Held, &c.HoldHash)
 	if err != nil {
 		return store.Connection{}, err
 	}
@@ -153,6 +180,7 @@ func scanConnection(row scanner) (store.Connection, error) {
 	}
 	c.Status = store.ConnectionStatus(status)
 	c.SessionHash = storedBytes(c.SessionHash)
+	c.CodeHash, c.Held, c.HoldHash = storedBytes(c.CodeHash), storedBytes(c.Held), storedBytes(c.HoldHash)
 	c.ExpiresAt, c.CreatedAt = fromMicros(expires), fromMicros(created)
 	return c, nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -483,5 +484,40 @@ func testFinishConnection(t *testing.T, s store.Store) {
 			must(t, "GetConnection", err)
 			sameConnection(t, "connection after second finish", read, want)
 		})
+	}
+}
+
+// testConnectionsUpdate: UpdateConnection writes what fn changes, writes
+// nothing when fn fails, and knows no unknown id.
+func testConnectionsUpdate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	c := fullConnection("wsp_1", "con_up", hash(7))
+	c.CodeHash = []byte{1, 2, 3}
+	mustConnection(t, s, c)
+	got, err := s.GetConnection(ctx, "wsp_1", c.ID)
+	if err != nil || !bytes.Equal(got.CodeHash, c.CodeHash) || got.CodeAttempts != 0 || got.Held != nil {
+		t.Fatalf("GetConnection = %+v, %v", got, err)
+	}
+	up, err := s.UpdateConnection(ctx, c.ID, func(x *store.Connection) error {
+		x.Status, x.CodeAttempts, x.Held, x.HoldHash = store.ConnectionWaiting, 2, []byte{0, 9}, hash(8)
+		return nil
+	})
+	if err != nil || up.Status != store.ConnectionWaiting {
+		t.Fatalf("UpdateConnection = %+v, %v", up, err)
+	}
+	got, _ = s.GetConnection(ctx, "wsp_1", c.ID)
+	if got.Status != store.ConnectionWaiting || got.CodeAttempts != 2 || !bytes.Equal(got.Held, []byte{0, 9}) || !bytes.Equal(got.HoldHash, hash(8)) {
+		t.Fatalf("after update: %+v", got)
+	}
+	boom := errors.New("boom")
+	if _, err := s.UpdateConnection(ctx, c.ID, func(x *store.Connection) error { x.Status = store.ConnectionFailed; return boom }); !errors.Is(err, boom) {
+		t.Fatalf("failing fn: %v", err)
+	}
+	if got, _ := s.GetConnection(ctx, "wsp_1", c.ID); got.Status != store.ConnectionWaiting {
+		t.Fatalf("a failing fn wrote: %+v", got)
+	}
+	if _, err := s.UpdateConnection(ctx, "con_nope", func(*store.Connection) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
 	}
 }

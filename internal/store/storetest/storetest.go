@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OAuthClientPut", testOAuthClientPut},
 		{"OAuthClientLookup", testOAuthClientLookup},
 		{"ConnectionsCreateGet", testConnectionsCreateGet},
+		{"ConnectionsUpdate", testConnectionsUpdate},
 		{"ClaimConnection", testClaimConnection},
 		{"ClaimConnectionConcurrent", testClaimConnectionConcurrent},
 		{"FinishConnection", testFinishConnection},

@@ -608,7 +608,12 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.do("open the authorize URL", chromedp.Navigate(started.AuthorizeURL))
-	h.waitFor("the callback page", `location.pathname === "/oauth/callback" && `+textJS("h1")+` === "Test IdP is connected"`)
+	// The admin token started it, and cannot sign in here: the page asks
+	// for the one-time code the start returned.
+	h.waitFor("the one-time code page", `location.pathname.startsWith("/oauth/callback") && !!document.querySelector("#one-time-code")`)
+	h.screenshot(dir, "13-callback-one-time-code")
+	h.do("enter the one-time code", chromedp.SendKeys(chromedp.CSS("#one-time-code"), started.OneTimeCode), chromedp.Submit(chromedp.CSS("#one-time-code")))
+	h.waitFor("the callback page", `location.pathname.startsWith("/oauth/callback") && `+textJS("h1")+` === "Test IdP is connected"`)
 	h.screenshot(dir, "13-callback")
 	h.log.expectStatus("/oauth/callback", 400)
 	h.open("/oauth/callback?state=unknown&code=x")

@@ -660,15 +660,12 @@ func (h *harness) connectByAPI(nickname string) client.Account {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(started.AuthorizeURL)
+	status, body, err := servertest.Approve(&http.Client{Timeout: 10 * time.Second}, started.AuthorizeURL, started.OneTimeCode)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "is connected") {
-		h.t.Fatalf("callback page %s:\n%s", resp.Status, body)
+	if status != http.StatusOK || !strings.Contains(body, "is connected") {
+		h.t.Fatalf("callback page %d:\n%s", status, body)
 	}
 	done, err := h.api.GetConnection(ctx, started.ID)
 	if err != nil || done.Status != "completed" {
