@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"net/url"
 	"strings"
 
@@ -56,7 +57,7 @@ func (s *Service) SetCustomApp(ctx context.Context, actor Actor, slug string, de
 	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return nil, err
 	}
-	if actor.Role != store.RoleOwner {
+	if !actor.IsOwner() {
 		return nil, fmt.Errorf("%w: only workspace owners define apps", ErrForbidden)
 	}
 	app, err := catalog.Parse(definition)
@@ -87,7 +88,7 @@ func (s *Service) DeleteCustomApp(ctx context.Context, actor Actor, slug string)
 	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return err
 	}
-	if actor.Role != store.RoleOwner {
+	if !actor.IsOwner() {
 		return fmt.Errorf("%w: only workspace owners define apps", ErrForbidden)
 	}
 	if err := s.store.DeleteCustomApp(ctx, actor.WorkspaceID, slug); err != nil {
@@ -107,7 +108,7 @@ type RequestInput struct {
 
 // RequestApp records a request for a new app.
 func (s *Service) RequestApp(ctx context.Context, actor Actor, in RequestInput) (store.AppRequest, error) {
-	if err := actor.Require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return store.AppRequest{}, err
 	}
 	in.Name, in.Reason, in.URL = strings.TrimSpace(in.Name), strings.TrimSpace(in.Reason), strings.TrimSpace(in.URL)
@@ -134,10 +135,10 @@ func (s *Service) RequestApp(ctx context.Context, actor Actor, in RequestInput) 
 
 // AppRequests lists the workspace's requests for its owners.
 func (s *Service) AppRequests(ctx context.Context, actor Actor) ([]store.AppRequest, error) {
-	if err := actor.Require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, err
 	}
-	if actor.Role != store.RoleOwner {
+	if !actor.IsOwner() {
 		return nil, fmt.Errorf("%w: only workspace owners see app requests", ErrForbidden)
 	}
 	return s.store.ListAppRequests(ctx, actor.WorkspaceID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
@@ -14,7 +15,7 @@ import (
 )
 
 // ScopeClientsWrite lets a token manage OAuth clients.
-const ScopeClientsWrite = "clients:write"
+const ScopeClientsWrite = identity.ScopeClientsWrite
 
 // ErrNoClient means no OAuth client is set for the app.
 var ErrNoClient = errors.New("no OAuth client is set for this app")
@@ -48,7 +49,7 @@ func (s *Service) SetClient(ctx context.Context, actor Actor, in ClientInput) (s
 	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return store.OAuthClient{}, err
 	}
-	if actor.Role != store.RoleOwner {
+	if !actor.IsOwner() {
 		return store.OAuthClient{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", ErrForbidden)
 	}
 	if in.Managed && !s.isOperator(ctx, actor) {
@@ -99,7 +100,7 @@ func (s *Service) SetClient(ctx context.Context, actor Actor, in ClientInput) (s
 // Clients lists the OAuth clients the workspace uses: its own and the
 // managed ones.
 func (s *Service) Clients(ctx context.Context, actor Actor) ([]store.OAuthClient, error) {
-	if err := actor.Require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListOAuthClients(ctx, actor.WorkspaceID)
@@ -107,7 +108,7 @@ func (s *Service) Clients(ctx context.Context, actor Actor) ([]store.OAuthClient
 
 // Client returns one OAuth client of the workspace or a managed one.
 func (s *Service) Client(ctx context.Context, actor Actor, id string) (store.OAuthClient, error) {
-	if err := actor.Require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return store.OAuthClient{}, err
 	}
 	return s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
@@ -119,7 +120,7 @@ func (s *Service) DeleteClient(ctx context.Context, actor Actor, id string) erro
 	if err := actor.Require(ScopeClientsWrite); err != nil {
 		return err
 	}
-	if actor.Role != store.RoleOwner {
+	if !actor.IsOwner() {
 		return fmt.Errorf("%w: only workspace owners manage OAuth clients", ErrForbidden)
 	}
 	c, err := s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"slices"
 	"strings"
 	"time"
@@ -88,7 +89,7 @@ type pending struct {
 // Connect starts an OAuth connection (or a reconnection) and returns the
 // URL the user approves it at.
 func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (Started, error) {
-	if err := actor.Require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Started{}, err
 	}
 	if err := s.connectLimit.allow(actor.WorkspaceID+"/"+actor.UserID, s.clock.Now()); err != nil {
@@ -100,7 +101,7 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 		if err != nil {
 			return Started{}, err
 		}
-		if !actor.canChange(acc) {
+		if !canChange(actor, acc) {
 			return Started{}, fmt.Errorf("%w: only the account's owner may reconnect it", ErrForbidden)
 		}
 		if in.App != "" && in.App != acc.App {
@@ -221,14 +222,14 @@ func offered(app *catalog.App) []string {
 
 // Connection returns a connection the actor started, to follow its outcome.
 func (s *Service) Connection(ctx context.Context, actor Actor, id string) (store.Connection, error) {
-	if err := actor.Require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return store.Connection{}, err
 	}
 	c, err := s.store.GetConnection(ctx, actor.WorkspaceID, id)
 	if err != nil {
 		return store.Connection{}, err
 	}
-	if c.UserID != actor.UserID && actor.Role != store.RoleOwner {
+	if c.UserID != actor.UserID && !actor.IsOwner() {
 		return store.Connection{}, fmt.Errorf("connection %s: %w", id, store.ErrNotFound)
 	}
 	return c, nil

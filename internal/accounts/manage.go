@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
@@ -36,7 +37,7 @@ type CreateInput struct {
 // Create checks and saves a key-based account. When the app has a test
 // request it runs first, and a refusal saves nothing.
 func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (store.Account, error) {
-	if err := actor.Require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return store.Account{}, err
 	}
 	if in.App == "" {
@@ -113,7 +114,7 @@ func (s *Service) identify(ctx context.Context, app *catalog.App, v appapi.Value
 
 // Get returns an account the actor may see.
 func (s *Service) Get(ctx context.Context, actor Actor, id string) (store.Account, error) {
-	if err := actor.Require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return store.Account{}, err
 	}
 	return s.visible(ctx, actor, id)
@@ -132,7 +133,7 @@ func (s *Service) visible(ctx context.Context, actor Actor, id string) (store.Ac
 		s.remember(acc)
 	}
 	// An account the actor may not see is, to them, not there.
-	if !actor.canSee(acc) {
+	if !canSee(actor, acc) {
 		return store.Account{}, fmt.Errorf("account %s: %w", id, store.ErrNotFound)
 	}
 	return acc, nil
@@ -153,7 +154,7 @@ const MaxPage = 200
 // List returns a page of the accounts the actor may see, and whether more
 // follow.
 func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.Account, bool, error) {
-	if err := actor.Require(ScopeAccountsRead); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, false, err
 	}
 	switch in.Status {
@@ -178,7 +179,7 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.
 		After:       in.After,
 		Limit:       in.Limit + 1,
 	}
-	if actor.Role != store.RoleOwner {
+	if !actor.IsOwner() {
 		f.VisibleTo = actor.UserID
 	}
 	list, err := s.store.ListAccounts(ctx, f)
@@ -194,7 +195,7 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.
 
 // Rename changes an account's nickname.
 func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) (store.Account, error) {
-	if err := actor.Require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return store.Account{}, err
 	}
 	nickname, err := checkNickname(nickname)
@@ -205,7 +206,7 @@ func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) 
 	if err != nil {
 		return store.Account{}, err
 	}
-	if !actor.canChange(acc) {
+	if !canChange(actor, acc) {
 		return store.Account{}, fmt.Errorf("%w: only the account's owner may rename it", ErrForbidden)
 	}
 	old := acc.Nickname
@@ -235,14 +236,14 @@ const (
 // (RFC 7009) where the app supports it; the account is deleted whatever
 // the revocation's outcome, which is returned with any error's text.
 func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke bool) (outcome, detail string, err error) {
-	if err := actor.Require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return "", "", err
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return "", "", err
 	}
-	if !actor.canChange(acc) {
+	if !canChange(actor, acc) {
 		return "", "", fmt.Errorf("%w: only the account's owner may delete it", ErrForbidden)
 	}
 	if revoke {
@@ -287,7 +288,7 @@ func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string
 // Credentials returns the account's credentials as code sees them, the
 // auths.<app> object, and records the read in the audit log.
 func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (store.Account, appapi.Values, error) {
-	if err := actor.Require(ScopeCredentialsRead); err != nil {
+	if err := actor.Require(identity.ScopeCredentialsRead); err != nil {
 		return store.Account{}, nil, err
 	}
 	acc, err := s.visible(ctx, actor, id)
@@ -334,14 +335,14 @@ const ActionCredentialsReplaced = "account.credentials_replaced"
 // app's test request runs first, as when creating, and a refusal changes
 // nothing.
 func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, fields map[string]string, skipTest bool) (store.Account, error) {
-	if err := actor.Require(ScopeAccountsWrite); err != nil {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return store.Account{}, err
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return store.Account{}, err
 	}
-	if !actor.canChange(acc) {
+	if !canChange(actor, acc) {
 		return store.Account{}, fmt.Errorf("%w: only the account's owner may change its credentials", ErrForbidden)
 	}
 	app, err := s.App(ctx, acc.WorkspaceID, acc.App)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/seal"
@@ -33,7 +34,7 @@ import (
 // Errors the service returns besides store.ErrNotFound.
 var (
 	// ErrForbidden: the actor may not do this to this account.
-	ErrForbidden = errors.New("not allowed")
+	ErrForbidden = identity.ErrForbidden
 	// ErrUnknownApp: the catalog has no such app.
 	ErrUnknownApp = errors.New("unknown app")
 )
@@ -57,57 +58,18 @@ type TestFailedError struct{ Err error }
 func (e *TestFailedError) Error() string { return "the credentials test failed: " + e.Err.Error() }
 func (e *TestFailedError) Unwrap() error { return e.Err }
 
-// Scopes an API token may carry.
-const (
-	ScopeAll             = "*"
-	ScopeAccountsRead    = "accounts:read"
-	ScopeAccountsWrite   = "accounts:write"
-	ScopeCredentialsRead = "credentials:read"
-)
-
-// Actor is who is calling: a user, through a session or an API token.
-type Actor struct {
-	WorkspaceID string
-	UserID      string
-	Role        store.Role
-	// Scopes limit what an API token may do; nil means a session, which
-	// may do everything its user may.
-	Scopes []string
-	// Operator marks the installation's operator acting through the
-	// config file; the admin token's principal is recognised without it.
-	Operator bool
-}
-
-// Allows reports whether the actor's token carries the scope.
-func (a Actor) Allows(scope string) bool {
-	if a.Scopes == nil {
-		return true
-	}
-	for _, s := range a.Scopes {
-		if s == ScopeAll || s == scope {
-			return true
-		}
-	}
-	return false
-}
-
-// Require returns ErrForbidden, naming the scope, when the token lacks it.
-func (a Actor) Require(scope string) error {
-	if !a.Allows(scope) {
-		return fmt.Errorf("%w: the token lacks the %s scope", ErrForbidden, scope)
-	}
-	return nil
-}
+// Actor is who is calling; see package identity.
+type Actor = identity.Actor
 
 // canSee: owners see every account of the workspace; others their own and
 // the shared ones.
-func (a Actor) canSee(acc store.Account) bool {
-	return acc.WorkspaceID == a.WorkspaceID && (a.Role == store.RoleOwner || acc.OwnerID == a.UserID || acc.Shared)
+func canSee(a Actor, acc store.Account) bool {
+	return acc.WorkspaceID == a.WorkspaceID && (a.IsOwner() || acc.OwnerID == a.UserID || acc.Shared)
 }
 
 // canChange: only the account's owner or a workspace owner changes it.
-func (a Actor) canChange(acc store.Account) bool {
-	return acc.WorkspaceID == a.WorkspaceID && (a.Role == store.RoleOwner || acc.OwnerID == a.UserID)
+func canChange(a Actor, acc store.Account) bool {
+	return acc.WorkspaceID == a.WorkspaceID && (a.IsOwner() || acc.OwnerID == a.UserID)
 }
 
 // Service is the accounts service.

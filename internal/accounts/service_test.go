@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -41,13 +42,13 @@ func newService(t *testing.T) (*accounts.Service, map[string]accounts.Actor) {
 		}
 	}
 	actors := map[string]accounts.Actor{
-		"owner":    {WorkspaceID: "wsp_a", UserID: "usr_owner", Role: store.RoleOwner},
-		"alice":    {WorkspaceID: "wsp_a", UserID: "usr_alice", Role: store.RoleMember},
-		"bob":      {WorkspaceID: "wsp_a", UserID: "usr_bob", Role: store.RoleMember},
-		"outsider": {WorkspaceID: "wsp_b", UserID: "usr_out", Role: store.RoleOwner},
+		"owner":    {WorkspaceID: "wsp_a", UserID: "usr_owner", Role: identity.RoleOwner},
+		"alice":    {WorkspaceID: "wsp_a", UserID: "usr_alice", Role: identity.RoleMember},
+		"bob":      {WorkspaceID: "wsp_a", UserID: "usr_bob", Role: identity.RoleMember},
+		"outsider": {WorkspaceID: "wsp_b", UserID: "usr_out", Role: identity.RoleOwner},
 	}
 	for _, a := range actors {
-		if err := st.CreateUser(ctx, store.User{ID: a.UserID, WorkspaceID: a.WorkspaceID, Email: a.UserID + "@x", Role: a.Role, CreatedAt: now}); err != nil {
+		if err := st.CreateUser(ctx, store.User{ID: a.UserID, WorkspaceID: a.WorkspaceID, Email: a.UserID + "@x", Role: store.Role(a.Role), CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,7 +118,7 @@ func TestTokenScopes(t *testing.T) {
 	svc, who := newService(t)
 	ctx := context.Background()
 	readOnly := who["alice"]
-	readOnly.Scopes = []string{accounts.ScopeAccountsRead}
+	readOnly.Scopes = []string{identity.ScopeAccountsRead}
 	nick := "x"
 	if _, err := svc.Create(ctx, readOnly, accounts.CreateInput{App: "openai", Nickname: &nick, Fields: map[string]string{"api_key": "k"}, SkipTest: true}); !errors.Is(err, accounts.ErrForbidden) {
 		t.Fatalf("create with a read-only token: %v", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"math"
 	"net/http"
@@ -35,7 +36,7 @@ type Handler struct {
 	redirectURI string
 	// tokens spares the database two reads per request. A token deleted,
 	// or a user's role changed, takes effect within tokenCacheTTL.
-	tokens *ttlcache.Cache[string, accounts.Actor]
+	tokens *ttlcache.Cache[string, identity.Actor]
 	// failures limits failed tokens per client address.
 	failures *failureLimiter
 }
@@ -46,7 +47,7 @@ const tokenCacheTTL = 5 * time.Second
 // New returns the API handler; mount it at the server's root.
 func New(svc *accounts.Service, wf *workflows.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
 	h := &Handler{accounts: svc, workflows: wf, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
-		tokens: ttlcache.New[string, accounts.Actor](tokenCacheTTL, clock.Now), failures: newFailureLimiter(clock)}
+		tokens: ttlcache.New[string, identity.Actor](tokenCacheTTL, clock.Now), failures: newFailureLimiter(clock)}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 
 	route("GET /v1/me", h.me)
@@ -94,8 +95,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 type actorKey struct{}
 
 // actor is the authenticated caller of a request.
-func actor(r *http.Request) accounts.Actor {
-	a, _ := r.Context().Value(actorKey{}).(accounts.Actor)
+func actor(r *http.Request) identity.Actor {
+	a, _ := r.Context().Value(actorKey{}).(identity.Actor)
 	return a
 }
 
@@ -129,14 +130,14 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func (h *Handler) actorFor(r *http.Request) (accounts.Actor, error) {
+func (h *Handler) actorFor(r *http.Request) (identity.Actor, error) {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
-		return accounts.Actor{}, errUnauthorized("send Authorization: Bearer <token>")
+		return identity.Actor{}, errUnauthorized("send Authorization: Bearer <token>")
 	}
 	scheme, token, ok := strings.Cut(authz, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return accounts.Actor{}, errUnauthorized("the Authorization header must be: Bearer <token>")
+		return identity.Actor{}, errUnauthorized("the Authorization header must be: Bearer <token>")
 	}
 	token = strings.TrimSpace(token)
 	key := string(apitokens.Hash(token))
@@ -145,23 +146,23 @@ func (h *Handler) actorFor(r *http.Request) (accounts.Actor, error) {
 	}
 	t, err := apitokens.Verify(r.Context(), h.store, token, h.clock.Now())
 	if errors.Is(err, apitokens.ErrInvalid) {
-		return accounts.Actor{}, &badToken{errUnauthorized("the token is not valid")}
+		return identity.Actor{}, &badToken{errUnauthorized("the token is not valid")}
 	}
 	if err != nil {
-		return accounts.Actor{}, err
+		return identity.Actor{}, err
 	}
 	u, err := h.store.GetUser(r.Context(), t.WorkspaceID, t.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return accounts.Actor{}, &badToken{errUnauthorized("the token's user no longer exists")}
+		return identity.Actor{}, &badToken{errUnauthorized("the token's user no longer exists")}
 	}
 	if err != nil {
-		return accounts.Actor{}, err
+		return identity.Actor{}, err
 	}
 	scopes := t.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
-	a := accounts.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: u.Role, Scopes: scopes}
+	a := identity.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: identity.Role(u.Role), Scopes: scopes}
 	h.tokens.Set(key, a)
 	return a, nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"math"
 	"net/http"
@@ -112,7 +113,7 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusNotFound, "unknown-app", "No such app", err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
-	case errors.Is(err, accounts.ErrForbidden):
+	case errors.Is(err, identity.ErrForbidden):
 		return problem(http.StatusForbidden, "forbidden", "Not allowed", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		return problem(http.StatusConflict, "conflict", "Already exists", "")

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"net"
 	"net/http"
@@ -116,7 +117,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		RedirectURI: redirectURI, RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
 	// Managed OAuth clients from the config file replace stored ones.
-	system := accounts.Actor{WorkspaceID: ws.ID, UserID: "system", Role: store.RoleOwner, Operator: true}
+	system := identity.Actor{WorkspaceID: ws.ID, UserID: "system", Role: identity.RoleOwner, Operator: true}
 	for slug, oc := range cfg.OAuthClients {
 		if _, err := svc.SetClient(ctx, system, accounts.ClientInput{App: slug, ClientID: oc.ClientID, Secret: oc.Secret, Managed: true}); err != nil {
 			return fail(fmt.Errorf("config file: oauth_clients.%s: %w", slug, err))

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"net"
 	"net/http"
 	"net/mail"
@@ -18,7 +19,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 
-	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -43,7 +43,7 @@ const (
 type session struct {
 	hash  []byte
 	user  store.User
-	actor accounts.Actor
+	actor identity.Actor
 }
 
 // cookieName is the session cookie's name.
@@ -74,7 +74,7 @@ func (h *Handler) current(r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	return &session{hash: hash, user: u, actor: accounts.Actor{WorkspaceID: u.WorkspaceID, UserID: u.ID, Role: u.Role}}
+	return &session{hash: hash, user: u, actor: identity.Actor{WorkspaceID: u.WorkspaceID, UserID: u.ID, Role: identity.Role(u.Role)}}
 }
 
 // requireSession sends a signed-out browser to sign in (or, on a fresh

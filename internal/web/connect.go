@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"net/http"
 	"strconv"
 	"strings"
@@ -297,7 +298,7 @@ func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session
 
 func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, done string) {
 	if s.user.Role != store.RoleOwner {
-		h.pageError(w, r, s, accounts.ErrForbidden)
+		h.pageError(w, r, s, identity.ErrForbidden)
 		return
 	}
 	list, err := h.accounts.Clients(r.Context(), s.actor)

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"strings"
 	"testing"
 	"time"
@@ -19,14 +20,14 @@ func TestWorkflowsArePrivate(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	owner := f.a
-	alice := accounts.Actor{WorkspaceID: "wsp_a", UserID: "usr_alice", Role: store.RoleMember}
-	bob := accounts.Actor{WorkspaceID: "wsp_a", UserID: "usr_bob", Role: store.RoleMember}
-	for _, u := range []accounts.Actor{alice, bob} {
-		if err := f.st.CreateUser(ctx, store.User{ID: u.UserID, WorkspaceID: u.WorkspaceID, Email: u.UserID + "@x", Role: u.Role, CreatedAt: time.Now()}); err != nil {
+	alice := identity.Actor{WorkspaceID: "wsp_a", UserID: "usr_alice", Role: identity.RoleMember}
+	bob := identity.Actor{WorkspaceID: "wsp_a", UserID: "usr_bob", Role: identity.RoleMember}
+	for _, u := range []identity.Actor{alice, bob} {
+		if err := f.st.CreateUser(ctx, store.User{ID: u.UserID, WorkspaceID: u.WorkspaceID, Email: u.UserID + "@x", Role: store.Role(u.Role), CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	key := func(who accounts.Actor, shared bool) store.Account {
+	key := func(who identity.Actor, shared bool) store.Account {
 		acc, err := f.accounts.Create(ctx, who, accounts.CreateInput{App: "openai", Fields: map[string]string{"api_key": "sk-" + who.UserID}, SkipTest: true, Shared: shared})
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +52,7 @@ func TestWorkflowsArePrivate(t *testing.T) {
 	}
 
 	outsider := f.b
-	for name, who := range map[string]accounts.Actor{"another member": bob, "another workspace": outsider} {
+	for name, who := range map[string]identity.Actor{"another member": bob, "another workspace": outsider} {
 		t.Run(name, func(t *testing.T) {
 			notFound := func(what string, err error) {
 				t.Helper()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"io"
 	"net/http"
 	"net/url"
@@ -56,9 +57,9 @@ type Run struct {
 
 // Run executes a workflow now, step after step, and records the run. The
 // first failing step stops it; the rest are skipped.
-func (s *Service) Run(ctx context.Context, actor accounts.Actor, id string) (Run, error) {
+func (s *Service) Run(ctx context.Context, actor identity.Actor, id string) (Run, error) {
 	// Running a workflow reads credentials.
-	if err := actor.Require(accounts.ScopeCredentialsRead); err != nil {
+	if err := actor.Require(identity.ScopeCredentialsRead); err != nil {
 		return Run{}, err
 	}
 	w, err := s.Get(ctx, actor, id)
@@ -118,8 +119,8 @@ func (s *Service) put(ctx context.Context, run store.Run, results []StepResult) 
 }
 
 // GetRun returns a run.
-func (s *Service) GetRun(ctx context.Context, actor accounts.Actor, id string) (Run, error) {
-	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
+func (s *Service) GetRun(ctx context.Context, actor identity.Actor, id string) (Run, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return Run{}, err
 	}
 	r, err := s.store.GetRun(ctx, actor.WorkspaceID, id)
@@ -134,7 +135,7 @@ func (s *Service) GetRun(ctx context.Context, actor accounts.Actor, id string) (
 }
 
 // Runs lists a workflow's recent runs, newest first.
-func (s *Service) Runs(ctx context.Context, actor accounts.Actor, workflowID string, limit int) ([]Run, error) {
+func (s *Service) Runs(ctx context.Context, actor identity.Actor, workflowID string, limit int) ([]Run, error) {
 	if _, err := s.Get(ctx, actor, workflowID); err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func decodeRun(r store.Run) (Run, error) {
 // step runs one step: it gathers fresh credentials, runs the step, masks
 // every secret in what it left, and turns refused credentials into a
 // credentials error that points at the account.
-func (s *Service) step(ctx context.Context, actor, owner accounts.Actor, st Step, previous map[string]any) StepResult {
+func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step, previous map[string]any) StepResult {
 	res := StepResult{Key: st.Key, Name: st.Name, Kind: st.Kind}
 	fail := func(kind, format string, args ...any) StepResult {
 		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
@@ -342,7 +343,7 @@ func asResult(b []byte) json.RawMessage {
 }
 
 // httpStep calls the app's API with the linked account's credentials.
-func (s *Service) httpStep(ctx context.Context, actor accounts.Actor, res *StepResult, st Step, auths map[string]appapi.Values, timeout time.Duration) string {
+func (s *Service) httpStep(ctx context.Context, actor identity.Actor, res *StepResult, st Step, auths map[string]appapi.Values, timeout time.Duration) string {
 	h := st.HTTP
 	failf := func(kind, format string, args ...any) string {
 		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)

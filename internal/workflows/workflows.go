@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -121,7 +122,7 @@ func invalid(field, format string, args ...any) error {
 // check validates steps and the accounts they link, and returns the links.
 // A step may link only accounts the workflow's owner may use, whoever
 // edits it.
-func (s *Service) check(ctx context.Context, actor, owner accounts.Actor, name string, steps []Step) ([]store.Link, error) {
+func (s *Service) check(ctx context.Context, actor, owner identity.Actor, name string, steps []Step) ([]store.Link, error) {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return nil, invalid("name", "give a name of at most 200 characters")
 	}
@@ -219,8 +220,8 @@ func contains(list []string, v string) bool {
 
 // Save creates (id "") or replaces a workflow. A new workflow belongs to
 // its creator; a workflow the actor may not see is not found.
-func (s *Service) Save(ctx context.Context, actor accounts.Actor, id, name string, steps []Step) (Workflow, error) {
-	if err := actor.Require(accounts.ScopeAccountsWrite); err != nil {
+func (s *Service) Save(ctx context.Context, actor identity.Actor, id, name string, steps []Step) (Workflow, error) {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Workflow{}, err
 	}
 	now := s.clock.Now().UTC()
@@ -249,13 +250,13 @@ func (s *Service) Save(ctx context.Context, actor accounts.Actor, id, name strin
 }
 
 // canSee: a workflow is its owner's, and the workspace owners'.
-func canSee(actor accounts.Actor, w store.Workflow) bool {
-	return w.WorkspaceID == actor.WorkspaceID && (actor.Role == store.RoleOwner || w.OwnerID == actor.UserID)
+func canSee(actor identity.Actor, w store.Workflow) bool {
+	return w.WorkspaceID == actor.WorkspaceID && (actor.IsOwner() || w.OwnerID == actor.UserID)
 }
 
 // visible returns the workflow when the actor may see it, else
 // store.ErrNotFound: a name is not revealed by a 403.
-func (s *Service) visible(ctx context.Context, actor accounts.Actor, id string) (store.Workflow, error) {
+func (s *Service) visible(ctx context.Context, actor identity.Actor, id string) (store.Workflow, error) {
 	w, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
 	if err != nil {
 		return store.Workflow{}, err
@@ -269,16 +270,16 @@ func (s *Service) visible(ctx context.Context, actor accounts.Actor, id string) 
 // ownerOf is the workflow's owner as an actor, whose access bounds the
 // accounts its steps may use. An owner who no longer exists may use only
 // what a member may.
-func (s *Service) ownerOf(ctx context.Context, w store.Workflow) accounts.Actor {
-	a := accounts.Actor{WorkspaceID: w.WorkspaceID, UserID: w.OwnerID, Role: store.RoleMember}
+func (s *Service) ownerOf(ctx context.Context, w store.Workflow) identity.Actor {
+	a := identity.Actor{WorkspaceID: w.WorkspaceID, UserID: w.OwnerID, Role: identity.RoleMember}
 	if u, err := s.store.GetUser(ctx, w.WorkspaceID, w.OwnerID); err == nil {
-		a.Role = u.Role
+		a.Role = identity.Role(u.Role)
 	}
 	return a
 }
 
 // Link points one app of one step at an account.
-func (s *Service) Link(ctx context.Context, actor accounts.Actor, id, step, app, accountID string) (Workflow, error) {
+func (s *Service) Link(ctx context.Context, actor identity.Actor, id, step, app, accountID string) (Workflow, error) {
 	w, err := s.Get(ctx, actor, id)
 	if err != nil {
 		return Workflow{}, err
@@ -308,8 +309,8 @@ func (s *Service) Link(ctx context.Context, actor accounts.Actor, id, step, app,
 }
 
 // Get returns a workflow.
-func (s *Service) Get(ctx context.Context, actor accounts.Actor, id string) (Workflow, error) {
-	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
+func (s *Service) Get(ctx context.Context, actor identity.Actor, id string) (Workflow, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return Workflow{}, err
 	}
 	w, err := s.visible(ctx, actor, id)
@@ -328,8 +329,8 @@ func decode(w store.Workflow) (Workflow, error) {
 }
 
 // List returns the workflows the actor may see.
-func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]Workflow, error) {
-	if err := actor.Require(accounts.ScopeAccountsRead); err != nil {
+func (s *Service) List(ctx context.Context, actor identity.Actor) ([]Workflow, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListWorkflows(ctx, actor.WorkspaceID)
@@ -351,8 +352,8 @@ func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]Workflow, e
 }
 
 // Delete deletes a workflow and its runs.
-func (s *Service) Delete(ctx context.Context, actor accounts.Actor, id string) error {
-	if err := actor.Require(accounts.ScopeAccountsWrite); err != nil {
+func (s *Service) Delete(ctx context.Context, actor identity.Actor, id string) error {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return err
 	}
 	if _, err := s.visible(ctx, actor, id); err != nil {
@@ -363,14 +364,14 @@ func (s *Service) Delete(ctx context.Context, actor accounts.Actor, id string) e
 
 // UsedBy lists the workflows the actor may see with a step linked to the
 // account.
-func (s *Service) UsedBy(ctx context.Context, actor accounts.Actor, accountID string) ([]store.Workflow, error) {
+func (s *Service) UsedBy(ctx context.Context, actor identity.Actor, accountID string) ([]store.Workflow, error) {
 	seen, _, err := s.using(ctx, actor, accountID)
 	return seen, err
 }
 
 // using splits the workflows linked to the account into those the actor
 // may see and a count of the others.
-func (s *Service) using(ctx context.Context, actor accounts.Actor, accountID string) ([]store.Workflow, int, error) {
+func (s *Service) using(ctx context.Context, actor identity.Actor, accountID string) ([]store.Workflow, int, error) {
 	if _, err := s.accounts.Get(ctx, actor, accountID); err != nil {
 		return nil, 0, err
 	}
@@ -411,7 +412,7 @@ func (e *InUseError) Error() string {
 func (e *InUseError) Unwrap() error { return ErrInUse }
 
 // CheckDelete returns an *InUseError when workflows use the account.
-func (s *Service) CheckDelete(ctx context.Context, actor accounts.Actor, accountID string) error {
+func (s *Service) CheckDelete(ctx context.Context, actor identity.Actor, accountID string) error {
 	seen, hidden, err := s.using(ctx, actor, accountID)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ import (
 type fixture struct {
 	st       store.Store
 	accounts *accounts.Service
-	a, b     accounts.Actor
+	a, b     identity.Actor
 	// clock is the accounts service's.
 	clock *clockwork.FakeClock
 }
@@ -45,11 +46,11 @@ func newFixture(t *testing.T) fixture {
 	}
 	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	f := fixture{st: st,
-		a: accounts.Actor{WorkspaceID: "wsp_a", UserID: "usr_a", Role: store.RoleOwner},
-		b: accounts.Actor{WorkspaceID: "wsp_b", UserID: "usr_b", Role: store.RoleOwner}}
-	for _, ac := range []accounts.Actor{f.a, f.b} {
+		a: identity.Actor{WorkspaceID: "wsp_a", UserID: "usr_a", Role: identity.RoleOwner},
+		b: identity.Actor{WorkspaceID: "wsp_b", UserID: "usr_b", Role: identity.RoleOwner}}
+	for _, ac := range []identity.Actor{f.a, f.b} {
 		st.CreateWorkspace(ctx, store.Workspace{ID: ac.WorkspaceID, Name: ac.WorkspaceID, CreatedAt: now})
-		st.CreateUser(ctx, store.User{ID: ac.UserID, WorkspaceID: ac.WorkspaceID, Email: ac.UserID + "@x", Role: ac.Role, CreatedAt: now})
+		st.CreateUser(ctx, store.User{ID: ac.UserID, WorkspaceID: ac.WorkspaceID, Email: ac.UserID + "@x", Role: store.Role(ac.Role), CreatedAt: now})
 	}
 	f.clock = clockwork.NewFakeClockAt(now)
 	f.accounts = accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
