@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,7 +31,7 @@ type sandboxed struct {
 	inst      *servertest.Instance
 	api       *client.Client
 	dataDir   string
-	bystander *countingListener
+	bystander *silent
 	gateway   *httptest.Server
 }
 
@@ -48,7 +47,7 @@ func newSandboxed(t *testing.T) *sandboxed {
 	cfg.StepNetworkAllow = sandboxtest.HostPorts(t, gateway.URL)
 	inst := servertest.Start(t, cfg, server.Options{})
 	return &sandboxed{inst: inst, api: inst.Client(), dataDir: cfg.DataDir,
-		bystander: newCountingListener(t), gateway: gateway}
+		bystander: newSilent(t), gateway: gateway}
 }
 
 // run saves a one-step workflow and runs it.
@@ -65,32 +64,6 @@ func (s *sandboxed) run(t *testing.T, st client.WorkflowStep) client.StepResult 
 		t.Fatal(err)
 	}
 	return run.Steps[0]
-}
-
-// countingListener is a loopback service that must never be reached.
-type countingListener struct {
-	net.Listener
-	accepted atomic.Int64
-}
-
-func newCountingListener(t *testing.T) *countingListener {
-	ln := &countingListener{Listener: servertest.Listen(t)}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			ln.accepted.Add(1)
-			c.Close()
-		}
-	}()
-	return ln
-}
-
-func (c *countingListener) port() string {
-	_, p, _ := net.SplitHostPort(c.Addr().String())
-	return p
 }
 
 func TestSandboxHidesTheServersFiles(t *testing.T) {
@@ -195,7 +168,7 @@ return {
 	if got["gateway"] != "hello from the gateway" {
 		t.Errorf("the allow-listed stand-in: %q", got["gateway"])
 	}
-	if n := s.bystander.accepted.Load(); n != 0 {
+	if n := s.bystander.conns.Load(); n != 0 {
 		t.Fatalf("the loopback listener that is not allow-listed saw %d connections", n)
 	}
 	for _, want := range []string{"the sandbox refused connections to", "127.0.0.1:" + serverPort + " (127.0.0.1 is loopback)", "step_network_allow"} {
