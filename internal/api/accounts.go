@@ -99,12 +99,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !force {
-		if err := h.workflows.CheckDelete(r.Context(), actor(r), r.PathValue("id")); err != nil {
-			return err
-		}
-	}
-	outcome, detail, err := h.accounts.Delete(r.Context(), actor(r), r.PathValue("id"), revoke)
+	outcome, detail, err := h.workflows.DeleteAccount(r.Context(), actor(r), r.PathValue("id"), revoke, force)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -20,9 +19,22 @@ func workflowView(w workflows.Workflow) client.Workflow {
 }
 
 func runView(r workflows.Run) client.Run {
-	return client.Run{ID: r.ID, WorkflowID: r.WorkflowID, Status: r.Status, Steps: r.Steps,
+	steps := make([]client.StepResult, len(r.Steps))
+	for i, st := range r.Steps {
+		steps[i] = client.StepResult{Key: st.Key, Name: st.Name, Kind: st.Kind, Status: st.Status, Result: st.Result,
+			Exports: st.Exports, Logs: st.Logs, Error: st.Error, ErrorKind: st.ErrorKind,
+			AccountID: st.AccountID, AccountStatus: st.AccountStatus, DurationMS: st.DurationMS}
+		if st.AccountID != "" {
+			// The fix for a blamed account, in this surface's words.
+			steps[i].ReconnectPath = reconnectPath(st.AccountID)
+		}
+	}
+	return client.Run{ID: r.ID, WorkflowID: r.WorkflowID, Status: r.Status, Steps: steps,
 		StartedAt: *timestamp(&r.StartedAt), FinishedAt: timestamp(r.FinishedAt)}
 }
+
+// reconnectPath is where an account is reconnected through the API.
+func reconnectPath(accountID string) string { return "/v1/accounts/" + accountID + "/reconnect" }
 
 func (h *Handler) listWorkflows(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.workflows.List(r.Context(), actor(r))
@@ -127,7 +139,7 @@ func (h *Handler) getRun(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, runView(run))
 }
 
-func refs(list []store.Workflow) []client.WorkflowRef {
+func refs(list []workflows.Ref) []client.WorkflowRef {
 	out := []client.WorkflowRef{}
 	for _, w := range list {
 		out = append(out, client.WorkflowRef{ID: w.ID, Name: w.Name})

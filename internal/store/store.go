@@ -432,8 +432,18 @@ type Run struct {
 
 // Workflows stores workflows and their runs.
 type Workflows interface {
-	// PutWorkflow creates or replaces a workflow with its links.
-	PutWorkflow(ctx context.Context, w Workflow) error
+	// CreateWorkflow stores a new workflow with its links; ErrConflict
+	// when the id exists.
+	CreateWorkflow(ctx context.Context, w Workflow) error
+	// UpdateWorkflow reads the workflow with its links, calls fn on it and
+	// writes what fn returns (the workflow and its links together), all
+	// in one transaction that holds the row's lock, so concurrent updates
+	// never lose each other. When fn returns an error nothing is written
+	// and that error is returned; a workflow not in the workspace is
+	// ErrNotFound. ID, WorkspaceID and CreatedAt cannot change. fn must
+	// not call the store: the transaction holds a connection and, in
+	// SQLite, the database's write lock.
+	UpdateWorkflow(ctx context.Context, workspaceID, id string, fn func(old Workflow) (Workflow, error)) (Workflow, error)
 	GetWorkflow(ctx context.Context, workspaceID, id string) (Workflow, error)
 	ListWorkflows(ctx context.Context, workspaceID string) ([]Workflow, error)
 	DeleteWorkflow(ctx context.Context, workspaceID, id string) error

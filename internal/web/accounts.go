@@ -18,7 +18,7 @@ type accountRow struct {
 	AppName string
 	OAuth   bool
 	Mine    bool
-	UsedBy  []store.Workflow
+	UsedBy  []workflows.Ref
 	// app is the account's app, when it is known.
 	app *catalog.App
 }
@@ -170,8 +170,10 @@ func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) {
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	// An account that workflows use is deleted only when asked again.
 	// Workflows the member may not see are counted, never named.
+	revoke := r.PostFormValue("revoke") == "on"
+	_, _, err := h.workflows.DeleteAccount(r.Context(), s.actor, r.PathValue("id"), revoke, r.PostFormValue("confirm_in_use") == "yes")
 	var inUse *workflows.InUseError
-	if err := h.workflows.CheckDelete(r.Context(), s.actor, r.PathValue("id")); errors.As(err, &inUse) && r.PostFormValue("confirm_in_use") != "yes" {
+	if errors.As(err, &inUse) {
 		acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
 		if err != nil {
 			h.pageError(w, r, s, err)
@@ -179,10 +181,10 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		row := h.row(r, s, acc)
 		row.UsedBy = inUse.Workflows
-		h.render(w, r, http.StatusConflict, "delete_confirm.html", h.view(s, "Delete "+acc.Nickname+"?", "accounts", deleteContent{Row: row, Hidden: inUse.Hidden, Revoke: r.PostFormValue("revoke") == "on"}))
+		h.render(w, r, http.StatusConflict, "delete_confirm.html", h.view(s, "Delete "+acc.Nickname+"?", "accounts", deleteContent{Row: row, Hidden: inUse.Hidden, Revoke: revoke}))
 		return
 	}
-	if _, _, err := h.accounts.Delete(r.Context(), s.actor, r.PathValue("id"), r.PostFormValue("revoke") == "on"); err != nil {
+	if err != nil {
 		h.pageError(w, r, s, err)
 		return
 	}

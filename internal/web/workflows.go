@@ -9,7 +9,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/api"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -168,23 +167,17 @@ func (h *Handler) saveLinks(w http.ResponseWriter, r *http.Request, s *session) 
 		h.pageError(w, r, s, err)
 		return
 	}
-	for i, st := range wf.Steps {
+	// The form has a field per app of each step it showed; the service
+	// applies the choices to the workflow as it is now.
+	var choices []workflows.LinkChoice
+	for _, st := range wf.Steps {
 		for _, app := range st.Apps {
-			v, ok := r.PostForm["link."+st.Key+"."+app]
-			if !ok {
-				continue
-			}
-			if wf.Steps[i].Accounts == nil {
-				wf.Steps[i].Accounts = map[string]string{}
-			}
-			if v[0] == "" {
-				delete(wf.Steps[i].Accounts, app)
-			} else {
-				wf.Steps[i].Accounts[app] = v[0]
+			if v, ok := r.PostForm["link."+st.Key+"."+app]; ok {
+				choices = append(choices, workflows.LinkChoice{Step: st.Key, App: app, AccountID: v[0]})
 			}
 		}
 	}
-	if _, err := h.workflows.Save(r.Context(), s.actor, wf.ID, wf.Name, wf.Steps); err != nil {
+	if _, err := h.workflows.LinkSteps(r.Context(), s.actor, wf.ID, choices); err != nil {
 		h.pageError(w, r, s, err)
 		return
 	}
@@ -212,7 +205,7 @@ func (h *Handler) deleteWorkflow(w http.ResponseWriter, r *http.Request, s *sess
 }
 
 // usedBy lists the workflows that use an account, for the pages.
-func (h *Handler) usedBy(r *http.Request, s *session, id string) []store.Workflow {
+func (h *Handler) usedBy(r *http.Request, s *session, id string) []workflows.Ref {
 	list, err := h.workflows.UsedBy(r.Context(), s.actor, id)
 	if err != nil {
 		h.log.WarnContext(r.Context(), "used-by lookup failed", "account", id, "err", err)

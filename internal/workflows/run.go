@@ -6,17 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
@@ -47,12 +46,37 @@ const (
 )
 
 // StepResult is what one step did.
-type StepResult = client.StepResult
+type StepResult struct {
+	Key    string
+	Name   string
+	Kind   string
+	Status string
+	// Result is the step's JSON result; Exports the values it gave
+	// $.export.
+	Result  json.RawMessage
+	Exports map[string]json.RawMessage
+	Logs    string
+	Error   string
+	// ErrorKind is one of the Error* kinds when the step failed.
+	ErrorKind string
+	// AccountID names the account to fix after a credentials error; the
+	// surfaces say how (reconnect it, or replace its keys).
+	AccountID string
+	// AccountStatus is the account's status after Latchkey re-checked it.
+	AccountStatus string
+	DurationMS    int64
+}
 
 // Run is a run as callers see it.
 type Run struct {
-	store.Run
-	Steps []StepResult
+	ID         string
+	WorkflowID string
+	// ActorID is who ran it.
+	ActorID    string
+	Status     string
+	Steps      []StepResult
+	StartedAt  time.Time
+	FinishedAt *time.Time
 }
 
 // Run executes a workflow now, step after step, and records the run. The
@@ -77,7 +101,7 @@ func (s *Service) Run(ctx context.Context, actor identity.Actor, id string) (Run
 	}
 	previous := map[string]any{}
 	run.Status = StatusSucceeded
-	owner := s.ownerOf(ctx, w.Workflow)
+	owner := s.ownerOf(ctx, actor.WorkspaceID, w.OwnerID)
 	for i, st := range w.Steps {
 		start := time.Now()
 		res := s.step(ctx, actor, owner, st, previous)
@@ -99,7 +123,7 @@ func (s *Service) Run(ctx context.Context, actor identity.Actor, id string) (Run
 		return Run{}, err
 	}
 	s.log.InfoContext(ctx, "workflow ran", "workflow", w.ID, "run", run.ID, "status", run.Status)
-	return Run{Run: run, Steps: results}, nil
+	return runView(run, results), nil
 }
 
 func orNull(b json.RawMessage) json.RawMessage {
@@ -110,7 +134,7 @@ func orNull(b json.RawMessage) json.RawMessage {
 }
 
 func (s *Service) put(ctx context.Context, run store.Run, results []StepResult) error {
-	b, err := json.Marshal(results)
+	b, err := encodeResults(results)
 	if err != nil {
 		return err
 	}
@@ -155,11 +179,15 @@ func (s *Service) Runs(ctx context.Context, actor identity.Actor, workflowID str
 }
 
 func decodeRun(r store.Run) (Run, error) {
-	var steps []StepResult
-	if err := json.Unmarshal(r.Steps, &steps); err != nil {
+	steps, err := decodeResults(r.Steps)
+	if err != nil {
 		return Run{}, fmt.Errorf("run %s: %w", r.ID, err)
 	}
-	return Run{Run: r, Steps: steps}, nil
+	return runView(r, steps), nil
+}
+
+func runView(r store.Run, steps []StepResult) Run {
+	return Run{ID: r.ID, WorkflowID: r.WorkflowID, ActorID: r.ActorID, Status: r.Status, Steps: steps, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
 }
 
 // step runs one step: it gathers fresh credentials, runs the step, masks
@@ -186,7 +214,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		_, values, err := s.accounts.Credentials(ctx, actor, id)
 		var nr *accounts.NeedsReconnectError
 		if errors.As(err, &nr) {
-			res.AccountID, res.ReconnectPath, res.AccountStatus = id, reconnectPath(id), string(store.StatusNeedsReconnect)
+			res.AccountID, res.AccountStatus = id, string(store.StatusNeedsReconnect)
 			return fail(ErrorCredentials, "the %s account needs to be reconnected: %s", app, nr.Reason)
 		}
 		if err != nil {
@@ -210,7 +238,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 	}
 	if res.ErrorKind == ErrorCredentials && credApp != "" {
 		id := st.Accounts[credApp]
-		res.AccountID, res.ReconnectPath = id, reconnectPath(id)
+		res.AccountID = id
 		// Is the account really broken? Latchkey checks it again, and
 		// marks it needs_reconnect if so.
 		if acc, err := s.accounts.Recheck(context.WithoutCancel(ctx), actor, id); err == nil {
@@ -220,8 +248,6 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 	mask.apply(&res)
 	return res
 }
-
-func reconnectPath(id string) string { return "/v1/accounts/" + id + "/reconnect" }
 
 // codeStep runs JavaScript with Node.js. It returns the app to blame when
 // the code failed with a 401 or 403.

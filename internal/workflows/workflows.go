@@ -2,24 +2,26 @@
 // accounts: a workflow is an ordered list of code (Node.js), command and
 // HTTP steps; each step links the apps it uses to accounts, receives them
 // fresh as auths.<app>, and records its result, logs and duration in a run.
-// It answers "which workflows use this account".
+// It owns workflows, their links and runs, changes them only by
+// compare-and-swap, answers "which workflows use this account", and
+// refuses to delete an account that workflows still use.
 package workflows
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
@@ -41,8 +43,11 @@ const (
 	MaxCode        = 256 << 10
 )
 
-// Step is one step of a workflow; HTTPStep an http step's request. The
-// wire types live in the public client package.
+// Step is one step of a workflow as callers write it; HTTPStep an http
+// step's request. They are the public client's types: the one format in
+// which the API, the web's editor and the CLI write steps. The database
+// keeps steps in this package's own format (see stored.go), so that
+// either can change without the other.
 type (
 	Step     = client.WorkflowStep
 	HTTPStep = client.HTTPStep
@@ -50,13 +55,30 @@ type (
 
 // Workflow is a workflow as callers see it.
 type Workflow struct {
-	store.Workflow
-	Steps []Step
+	ID        string
+	OwnerID   string
+	Name      string
+	Steps     []Step
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Ref names a workflow, as "used by" lists show it.
+type Ref struct {
+	ID   string
+	Name string
+}
+
+// Store is what the service needs of the store: its own records, and the
+// role of a workflow's owner.
+type Store interface {
+	store.Workflows
+	GetUser(ctx context.Context, workspaceID, id string) (store.User, error)
 }
 
 // Service manages and runs workflows.
 type Service struct {
-	store    store.Store
+	store    Store
 	accounts *accounts.Service
 	clock    clockwork.Clock
 	log      *slog.Logger
@@ -68,7 +90,7 @@ type Service struct {
 
 // Options configure a Service.
 type Options struct {
-	Store    store.Store
+	Store    Store
 	Accounts *accounts.Service
 	Clock    clockwork.Clock
 	Log      *slog.Logger
@@ -224,29 +246,89 @@ func (s *Service) Save(ctx context.Context, actor identity.Actor, id, name strin
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Workflow{}, err
 	}
-	now := s.clock.Now().UTC()
-	w := store.Workflow{ID: id, WorkspaceID: actor.WorkspaceID, OwnerID: actor.UserID, Name: strings.TrimSpace(name), CreatedAt: now, UpdatedAt: now}
-	if id == "" {
-		w.ID = ids.New("wfl", now)
-	} else {
-		old, err := s.visible(ctx, actor, id)
-		if err != nil {
-			return Workflow{}, err
-		}
-		w.OwnerID, w.CreatedAt = old.OwnerID, old.CreatedAt
+	if id != "" {
+		// A replacement does not depend on what it replaces.
+		return s.edit(ctx, actor, id, false, func(Workflow) (string, []Step, error) { return name, steps, nil })
 	}
-	links, err := s.check(ctx, actor, s.ownerOf(ctx, w), name, steps)
+	now := s.clock.Now().UTC()
+	w := store.Workflow{ID: ids.New("wfl", now), WorkspaceID: actor.WorkspaceID, OwnerID: actor.UserID, Name: strings.TrimSpace(name), CreatedAt: now, UpdatedAt: now}
+	links, err := s.check(ctx, actor, s.ownerOf(ctx, w.WorkspaceID, w.OwnerID), name, steps)
 	if err != nil {
 		return Workflow{}, err
 	}
-	if w.Steps, err = json.Marshal(steps); err != nil {
+	if w.Steps, err = encodeSteps(steps); err != nil {
 		return Workflow{}, err
 	}
 	w.Links = links
-	if err := s.store.PutWorkflow(ctx, w); err != nil {
+	if err := s.store.CreateWorkflow(ctx, w); err != nil {
 		return Workflow{}, err
 	}
-	return Workflow{Workflow: w, Steps: steps}, nil
+	return view(w, steps), nil
+}
+
+// maxAttempts bounds how often an edit starts again because the workflow
+// changed under it: each round some edit wins, so only far more
+// concurrent edits of one workflow than this run out.
+const maxAttempts = 50
+
+// edit changes a visible workflow by compare-and-swap. It reads the
+// workflow, lets change make the new name and steps from it, and checks
+// them, reading accounts, which is why that happens before the row lock
+// is taken (under it, SQLite's one writer would wait on readers that
+// wait on it). Under the lock the write goes through only if the
+// workflow is still as read: the same owner (whose access bounds the
+// links) and, when fromOld is set because change built on what it read,
+// the same name and steps. Otherwise the edit starts again from the new
+// version, so concurrent edits never lose each other.
+func (s *Service) edit(ctx context.Context, actor identity.Actor, id string, fromOld bool, change func(Workflow) (string, []Step, error)) (Workflow, error) {
+	for range maxAttempts {
+		read, err := s.visible(ctx, actor, id)
+		if err != nil {
+			return Workflow{}, err
+		}
+		cur, err := decode(read)
+		if err != nil {
+			return Workflow{}, err
+		}
+		name, steps, err := change(cur)
+		if err != nil {
+			return Workflow{}, err
+		}
+		links, err := s.check(ctx, actor, s.ownerOf(ctx, read.WorkspaceID, read.OwnerID), name, steps)
+		if err != nil {
+			return Workflow{}, err
+		}
+		encoded, err := encodeSteps(steps)
+		if err != nil {
+			return Workflow{}, err
+		}
+		now := s.clock.Now().UTC()
+		saved, err := s.store.UpdateWorkflow(ctx, actor.WorkspaceID, id, func(old store.Workflow) (store.Workflow, error) {
+			if !canSee(actor, old) {
+				return store.Workflow{}, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+			}
+			if old.OwnerID != read.OwnerID || fromOld && (old.Name != read.Name || string(old.Steps) != string(read.Steps)) {
+				return store.Workflow{}, errChanged
+			}
+			old.Name, old.Steps, old.Links, old.UpdatedAt = strings.TrimSpace(name), encoded, links, now
+			return old, nil
+		})
+		if errors.Is(err, errChanged) {
+			continue
+		}
+		if err != nil {
+			return Workflow{}, err
+		}
+		return view(saved, steps), nil
+	}
+	return Workflow{}, fmt.Errorf("workflow %s kept changing while it was saved; try again: %w", id, store.ErrConflict)
+}
+
+// errChanged: the workflow changed between an edit's read and its write.
+var errChanged = errors.New("the workflow changed")
+
+func view(w store.Workflow, steps []Step) Workflow {
+	return Workflow{ID: w.ID, OwnerID: w.OwnerID, Name: w.Name, Steps: steps, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 }
 
 // canSee: a workflow is its owner's, and the workspace owners'.
@@ -270,42 +352,66 @@ func (s *Service) visible(ctx context.Context, actor identity.Actor, id string) 
 // ownerOf is the workflow's owner as an actor, whose access bounds the
 // accounts its steps may use. An owner who no longer exists may use only
 // what a member may.
-func (s *Service) ownerOf(ctx context.Context, w store.Workflow) identity.Actor {
-	a := identity.Actor{WorkspaceID: w.WorkspaceID, UserID: w.OwnerID, Role: identity.RoleMember}
-	if u, err := s.store.GetUser(ctx, w.WorkspaceID, w.OwnerID); err == nil {
+func (s *Service) ownerOf(ctx context.Context, workspaceID, ownerID string) identity.Actor {
+	a := identity.Actor{WorkspaceID: workspaceID, UserID: ownerID, Role: identity.RoleMember}
+	if u, err := s.store.GetUser(ctx, workspaceID, ownerID); err == nil {
 		a.Role = identity.Role(u.Role)
 	}
 	return a
 }
 
+// LinkChoice points one app of one step at an account; an empty
+// AccountID unlinks it.
+type LinkChoice struct {
+	Step, App, AccountID string
+}
+
 // Link points one app of one step at an account.
 func (s *Service) Link(ctx context.Context, actor identity.Actor, id, step, app, accountID string) (Workflow, error) {
-	w, err := s.Get(ctx, actor, id)
-	if err != nil {
+	return s.LinkSteps(ctx, actor, id, []LinkChoice{{Step: step, App: app, AccountID: accountID}})
+}
+
+// LinkSteps makes several link choices in one change of the workflow,
+// applied to its latest version: links made meanwhile, to other steps or
+// by other callers, stay.
+func (s *Service) LinkSteps(ctx context.Context, actor identity.Actor, id string, choices []LinkChoice) (Workflow, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return Workflow{}, err
 	}
-	found := false
-	for i := range w.Steps {
-		if w.Steps[i].Key != step {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
+		return Workflow{}, err
+	}
+	return s.edit(ctx, actor, id, true, func(w Workflow) (string, []Step, error) {
+		for _, c := range choices {
+			if err := link(w.Steps, c); err != nil {
+				return "", nil, err
+			}
+		}
+		return w.Name, w.Steps, nil
+	})
+}
+
+// link makes one choice in steps.
+func link(steps []Step, c LinkChoice) error {
+	for i := range steps {
+		st := &steps[i]
+		if st.Key != c.Step {
 			continue
 		}
-		found = true
-		if !contains(w.Steps[i].Apps, app) {
-			return Workflow{}, invalid("app", "step %s does not use %s", step, app)
+		if !contains(st.Apps, c.App) {
+			return invalid("app", "step %s does not use %s", c.Step, c.App)
 		}
-		if w.Steps[i].Accounts == nil {
-			w.Steps[i].Accounts = map[string]string{}
+		if c.AccountID == "" {
+			delete(st.Accounts, c.App)
+			return nil
 		}
-		if accountID == "" {
-			delete(w.Steps[i].Accounts, app)
-		} else {
-			w.Steps[i].Accounts[app] = accountID
+		if st.Accounts == nil {
+			st.Accounts = map[string]string{}
 		}
+		st.Accounts[c.App] = c.AccountID
+		return nil
 	}
-	if !found {
-		return Workflow{}, invalid("step", "the workflow has no step %q", step)
-	}
-	return s.Save(ctx, actor, w.ID, w.Name, w.Steps)
+	return invalid("step", "the workflow has no step %q", c.Step)
 }
 
 // Get returns a workflow.
@@ -321,11 +427,11 @@ func (s *Service) Get(ctx context.Context, actor identity.Actor, id string) (Wor
 }
 
 func decode(w store.Workflow) (Workflow, error) {
-	var steps []Step
-	if err := json.Unmarshal(w.Steps, &steps); err != nil {
-		return Workflow{}, fmt.Errorf("workflow %s: steps: %w", w.ID, err)
+	steps, err := decodeSteps(w.Steps)
+	if err != nil {
+		return Workflow{}, fmt.Errorf("workflow %s: %w", w.ID, err)
 	}
-	return Workflow{Workflow: w, Steps: steps}, nil
+	return view(w, steps), nil
 }
 
 // List returns the workflows the actor may see.
@@ -364,14 +470,14 @@ func (s *Service) Delete(ctx context.Context, actor identity.Actor, id string) e
 
 // UsedBy lists the workflows the actor may see with a step linked to the
 // account.
-func (s *Service) UsedBy(ctx context.Context, actor identity.Actor, accountID string) ([]store.Workflow, error) {
+func (s *Service) UsedBy(ctx context.Context, actor identity.Actor, accountID string) ([]Ref, error) {
 	seen, _, err := s.using(ctx, actor, accountID)
 	return seen, err
 }
 
 // using splits the workflows linked to the account into those the actor
 // may see and a count of the others.
-func (s *Service) using(ctx context.Context, actor identity.Actor, accountID string) ([]store.Workflow, int, error) {
+func (s *Service) using(ctx context.Context, actor identity.Actor, accountID string) ([]Ref, int, error) {
 	if _, err := s.accounts.Get(ctx, actor, accountID); err != nil {
 		return nil, 0, err
 	}
@@ -379,10 +485,10 @@ func (s *Service) using(ctx context.Context, actor identity.Actor, accountID str
 	if err != nil {
 		return nil, 0, err
 	}
-	var seen []store.Workflow
+	var seen []Ref
 	for _, w := range all {
 		if canSee(actor, w) {
-			seen = append(seen, w)
+			seen = append(seen, Ref{ID: w.ID, Name: w.Name})
 		}
 	}
 	return seen, len(all) - len(seen), nil
@@ -391,7 +497,7 @@ func (s *Service) using(ctx context.Context, actor identity.Actor, accountID str
 // InUseError names the workflows that would break, those the caller may
 // see by name and the others only by number.
 type InUseError struct {
-	Workflows []store.Workflow
+	Workflows []Ref
 	Hidden    int
 }
 
@@ -421,4 +527,18 @@ func (s *Service) CheckDelete(ctx context.Context, actor identity.Actor, account
 		return &InUseError{Workflows: seen, Hidden: hidden}
 	}
 	return nil
+}
+
+// DeleteAccount deletes an account (revoking its grant at the provider
+// if asked) unless workflows use it: then it deletes nothing and returns
+// an *InUseError, unless force says the caller was told and goes ahead.
+// The API and the web both delete accounts through it, so both refuse
+// alike.
+func (s *Service) DeleteAccount(ctx context.Context, actor identity.Actor, accountID string, revoke, force bool) (outcome, detail string, err error) {
+	if !force {
+		if err := s.CheckDelete(ctx, actor, accountID); err != nil {
+			return "", "", err
+		}
+	}
+	return s.accounts.Delete(ctx, actor, accountID, revoke)
 }

@@ -1,45 +1,106 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-// PutWorkflow creates or replaces a workflow and its links in one
-// transaction.
-func (s *Store) PutWorkflow(ctx context.Context, w store.Workflow) error {
+// CreateWorkflow stores a new workflow and its links in one transaction;
+// ErrConflict when the id exists.
+func (s *Store) CreateWorkflow(ctx context.Context, w store.Workflow) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("put workflow %s: %w", w.ID, err)
+		return fmt.Errorf("create workflow %s: begin: %w", w.ID, err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE workflows SET name = $3, steps = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2`,
-		w.WorkspaceID, w.ID, w.Name, nonNil(w.Steps), micros(w.UpdatedAt))
+	if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (`+workflowColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		w.ID, w.WorkspaceID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.CreatedAt), micros(w.UpdatedAt)); err != nil {
+		return s.conflict(err, "create workflow %s", w.ID)
+	}
+	if err := s.insertLinks(ctx, tx, w); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create workflow %s: commit: %w", w.ID, err)
+	}
+	return nil
+}
+
+// UpdateWorkflow reads the workflow and its links under the row's lock,
+// lets fn change them and writes both back, all in one transaction.
+func (s *Store) UpdateWorkflow(ctx context.Context, workspaceID, id string, fn func(store.Workflow) (store.Workflow, error)) (store.Workflow, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("put workflow %s: %w", w.ID, err)
+		return store.Workflow{}, fmt.Errorf("update workflow %s: begin: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (id, workspace_id, owner_id, name, steps, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, w.ID, w.WorkspaceID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.CreatedAt), micros(w.UpdatedAt)); err != nil {
-			return s.conflict(err, "put workflow %s", w.ID)
-		}
+	// After a successful Commit this is a no-op; on every other path it
+	// releases the lock and discards whatever was written.
+	defer tx.Rollback()
+
+	old, err := scanWorkflow(tx.QueryRowContext(ctx,
+		`SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
+	if err != nil {
+		return store.Workflow{}, notFound(err, "update workflow %s", id)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, w.ID); err != nil {
-		return fmt.Errorf("put workflow %s: links: %w", w.ID, err)
+	if old.Links, err = links(ctx, tx, id); err != nil {
+		return store.Workflow{}, fmt.Errorf("update workflow %s: %w", id, err)
 	}
+	w, err := fn(old)
+	if err != nil {
+		return store.Workflow{}, err
+	}
+	w.ID, w.WorkspaceID, w.CreatedAt = old.ID, old.WorkspaceID, old.CreatedAt
+	if _, err := tx.ExecContext(ctx, `UPDATE workflows SET owner_id = $3, name = $4, steps = $5, updated_at = $6 WHERE workspace_id = $1 AND id = $2`,
+		w.WorkspaceID, w.ID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.UpdatedAt)); err != nil {
+		return store.Workflow{}, fmt.Errorf("update workflow %s: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, id); err != nil {
+		return store.Workflow{}, fmt.Errorf("update workflow %s: links: %w", id, err)
+	}
+	if err := s.insertLinks(ctx, tx, w); err != nil {
+		return store.Workflow{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Workflow{}, fmt.Errorf("update workflow %s: commit: %w", id, err)
+	}
+	return storedWorkflow(w), nil
+}
+
+func (s *Store) insertLinks(ctx context.Context, tx *sql.Tx, w store.Workflow) error {
 	for _, l := range w.Links {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_links (workflow_id, workspace_id, step, app, account_id) VALUES ($1, $2, $3, $4, $5)`,
 			w.ID, w.WorkspaceID, l.Step, l.App, l.AccountID); err != nil {
-			return s.conflict(err, "put workflow %s: link", w.ID)
+			return s.conflict(err, "workflow %s: link %s.%s", w.ID, l.Step, l.App)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("put workflow %s: commit: %w", w.ID, err)
-	}
 	return nil
+}
+
+// storedWorkflow returns w as GetWorkflow reads it back.
+func storedWorkflow(w store.Workflow) store.Workflow {
+	w.Steps = nonNil(w.Steps)
+	w.CreatedAt, w.UpdatedAt = stored(w.CreatedAt), stored(w.UpdatedAt)
+	if len(w.Links) == 0 {
+		w.Links = nil
+	} else {
+		w.Links = slices.Clone(w.Links)
+		sortLinks(w.Links)
+	}
+	return w
+}
+
+// sortLinks orders links by step and app, byte-wise: in Go rather than SQL,
+// whose collation may differ between databases.
+func sortLinks(l []store.Link) {
+	slices.SortFunc(l, func(a, b store.Link) int {
+		return cmp.Or(strings.Compare(a.Step, b.Step), strings.Compare(a.App, b.App))
+	})
 }
 
 const workflowColumns = `id, workspace_id, owner_id, name, steps, created_at, updated_at`
@@ -50,19 +111,37 @@ func (s *Store) GetWorkflow(ctx context.Context, workspaceID, id string) (store.
 	if err != nil {
 		return store.Workflow{}, notFound(err, "get workflow %s", id)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT step, app, account_id FROM workflow_links WHERE workflow_id = $1 ORDER BY step, app`, id)
+	if w.Links, err = links(ctx, s.db, id); err != nil {
+		return store.Workflow{}, fmt.Errorf("get workflow %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// links reads a workflow's links, ordered as sortLinks does.
+func links(ctx context.Context, q querier, workflowID string) ([]store.Link, error) {
+	rows, err := q.QueryContext(ctx, `SELECT step, app, account_id FROM workflow_links WHERE workflow_id = $1`, workflowID)
 	if err != nil {
-		return store.Workflow{}, fmt.Errorf("get workflow %s: links: %w", id, err)
+		return nil, fmt.Errorf("links: %w", err)
 	}
 	defer rows.Close()
+	var out []store.Link
 	for rows.Next() {
 		var l store.Link
 		if err := rows.Scan(&l.Step, &l.App, &l.AccountID); err != nil {
-			return store.Workflow{}, fmt.Errorf("get workflow %s: links: %w", id, err)
+			return nil, fmt.Errorf("links: %w", err)
 		}
-		w.Links = append(w.Links, l)
+		out = append(out, l)
 	}
-	return w, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	sortLinks(out)
+	return out, nil
 }
 
 // ListWorkflows lists the workspace's workflows, oldest first, without links.

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshLease", testRefreshLease},
 		{"RefreshLeaseConcurrent", testRefreshLeaseConcurrent},
 	}
+	tests = append(tests, workflowTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
