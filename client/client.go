@@ -214,6 +214,13 @@ func (c *Client) DeleteAndRevoke(ctx context.Context, id string) (Deleted, error
 	return out, c.do(ctx, http.MethodDelete, "/v1/accounts/"+url.PathEscape(id), url.Values{"revoke": {"true"}}, nil, &out)
 }
 
+// ForceDeleteAndRevoke is DeleteAndRevoke even when workflows use the
+// account.
+func (c *Client) ForceDeleteAndRevoke(ctx context.Context, id string) (Deleted, error) {
+	var out Deleted
+	return out, c.do(ctx, http.MethodDelete, "/v1/accounts/"+url.PathEscape(id), url.Values{"revoke": {"true"}, "force": {"true"}}, nil, &out)
+}
+
 // ListOAuthClients lists the workspace's OAuth clients and the managed ones.
 func (c *Client) ListOAuthClients(ctx context.Context) ([]OAuthClient, error) {
 	var out struct {

@@ -21,6 +21,11 @@ type Problem struct {
 	// reconnecting: POST to ReconnectPath.
 	AccountID     string `json:"account_id,omitempty"`
 	ReconnectPath string `json:"reconnect_path,omitempty"`
+	// UsedBy and HiddenWorkflows, on an account-in-use problem, are the
+	// workflows that would break: those the caller may see, and how many
+	// others. AccountID names the account.
+	UsedBy          []WorkflowRef `json:"used_by,omitempty"`
+	HiddenWorkflows int           `json:"hidden_workflows,omitempty"`
 	// RetryAfter is the seconds to wait before trying again, as the
 	// Retry-After header says; only on rate-limited problems.
 	RetryAfter int `json:"retry_after,omitempty"`

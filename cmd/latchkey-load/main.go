@@ -27,12 +27,14 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/loadtest"
-	"github.com/latchkeyhq/latchkey/internal/store/postgres/pgtest"
 )
+
+// envPostgresURL is the PostgreSQL server the tests use, the default of
+// -postgres-url.
+const envPostgresURL = "LATCHKEY_TEST_POSTGRES_URL"
 
 // target is the ratio the credential read should reach.
 const target = 0.5
@@ -55,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	backend := fs.String("backend", "sqlite", "store: sqlite or postgres")
-	pgURL := fs.String("postgres-url", os.Getenv(pgtest.EnvURL), "PostgreSQL server for -backend postgres (a fresh schema is made and dropped); default $"+pgtest.EnvURL)
+	pgURL := fs.String("postgres-url", os.Getenv(envPostgresURL), "PostgreSQL server for -backend postgres (a fresh schema is made and dropped); default $"+envPostgresURL)
 	duration := fs.Duration("duration", 5*time.Second, "measured time of each of the two runs")
 	warmup := fs.Duration("warmup", time.Second, "uncounted time before each run")
 	concurrency := fs.Int("concurrency", loadtest.DefaultConcurrency, "workers, each with its keep-alive connection")
@@ -71,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "latchkey-load: -backend must be sqlite or postgres, not %q\n", *backend)
 		return 2
 	case *backend == "postgres" && *pgURL == "":
-		fmt.Fprintln(stderr, "latchkey-load: -backend postgres needs -postgres-url (or $"+pgtest.EnvURL+"), e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+		fmt.Fprintln(stderr, "latchkey-load: -backend postgres needs -postgres-url (or $"+envPostgresURL+"), e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 		return 2
 	case *duration <= 0 || *warmup < 0 || *concurrency < 1:
 		fmt.Fprintln(stderr, "latchkey-load: -duration must be positive, -warmup not negative, -concurrency at least 1")
@@ -85,36 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts := loadtest.Options{Concurrency: *concurrency, Warmup: *warmup, Duration: *duration}
 
-	rep := report{backend: *backend}
-	tb := loadtest.NewTB("latchkey-load", logOut)
-	err := tb.Run(func(t testing.TB) {
-		databaseURL := ""
-		if *backend == "postgres" {
-			t.Setenv(pgtest.EnvURL, *pgURL)
-			databaseURL = pgtest.URL(t) // a fresh schema, dropped at cleanup
-		}
-		lk := loadtest.Start(t, databaseURL, log)
-		fmt.Fprintf(stdout, "latchkey-load: %s, %d workers, GOMAXPROCS %d, %s warm-up then %s each, body %d bytes\n",
-			*backend, *concurrency, runtime.GOMAXPROCS(0), *warmup, *duration, len(lk.Body))
-
-		client := loadtest.NewClient(*concurrency)
-		res, err := loadtest.Run(ctx, client, lk.Target(), opts)
-		if err != nil {
-			t.Fatalf("credential read: %v", err)
-		}
-		rep.credentials = res
-		// Nothing of Latchkey's runs while the bare handler is measured.
-		lk.Stop()
-		client.CloseIdleConnections()
-
-		bare := loadtest.NewBare(len(lk.Body))
-		defer bare.Close()
-		if res, err = loadtest.Run(ctx, client, bare.Target(), opts); err != nil {
-			t.Fatalf("bare handler: %v", err)
-		}
-		rep.bare = res
-		client.CloseIdleConnections()
-	})
+	rep, err := measure(ctx, *backend, *pgURL, *concurrency, opts, log, stdout)
 	if err == nil && ctx.Err() != nil {
 		err = errors.New("interrupted")
 	}
@@ -124,6 +97,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep.print(stdout)
 	return 0
+}
+
+// measure starts a Latchkey, measures its credential read, stops it, and
+// measures the bare handler.
+func measure(ctx context.Context, backend, pgURL string, concurrency int, opts loadtest.Options, log *slog.Logger, stdout io.Writer) (rep report, err error) {
+	rep.backend = backend
+	databaseURL := ""
+	if backend == "postgres" {
+		var drop func() error
+		if databaseURL, drop, err = loadtest.FreshSchema(ctx, pgURL); err != nil {
+			return rep, err
+		}
+		// Dropped after the Latchkey on it stopped: deferred first.
+		defer func() {
+			if derr := drop(); derr != nil && err == nil {
+				err = derr
+			}
+		}()
+	}
+	lk, err := loadtest.Start(ctx, databaseURL, log)
+	if err != nil {
+		return rep, err
+	}
+	defer lk.Stop()
+	fmt.Fprintf(stdout, "latchkey-load: %s, %d workers, GOMAXPROCS %d, %s warm-up then %s each, body %d bytes\n",
+		backend, concurrency, runtime.GOMAXPROCS(0), opts.Warmup, opts.Duration, len(lk.Body))
+
+	client := loadtest.NewClient(concurrency)
+	defer client.CloseIdleConnections()
+	if rep.credentials, err = loadtest.Run(ctx, client, lk.Target(), opts); err != nil {
+		return rep, fmt.Errorf("credential read: %w", err)
+	}
+	// Nothing of Latchkey's runs while the bare handler is measured.
+	lk.Stop()
+	client.CloseIdleConnections()
+
+	bare := loadtest.NewBare(len(lk.Body))
+	defer bare.Close()
+	if rep.bare, err = loadtest.Run(ctx, client, bare.Target(), opts); err != nil {
+		return rep, fmt.Errorf("bare handler: %w", err)
+	}
+	return rep, nil
 }
 
 func (r report) print(w io.Writer) {

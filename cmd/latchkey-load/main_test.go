@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkeyhq/latchkey/internal/store/postgres/pgtest"
 )
 
 // TestRunSQLite runs the command briefly on SQLite. It checks that it
@@ -56,5 +61,62 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		if code := run(context.Background(), args, &out, &errOut); code != 2 {
 			t.Errorf("%q: exit %d, want 2 (stderr %s)", args, code, &errOut)
 		}
+	}
+}
+
+// TestShippedBinariesLinkNoTesting: neither command links the testing
+// package (test helpers such as servertest and pgtest take a testing.TB,
+// and fosite, which the tests' authorization server is built on, links it
+// too).
+func TestShippedBinariesLinkNoTesting(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list the dependencies: %v", err)
+	}
+	cmd := exec.Command(gobin, "list", "-deps", "github.com/latchkeyhq/latchkey/cmd/latchkey", "github.com/latchkeyhq/latchkey/cmd/latchkey-load")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	n := 0
+	for pkg := range strings.Lines(string(out)) {
+		pkg = strings.TrimSpace(pkg)
+		n++
+		if pkg == "testing" || strings.HasPrefix(pkg, "testing/") {
+			t.Errorf("the shipped commands link %s", pkg)
+		}
+	}
+	if n < 100 {
+		t.Fatalf("go list listed %d packages; it cannot have listed both commands' dependencies:\n%s", n, out)
+	}
+}
+
+// TestRunPostgres runs the command briefly on a fresh schema and checks
+// that the schema is gone afterwards.
+func TestRunPostgres(t *testing.T) {
+	base := pgtest.BaseURL(t)
+	schemas := func() int {
+		t.Helper()
+		conn, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var n int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'lk_load_%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := schemas()
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"-backend", "postgres", "-postgres-url", base, "-duration", "200ms", "-warmup", "50ms", "-concurrency", "4"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &out, &errOut)
+	}
+	if !strings.Contains(out.String(), "credential read (postgres):") {
+		t.Fatalf("output:\n%s", &out)
+	}
+	if after := schemas(); after != before {
+		t.Fatalf("%d load schemas before the run, %d after: the run's schema was not dropped", before, after)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -167,17 +168,18 @@ func (c *cli) accountsDeleteCmd() *cobra.Command {
 					del = cl.ForceDeleteAccount
 				}
 				if err := del(cmd.Context(), args[0]); err != nil {
-					if client.IsProblem(err, "account-in-use") {
-						return fmt.Errorf("%w\nrun again with --force to delete it anyway", err)
-					}
-					return err
+					return deleteError(err, args[0], false)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
 				return nil
 			}
-			res, err := cl.DeleteAndRevoke(cmd.Context(), args[0])
+			del := cl.DeleteAndRevoke
+			if force {
+				del = cl.ForceDeleteAndRevoke
+			}
+			res, err := del(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return deleteError(err, args[0], true)
 			}
 			msg := map[string]string{
 				"revoked":     "the provider revoked its tokens",
@@ -221,4 +223,12 @@ func (c *cli) accountsEventsCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+// deleteError says how to delete an account that workflows use.
+func deleteError(err error, id string, revoke bool) error {
+	if p, ok := errors.AsType[*client.Problem](err); ok && client.IsProblem(p, "account-in-use") {
+		return inUseHint(p, id, revoke)
+	}
+	return err
 }

@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/latchkeyhq/latchkey/client"
 )
 
 func main() {
@@ -23,12 +21,7 @@ func main() {
 	if errors.As(err, &exit) {
 		os.Exit(int(exit))
 	}
-	var p *client.Problem
-	if errors.As(err, &p) {
-		fmt.Fprintln(os.Stderr, "latchkey:", p.Error())
-	} else {
-		fmt.Fprintln(os.Stderr, "latchkey:", err)
-	}
+	fmt.Fprintln(os.Stderr, "latchkey:", explain(err))
 	os.Exit(1)
 }
 

@@ -176,12 +176,29 @@ func TestWorkflowCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "check (command): succeeded") || !strings.Contains(out, `{"got_key":true}`) {
 		t.Fatalf("run: %v\n%s", err, out)
 	}
-	out, err = run(t, env, "accounts", "delete", acc.ID)
-	if err == nil || !strings.Contains(err.Error(), "Check key") || !strings.Contains(err.Error(), "--force") {
-		t.Fatalf("deleting an account in use: %v", err)
+	// Deleting it is refused, in the CLI's words: the flag, never the
+	// API's query parameter.
+	for _, revoke := range []bool{false, true} {
+		args, flags := []string{"accounts", "delete", acc.ID}, ""
+		if revoke {
+			args, flags = append(args, "--revoke"), " --revoke"
+		}
+		_, err = run(t, env, args...)
+		want := `account ` + acc.ID + ` is used by "Check key" (` + id + `); they will break if it is deleted` + "\n" +
+			"to delete it anyway, run: latchkey accounts delete " + acc.ID + flags + " --force"
+		if err == nil || explain(err) != want {
+			t.Fatalf("deleting an account in use (revoke %v) said:\n%v\nwant:\n%s", revoke, err, want)
+		}
+		if strings.Contains(explain(err), "?force") {
+			t.Fatal("the CLI names the API's query parameter")
+		}
 	}
-	if out, err = run(t, env, "accounts", "delete", acc.ID, "--force"); err != nil {
-		t.Fatalf("delete --force: %v\n%s", err, out)
+	if _, err := inst.Client().GetAccount(context.Background(), acc.ID); err != nil {
+		t.Fatalf("a refused delete deleted the account: %v", err)
+	}
+	// The command the hint names works.
+	if out, err = run(t, env, "accounts", "delete", acc.ID, "--revoke", "--force"); err != nil || !strings.Contains(out, "deleted "+acc.ID) {
+		t.Fatalf("delete --revoke --force: %v\n%s", err, out)
 	}
 }
 

@@ -8,7 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
@@ -104,4 +108,41 @@ func connectAndApprove(t *testing.T, env map[string]string, args ...string) stri
 		t.Fatal("no authorize URL was printed")
 	}
 	return out.String()
+}
+
+// TestNeedsReconnectHint: reading an account whose grant is gone says the
+// command that fixes it, whichever command read it.
+func TestNeedsReconnectHint(t *testing.T) {
+	idp := servertest.NewIdP(t)
+	cfg := servertest.Config(t, "")
+	servertest.UseIdP(t, &cfg, idp)
+	clock := clockwork.NewFakeClockAt(time.Now())
+	inst := servertest.Start(t, cfg, server.Options{Clock: clock})
+	env := map[string]string{"LATCHKEY_DATA_DIR": inst.Config.DataDir, "LATCHKEY_LISTEN": inst.Config.Listen}
+	if _, err := run(t, env, "oauth-clients", "set", "testidp", "--client-id", idp.ClientID(), "--client-secret", idp.ClientSecret()); err != nil {
+		t.Fatal(err)
+	}
+	id := regexp.MustCompile(`acc_[0-9a-z]{26}`).FindString(connectAndApprove(t, env, "connect", "testidp", "--no-browser"))
+	if id == "" {
+		t.Fatal("connect printed no account id")
+	}
+	if _, err := run(t, env, "token", id); err != nil {
+		t.Fatalf("token of a healthy account: %v", err)
+	}
+	// The user revokes access at the provider; the token expires.
+	idp.RevokeUser("alice")
+	clock.Advance(2 * time.Hour)
+	for _, args := range [][]string{{"token", id}, {"credentials", id}, {"exec", "--account", id, "--", "true"}} {
+		_, err := run(t, env, args...)
+		if !client.IsProblem(err, "needs-reconnect") {
+			t.Fatalf("%v: %v, want a needs-reconnect problem", args, err)
+		}
+		lines := strings.Split(explain(err), "\n")
+		if got, want := lines[len(lines)-1], "run: latchkey accounts reconnect "+id; got != want || len(lines) != 2 {
+			t.Errorf("%v said:\n%s\nwant it to end with the line %q", args, explain(err), want)
+		}
+		if !strings.Contains(lines[0], "needs to be reconnected") {
+			t.Errorf("%v: %q does not say what is wrong", args, lines[0])
+		}
+	}
 }

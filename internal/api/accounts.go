@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 func (h *Handler) view(ctx context.Context, a store.Account) client.Account {
@@ -100,6 +102,11 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	outcome, detail, err := h.workflows.DeleteAccount(r.Context(), actor(r), r.PathValue("id"), revoke, force)
+	if _, ok := errors.AsType[*workflows.InUseError](err); ok {
+		p := toProblem(err)
+		p.AccountID = r.PathValue("id")
+		return p
+	}
 	if err != nil {
 		return err
 	}

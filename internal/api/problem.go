@@ -60,6 +60,12 @@ func toProblem(err error) *Problem {
 		return p
 	case errors.As(err, &inUse):
 		pr := problem(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error()+"; delete with ?force=true to go ahead")
+		// The facts as members, so that a client can say them in its own
+		// words (the CLI's is a flag, not a query parameter).
+		for _, w := range inUse.Workflows {
+			pr.UsedBy = append(pr.UsedBy, client.WorkflowRef{ID: w.ID, Name: w.Name})
+		}
+		pr.HiddenWorkflows = inUse.Hidden
 		return pr
 	case errors.As(err, &nr):
 		pr := problem(http.StatusConflict, "needs-reconnect", "The account needs to be reconnected", nr.Error())

@@ -3,7 +3,8 @@
 // same size. The benchmark in internal/server and the latchkey-load command
 // share it, so both measure the same way: one HTTP client with keep-alive
 // and enough idle connections for every worker, a fixed number of workers,
-// a warm-up, then a timed run.
+// a warm-up, then a timed run. Start runs the Latchkey to measure, with an
+// authorization server of its own, without the testing package.
 package loadtest
 
 import (

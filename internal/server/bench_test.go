@@ -40,7 +40,7 @@ var (
 func BenchmarkBareHandler(b *testing.B) {
 	// The credential read's body length, from a real Latchkey that is
 	// stopped before the measurement.
-	lk := loadtest.Start(b, "", nil)
+	lk := startLoad(b, "")
 	lk.Stop()
 	bare := loadtest.NewBare(len(lk.Body))
 	defer bare.Close()
@@ -56,7 +56,7 @@ func BenchmarkBareHandler(b *testing.B) {
 func BenchmarkCredentialRead(b *testing.B) {
 	for _, be := range servertest.Backends {
 		b.Run(be.Name, func(b *testing.B) {
-			lk := loadtest.Start(b, be.DatabaseURL(b), nil)
+			lk := startLoad(b, be.DatabaseURL(b))
 			rate := measure(b, lk.Target())
 			bareMu.Lock()
 			bare := bareRate
@@ -66,6 +66,18 @@ func BenchmarkCredentialRead(b *testing.B) {
 			}
 		})
 	}
+}
+
+// startLoad starts a Latchkey with a connected account, stopped at the
+// end of the benchmark.
+func startLoad(b *testing.B, databaseURL string) *loadtest.Latchkey {
+	b.Helper()
+	lk, err := loadtest.Start(b.Context(), databaseURL, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(lk.Stop)
+	return lk
 }
 
 // measure warms target up, then sends b.N requests from benchWorkers

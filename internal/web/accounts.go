@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/api"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
@@ -73,11 +72,10 @@ func (h *Handler) listRows(r *http.Request, s *session) (accountsContent, error)
 	return c, nil
 }
 
-func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	c, err := h.listRows(r, s)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	// Each row has a Reconnect form.
 	apps := make([]*catalog.App, 0, len(c.Rows))
@@ -95,18 +93,19 @@ func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		v.Flash = "The account was renamed."
 	}
 	h.render(w, r, http.StatusOK, "accounts.html", v)
+	return nil
 }
 
 // accountRows is the table body alone, for the live search and for
 // showing a new account without a reload.
-func (h *Handler) accountRows(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) accountRows(w http.ResponseWriter, r *http.Request, s *session) error {
 	c, err := h.listRows(r, s)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	r.Header.Set("X-Fragment", "1")
 	h.render(w, r, http.StatusOK, "rows.html", h.view(s, "", "", c))
+	return nil
 }
 
 func (h *Handler) view(s *session, title, nav string, content any) view {
@@ -121,16 +120,14 @@ type accountContent struct {
 	Fields []catalog.Field
 }
 
-func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	events, err := h.accounts.Events(r.Context(), s.actor, acc.ID, "", 50)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	row := h.row(r, s, acc)
 	row.UsedBy = h.usedBy(r, s, acc.ID)
@@ -144,30 +141,19 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 		v.Flash = "The new credentials passed the app's test and are saved."
 	}
 	h.render(w, r, http.StatusOK, "account.html", v)
+	return nil
 }
 
-// pageError shows a service error as a page with the right status.
-func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, s *session, err error) {
-	p := api.ToProblem(err)
-	if p.Type == api.ProblemTypePrefix+"internal" {
-		h.fail(w, r, err)
-		return
-	}
-	v := h.view(s, p.Title, "", nil)
-	v.Error = p.Detail
-	h.render(w, r, p.Status, "error.html", v)
-}
-
-func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
 	if _, err := h.accounts.Rename(r.Context(), s.actor, id, r.PostFormValue("nickname")); err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, back(r, "/?done=renamed"), http.StatusSeeOther)
+	return nil
 }
 
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) error {
 	// An account that workflows use is deleted only when asked again.
 	// Workflows the member may not see are counted, never named.
 	revoke := r.PostFormValue("revoke") == "on"
@@ -176,19 +162,18 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	if errors.As(err, &inUse) {
 		acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
 		if err != nil {
-			h.pageError(w, r, s, err)
-			return
+			return err
 		}
 		row := h.row(r, s, acc)
 		row.UsedBy = inUse.Workflows
 		h.render(w, r, http.StatusConflict, "delete_confirm.html", h.view(s, "Delete "+acc.Nickname+"?", "accounts", deleteContent{Row: row, Hidden: inUse.Hidden, Revoke: revoke}))
-		return
+		return nil
 	}
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/?done=deleted", http.StatusSeeOther)
+	return nil
 }
 
 // back is where a form returns to: the page it names, if on this site,
@@ -202,30 +187,22 @@ func back(r *http.Request, def string) string {
 
 // reconnect starts a new grant for an account, in a popup (JSON answer)
 // or by redirecting the whole page.
-func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request, s *session) error {
 	started, err := h.accounts.Connect(r.Context(), s.actor, accounts.ConnectInput{AccountID: r.PathValue("id"), SessionHash: s.hash})
-	h.sendToProvider(w, r, s, started, err)
+	if err != nil {
+		return err
+	}
+	h.sendToProvider(w, r, started)
+	return nil
 }
 
 // sendToProvider answers a started connection: JSON for the popup script,
-// else a redirect of the whole page.
-func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, s *session, started accounts.Started, err error) {
+// else a redirect of the whole page. (An error that stopped the start is
+// the adapter's: JSON for the script too.)
+func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, started accounts.Started) {
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			p := api.ToProblem(err)
-			if p.Status >= 500 {
-				h.log.ErrorContext(r.Context(), "starting a connection", "err", err)
-			}
-			w.WriteHeader(p.Status)
-			writeJSON(w, map[string]string{"error": p.Detail})
-			return
-		}
 		writeJSON(w, map[string]string{"authorize_url": started.AuthorizeURL, "connection": started.Connection.ID})
-		return
-	}
-	if err != nil {
-		h.pageError(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, started.AuthorizeURL, http.StatusSeeOther)
@@ -240,16 +217,14 @@ type deleteContent struct {
 }
 
 // replaceKeys gives a key-based account new credentials from the form.
-func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request, s *session) error {
 	acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	app, err := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App)
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	fields := map[string]string{}
 	for _, f := range app.Fields {
@@ -258,8 +233,8 @@ func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	if _, err := h.accounts.ReplaceKeys(r.Context(), s.actor, acc.ID, fields, false); err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/accounts/"+acc.ID+"?done=replaced", http.StatusSeeOther)
+	return nil
 }

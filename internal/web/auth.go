@@ -311,8 +311,8 @@ func (l *limiter) allow(ip, email string) bool {
 	return lim.AllowN(l.clock.Now(), 1)
 }
 
-// fail answers an unexpected error; the log has the detail.
+// fail answers an unexpected error with the friendly page; the log has
+// the detail.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
-	http.Error(w, "Something went wrong; the error was logged.", http.StatusInternalServerError)
+	h.renderError(w, r, nil, internalError{err})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/api"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -59,26 +58,26 @@ func (h *Handler) cards(r *http.Request, s *session, query string, limit int) ([
 	return out, nil
 }
 
-func (h *Handler) pickerPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) pickerPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	apps, err := h.cards(r, s, q, 60)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{Query: q, Apps: apps, Total: h.accounts.Catalog().Len()}))
+	return nil
 }
 
 // searchApps is the picker's type-ahead: the whole catalog, searched by
 // name, slug and category.
-func (h *Handler) searchApps(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) searchApps(w http.ResponseWriter, r *http.Request, s *session) error {
 	apps, err := h.cards(r, s, strings.TrimSpace(r.URL.Query().Get("q")), 40)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	writeJSON(w, apps)
+	return nil
 }
 
 type connectContent struct {
@@ -90,14 +89,14 @@ type connectContent struct {
 	ProviderStatus int
 }
 
-func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	c, err := h.connectContent(r, s)
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	h.allowFormsTo(w, c.App)
 	h.render(w, r, http.StatusOK, "connect_app.html", h.view(s, "Connect "+c.App.Name, "connect", c))
+	return nil
 }
 
 func (h *Handler) connectContent(r *http.Request, s *session) (connectContent, error) {
@@ -118,11 +117,10 @@ func (h *Handler) connectContent(r *http.Request, s *session) (connectContent, e
 
 // connect saves a key-based account (after its test request) or starts
 // an OAuth connection.
-func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) error {
 	c, err := h.connectContent(r, s)
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	nickname := strings.TrimSpace(r.PostFormValue("nickname"))
 	var nick *string
@@ -139,11 +137,18 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) {
 		started, err := h.accounts.Connect(r.Context(), s.actor, accounts.ConnectInput{
 			App: c.App.Slug, Nickname: nick, Fields: fields, SessionHash: s.hash,
 		})
-		h.sendToProvider(w, r, s, started, err)
-		return
+		if err != nil {
+			return err
+		}
+		h.sendToProvider(w, r, started)
+		return nil
 	}
 	acc, err := h.accounts.Create(r.Context(), s.actor, accounts.CreateInput{App: c.App.Slug, Nickname: nick, Fields: fields})
 	if err != nil {
+		e := classify(err)
+		if e.internal() {
+			return err
+		}
 		// Show the form again with the error beside it; secrets are not
 		// sent back to the browser.
 		c.Nickname = nickname
@@ -152,28 +157,23 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) {
 				c.Values[f.Name] = fields[f.Name]
 			}
 		}
-		p := api.ToProblem(err)
-		if p.Status >= 500 && p.Type == api.ProblemTypePrefix+"internal" {
-			h.fail(w, r, err)
-			return
-		}
-		c.ProviderStatus = p.ProviderStatus
+		c.ProviderStatus = e.ProviderStatus
 		h.allowFormsTo(w, c.App)
 		v := h.view(s, "Connect "+c.App.Name, "connect", c)
-		v.Error = p.Detail
-		var ve *accounts.ValidationError
-		if errors.As(err, &ve) {
+		v.Error = e.Message
+		if ve, ok := errors.AsType[*accounts.ValidationError](err); ok {
 			v.Error = ve.Message
 		}
-		h.render(w, r, p.Status, "connect_app.html", v)
-		return
+		h.render(w, r, e.Status, "connect_app.html", v)
+		return nil
 	}
 	if r.Header.Get("X-Fragment") == "1" {
 		w.Header().Set("Content-Type", "application/json")
 		writeJSON(w, map[string]string{"account": acc.ID})
-		return
+		return nil
 	}
 	http.Redirect(w, r, "/?done=connected", http.StatusSeeOther)
+	return nil
 }
 
 type callbackContent struct {
@@ -189,7 +189,7 @@ const holdCookie = "latchkey_connect"
 // callback completes a connection. It never shows the code, the state or a
 // token. In a popup, its script tells the page that opened it and closes
 // it; a client asking for JSON gets JSON.
-func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	in := accounts.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
 	if s := h.current(r); s != nil {
@@ -197,8 +197,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	hold, err := randomValue()
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	in.HoldHash = hashCookie(hold)
 	conn, acc, err := h.accounts.Callback(r.Context(), in)
@@ -210,11 +209,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	h.finished(w, r, conn, acc, err)
+	return nil
 }
 
 // resume continues a waiting connection: after the sign-in it asked for
 // (GET), or with the one-time code (POST).
-func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) resume(w http.ResponseWriter, r *http.Request) error {
 	in := accounts.ResumeInput{ConnectionID: r.PathValue("id")}
 	if c, err := r.Cookie(holdCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
 		in.HoldHash = hashCookie(c.Value)
@@ -227,6 +227,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, acc, err := h.accounts.Resume(r.Context(), in)
 	h.finished(w, r, conn, acc, err)
+	return nil
 }
 
 type finishContent struct {
@@ -237,9 +238,16 @@ type finishContent struct {
 // finished shows a connection's outcome, or what it still waits for.
 func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Connection, acc store.Account, err error) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
+	var e webError
+	ref := ""
+	if err != nil {
+		if e = classify(err); e.internal() {
+			ref = h.logFailure(r, e.Status, err)
+		}
+	}
 	if wantsJSON(r) {
 		if err != nil {
-			api.WriteProblem(w, api.ToProblem(err))
+			writeProblem(w, e)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -264,10 +272,11 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Co
 	c := callbackContent{OK: err == nil}
 	status := http.StatusOK
 	if err != nil {
-		p := api.ToProblem(err)
-		status, c.Message = p.Status, p.Detail
-		if p.Status >= 500 && !errors.Is(err, accounts.ErrBadState) {
-			c.Message = "The provider did not issue a token. " + p.Detail
+		status, c.Message = e.Status, e.Message
+		if e.internal() {
+			// This page, not the error page: its script tells the
+			// window that opened it.
+			c.Message = e.Title + ". " + friendly(e.Status) + " Reference: " + ref + "."
 		}
 	} else {
 		c.AccountID, c.Nickname, c.Identity = acc.ID, acc.Nickname, acc.IdentityLabel
@@ -292,24 +301,21 @@ type clientsContent struct {
 	Selected    string
 }
 
-func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	h.renderClients(w, r, s, http.StatusOK, "", r.URL.Query().Get("done"))
+func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	return h.renderClients(w, r, s, http.StatusOK, "", r.URL.Query().Get("done"))
 }
 
-func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, done string) {
+func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, done string) error {
 	if s.user.Role != store.RoleOwner {
-		h.pageError(w, r, s, identity.ErrForbidden)
-		return
+		return identity.ErrForbidden
 	}
 	list, err := h.accounts.Clients(r.Context(), s.actor)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	cat, err := h.accounts.CatalogFor(r.Context(), s.actor)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	c := clientsContent{Clients: list, RedirectURI: h.accounts.RedirectURI(), Selected: r.URL.Query().Get("app")}
 	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
@@ -324,9 +330,10 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 		v.Flash = "The client was deleted."
 	}
 	h.render(w, r, status, "clients.html", v)
+	return nil
 }
 
-func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) error {
 	_, err := h.accounts.SetClient(r.Context(), s.actor, accounts.ClientInput{
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
 		// Always this workspace's own: the managed client is the operator's,
@@ -334,23 +341,22 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) 
 		Secret: secretValue(r.PostFormValue("client_secret")),
 	})
 	if err != nil {
-		p := api.ToProblem(err)
-		if p.Status >= 500 {
-			h.fail(w, r, err)
-			return
+		if e := classify(err); !e.internal() {
+			// The form again, with the error above it.
+			return h.renderClients(w, r, s, e.Status, e.Message, "")
 		}
-		h.renderClients(w, r, s, p.Status, p.Detail, "")
-		return
+		return err
 	}
 	http.Redirect(w, r, "/oauth-clients?done=saved", http.StatusSeeOther)
+	return nil
 }
 
-func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := h.accounts.DeleteClient(r.Context(), s.actor, r.PathValue("id")); err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/oauth-clients?done=deleted", http.StatusSeeOther)
+	return nil
 }
 
 func secretValue(v string) secret.String { return secret.New(v) }

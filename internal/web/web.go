@@ -257,17 +257,26 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	page := func(pattern string, fn func(http.ResponseWriter, *http.Request)) {
 		mux.Handle(pattern, h.browser(http.HandlerFunc(fn)))
 	}
-	page("GET "+CallbackPath, h.callback)
-	page("GET "+CallbackPath+"/resume/{id}", h.resume)
-	page("POST "+CallbackPath+"/resume/{id}", h.resume)
+	// Handlers return their errors; these adapters render them, the one
+	// place that does (see renderError).
+	public := func(pattern string, fn publicFunc) {
+		page(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(w, r); err != nil {
+				h.renderError(w, r, nil, err)
+			}
+		})
+	}
+	public("GET "+CallbackPath, h.callback)
+	public("GET "+CallbackPath+"/resume/{id}", h.resume)
+	public("POST "+CallbackPath+"/resume/{id}", h.resume)
 	page("GET /setup", h.setupPage)
 	page("POST /setup", h.setup)
 	page("GET /login", h.loginPage)
 	page("POST /login", h.login)
 	page("POST /logout", h.logout)
 
-	signedIn := func(pattern string, fn func(http.ResponseWriter, *http.Request, *session)) {
-		page(pattern, h.requireSession(fn))
+	signedIn := func(pattern string, fn pageFunc) {
+		page(pattern, h.requireSession(h.adapt(fn)))
 	}
 	signedIn("GET /{$}", h.accountsPage)
 	signedIn("GET /ui/accounts/rows", h.accountRows)
@@ -289,6 +298,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("GET /oauth-clients", h.clientsPage)
 	signedIn("POST /oauth-clients", h.setClient)
 	signedIn("POST /oauth-clients/{id}/delete", h.deleteClient)
+}
+
+// adapt renders the error a signed-in page returns.
+func (h *Handler) adapt(fn pageFunc) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if err := fn(w, r, s); err != nil {
+			h.renderError(w, r, s, err)
+		}
+	}
 }
 
 func cacheStatic(next http.Handler) http.Handler {

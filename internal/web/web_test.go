@@ -385,3 +385,43 @@ func TestUnsandboxedBanner(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorPagesThroughTheServer: a real server's pages answer a missing
+// account, a refused change and an app that cannot be reached as the
+// adapter decides; the unreachable app shows only the friendly page.
+func TestErrorPagesThroughTheServer(t *testing.T) {
+	gone := servertest.Listen(t)
+	goneAddr := gone.Addr().String()
+	gone.Close() // nothing listens there: the test request is refused
+	cfg := servertest.Config(t, "")
+	cfg.AppOrigins = map[string]string{"sendgrid": "http://" + goneAddr}
+	inst := servertest.Start(t, cfg, server.Options{})
+	b := newBrowser(t, inst.URL)
+	setup(t, b)
+	managed, err := inst.Client().SetOAuthClient(context.Background(), "github", client.SetOAuthClient{ClientID: "gh-id", ClientSecret: "gh-secret", Managed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resp, body := b.get(t, "/accounts/acc_01jnosuchaccount0000000000")
+	if resp.StatusCode != 404 || !strings.Contains(body, "no such account, or you may not see it") {
+		t.Errorf("missing account: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = b.post(t, "/oauth-clients/"+managed.ID+"/delete", nil, "")
+	if resp.StatusCode != 403 || !strings.Contains(body, "the managed OAuth client serves every workspace") {
+		t.Errorf("deleting the managed client: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = b.post(t, "/connect/sendgrid", url.Values{"field_api_key": {"SG.typed-key"}}, "")
+	if resp.StatusCode != 502 || !strings.Contains(body, "<h1>Something went wrong</h1>") || !strings.Contains(body, `href="/">Back to accounts</a>`) {
+		t.Fatalf("unreachable app: %d\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, goneAddr) || strings.Contains(body, "refused") || strings.Contains(body, "SG.typed-key") {
+		t.Fatalf("the page shows the detail:\n%s", body)
+	}
+	if !strings.Contains(inst.Logs.String(), "page failed") || !strings.Contains(inst.Logs.String(), "could not be reached") {
+		t.Fatal("the log lacks the failure's detail")
+	}
+	if list, _ := inst.Client().ListAccounts(context.Background(), client.ListOptions{}); len(list.Data) != 0 {
+		t.Fatal("an account was saved")
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/api"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -30,39 +29,37 @@ type workflowsContent struct {
 	Steps          string
 }
 
-func (h *Handler) workflowsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	h.renderWorkflows(w, r, s, http.StatusOK, "", "", exampleSteps)
+func (h *Handler) workflowsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	return h.renderWorkflows(w, r, s, http.StatusOK, "", "", exampleSteps)
 }
 
-func (h *Handler) renderWorkflows(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, name, steps string) {
+func (h *Handler) renderWorkflows(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, name, steps string) error {
 	list, err := h.workflows.List(r.Context(), s.actor)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	v := h.view(s, "Workflows", "workflows", workflowsContent{SandboxWarning: h.workflows.SandboxWarning(), Workflows: list, Name: name, Steps: steps})
 	v.Error = errMsg
 	h.render(w, r, status, "workflows.html", v)
+	return nil
 }
 
-func (h *Handler) createWorkflow(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) createWorkflow(w http.ResponseWriter, r *http.Request, s *session) error {
 	name, stepsText := r.PostFormValue("name"), r.PostFormValue("steps")
 	var steps []workflows.Step
 	if err := json.Unmarshal([]byte(stepsText), &steps); err != nil {
-		h.renderWorkflows(w, r, s, http.StatusUnprocessableEntity, "The steps are not valid JSON: "+err.Error(), name, stepsText)
-		return
+		return h.renderWorkflows(w, r, s, http.StatusUnprocessableEntity, "The steps are not valid JSON: "+err.Error(), name, stepsText)
 	}
 	wf, err := h.workflows.Save(r.Context(), s.actor, "", name, steps)
 	if err != nil {
-		p := api.ToProblem(err)
-		if p.Status >= 500 {
-			h.fail(w, r, err)
-			return
+		if e := classify(err); !e.internal() {
+			// The form again, with the error above it.
+			return h.renderWorkflows(w, r, s, e.Status, e.Message, name, stepsText)
 		}
-		h.renderWorkflows(w, r, s, p.Status, p.Detail, name, stepsText)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/workflows/"+wf.ID, http.StatusSeeOther)
+	return nil
 }
 
 // stepView is a step with, for each of its apps, the accounts it may use.
@@ -91,11 +88,10 @@ type workflowContent struct {
 	OAuth map[string]bool
 }
 
-func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	wf, err := h.workflows.Get(r.Context(), s.actor, r.PathValue("id"))
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	c := workflowContent{SandboxWarning: h.workflows.SandboxWarning(), Workflow: wf, Shown: r.URL.Query().Get("run")}
 	for _, st := range wf.Steps {
@@ -113,8 +109,7 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 			}
 			list, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{App: app, Limit: accounts.MaxPage})
 			if err != nil {
-				h.fail(w, r, err)
-				return
+				return internalError{err}
 			}
 			for _, a := range list {
 				lv.Options = append(lv.Options, h.row(r, s, a))
@@ -124,8 +119,7 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 		c.Steps = append(c.Steps, sv)
 	}
 	if c.Runs, err = h.workflows.Runs(r.Context(), s.actor, wf.ID, 10); err != nil {
-		h.fail(w, r, err)
-		return
+		return internalError{err}
 	}
 	c.OAuth = map[string]bool{}
 	var reconnectable []*catalog.App
@@ -147,6 +141,7 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 		v.Flash = "The accounts are linked."
 	}
 	h.render(w, r, http.StatusOK, "workflow.html", v)
+	return nil
 }
 
 func orGet(m string) string {
@@ -157,15 +152,14 @@ func orGet(m string) string {
 }
 
 // saveLinks links each step's apps to the accounts chosen in the form.
-func (h *Handler) saveLinks(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) saveLinks(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "the form does not parse", http.StatusBadRequest)
-		return
+		return nil
 	}
 	wf, err := h.workflows.Get(r.Context(), s.actor, r.PathValue("id"))
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	// The form has a field per app of each step it showed; the service
 	// applies the choices to the workflow as it is now.
@@ -178,30 +172,30 @@ func (h *Handler) saveLinks(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 	}
 	if _, err := h.workflows.LinkSteps(r.Context(), s.actor, wf.ID, choices); err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/workflows/"+wf.ID+"?done=linked", http.StatusSeeOther)
+	return nil
 }
 
-func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request, s *session) error {
 	// The page answers when the run is done, which may take longer than
 	// the server's write timeout.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	run, err := h.workflows.Run(r.Context(), s.actor, r.PathValue("id"))
 	if err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/workflows/"+run.WorkflowID+"?run="+run.ID+"#"+run.ID, http.StatusSeeOther)
+	return nil
 }
 
-func (h *Handler) deleteWorkflow(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) deleteWorkflow(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := h.workflows.Delete(r.Context(), s.actor, r.PathValue("id")); err != nil {
-		h.pageError(w, r, s, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/workflows", http.StatusSeeOther)
+	return nil
 }
 
 // usedBy lists the workflows that use an account, for the pages.

@@ -1,0 +1,150 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var refOnPage = regexp.MustCompile(`Reference: <code>([A-Z0-9]{10})</code>`)
+
+// TestErrorAdapter: a page's error, whatever the service said, becomes
+// the page its meaning calls for. Errors the user can fix say what is
+// wrong; every 5xx is the same friendly page, its detail only in the log.
+func TestErrorAdapter(t *testing.T) {
+	logs := &lockedBuffer{}
+	h := New(Options{Clock: clockwork.NewRealClock(), Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	s := &session{user: store.User{ID: "usr_1", Email: "owner@acme.test", Role: store.RoleOwner}, actor: identity.Actor{UserID: "usr_1", Role: identity.RoleOwner}}
+	var current error
+	mux := http.NewServeMux()
+	page := h.adapt(func(w http.ResponseWriter, r *http.Request, s *session) error { return current })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { page(w, r, s) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	const detail = "secret-detail-10.1.2.3"
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		// shown is what the page says, for an error the user can fix.
+		title, shown string
+	}{
+		{"validation", &accounts.ValidationError{Field: "nickname", Message: "give a nickname of at most 100 characters"}, 422, "The input is not valid", "nickname: give a nickname of at most 100 characters"},
+		{"not found", fmt.Errorf("account acc_x: %w", store.ErrNotFound), 404, "Not found", "no such account, or you may not see it"},
+		{"forbidden", fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden), 403, "Not allowed", "only workspace owners manage OAuth clients"},
+		{"credentials test unreachable", &accounts.TestFailedError{Err: fmt.Errorf("%w: %s", appapi.ErrUnreachable, detail)}, 502, "", ""},
+		{"token exchange failed", fmt.Errorf("exchange: %w", &oauth.Error{Code: "server_error", Status: 500, Description: detail}), 502, "", ""},
+		{"refresh unavailable", fmt.Errorf("%w: %s", accounts.ErrRefreshUnavailable, detail), 503, "", ""},
+		{"internal", fmt.Errorf("list accounts: %s", detail), 500, "", ""},
+	}
+	var friendlyPage string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			current = tt.err
+			resp, err := http.Get(srv.URL + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body := string(b)
+			if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, resp.Header.Get("Content-Type"), tt.status)
+			}
+			if !strings.Contains(body, `href="/">Back to accounts</a>`) || !strings.Contains(body, "owner@acme.test") {
+				t.Error("the page has no way back, or lost the signed-in layout")
+			}
+			if tt.status < 500 {
+				if !strings.Contains(body, "<h1>"+tt.title+"</h1>") || !strings.Contains(body, tt.shown) {
+					t.Fatalf("the page does not say %q / %q:\n%s", tt.title, tt.shown, body)
+				}
+				return
+			}
+			if strings.Contains(body, detail) || strings.Contains(body, "server_error") {
+				t.Fatalf("the page shows the internal detail:\n%s", body)
+			}
+			m := refOnPage.FindStringSubmatch(body)
+			if m == nil || !strings.Contains(body, "<h1>Something went wrong</h1>") || !strings.Contains(body, template.HTMLEscapeString(friendly(tt.status))) {
+				t.Fatalf("not the friendly page:\n%s", body)
+			}
+			// The same page for every 5xx, apart from its message and
+			// reference.
+			page := strings.Replace(strings.Replace(body, m[1], "REF", 1), template.HTMLEscapeString(friendly(tt.status)), "MESSAGE", 1)
+			if friendlyPage == "" {
+				friendlyPage = page
+			} else if page != friendlyPage {
+				t.Errorf("the %d page differs from the others:\n%s", tt.status, body)
+			}
+			var logged string
+			for line := range strings.Lines(logs.String()) {
+				if strings.Contains(line, "ref="+m[1]) {
+					logged = line
+				}
+			}
+			if !strings.Contains(logged, detail) || !strings.Contains(logged, "level=ERROR") || !strings.Contains(logged, fmt.Sprintf("status=%d", tt.status)) {
+				t.Fatalf("the log has no error line with the detail under ref %s:\n%s", m[1], logs.String())
+			}
+		})
+	}
+
+	// A script asking for JSON gets the same decision as JSON.
+	current = fmt.Errorf("list accounts: %s", detail)
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 500 || got["error"] != friendly(500) {
+		t.Fatalf("JSON answer %d %v (%v)", resp.StatusCode, got, err)
+	}
+}
+
+// TestClassifyUnwrapsNothingInternal: an error marked internal stays a
+// 500 whatever it wraps.
+func TestClassifyUnwrapsNothingInternal(t *testing.T) {
+	if got := classify(internalError{store.ErrNotFound}).Status; got != 500 {
+		t.Fatalf("internalError{ErrNotFound} is %d, want 500", got)
+	}
+	if got := classify(errors.Join(errors.New("x"), store.ErrNotFound)).Status; got != 404 {
+		t.Fatalf("a wrapped ErrNotFound is %d, want 404", got)
+	}
+}
