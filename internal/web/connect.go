@@ -297,7 +297,7 @@ func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, done string) {
-	if s.user.Role != store.RoleOwner {
+	if !s.actor.IsOwner() {
 		h.pageError(w, r, s, identity.ErrForbidden)
 		return
 	}
