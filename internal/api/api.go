@@ -6,20 +6,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/apitokens"
-	"github.com/latchkeyhq/latchkey/internal/store"
-	"github.com/latchkeyhq/latchkey/internal/ttlcache"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -27,27 +23,22 @@ import (
 type Handler struct {
 	accounts  *accounts.Service
 	workflows *workflows.Service
-	store     store.Store
+	identity  *identity.Service
 	clock     clockwork.Clock
 	log       *slog.Logger
 	mux       *http.ServeMux
 	// redirectURI is shown with OAuth clients, to copy into providers'
 	// settings.
 	redirectURI string
-	// tokens spares the database two reads per request. A token deleted,
-	// or a user's role changed, takes effect within tokenCacheTTL.
-	tokens *ttlcache.Cache[string, identity.Actor]
 	// failures limits failed tokens per client address.
 	failures *failureLimiter
 }
 
-// tokenCacheTTL bounds how long a verified token is trusted unchecked.
-const tokenCacheTTL = 5 * time.Second
-
 // New returns the API handler; mount it at the server's root.
-func New(svc *accounts.Service, wf *workflows.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
-	h := &Handler{accounts: svc, workflows: wf, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
-		tokens: ttlcache.New[string, identity.Actor](tokenCacheTTL, clock.Now), failures: newFailureLimiter(clock)}
+// Callers are who identity says the bearer token speaks for.
+func New(svc *accounts.Service, wf *workflows.Service, who *identity.Service, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
+	h := &Handler{accounts: svc, workflows: wf, identity: who, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
+		failures: newFailureLimiter(clock)}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 
 	route("GET /v1/me", h.me)
@@ -140,30 +131,15 @@ func (h *Handler) actorFor(r *http.Request) (identity.Actor, error) {
 		return identity.Actor{}, errUnauthorized("the Authorization header must be: Bearer <token>")
 	}
 	token = strings.TrimSpace(token)
-	key := string(apitokens.Hash(token))
-	if a, ok := h.tokens.Get(key); ok {
-		return a, nil
-	}
-	t, err := apitokens.Verify(r.Context(), h.store, token, h.clock.Now())
-	if errors.Is(err, apitokens.ErrInvalid) {
-		return identity.Actor{}, &badToken{errUnauthorized("the token is not valid")}
-	}
-	if err != nil {
-		return identity.Actor{}, err
-	}
-	u, err := h.store.GetUser(r.Context(), t.WorkspaceID, t.UserID)
-	if errors.Is(err, store.ErrNotFound) {
+	a, err := h.identity.VerifyToken(r.Context(), token)
+	switch {
+	case errors.Is(err, identity.ErrTokenUserGone):
 		return identity.Actor{}, &badToken{errUnauthorized("the token's user no longer exists")}
-	}
-	if err != nil {
+	case errors.Is(err, identity.ErrInvalidToken):
+		return identity.Actor{}, &badToken{errUnauthorized("the token is not valid")}
+	case err != nil:
 		return identity.Actor{}, err
 	}
-	scopes := t.Scopes
-	if scopes == nil {
-		scopes = []string{}
-	}
-	a := identity.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: identity.Role(u.Role), Scopes: scopes}
-	h.tokens.Set(key, a)
 	return a, nil
 }
 
@@ -179,7 +155,7 @@ func (b *badToken) Unwrap() []error { return []error{b.Problem, errBadToken} }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 	a := actor(r)
-	u, err := h.store.GetUser(r.Context(), a.WorkspaceID, a.UserID)
+	u, err := h.identity.User(r.Context(), a.WorkspaceID, a.UserID)
 	if err != nil {
 		return err
 	}

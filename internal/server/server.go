@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/bootstrap"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/purger"
 	"github.com/latchkeyhq/latchkey/internal/refresher"
@@ -40,6 +40,7 @@ type Server struct {
 	log       *slog.Logger
 	clock     clockwork.Clock
 	store     store.Store
+	identity  *identity.Service
 	accounts  *accounts.Service
 	workflows *workflows.Service
 	handler   http.Handler
@@ -56,7 +57,7 @@ type Options struct {
 	// client of internal/outbound, which trusts the app_origins.
 	ProviderClient *http.Client
 	// PasswordCost is the bcrypt cost of new password hashes; zero means
-	// web.DefaultPasswordCost. Tests lower it.
+	// identity.DefaultPasswordCost. Tests lower it.
 	PasswordCost int
 }
 
@@ -99,7 +100,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
 		return fail(err)
 	}
-	ws, err := bootstrap.FirstRun(ctx, st, cfg.AdminTokenFile(), clock.Now(), log)
+	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost})
+	wsID, err := who.FirstStart(ctx, cfg.AdminTokenFile())
 	if err != nil {
 		return fail(err)
 	}
@@ -117,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		RedirectURI: redirectURI, RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
 	// Managed OAuth clients from the config file replace stored ones.
-	system := identity.Actor{WorkspaceID: ws.ID, UserID: "system", Role: identity.RoleOwner, Operator: true}
+	system := identity.ConfigOperator(wsID)
 	for slug, oc := range cfg.OAuthClients {
 		if _, err := svc.SetClient(ctx, system, accounts.ClientInput{App: slug, ClientID: oc.ClientID, Secret: oc.Secret, Managed: true}); err != nil {
 			return fail(fmt.Errorf("config file: oauth_clients.%s: %w", slug, err))
@@ -127,13 +129,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if err != nil {
 		return fail(err)
 	}
-	s := &Server{cfg: cfg, log: log, clock: clock, store: st, accounts: svc, registry: registry}
+	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, registry: registry}
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
 	s.workflows = wf
-	s.handler = s.routes(api.New(svc, wf, st, clock, log, redirectURI), web.New(web.Options{
-		Workflows: wf,
-		Accounts:  svc, Store: st, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
-		PasswordCost: opt.PasswordCost,
+	s.handler = s.routes(api.New(svc, wf, who, clock, log, redirectURI), web.New(web.Options{
+		Workflows: wf, Identity: who,
+		Accounts: svc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil
@@ -197,6 +198,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Accounts is the accounts service.
 func (s *Server) Accounts() *accounts.Service { return s.accounts }
+
+// Identity is the identity service: users, sessions, API tokens.
+func (s *Server) Identity() *identity.Service { return s.identity }
 
 // Workflows is the workflows service.
 func (s *Server) Workflows() *workflows.Service { return s.workflows }

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/latchkeyhq/latchkey/client"
-	"github.com/latchkeyhq/latchkey/internal/apitokens"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -46,7 +45,7 @@ func addUser(t *testing.T, inst *servertest.Instance, email string, role store.R
 	if err := st.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := apitokens.Issue(ctx, st, ws.ID, u.ID, "test", []string{"*"}, now)
+	tok, _, err := inst.Identity().IssueToken(ctx, ws.ID, u.ID, "test", []string{"*"})
 	if err != nil {
 		t.Fatal(err)
 	}

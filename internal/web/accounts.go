@@ -109,7 +109,7 @@ func (h *Handler) accountRows(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) view(s *session, title, nav string, content any) view {
-	return view{Title: title, User: &s.user, Owner: s.user.Role == store.RoleOwner, Nav: nav, Content: content}
+	return view{Title: title, User: &s.user, Owner: s.actor.IsOwner(), Nav: nav, Content: content}
 }
 
 type accountContent struct {

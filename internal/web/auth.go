@@ -5,22 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
-	"github.com/latchkeyhq/latchkey/internal/identity"
+	"errors"
 	"net"
 	"net/http"
-	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/jonboulle/clockwork"
-	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/time/rate"
-
-	"github.com/latchkeyhq/latchkey/internal/ids"
-	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 )
 
 const (
@@ -30,19 +22,14 @@ const (
 	// for this host alone, so no sibling subdomain or plain-http page can
 	// set or shadow it.
 	secureCookieName = "__Host-latchkey_session"
-	// sessionTTL is how long a sign-in lasts.
-	sessionTTL = 12 * time.Hour
-	// minPassword is the shortest password accepted.
-	minPassword = 10
-	// maxPassword is the longest, in bytes: bcrypt ignores the rest, so a
-	// longer one would sign in with any ending.
-	maxPassword = 72
 )
 
-// session is a signed-in browser.
+// session is a signed-in browser, as identity knows it.
 type session struct {
+	// hash is the session's key, which a connection started in it is
+	// bound to.
 	hash  []byte
-	user  store.User
+	user  identity.User
 	actor identity.Actor
 }
 
@@ -62,19 +49,14 @@ func hashCookie(v string) []byte {
 // current returns the request's session, or nil.
 func (h *Handler) current(r *http.Request) *session {
 	c, err := r.Cookie(h.cookieName())
-	if err != nil || c.Value == "" || len(c.Value) > 100 {
-		return nil
-	}
-	hash := hashCookie(c.Value)
-	se, err := h.store.GetSession(r.Context(), hash, h.clock.Now())
 	if err != nil {
 		return nil
 	}
-	u, err := h.store.GetUser(r.Context(), se.WorkspaceID, se.UserID)
+	se, err := h.identity.Session(r.Context(), c.Value)
 	if err != nil {
 		return nil
 	}
-	return &session{hash: hash, user: u, actor: identity.Actor{WorkspaceID: u.WorkspaceID, UserID: u.ID, Role: identity.Role(u.Role)}}
+	return &session{hash: se.Key, user: se.User, actor: se.Actor}
 }
 
 // requireSession sends a signed-out browser to sign in (or, on a fresh
@@ -97,38 +79,22 @@ func (h *Handler) requireSession(fn func(http.ResponseWriter, *http.Request, *se
 	}
 }
 
-func (h *Handler) workspace(ctx context.Context) (store.Workspace, error) {
-	return h.store.FirstWorkspace(ctx)
-}
-
-// needsSetup reports whether nobody can sign in yet.
+// needsSetup reports whether nobody can sign in yet; when that cannot be
+// told, the browser is sent to sign in, as on an installation set up.
 func (h *Handler) needsSetup(ctx context.Context) bool {
-	ws, err := h.workspace(ctx)
-	if err != nil {
-		return false
-	}
-	n, err := h.store.CountPasswordUsers(ctx, ws.ID)
-	return err == nil && n == 0
+	need, err := h.identity.NeedsSetup(ctx)
+	return err == nil && need
 }
 
-// startSession signs the browser in.
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
-	v, err := randomValue()
-	if err != nil {
-		return err
-	}
-	now := h.clock.Now().UTC()
-	if err := h.store.CreateSession(r.Context(), store.Session{Hash: hashCookie(v), WorkspaceID: u.WorkspaceID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}); err != nil {
-		return err
-	}
+// setCookie gives the browser the new session's cookie.
+func (h *Handler) setCookie(w http.ResponseWriter, in identity.SignedIn) {
 	http.SetCookie(w, &http.Cookie{
-		Name: h.cookieName(), Value: v, Path: "/", HttpOnly: true, Secure: h.secure,
+		Name: h.cookieName(), Value: in.Value.Reveal(), Path: "/", HttpOnly: true, Secure: h.secure,
 		// Lax, so the provider's redirect back to the callback (a top-level
 		// GET) carries the cookie that the connection is bound to.
 		SameSite: http.SameSiteLaxMode,
-		Expires:  now.Add(sessionTTL),
+		Expires:  in.ExpiresAt,
 	})
-	return nil
 }
 
 // randomValue is a fresh cookie value.
@@ -160,56 +126,31 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	form := authForm{Email: strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))), Name: strings.TrimSpace(r.PostFormValue("name"))}
-	password := r.PostFormValue("password")
+	owner := identity.FirstOwner{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Password: r.PostFormValue("password")}
+	form := authForm{Email: identity.NormalEmail(owner.Email), Name: strings.TrimSpace(owner.Name)}
 	fail := func(msg string) {
 		h.render(w, r, http.StatusUnprocessableEntity, "setup.html", view{Title: "Set up Latchkey", Error: msg, Content: form})
 	}
-	if _, err := mail.ParseAddress(form.Email); err != nil || len(form.Email) > 200 {
-		fail("Enter a valid email address.")
+	// The form is checked whole before set-up starts, so the first thing
+	// wrong is what the page says, the confirmation included.
+	if ie, ok := errors.AsType[*identity.InputError](owner.Check()); ok {
+		fail(ie.Message)
 		return
 	}
-	if len(form.Name) > 100 {
-		fail("The name is too long.")
-		return
-	}
-	if len(password) < minPassword || len(password) > maxPassword {
-		fail(fmt.Sprintf("Choose a password of %d to %d bytes (a letter with an accent takes two).", minPassword, maxPassword))
-		return
-	}
-	if password != r.PostFormValue("confirm") {
+	if owner.Password != r.PostFormValue("confirm") {
 		fail("The two passwords differ.")
 		return
 	}
-	ws, err := h.workspace(ctx)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	won, err := h.store.PutMetaIfAbsent(ctx, "web_setup", []byte(form.Email))
-	if err != nil || !won {
+	in, err := h.identity.SetUp(ctx, owner)
+	if errors.Is(err, identity.ErrSetUpDone) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), h.cost)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if form.Name == "" {
-		form.Name = form.Email
-	}
-	now := h.clock.Now().UTC()
-	u := store.User{ID: ids.New(ids.User, now), WorkspaceID: ws.ID, Email: form.Email, Name: form.Name, Role: store.RoleOwner, PasswordHash: string(hash), CreatedAt: now}
-	if err := h.store.CreateUser(ctx, u); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.log.InfoContext(ctx, "first owner created", "user", u.ID)
-	if err := h.startSession(w, r, u); err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	h.setCookie(w, in)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -221,57 +162,34 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login.html", view{Title: "Sign in", Content: authForm{Next: safeNext(r.URL.Query().Get("next"))}})
 }
 
-// dummy returns a hash to compare against when there is no user, so that
-// a sign-in for an unknown email is as slow as for a known one.
-func (h *Handler) dummy() []byte {
-	h.dummyOnce.Do(func() {
-		h.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("latchkey-no-such-user"), h.cost)
-	})
-	return h.dummyHash
-}
-
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	form := authForm{Email: strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))), Next: safeNext(r.PostFormValue("next"))}
+	form := authForm{Email: identity.NormalEmail(r.PostFormValue("email")), Next: safeNext(r.PostFormValue("next"))}
 	fail := func(status int, msg string) {
 		h.render(w, r, status, "login.html", view{Title: "Sign in", Error: msg, Content: form})
 	}
-	if !h.limiter.allow(clientIP(r), form.Email) {
-		w.Header().Set("Retry-After", "60")
+	in, err := h.identity.SignIn(r.Context(), identity.SignInInput{Addr: clientIP(r), Email: form.Email, Password: r.PostFormValue("password")})
+	switch {
+	case errors.Is(err, identity.ErrTooManyAttempts):
+		w.Header().Set("Retry-After", strconv.Itoa(int(identity.SignInRetryAfter.Seconds())))
 		fail(http.StatusTooManyRequests, "Too many attempts. Wait a minute and try again.")
-		return
-	}
-	password := r.PostFormValue("password")
-	if len(password) > maxPassword {
-		// bcrypt would compare only the first 72 bytes; no password set
-		// here is longer, so this one is wrong whoever it is for.
-		fail(http.StatusUnauthorized, fmt.Sprintf("The email or the password is wrong: passwords here are at most %d bytes.", maxPassword))
-		return
-	}
-	ws, err := h.workspace(ctx)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	u, err := h.store.GetUserByEmail(ctx, ws.ID, form.Email)
-	hash := []byte(u.PasswordHash)
-	if err != nil || len(hash) == 0 {
-		hash = h.dummy()
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil || u.PasswordHash == "" {
+	case errors.Is(err, identity.ErrPasswordTooLong):
+		fail(http.StatusUnauthorized, "The email or the password is wrong: passwords here are at most "+strconv.Itoa(identity.MaxPassword)+" bytes.")
+	case errors.Is(err, identity.ErrWrongCredentials):
 		fail(http.StatusUnauthorized, "The email or the password is wrong.")
-		return
-	}
-	if err := h.startSession(w, r, u); err != nil {
+	case err != nil:
 		h.fail(w, r, err)
-		return
+	default:
+		h.setCookie(w, in)
+		http.Redirect(w, r, form.Next, http.StatusSeeOther)
 	}
-	http.Redirect(w, r, form.Next, http.StatusSeeOther)
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(h.cookieName()); err == nil {
-		_ = h.store.DeleteSession(r.Context(), hashCookie(c.Value))
+		if err := h.identity.SignOut(r.Context(), c.Value); err != nil {
+			// The cookie goes all the same; the session lapses by itself.
+			h.log.WarnContext(r.Context(), "sign-out", "err", err)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: h.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -283,32 +201,6 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// limiter allows five sign-in attempts a minute per address and email.
-type limiter struct {
-	clock clockwork.Clock
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
-}
-
-func newLimiter(clock clockwork.Clock) *limiter {
-	return &limiter{clock: clock, m: map[string]*rate.Limiter{}}
-}
-
-func (l *limiter) allow(ip, email string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.m) > 10000 {
-		l.m = map[string]*rate.Limiter{}
-	}
-	key := ip + "|" + email
-	lim, ok := l.m[key]
-	if !ok {
-		lim = rate.NewLimiter(rate.Every(12*time.Second), 5)
-		l.m[key] = lim
-	}
-	return lim.AllowN(l.clock.Now(), 1)
 }
 
 // fail answers an unexpected error with the friendly page; the log has

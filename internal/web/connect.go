@@ -306,7 +306,7 @@ func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, done string) error {
-	if s.user.Role != store.RoleOwner {
+	if !s.actor.IsOwner() {
 		return identity.ErrForbidden
 	}
 	list, err := h.accounts.Clients(r.Context(), s.actor)

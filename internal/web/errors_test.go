@@ -49,7 +49,7 @@ var refOnPage = regexp.MustCompile(`Reference: <code>([A-Z0-9]{10})</code>`)
 func TestErrorAdapter(t *testing.T) {
 	logs := &lockedBuffer{}
 	h := New(Options{Clock: clockwork.NewRealClock(), Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	s := &session{user: store.User{ID: "usr_1", Email: "owner@acme.test", Role: store.RoleOwner}, actor: identity.Actor{UserID: "usr_1", Role: identity.RoleOwner}}
+	s := &session{user: identity.User{ID: "usr_1", Email: "owner@acme.test", Role: identity.RoleOwner}, actor: identity.Actor{UserID: "usr_1", Role: identity.RoleOwner}}
 	var current error
 	mux := http.NewServeMux()
 	page := h.adapt(func(w http.ResponseWriter, r *http.Request, s *session) error { return current })

@@ -15,9 +15,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
-	"github.com/latchkeyhq/latchkey/internal/web"
 )
 
 // noFollow makes b stop at the first answer, so a test reads the Location
@@ -171,7 +171,7 @@ func TestOversizeFormsChangeNothing(t *testing.T) {
 // bcrypt reads only a password's first 72 bytes, so a longer one is
 // refused at set-up and at sign-in alike.
 func TestPasswordsOver72BytesAreRefused(t *testing.T) {
-	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{PasswordCost: web.DefaultPasswordCost})
+	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{PasswordCost: identity.DefaultPasswordCost})
 	b := newBrowser(t, inst.URL)
 	long := strings.Repeat("p", 73)
 	if resp, body := b.post(t, "/setup", url.Values{"email": {"owner@acme.test"}, "password": {long}, "confirm": {long}}, ""); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "72 bytes") {

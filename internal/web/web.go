@@ -24,7 +24,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -32,7 +31,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
-	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -50,27 +49,22 @@ const CallbackPath = "/oauth/callback"
 type Options struct {
 	Accounts  *accounts.Service
 	Workflows *workflows.Service
-	Store     store.Store
-	Clock     clockwork.Clock
-	Log       *slog.Logger
+	// Identity says who is signed in, and signs people in and out.
+	Identity *identity.Service
+	Clock    clockwork.Clock
+	Log      *slog.Logger
 	// PublicURL decides whether cookies are Secure (under https).
 	PublicURL string
 	// AppOrigins are http origins apps may be sent to (tests, gateways); a
 	// form that starts a connection may redirect to them.
 	AppOrigins map[string]string
-	// PasswordCost is the bcrypt cost of new password hashes; zero means
-	// DefaultPasswordCost. Tests lower it to keep set-up fast.
-	PasswordCost int
 }
-
-// DefaultPasswordCost is the bcrypt cost of password hashes.
-const DefaultPasswordCost = 12
 
 // Handler serves the browser pages.
 type Handler struct {
 	accounts  *accounts.Service
 	workflows *workflows.Service
-	store     store.Store
+	identity  *identity.Service
 	clock     clockwork.Clock
 	log       *slog.Logger
 	secure    bool
@@ -79,25 +73,14 @@ type Handler struct {
 	// httpOrigins are the http AppOrigins, which "https:" does not cover.
 	httpOrigins []string
 	pages       map[string]*template.Template
-	limiter     *limiter
-	// cost is the bcrypt cost; dummyHash, made at that cost on first use,
-	// keeps a sign-in for an unknown email as slow as for a known one.
-	cost      int
-	dummyOnce sync.Once
-	dummyHash []byte
 }
 
 // New returns the web handler.
 func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
-		accounts: o.Accounts, workflows: o.Workflows, store: o.Store, clock: o.Clock, log: o.Log,
-		secure:  u != nil && u.Scheme == "https",
-		limiter: newLimiter(o.Clock),
-		cost:    o.PasswordCost,
-	}
-	if h.cost == 0 {
-		h.cost = DefaultPasswordCost
+		accounts: o.Accounts, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
+		secure: u != nil && u.Scheme == "https",
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -385,7 +368,7 @@ func (h *Handler) refuseForm(w http.ResponseWriter, r *http.Request, err error) 
 // view is what every page template gets.
 type view struct {
 	Title   string
-	User    *store.User
+	User    *identity.User
 	Owner   bool
 	Nav     string
 	Flash   string

@@ -1,0 +1,223 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/ttlcache"
+)
+
+// Store is what identity keeps its records in; store.Store is one.
+type Store interface {
+	store.Workspaces
+	store.Users
+	store.Sessions
+	store.APITokens
+	store.Meta
+}
+
+// DefaultPasswordCost is the bcrypt cost of password hashes.
+const DefaultPasswordCost = 12
+
+// Options configure the service.
+type Options struct {
+	Store Store
+	Clock clockwork.Clock
+	Log   *slog.Logger
+	// PasswordCost is the bcrypt cost of new password hashes; zero means
+	// DefaultPasswordCost. Tests lower it to keep set-up fast.
+	PasswordCost int
+}
+
+// Service says who is calling, and keeps the users, sessions and tokens
+// that decide it.
+type Service struct {
+	store Store
+	clock clockwork.Clock
+	log   *slog.Logger
+	// tokens spares the database two reads per API request. A token
+	// deleted, or a user's role changed, takes effect within tokenCacheTTL.
+	tokens *ttlcache.Cache[string, Actor]
+	signIn *limiter
+	// cost is the bcrypt cost; dummyHash, made at that cost on first use,
+	// keeps a sign-in for an unknown email as slow as for a known one.
+	cost      int
+	dummyOnce sync.Once
+	dummyHash []byte
+}
+
+// tokenCacheTTL bounds how long a verified token is trusted unchecked.
+const tokenCacheTTL = 5 * time.Second
+
+// New returns the service.
+func New(o Options) *Service {
+	clock := o.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{store: o.Store, clock: clock, log: log, cost: o.PasswordCost,
+		tokens: ttlcache.New[string, Actor](tokenCacheTTL, clock.Now), signIn: newLimiter(clock)}
+	if s.cost == 0 {
+		s.cost = DefaultPasswordCost
+	}
+	return s
+}
+
+// ErrNoUser means there is no such user in the workspace. It matches
+// store.ErrNotFound too, so a surface that answers "not found" for any
+// missing record keeps doing so.
+var ErrNoUser = fmt.Errorf("no such user: %w", store.ErrNotFound)
+
+// User is a person (or the admin principal) in a workspace, as callers see
+// one: never with its password hash.
+type User struct {
+	ID          string
+	WorkspaceID string
+	Email       string
+	Name        string
+	Role        Role
+	// SignsIn says whether the user has a password to sign in with.
+	SignsIn   bool
+	CreatedAt time.Time
+}
+
+func userView(u store.User) User {
+	return User{ID: u.ID, WorkspaceID: u.WorkspaceID, Email: u.Email, Name: u.Name, Role: Role(u.Role),
+		SignsIn: u.PasswordHash != "", CreatedAt: u.CreatedAt}
+}
+
+// NewUser is a user to create.
+type NewUser struct {
+	WorkspaceID string
+	Email       string
+	Name        string
+	Role        Role
+	// Password is empty for a user who cannot sign in with one.
+	Password string
+}
+
+// Password lengths, in bytes.
+const (
+	// MinPassword is the shortest password accepted.
+	MinPassword = 10
+	// MaxPassword is the longest: bcrypt ignores the rest, so a longer
+	// one would sign in with any ending.
+	MaxPassword = 72
+)
+
+// InputError is input refused before anything changed; Message says why,
+// in words for the person who typed it.
+type InputError struct{ Message string }
+
+func (e *InputError) Error() string { return e.Message }
+
+// ErrPasswordLength is the InputError of a password too short or too long.
+var ErrPasswordLength = &InputError{fmt.Sprintf("Choose a password of %d to %d bytes (a letter with an accent takes two).", MinPassword, MaxPassword)}
+
+// NormalEmail is an email as identity keeps it: trimmed, lower case.
+func NormalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// CreateUser adds a user, hashing the password if there is one.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
+	u, err := s.createUser(ctx, in)
+	if err != nil {
+		return User{}, err
+	}
+	return userView(u), nil
+}
+
+func (s *Service) createUser(ctx context.Context, in NewUser) (store.User, error) {
+	if in.Role != RoleOwner && in.Role != RoleMember {
+		return store.User{}, &InputError{fmt.Sprintf("There is no role %q.", in.Role)}
+	}
+	var hash []byte
+	if in.Password != "" {
+		if len(in.Password) < MinPassword || len(in.Password) > MaxPassword {
+			return store.User{}, ErrPasswordLength
+		}
+		var err error
+		if hash, err = bcrypt.GenerateFromPassword([]byte(in.Password), s.cost); err != nil {
+			return store.User{}, fmt.Errorf("create user: %w", err)
+		}
+	}
+	now := s.clock.Now().UTC()
+	u := store.User{ID: ids.New(ids.User, now), WorkspaceID: in.WorkspaceID, Email: NormalEmail(in.Email), Name: in.Name,
+		Role: store.Role(in.Role), PasswordHash: string(hash), CreatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// User returns a user of the workspace.
+func (s *Service) User(ctx context.Context, workspaceID, id string) (User, error) {
+	u, err := s.store.GetUser(ctx, workspaceID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return User{}, ErrNoUser
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %s: %w", id, err)
+	}
+	return userView(u), nil
+}
+
+// UserByEmail returns the workspace's user with the email.
+func (s *Service) UserByEmail(ctx context.Context, workspaceID, email string) (User, error) {
+	u, err := s.store.GetUserByEmail(ctx, workspaceID, NormalEmail(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return User{}, ErrNoUser
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user by email: %w", err)
+	}
+	return userView(u), nil
+}
+
+// CountPasswordUsers counts the workspace's users who can sign in with a
+// password.
+func (s *Service) CountPasswordUsers(ctx context.Context, workspaceID string) (int, error) {
+	n, err := s.store.CountPasswordUsers(ctx, workspaceID)
+	if err != nil {
+		return 0, fmt.Errorf("count password users: %w", err)
+	}
+	return n, nil
+}
+
+// ConfigOperator is the operator acting through the config file, in the
+// workspace given: it sets the managed OAuth clients at start-up.
+func ConfigOperator(workspaceID string) Actor {
+	return Actor{WorkspaceID: workspaceID, UserID: "system", Role: RoleOwner, Operator: true}
+}
+
+// IsOperator reports whether the actor runs this installation: the config
+// file (an Operator actor) or the admin token's principal from first start.
+func (s *Service) IsOperator(ctx context.Context, a Actor) (bool, error) {
+	if a.Operator {
+		return true, nil
+	}
+	if a.UserID == "" {
+		return false, nil
+	}
+	id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("operator: %w", err)
+	}
+	return string(id) == a.UserID, nil
+}
