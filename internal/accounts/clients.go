@@ -74,22 +74,18 @@ func (s *Service) SetClient(ctx context.Context, actor Actor, in ClientInput) (s
 		ws = ""
 	}
 	now := s.clock.Now().UTC()
-	c := store.OAuthClient{ID: ids.New("ocl", now), WorkspaceID: ws, App: app.Slug, ClientID: in.ClientID, CreatedAt: now, UpdatedAt: now}
 	// An existing client keeps its id, which accounts refer to; the secret
-	// is bound to that id.
-	existing, err := s.store.ListOAuthClients(ctx, actor.WorkspaceID)
-	if err != nil {
-		return store.OAuthClient{}, fmt.Errorf("set oauth client: %w", err)
-	}
-	for _, old := range existing {
-		if old.WorkspaceID == ws && old.App == app.Slug {
+	// is sealed with the id the row ends up with, under its lock, so that
+	// concurrent calls cannot leave a secret bound to another id.
+	out, err := s.store.UpdateOAuthClient(ctx, ws, app.Slug, func(old *store.OAuthClient) (store.OAuthClient, error) {
+		c := store.OAuthClient{ID: ids.New("ocl", now), ClientID: in.ClientID, CreatedAt: now, UpdatedAt: now}
+		if old != nil {
 			c.ID, c.CreatedAt = old.ID, old.CreatedAt
 		}
-	}
-	if c.Secret, err = s.ring.Seal([]byte(in.Secret.Reveal()), []byte(c.ID)); err != nil {
-		return store.OAuthClient{}, err
-	}
-	out, err := s.store.PutOAuthClient(ctx, c)
+		var err error
+		c.Secret, err = s.ring.Seal([]byte(in.Secret.Reveal()), []byte(c.ID))
+		return c, err
+	})
 	if err != nil {
 		return store.OAuthClient{}, fmt.Errorf("set oauth client: %w", err)
 	}

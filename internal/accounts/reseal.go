@@ -61,14 +61,22 @@ func (s *Service) Reseal(ctx context.Context) (ResealStats, error) {
 				continue
 			}
 			seen[c.ID] = true
-			plain, err := s.ring.Open(c.Secret, []byte(c.ID))
-			if err != nil {
-				return st, fmt.Errorf("oauth client %s: %w", c.ID, err)
-			}
-			if c.Secret, err = s.ring.Seal(plain, []byte(c.ID)); err != nil {
-				return st, err
-			}
-			if _, err := s.store.PutOAuthClient(ctx, c); err != nil {
+			_, err := s.store.UpdateOAuthClient(ctx, c.WorkspaceID, c.App, func(old *store.OAuthClient) (store.OAuthClient, error) {
+				if old == nil || old.ID != c.ID || !s.ring.NeedsReseal(old.Secret) {
+					return store.OAuthClient{}, errSealed
+				}
+				plain, err := s.ring.Open(old.Secret, []byte(old.ID))
+				if err != nil {
+					return store.OAuthClient{}, err
+				}
+				next := *old
+				next.Secret, err = s.ring.Seal(plain, []byte(old.ID))
+				return next, err
+			})
+			switch {
+			case errors.Is(err, errSealed):
+				continue
+			case err != nil:
 				return st, fmt.Errorf("oauth client %s: %w", c.ID, err)
 			}
 			st.Clients++
