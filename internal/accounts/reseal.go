@@ -46,41 +46,7 @@ func (s *Service) Reseal(ctx context.Context) (ResealStats, error) {
 			st.Accounts++
 		}
 	}
-	workspaces, err := s.store.ListWorkspaces(ctx)
-	if err != nil {
-		return st, err
-	}
-	seen := map[string]bool{}
-	for _, ws := range workspaces {
-		clients, err := s.store.ListOAuthClients(ctx, ws.ID)
-		if err != nil {
-			return st, err
-		}
-		for _, c := range clients {
-			if seen[c.ID] || !s.ring.NeedsReseal(c.Secret) {
-				continue
-			}
-			seen[c.ID] = true
-			_, err := s.store.UpdateOAuthClient(ctx, c.WorkspaceID, c.App, func(old *store.OAuthClient) (store.OAuthClient, error) {
-				if old == nil || old.ID != c.ID || !s.ring.NeedsReseal(old.Secret) {
-					return store.OAuthClient{}, errSealed
-				}
-				plain, err := s.ring.Open(old.Secret, []byte(old.ID))
-				if err != nil {
-					return store.OAuthClient{}, err
-				}
-				next := *old
-				next.Secret, err = s.ring.Seal(plain, []byte(old.ID))
-				return next, err
-			})
-			switch {
-			case errors.Is(err, errSealed):
-				continue
-			case err != nil:
-				return st, fmt.Errorf("oauth client %s: %w", c.ID, err)
-			}
-			st.Clients++
-		}
-	}
-	return st, nil
+	n, err := s.clients.Reseal(ctx)
+	st.Clients = n
+	return st, err
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/apitokens"
+	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/ttlcache"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
@@ -26,6 +28,8 @@ import (
 // Handler serves the API.
 type Handler struct {
 	accounts  *accounts.Service
+	apps      *apps.Service
+	clients   *clients.Service
 	workflows *workflows.Service
 	store     store.Store
 	clock     clockwork.Clock
@@ -45,8 +49,8 @@ type Handler struct {
 const tokenCacheTTL = 5 * time.Second
 
 // New returns the API handler; mount it at the server's root.
-func New(svc *accounts.Service, wf *workflows.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
-	h := &Handler{accounts: svc, workflows: wf, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
+func New(svc *accounts.Service, ap *apps.Service, cl *clients.Service, wf *workflows.Service, st store.Store, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
+	h := &Handler{accounts: svc, apps: ap, clients: cl, workflows: wf, store: st, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
 		tokens: ttlcache.New[string, identity.Actor](tokenCacheTTL, clock.Now), failures: newFailureLimiter(clock)}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 

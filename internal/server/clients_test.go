@@ -9,7 +9,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/client"
-	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/seal"
@@ -53,7 +53,7 @@ func TestConcurrentSetClient(t *testing.T) {
 			for range n {
 				wg.Go(func() {
 					<-start
-					c, err := f.inst.Accounts().SetClient(ctx, operator, accounts.ClientInput{
+					c, err := f.inst.Clients().SetClient(ctx, operator, clients.ClientInput{
 						App: "testidp", ClientID: f.idp.ClientID(), Secret: secret.New(f.idp.ClientSecret()), Managed: true,
 					})
 					if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/api"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -39,7 +40,7 @@ type pickerContent struct {
 }
 
 func (h *Handler) cards(r *http.Request, s *session, query string, limit int) ([]appCard, error) {
-	cat, err := h.accounts.CatalogFor(r.Context(), s.actor)
+	cat, err := h.apps.CatalogFor(r.Context(), s.actor)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func (h *Handler) pickerPage(w http.ResponseWriter, r *http.Request, s *session)
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{Query: q, Apps: apps, Total: h.accounts.Catalog().Len()}))
+	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{Query: q, Apps: apps, Total: h.apps.Catalog().Len()}))
 }
 
 // searchApps is the picker's type-ahead: the whole catalog, searched by
@@ -101,7 +102,7 @@ func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) connectContent(r *http.Request, s *session) (connectContent, error) {
-	app, err := h.accounts.App(r.Context(), s.actor.WorkspaceID, r.PathValue("slug"))
+	app, err := h.apps.App(r.Context(), s.actor.WorkspaceID, r.PathValue("slug"))
 	if err != nil {
 		return connectContent{}, err
 	}
@@ -274,7 +275,7 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Co
 		// A reconnected account is older than the connection that renewed it.
 		c.Reconnected = acc.CreatedAt.Before(conn.CreatedAt)
 		c.AppName = acc.App
-		if app, aerr := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App); aerr == nil {
+		if app, aerr := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); aerr == nil {
 			c.AppName = app.Name
 		}
 	}
@@ -301,17 +302,17 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 		h.pageError(w, r, s, identity.ErrForbidden)
 		return
 	}
-	list, err := h.accounts.Clients(r.Context(), s.actor)
+	list, err := h.clients.Clients(r.Context(), s.actor)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	cat, err := h.accounts.CatalogFor(r.Context(), s.actor)
+	cat, err := h.apps.CatalogFor(r.Context(), s.actor)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	c := clientsContent{Clients: list, RedirectURI: h.accounts.RedirectURI(), Selected: r.URL.Query().Get("app")}
+	c := clientsContent{Clients: list, RedirectURI: h.clients.RedirectURI(), Selected: r.URL.Query().Get("app")}
 	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
 	for _, a := range oauthApps {
 		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: a.Name, Selected: a.Slug == c.Selected})
@@ -327,7 +328,7 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) {
-	_, err := h.accounts.SetClient(r.Context(), s.actor, accounts.ClientInput{
+	_, err := h.clients.SetClient(r.Context(), s.actor, clients.ClientInput{
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
 		// Always this workspace's own: the managed client is the operator's,
 		// and nobody who signs in on the web is.
@@ -346,7 +347,7 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, s *session) {
-	if err := h.accounts.DeleteClient(r.Context(), s.actor, r.PathValue("id")); err != nil {
+	if err := h.clients.DeleteClient(r.Context(), s.actor, r.PathValue("id")); err != nil {
 		h.pageError(w, r, s, err)
 		return
 	}

@@ -31,7 +31,9 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -49,6 +51,8 @@ const CallbackPath = "/oauth/callback"
 // Options configure the pages.
 type Options struct {
 	Accounts  *accounts.Service
+	Apps      *apps.Service
+	Clients   *clients.Service
 	Workflows *workflows.Service
 	Store     store.Store
 	Clock     clockwork.Clock
@@ -69,6 +73,8 @@ const DefaultPasswordCost = 12
 // Handler serves the browser pages.
 type Handler struct {
 	accounts  *accounts.Service
+	apps      *apps.Service
+	clients   *clients.Service
 	workflows *workflows.Service
 	store     store.Store
 	clock     clockwork.Clock
@@ -91,7 +97,7 @@ type Handler struct {
 func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
-		accounts: o.Accounts, workflows: o.Workflows, store: o.Store, clock: o.Clock, log: o.Log,
+		accounts: o.Accounts, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, store: o.Store, clock: o.Clock, log: o.Log,
 		secure:  u != nil && u.Scheme == "https",
 		limiter: newLimiter(o.Clock),
 		cost:    o.PasswordCost,
