@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
@@ -112,7 +113,7 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 	if in.App == "" {
 		return Started{}, invalid("app", "is required")
 	}
-	app, err := s.App(ctx, actor.WorkspaceID, in.App)
+	app, err := s.apps.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
 		return Started{}, err
 	}
@@ -154,14 +155,14 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 			scopes = append(scopes, sc)
 		}
 	}
-	client, err := s.store.FindOAuthClient(ctx, actor.WorkspaceID, app.Slug)
-	if errors.Is(err, store.ErrNotFound) {
-		return Started{}, invalid("app", "%s: %v; an owner sets one with: latchkey oauth-clients set %s --client-id ... --client-secret ...", app.Name, ErrNoClient, app.Slug)
+	client, err := s.clients.Find(ctx, actor.WorkspaceID, app.Slug)
+	if errors.Is(err, clients.ErrNoClient) {
+		return Started{}, invalid("app", "%s: %v; an owner sets one with: latchkey oauth-clients set %s --client-id ... --client-secret ...", app.Name, clients.ErrNoClient, app.Slug)
 	}
 	if err != nil {
 		return Started{}, err
 	}
-	flow, err := s.flow(app, client, fields)
+	flow, err := s.clients.FlowWith(app, client, fields)
 	if err != nil {
 		return Started{}, err
 	}
@@ -509,7 +510,7 @@ func (s *Service) starterName(ctx context.Context, conn store.Connection) string
 
 // complete exchanges the provider's code and saves the account.
 func (s *Service) complete(ctx context.Context, conn store.Connection, code string) (store.Account, error) {
-	app, err := s.App(ctx, conn.WorkspaceID, conn.App)
+	app, err := s.apps.App(ctx, conn.WorkspaceID, conn.App)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -521,13 +522,9 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return store.Account{}, fmt.Errorf("connection %s: %w", conn.ID, err)
 	}
-	client, err := s.store.GetOAuthClient(ctx, conn.WorkspaceID, conn.OAuthClientID)
+	flow, err := s.clients.Flow(ctx, conn.WorkspaceID, conn.OAuthClientID, app, p.Fields)
 	if err != nil {
 		return store.Account{}, fmt.Errorf("connection %s: client: %w", conn.ID, err)
-	}
-	flow, err := s.flow(app, client, p.Fields)
-	if err != nil {
-		return store.Account{}, err
 	}
 	tok, err := flow.Exchange(ctx, code, p.Verifier)
 	if err != nil {
@@ -549,7 +546,7 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 		}
 		a.Scopes = scopes
 		a.IdentityLabel = label
-		a.OAuthClientID = client.ID
+		a.OAuthClientID = conn.OAuthClientID
 		a.Status, a.StatusError = store.StatusHealthy, ""
 		a.RefreshFailures, a.FailingSince = 0, nil
 		a.ExpiresAt = expiry(tok.Expiry)

@@ -43,7 +43,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (stor
 	if in.App == "" {
 		return store.Account{}, invalid("app", "is required")
 	}
-	app, err := s.App(ctx, actor.WorkspaceID, in.App)
+	app, err := s.apps.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -262,7 +262,7 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 // revoke revokes the refresh token (which providers take to end the
 // grant) and the access token.
 func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
-	app, err := s.App(ctx, acc.WorkspaceID, acc.App)
+	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
 	if err != nil || app.Auth != catalog.AuthOAuth2 {
 		return RevokeUnsupported, "only OAuth accounts are revoked"
 	}
@@ -295,7 +295,7 @@ func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (stor
 	if err != nil {
 		return store.Account{}, nil, err
 	}
-	if app, aerr := s.App(ctx, acc.WorkspaceID, acc.App); aerr == nil && app.Auth == catalog.AuthOAuth2 {
+	if app, aerr := s.apps.App(ctx, acc.WorkspaceID, acc.App); aerr == nil && app.Auth == catalog.AuthOAuth2 {
 		if acc, err = s.fresh(ctx, acc); err != nil {
 			return acc, nil, err
 		}
@@ -313,7 +313,7 @@ func (s *Service) Events(ctx context.Context, actor Actor, id, before string, li
 	if _, err := s.Get(ctx, actor, id); err != nil {
 		return nil, err
 	}
-	s.auditLog.flush(ctx)
+	s.auditLog.Flush(ctx)
 	if limit <= 0 {
 		limit = 50
 	}
@@ -345,7 +345,7 @@ func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, field
 	if !canChange(actor, acc) {
 		return store.Account{}, fmt.Errorf("%w: only the account's owner may change its credentials", ErrForbidden)
 	}
-	app, err := s.App(ctx, acc.WorkspaceID, acc.App)
+	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
 	if err != nil {
 		return store.Account{}, err
 	}

@@ -373,7 +373,7 @@ func (s *Service) RefreshDue(ctx context.Context, limit int) (int, error) {
 }
 
 func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalog.App, Credentials, *oauth.Flow, error) {
-	app, err := s.App(ctx, a.WorkspaceID, a.App)
+	app, err := s.apps.App(ctx, a.WorkspaceID, a.App)
 	if err != nil {
 		return nil, Credentials{}, nil, err
 	}
@@ -384,11 +384,10 @@ func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalo
 	if err != nil {
 		return app, Credentials{}, nil, err
 	}
-	client, err := s.store.GetOAuthClient(ctx, a.WorkspaceID, a.OAuthClientID)
-	if err != nil {
+	flow, err := s.clients.Flow(ctx, a.WorkspaceID, a.OAuthClientID, app, creds.Fields)
+	if errors.Is(err, store.ErrNotFound) {
 		return app, Credentials{}, nil, fmt.Errorf("the OAuth client the account was made with is gone: %w", err)
 	}
-	flow, err := s.flow(app, client, creds.Fields)
 	if err != nil {
 		return app, Credentials{}, nil, err
 	}
@@ -496,7 +495,7 @@ func (s *Service) Recheck(ctx context.Context, actor Actor, id string) (store.Ac
 	if err != nil {
 		return store.Account{}, err
 	}
-	app, err := s.App(ctx, acc.WorkspaceID, acc.App)
+	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
 	if err != nil {
 		return acc, err
 	}

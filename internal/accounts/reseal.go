@@ -46,33 +46,7 @@ func (s *Service) Reseal(ctx context.Context) (ResealStats, error) {
 			st.Accounts++
 		}
 	}
-	workspaces, err := s.store.ListWorkspaces(ctx)
-	if err != nil {
-		return st, err
-	}
-	seen := map[string]bool{}
-	for _, ws := range workspaces {
-		clients, err := s.store.ListOAuthClients(ctx, ws.ID)
-		if err != nil {
-			return st, err
-		}
-		for _, c := range clients {
-			if seen[c.ID] || !s.ring.NeedsReseal(c.Secret) {
-				continue
-			}
-			seen[c.ID] = true
-			plain, err := s.ring.Open(c.Secret, []byte(c.ID))
-			if err != nil {
-				return st, fmt.Errorf("oauth client %s: %w", c.ID, err)
-			}
-			if c.Secret, err = s.ring.Seal(plain, []byte(c.ID)); err != nil {
-				return st, err
-			}
-			if _, err := s.store.PutOAuthClient(ctx, c); err != nil {
-				return st, fmt.Errorf("oauth client %s: %w", c.ID, err)
-			}
-			st.Clients++
-		}
-	}
-	return st, nil
+	n, err := s.clients.Reseal(ctx)
+	st.Clients = n
+	return st, err
 }

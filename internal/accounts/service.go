@@ -1,13 +1,15 @@
 // Package accounts is the connected-accounts service: it creates, lists,
 // renames and deletes accounts, checks key-based credentials with the app's
-// test request, labels accounts with the app's identity request, and hands
-// out credentials to callers allowed to read them, auditing every read.
+// test request, labels accounts with the app's identity request, keeps
+// OAuth tokens fresh, and hands out credentials to callers allowed to read
+// them, auditing every read. It looks apps up with package apps and builds
+// OAuth flows with package clients; the OAuth connect flow still lives
+// here.
 package accounts
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,13 +24,16 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/identity"
-	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/ttlcache"
+	"github.com/latchkeyhq/latchkey/internal/validation"
 )
 
 // Errors the service returns besides store.ErrNotFound.
@@ -36,19 +41,15 @@ var (
 	// ErrForbidden: the actor may not do this to this account.
 	ErrForbidden = identity.ErrForbidden
 	// ErrUnknownApp: the catalog has no such app.
-	ErrUnknownApp = errors.New("unknown app")
+	ErrUnknownApp = apps.ErrUnknownApp
 )
 
-// ValidationError is bad input, naming the field it is about.
-type ValidationError struct {
-	Field   string
-	Message string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+// ValidationError is bad input, naming the field it is about; every
+// service returns the one type.
+type ValidationError = validation.Error
 
 func invalid(field, format string, args ...any) error {
-	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return validation.Invalid(field, format, args...)
 }
 
 // TestFailedError means the app's test request refused the credentials or
@@ -75,22 +76,20 @@ func canChange(a Actor, acc store.Account) bool {
 // Service is the accounts service.
 type Service struct {
 	store   store.Store
-	catalog *catalog.Catalog
+	apps    *apps.Service
+	clients *clients.Service
 	ring    *seal.Ring
 	client  *http.Client
 	clock   clockwork.Clock
 	log     *slog.Logger
-	origins map[string]string
-	// rerouted are the shipped apps with a configured origin, rewritten
-	// once rather than on every lookup.
-	rerouted map[string]*catalog.App
 
-	redirectURI    string
 	refreshMargin  time.Duration
 	unhealthyAfter time.Duration
 	flight         singleflight.Group
 	metrics        *metrics
-	auditLog       *auditLog
+	auditLog       *audit.Log
+	// ownAudit: the service started auditLog itself and closes it.
+	ownAudit bool
 	// cache spares the database the account read on every credential
 	// read. This process updates it on its own writes; a change made by
 	// another replica is seen within accountCacheTTL. That is safe because
@@ -114,9 +113,17 @@ func (s *Service) remember(a store.Account) store.Account {
 
 // Options configure a Service.
 type Options struct {
-	Store   store.Store
+	Store store.Store
+	// Apps and Clients are the services the accounts service looks apps
+	// and OAuth clients up with; when nil, it makes its own from Store,
+	// Catalog and AppOrigins.
+	Apps    *apps.Service
+	Clients *clients.Service
 	Catalog *catalog.Catalog
 	Ring    *seal.Ring
+	// Audit takes the service's audit events; nil means the service
+	// starts its own log, which Close stops.
+	Audit *audit.Log
 	// Client makes provider requests; its Timeout bounds each one. Nil
 	// means the guarded client with no exceptions.
 	Client *http.Client
@@ -152,47 +159,23 @@ func New(o Options) *Service {
 	if o.UnhealthyAfter == 0 {
 		o.UnhealthyAfter = 24 * time.Hour
 	}
-	rerouted := map[string]*catalog.App{}
-	for slug, origin := range o.AppOrigins {
-		if app, ok := o.Catalog.Get(slug); ok {
-			rerouted[slug] = app.WithOrigin(origin)
-		}
-	}
-	return &Service{
-		rerouted: rerouted,
-		store:    o.Store, catalog: o.Catalog, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log,
-		origins: o.AppOrigins, redirectURI: o.RedirectURI, refreshMargin: o.RefreshMargin,
-		unhealthyAfter: o.UnhealthyAfter, metrics: newMetrics(o.Registerer, o.Store),
-		auditLog: newAuditLog(o.Store, o.Log),
+	svc := &Service{
+		store: o.Store, apps: o.Apps, clients: o.Clients, ring: o.Ring, client: o.Client, clock: o.Clock, log: o.Log,
+		refreshMargin: o.RefreshMargin, unhealthyAfter: o.UnhealthyAfter, metrics: newMetrics(o.Registerer, o.Store),
+		auditLog: o.Audit,
 		cache:    ttlcache.New[string, store.Account](accountCacheTTL, o.Clock.Now),
 	}
+	if svc.auditLog == nil {
+		svc.auditLog, svc.ownAudit = audit.New(o.Store, o.Log), true
+	}
+	if svc.apps == nil {
+		svc.apps = apps.New(apps.Options{Store: o.Store, Catalog: o.Catalog, AppOrigins: o.AppOrigins, Audit: svc.auditLog, Clock: o.Clock, Log: o.Log})
+	}
+	if svc.clients == nil {
+		svc.clients = clients.New(clients.Options{Store: o.Store, Apps: svc.apps, Ring: o.Ring, HTTP: o.Client, RedirectURI: o.RedirectURI, Audit: svc.auditLog, Clock: o.Clock, Log: o.Log})
+	}
+	return svc
 }
-
-// App returns the catalog entry for slug as this server uses it in the
-// workspace: a shipped app (with any configured origin), else one of the
-// workspace's own.
-func (s *Service) App(ctx context.Context, workspaceID, slug string) (*catalog.App, error) {
-	if app, ok := s.rerouted[slug]; ok {
-		return app, nil
-	}
-	if app, ok := s.catalog.Get(slug); ok {
-		return app, nil
-	}
-	app, err := s.customApp(ctx, workspaceID, slug)
-	if err != nil {
-		return nil, err
-	}
-	if origin := s.origins[slug]; origin != "" {
-		app = app.WithOrigin(origin)
-	}
-	return app, nil
-}
-
-// RedirectURI is the OAuth callback URL to register with providers.
-func (s *Service) RedirectURI() string { return s.redirectURI }
-
-// Catalog returns the catalog the service uses.
-func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
 
 // Credentials is what an account's sealed blob holds.
 type Credentials struct {
@@ -334,17 +317,13 @@ func CheckFields(app *catalog.App, in map[string]string) (map[string]string, err
 }
 
 func (s *Service) audit(ctx context.Context, actor Actor, accountID, action string, detail map[string]string) {
-	e := store.AuditEvent{
-		ID:          ids.New(ids.Event, s.clock.Now()),
-		WorkspaceID: actor.WorkspaceID,
-		ActorID:     actor.UserID,
-		AccountID:   accountID,
-		Action:      action,
-		Detail:      detail,
-		CreatedAt:   s.clock.Now().UTC(),
-	}
-	s.auditLog.add(e)
+	s.auditLog.Record(actor, accountID, action, detail, s.clock.Now())
 }
 
-// Close writes the queued audit events; call it before closing the store.
-func (s *Service) Close() { s.auditLog.close() }
+// Close writes the queued audit events of a log the service started
+// itself; call it before closing the store.
+func (s *Service) Close() {
+	if s.ownAudit {
+		s.auditLog.Close()
+	}
+}

@@ -13,7 +13,7 @@ import (
 
 func (h *Handler) view(ctx context.Context, a store.Account) client.Account {
 	name := a.App
-	if app, err := h.accounts.App(ctx, a.WorkspaceID, a.App); err == nil {
+	if app, err := h.apps.App(ctx, a.WorkspaceID, a.App); err == nil {
 		name = app.Name
 	}
 	scopes := a.Scopes

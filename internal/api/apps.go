@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/client"
-	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -43,7 +43,7 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cat, err := h.accounts.CatalogFor(r.Context(), actor(r))
+	cat, err := h.apps.CatalogFor(r.Context(), actor(r))
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getApp(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.accounts.App(r.Context(), actor(r).WorkspaceID, r.PathValue("slug"))
+	a, err := h.apps.App(r.Context(), actor(r).WorkspaceID, r.PathValue("slug"))
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (h *Handler) getApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listCategories(w http.ResponseWriter, r *http.Request) error {
-	cat, err := h.accounts.CatalogFor(r.Context(), actor(r))
+	cat, err := h.apps.CatalogFor(r.Context(), actor(r))
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (h *Handler) setCustomApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return problem(http.StatusRequestEntityTooLarge, "body-too-large", "The body is too large", fmt.Sprintf("the limit is %d bytes", MaxBody))
 	}
-	app, err := h.accounts.SetCustomApp(r.Context(), actor(r), r.PathValue("slug"), body)
+	app, err := h.apps.SetCustomApp(r.Context(), actor(r), r.PathValue("slug"), body)
 	if err != nil {
 		return err
 	}
@@ -94,13 +94,13 @@ func (h *Handler) setCustomApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listCustomApps(w http.ResponseWriter, r *http.Request) error {
-	cat, err := h.accounts.CatalogFor(r.Context(), actor(r))
+	cat, err := h.apps.CatalogFor(r.Context(), actor(r))
 	if err != nil {
 		return err
 	}
 	out := client.Page[client.App]{Data: []client.App{}}
 	for _, a := range cat.All() {
-		if _, shipped := h.accounts.Catalog().Get(a.Slug); !shipped {
+		if _, shipped := h.apps.Catalog().Get(a.Slug); !shipped {
 			out.Data = append(out.Data, summarize(a))
 		}
 	}
@@ -108,7 +108,7 @@ func (h *Handler) listCustomApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteCustomApp(w http.ResponseWriter, r *http.Request) error {
-	if err := h.accounts.DeleteCustomApp(r.Context(), actor(r), r.PathValue("slug")); err != nil {
+	if err := h.apps.DeleteCustomApp(r.Context(), actor(r), r.PathValue("slug")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -120,7 +120,7 @@ func (h *Handler) requestApp(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	got, err := h.accounts.RequestApp(r.Context(), actor(r), accounts.RequestInput{Name: req.Name, Reason: req.Reason, URL: req.URL})
+	got, err := h.apps.RequestApp(r.Context(), actor(r), apps.RequestInput{Name: req.Name, Reason: req.Reason, URL: req.URL})
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (h *Handler) requestApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listAppRequests(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.accounts.AppRequests(r.Context(), actor(r))
+	list, err := h.apps.AppRequests(r.Context(), actor(r))
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/latchkeyhq/latchkey/client"
-	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -17,7 +17,7 @@ func (h *Handler) clientView(c store.OAuthClient) client.OAuthClient {
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.accounts.Clients(r.Context(), actor(r))
+	list, err := h.clients.Clients(r.Context(), actor(r))
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getClient(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.accounts.Client(r.Context(), actor(r), r.PathValue("id"))
+	c, err := h.clients.Client(r.Context(), actor(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	c, err := h.accounts.SetClient(r.Context(), actor(r), accounts.ClientInput{
+	c, err := h.clients.SetClient(r.Context(), actor(r), clients.ClientInput{
 		App: r.PathValue("slug"), ClientID: req.ClientID, Secret: secret.New(req.ClientSecret), Managed: req.Managed,
 	})
 	if err != nil {
@@ -53,7 +53,7 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request) error {
-	if err := h.accounts.DeleteClient(r.Context(), actor(r), r.PathValue("id")); err != nil {
+	if err := h.clients.DeleteClient(r.Context(), actor(r), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -140,7 +140,7 @@ func (s *Service) FirstStart(ctx context.Context, tokenFile string) (string, err
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("admin token file: %w", err)
 	}
-	adminID, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+	adminID, err := s.waitForAdmin(ctx)
 	if err != nil {
 		return "", fmt.Errorf("first run: admin user: %w", err)
 	}
@@ -156,6 +156,23 @@ func (s *Service) FirstStart(ctx context.Context, tokenFile string) (string, err
 	}
 	s.log.InfoContext(ctx, "wrote the admin API token; the CLI on this machine uses it", "file", tokenFile)
 	return ws.ID, nil
+}
+
+// waitForAdmin reads the operator principal's id, waiting (in real time,
+// as waitForWorkspace does) for a replica that has created the workspace
+// but not yet recorded its admin.
+func (s *Service) waitForAdmin(ctx context.Context) ([]byte, error) {
+	for i := 0; ; i++ {
+		id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+		if !errors.Is(err, store.ErrNotFound) || i == 50 {
+			return id, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // waitForWorkspace waits for another replica's first start. It waits in

@@ -20,8 +20,11 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/api"
+	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/bootstrap"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
@@ -42,6 +45,9 @@ type Server struct {
 	store     store.Store
 	identity  *identity.Service
 	accounts  *accounts.Service
+	apps      *apps.Service
+	clients   *clients.Service
+	audit     *audit.Log
 	workflows *workflows.Service
 	handler   http.Handler
 	registry  *prometheus.Registry
@@ -114,14 +120,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	redirectURI := strings.TrimSuffix(cfg.PublicURL, "/") + web.CallbackPath
+	auditLog := audit.New(st, log)
+	appSvc := apps.New(apps.Options{Store: st, Catalog: cat, AppOrigins: cfg.AppOrigins, Audit: auditLog, Clock: clock, Log: log})
+	clientSvc := clients.New(clients.Options{Store: st, Apps: appSvc, Ring: ring, HTTP: client, RedirectURI: redirectURI, Audit: auditLog, Clock: clock, Log: log})
 	svc := accounts.New(accounts.Options{
-		Store: st, Catalog: cat, Ring: ring, Client: client, Clock: clock, Log: log, AppOrigins: cfg.AppOrigins,
+		Store: st, Apps: appSvc, Clients: clientSvc, Audit: auditLog, Catalog: cat, Ring: ring, Client: client, Clock: clock, Log: log, AppOrigins: cfg.AppOrigins,
 		RedirectURI: redirectURI, RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
 	// Managed OAuth clients from the config file replace stored ones.
 	system := identity.ConfigOperator(wsID)
 	for slug, oc := range cfg.OAuthClients {
-		if _, err := svc.SetClient(ctx, system, accounts.ClientInput{App: slug, ClientID: oc.ClientID, Secret: oc.Secret, Managed: true}); err != nil {
+		if _, err := clientSvc.SetClient(ctx, system, clients.ClientInput{App: slug, ClientID: oc.ClientID, Secret: oc.Secret, Managed: true}); err != nil {
 			return fail(fmt.Errorf("config file: oauth_clients.%s: %w", slug, err))
 		}
 	}
@@ -129,12 +138,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if err != nil {
 		return fail(err)
 	}
-	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, registry: registry}
-	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
+	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, apps: appSvc, clients: clientSvc, audit: auditLog, registry: registry}
+	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
 	s.workflows = wf
-	s.handler = s.routes(api.New(svc, wf, who, clock, log, redirectURI), web.New(web.Options{
+	s.handler = s.routes(api.New(svc, appSvc, clientSvc, wf, who, clock, log, redirectURI), web.New(web.Options{
 		Workflows: wf, Identity: who,
-		Accounts: svc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
+		Accounts: svc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil
@@ -202,6 +211,9 @@ func (s *Server) Accounts() *accounts.Service { return s.accounts }
 // Identity is the identity service: users, sessions, API tokens.
 func (s *Server) Identity() *identity.Service { return s.identity }
 
+// Clients is the OAuth clients service.
+func (s *Server) Clients() *clients.Service { return s.clients }
+
 // Workflows is the workflows service.
 func (s *Server) Workflows() *workflows.Service { return s.workflows }
 
@@ -261,6 +273,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Close writes what is queued and releases the store.
 func (s *Server) Close() error {
 	s.accounts.Close()
+	s.audit.Close()
 	return s.store.Close()
 }
 

@@ -244,10 +244,17 @@ type OAuthClient struct {
 
 // OAuthClients stores OAuth clients.
 type OAuthClients interface {
-	// PutOAuthClient creates the client of (WorkspaceID, App), or replaces
-	// the client id and secret of the one there, keeping its id. It returns
-	// the stored client.
-	PutOAuthClient(ctx context.Context, c OAuthClient) (OAuthClient, error)
+	// UpdateOAuthClient is the compare-and-swap of the client of
+	// (workspaceID, app), "" for the managed one. In one transaction that
+	// holds the row's lock it reads the client, calls fn with it (nil when
+	// there is none) and writes what fn returns: a new client's ID must be
+	// set by fn, and an existing client keeps its ID (fn returning another
+	// is an error, since the secret is bound to the ID) and CreatedAt. So
+	// fn may seal the secret with the ID the row will have. fn may run more
+	// than once when a concurrent call creates the client first; an error
+	// from fn writes nothing and is returned. ErrConflict when a new
+	// client's ID is another client's.
+	UpdateOAuthClient(ctx context.Context, workspaceID, app string, fn func(old *OAuthClient) (OAuthClient, error)) (OAuthClient, error)
 	// GetOAuthClient finds a client by id; workspaceID must be the client's
 	// or "" for a managed client.
 	GetOAuthClient(ctx context.Context, workspaceID, id string) (OAuthClient, error)

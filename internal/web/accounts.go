@@ -37,7 +37,7 @@ type appOption struct {
 
 func (h *Handler) row(r *http.Request, s *session, a store.Account) accountRow {
 	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID}
-	if app, err := h.accounts.App(r.Context(), a.WorkspaceID, a.App); err == nil {
+	if app, err := h.apps.App(r.Context(), a.WorkspaceID, a.App); err == nil {
 		row.AppName, row.OAuth, row.app = app.Name, app.Auth == catalog.AuthOAuth2, app
 	}
 	return row
@@ -132,7 +132,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	row := h.row(r, s, acc)
 	row.UsedBy = h.usedBy(r, s, acc.ID)
 	c := accountContent{Row: row, Events: events, Scopes: acc.Scopes}
-	if app, err := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.Auth == catalog.AuthKeys {
+	if app, err := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.Auth == catalog.AuthKeys {
 		c.Fields = app.Fields
 	}
 	h.allowFormsTo(w, row.app)
@@ -222,7 +222,7 @@ func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
-	app, err := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App)
+	app, err := h.apps.App(r.Context(), acc.WorkspaceID, acc.App)
 	if err != nil {
 		return err
 	}

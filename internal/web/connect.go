@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -38,7 +39,7 @@ type pickerContent struct {
 }
 
 func (h *Handler) cards(r *http.Request, s *session, query string, limit int) ([]appCard, error) {
-	cat, err := h.accounts.CatalogFor(r.Context(), s.actor)
+	cat, err := h.apps.CatalogFor(r.Context(), s.actor)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func (h *Handler) pickerPage(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return internalError{err}
 	}
-	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{Query: q, Apps: apps, Total: h.accounts.Catalog().Len()}))
+	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{Query: q, Apps: apps, Total: h.apps.Catalog().Len()}))
 	return nil
 }
 
@@ -100,7 +101,7 @@ func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) connectContent(r *http.Request, s *session) (connectContent, error) {
-	app, err := h.accounts.App(r.Context(), s.actor.WorkspaceID, r.PathValue("slug"))
+	app, err := h.apps.App(r.Context(), s.actor.WorkspaceID, r.PathValue("slug"))
 	if err != nil {
 		return connectContent{}, err
 	}
@@ -283,7 +284,7 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Co
 		// A reconnected account is older than the connection that renewed it.
 		c.Reconnected = acc.CreatedAt.Before(conn.CreatedAt)
 		c.AppName = acc.App
-		if app, aerr := h.accounts.App(r.Context(), acc.WorkspaceID, acc.App); aerr == nil {
+		if app, aerr := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); aerr == nil {
 			c.AppName = app.Name
 		}
 	}
@@ -309,15 +310,15 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 	if !s.actor.IsOwner() {
 		return identity.ErrForbidden
 	}
-	list, err := h.accounts.Clients(r.Context(), s.actor)
+	list, err := h.clients.Clients(r.Context(), s.actor)
 	if err != nil {
 		return internalError{err}
 	}
-	cat, err := h.accounts.CatalogFor(r.Context(), s.actor)
+	cat, err := h.apps.CatalogFor(r.Context(), s.actor)
 	if err != nil {
 		return internalError{err}
 	}
-	c := clientsContent{Clients: list, RedirectURI: h.accounts.RedirectURI(), Selected: r.URL.Query().Get("app")}
+	c := clientsContent{Clients: list, RedirectURI: h.clients.RedirectURI(), Selected: r.URL.Query().Get("app")}
 	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
 	for _, a := range oauthApps {
 		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: a.Name, Selected: a.Slug == c.Selected})
@@ -334,7 +335,7 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) error {
-	_, err := h.accounts.SetClient(r.Context(), s.actor, accounts.ClientInput{
+	_, err := h.clients.SetClient(r.Context(), s.actor, clients.ClientInput{
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
 		// Always this workspace's own: the managed client is the operator's,
 		// and nobody who signs in on the web is.
@@ -352,7 +353,7 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := h.accounts.DeleteClient(r.Context(), s.actor, r.PathValue("id")); err != nil {
+	if err := h.clients.DeleteClient(r.Context(), s.actor, r.PathValue("id")); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/oauth-clients?done=deleted", http.StatusSeeOther)

@@ -30,7 +30,9 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -48,6 +50,8 @@ const CallbackPath = "/oauth/callback"
 // Options configure the pages.
 type Options struct {
 	Accounts  *accounts.Service
+	Apps      *apps.Service
+	Clients   *clients.Service
 	Workflows *workflows.Service
 	// Identity says who is signed in, and signs people in and out.
 	Identity *identity.Service
@@ -63,6 +67,8 @@ type Options struct {
 // Handler serves the browser pages.
 type Handler struct {
 	accounts  *accounts.Service
+	apps      *apps.Service
+	clients   *clients.Service
 	workflows *workflows.Service
 	identity  *identity.Service
 	clock     clockwork.Clock
@@ -79,7 +85,7 @@ type Handler struct {
 func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
-		accounts: o.Accounts, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
+		accounts: o.Accounts, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
 		secure: u != nil && u.Scheme == "https",
 	}
 	for _, o := range o.AppOrigins {

@@ -104,7 +104,7 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		for _, app := range st.Apps {
 			lv := linkView{App: app, AppName: app, Selected: st.Accounts[app]}
-			if a, err := h.accounts.App(r.Context(), s.actor.WorkspaceID, app); err == nil {
+			if a, err := h.apps.App(r.Context(), s.actor.WorkspaceID, app); err == nil {
 				lv.AppName = a.Name
 			}
 			list, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{App: app, Limit: accounts.MaxPage})

@@ -375,7 +375,7 @@ func (s *Service) httpStep(ctx context.Context, actor identity.Actor, res *StepR
 		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
 		return h.App
 	}
-	app, err := s.accounts.App(ctx, actor.WorkspaceID, h.App)
+	app, err := s.apps.App(ctx, actor.WorkspaceID, h.App)
 	if err != nil {
 		return failf(ErrorStep, "%v", err)
 	}

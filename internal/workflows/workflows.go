@@ -21,6 +21,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
@@ -80,6 +81,7 @@ type Store interface {
 type Service struct {
 	store    Store
 	accounts *accounts.Service
+	apps     Apps
 	clock    clockwork.Clock
 	log      *slog.Logger
 	http     *http.Client
@@ -92,8 +94,10 @@ type Service struct {
 type Options struct {
 	Store    Store
 	Accounts *accounts.Service
-	Clock    clockwork.Clock
-	Log      *slog.Logger
+	// Apps looks apps up as the workspace sees them (package apps).
+	Apps  Apps
+	Clock clockwork.Clock
+	Log   *slog.Logger
 	// HTTP makes the http steps' requests; nil means the guarded client
 	// with no exceptions. The step's own time limit bounds each request.
 	HTTP *http.Client
@@ -101,6 +105,11 @@ type Options struct {
 	Node string
 	// Sandbox runs code and command steps.
 	Sandbox *sandbox.Sandbox
+}
+
+// Apps looks apps up as the workspace sees them.
+type Apps interface {
+	App(ctx context.Context, workspaceID, slug string) (*catalog.App, error)
 }
 
 // New returns a Service.
@@ -111,7 +120,7 @@ func New(o Options) *Service {
 	if o.Node == "" {
 		o.Node = findNode()
 	}
-	return &Service{store: o.Store, accounts: o.Accounts, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node, sandbox: o.Sandbox}
+	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node, sandbox: o.Sandbox}
 }
 
 // SandboxWarning says, for the workflow pages, what is wrong with the
@@ -207,7 +216,7 @@ func (s *Service) check(ctx context.Context, actor, owner identity.Actor, name s
 			}
 		}
 		for _, app := range st.Apps {
-			if _, err := s.accounts.App(ctx, actor.WorkspaceID, app); err != nil {
+			if _, err := s.apps.App(ctx, actor.WorkspaceID, app); err != nil {
 				return nil, invalid(where+".apps", "%v", err)
 			}
 			id := st.Accounts[app]

@@ -13,6 +13,8 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
 	"github.com/latchkeyhq/latchkey/internal/sandbox/sandboxtest"
@@ -25,6 +27,7 @@ import (
 type fixture struct {
 	st       store.Store
 	accounts *accounts.Service
+	apps     *apps.Service
 	a, b     identity.Actor
 	// clock is the accounts service's.
 	clock *clockwork.FakeClock
@@ -53,13 +56,16 @@ func newFixture(t *testing.T) fixture {
 		st.CreateUser(ctx, store.User{ID: ac.UserID, WorkspaceID: ac.WorkspaceID, Email: ac.UserID + "@x", Role: store.Role(ac.Role), CreatedAt: now})
 	}
 	f.clock = clockwork.NewFakeClockAt(now)
-	f.accounts = accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
+	auditLog := audit.New(st, slog.New(slog.DiscardHandler))
+	t.Cleanup(auditLog.Close)
+	f.apps = apps.New(apps.Options{Store: st, Catalog: cat, Audit: auditLog, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
+	f.accounts = accounts.New(accounts.Options{Store: st, Apps: f.apps, Catalog: cat, Ring: ring, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
 	t.Cleanup(f.accounts.Close)
 	return f
 }
 
 func (f fixture) service(t *testing.T, node string) *workflows.Service {
-	return workflows.New(workflows.Options{Store: f.st, Accounts: f.accounts, Clock: clockwork.NewFakeClock(), Log: slog.New(slog.DiscardHandler), Node: node,
+	return workflows.New(workflows.Options{Store: f.st, Accounts: f.accounts, Apps: f.apps, Clock: clockwork.NewFakeClock(), Log: slog.New(slog.DiscardHandler), Node: node,
 		Sandbox: sandboxtest.New(t)})
 }
 
@@ -138,7 +144,7 @@ func TestStepsRefuseWithoutSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := workflows.New(workflows.Options{Store: f.st, Accounts: f.accounts, Clock: clockwork.NewFakeClock(), Log: slog.New(slog.DiscardHandler), Node: "/usr/bin/node", Sandbox: box})
+	svc := workflows.New(workflows.Options{Store: f.st, Accounts: f.accounts, Apps: f.apps, Clock: clockwork.NewFakeClock(), Log: slog.New(slog.DiscardHandler), Node: "/usr/bin/node", Sandbox: box})
 	for _, st := range []workflows.Step{
 		{Key: "cmd", Kind: "command", Command: []string{"sh", "-c", "echo hello"}},
 		{Key: "code", Kind: "code", Code: "return 1"},

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,18 +13,81 @@ import (
 
 const clientColumns = `id, workspace_id, app, client_id, secret, created_at, updated_at`
 
-// PutOAuthClient creates or replaces the client of (workspace, app).
-func (s *Store) PutOAuthClient(ctx context.Context, c store.OAuthClient) (store.OAuthClient, error) {
-	out, err := scanClient(s.db.QueryRowContext(ctx,
-		`INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (workspace_id, app) DO UPDATE SET
-			client_id = excluded.client_id, secret = excluded.secret, updated_at = excluded.updated_at
-		RETURNING `+clientColumns,
-		c.ID, c.WorkspaceID, c.App, c.ClientID, nonNil(c.Secret), micros(c.CreatedAt), micros(c.UpdatedAt)))
-	if err != nil {
-		return store.OAuthClient{}, s.conflict(err, "put oauth client for %s", c.App)
+// clientAttempts bounds how often UpdateOAuthClient starts over after a
+// concurrent call created the client it was about to create.
+const clientAttempts = 5
+
+// errClientRaced: another transaction created the client between our read
+// and our insert.
+var errClientRaced = errors.New("created concurrently")
+
+// UpdateOAuthClient changes or creates the client of (workspace, app) under
+// its row lock. A missing row has no lock to take in PostgreSQL, so two
+// calls may both see none; the insert of the loser does nothing (ON
+// CONFLICT DO NOTHING waits for the winner's commit), and it starts over,
+// this time reading and locking the winner's row.
+func (s *Store) UpdateOAuthClient(ctx context.Context, workspaceID, app string, fn func(*store.OAuthClient) (store.OAuthClient, error)) (store.OAuthClient, error) {
+	for range clientAttempts {
+		c, err := s.updateOAuthClient(ctx, workspaceID, app, fn)
+		if !errors.Is(err, errClientRaced) {
+			return c, err
+		}
 	}
-	return out, nil
+	return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: %w %d times", app, errClientRaced, clientAttempts)
+}
+
+func (s *Store) updateOAuthClient(ctx context.Context, workspaceID, app string, fn func(*store.OAuthClient) (store.OAuthClient, error)) (store.OAuthClient, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: begin: %w", app, err)
+	}
+	defer tx.Rollback()
+	var old *store.OAuthClient
+	c, err := scanClient(tx.QueryRowContext(ctx,
+		`SELECT `+clientColumns+` FROM oauth_clients WHERE workspace_id = $1 AND app = $2`+s.d.LockRows, workspaceID, app))
+	switch {
+	case err == nil:
+		old = &c
+	case !errors.Is(err, sql.ErrNoRows):
+		return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: %w", app, err)
+	}
+	next, err := fn(old)
+	if err != nil {
+		return store.OAuthClient{}, err
+	}
+	next.WorkspaceID, next.App = workspaceID, app
+	if old != nil {
+		if next.ID != old.ID {
+			return store.OAuthClient{}, fmt.Errorf("update oauth client %s: fn changed its id to %q", old.ID, next.ID)
+		}
+		next.CreatedAt = old.CreatedAt
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE oauth_clients SET client_id = $2, secret = $3, updated_at = $4 WHERE id = $1`,
+			next.ID, next.ClientID, nonNil(next.Secret), micros(next.UpdatedAt)); err != nil {
+			return store.OAuthClient{}, fmt.Errorf("update oauth client %s: %w", next.ID, err)
+		}
+	} else {
+		if next.ID == "" {
+			return store.OAuthClient{}, fmt.Errorf("create oauth client for %s: no id", app)
+		}
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (workspace_id, app) DO NOTHING`,
+			next.ID, next.WorkspaceID, next.App, next.ClientID, nonNil(next.Secret), micros(next.CreatedAt), micros(next.UpdatedAt))
+		if err != nil {
+			return store.OAuthClient{}, s.conflict(err, "create oauth client %s for %s", next.ID, app)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return store.OAuthClient{}, fmt.Errorf("create oauth client %s for %s: %w", next.ID, app, err)
+		} else if n == 0 {
+			return store.OAuthClient{}, errClientRaced
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: commit: %w", app, err)
+	}
+	next.CreatedAt, next.UpdatedAt = stored(next.CreatedAt), stored(next.UpdatedAt)
+	return next, nil
 }
 
 // GetOAuthClient finds a client by id in the workspace or among the

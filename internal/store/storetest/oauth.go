@@ -2,13 +2,16 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -27,8 +30,13 @@ func newClient(workspaceID, id, app, clientID string, created time.Time) store.O
 
 func mustClient(t *testing.T, s store.Store, c store.OAuthClient) store.OAuthClient {
 	t.Helper()
-	got, err := s.PutOAuthClient(t.Context(), c)
-	must(t, "PutOAuthClient "+c.ID, err)
+	got, err := s.UpdateOAuthClient(t.Context(), c.WorkspaceID, c.App, func(old *store.OAuthClient) (store.OAuthClient, error) {
+		if old != nil {
+			t.Fatalf("UpdateOAuthClient %s: (%q, %s) has client %s already", c.ID, c.WorkspaceID, c.App, old.ID)
+		}
+		return c, nil
+	})
+	must(t, "UpdateOAuthClient "+c.ID, err)
 	return got
 }
 
@@ -50,26 +58,38 @@ func clientIDs(cs []store.OAuthClient) []string {
 	return ids
 }
 
-func testOAuthClientPut(t *testing.T, s store.Store) {
+// replaceClient sets the client id and secret of (workspace, app) the way
+// a caller that keeps an existing client's id does.
+func replaceClient(ctx context.Context, s store.Store, c store.OAuthClient) (store.OAuthClient, error) {
+	return s.UpdateOAuthClient(ctx, c.WorkspaceID, c.App, func(old *store.OAuthClient) (store.OAuthClient, error) {
+		if old != nil {
+			c.ID, c.CreatedAt = old.ID, old.CreatedAt
+		}
+		return c, nil
+	})
+}
+
+func testOAuthClientUpdate(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustWorkspace(t, s, "wsp_1")
 	zone := time.FixedZone("UTC-5", -5*3600)
 
 	orig := newClient("wsp_1", "oac_1", "slack", "w1-id", at(1).In(zone))
 	got := mustClient(t, s, orig)
-	sameClient(t, "PutOAuthClient new", got, orig)
+	sameClient(t, "UpdateOAuthClient new", got, orig)
 	read, err := s.GetOAuthClient(ctx, "wsp_1", "oac_1")
 	must(t, "GetOAuthClient", err)
 	sameClient(t, "GetOAuthClient new", read, orig)
 
-	// Putting (workspace, app) again replaces the client id and secret but
-	// keeps the id and the creation time of the client that is there.
+	// fn sees the client there and replaces its client id and secret; the
+	// id and the creation time stay.
 	again := newClient("wsp_1", "oac_2", "slack", "w1-id-2", at(10))
 	again.Secret = []byte{0x00, 0x01, 0xfe}
 	want := again
 	want.ID, want.CreatedAt = orig.ID, orig.CreatedAt
-	got = mustClient(t, s, again)
-	sameClient(t, "PutOAuthClient again", got, want)
+	got, err = replaceClient(ctx, s, again)
+	must(t, "UpdateOAuthClient again", err)
+	sameClient(t, "UpdateOAuthClient again", got, want)
 	read, err = s.GetOAuthClient(ctx, "wsp_1", "oac_1")
 	must(t, "GetOAuthClient after replace", err)
 	sameClient(t, "GetOAuthClient after replace", read, want)
@@ -81,9 +101,42 @@ func testOAuthClientPut(t *testing.T, s store.Store) {
 		t.Errorf("ListOAuthClients after replace = %v, want [oac_1]", ids)
 	}
 
+	// fn may not move an existing client to another id (its secret is
+	// bound to the id), and an error from fn writes nothing.
+	boom := errors.New("boom")
+	for name, fn := range map[string]func(*store.OAuthClient) (store.OAuthClient, error){
+		"fn changing the id": func(old *store.OAuthClient) (store.OAuthClient, error) {
+			c := *old
+			c.ID, c.ClientID = "oac_other", "changed"
+			return c, nil
+		},
+		"fn failing": func(old *store.OAuthClient) (store.OAuthClient, error) {
+			c := *old
+			c.ClientID = "changed"
+			return c, boom
+		},
+	} {
+		if _, err := s.UpdateOAuthClient(ctx, "wsp_1", "slack", fn); err == nil {
+			t.Errorf("UpdateOAuthClient with %s succeeded", name)
+		}
+		read, err = s.GetOAuthClient(ctx, "wsp_1", "oac_1")
+		must(t, "GetOAuthClient after "+name, err)
+		sameClient(t, "client after "+name, read, want)
+	}
+	_, err = s.UpdateOAuthClient(ctx, "wsp_1", "slack", func(*store.OAuthClient) (store.OAuthClient, error) {
+		return store.OAuthClient{}, boom
+	})
+	wantErr(t, "UpdateOAuthClient with fn failing", err, boom)
+	_, err = s.UpdateOAuthClient(ctx, "wsp_1", "github", func(*store.OAuthClient) (store.OAuthClient, error) {
+		return store.OAuthClient{}, boom
+	})
+	wantErr(t, "UpdateOAuthClient of a missing client with fn failing", err, boom)
+	_, err = s.FindOAuthClient(ctx, "wsp_1", "github")
+	wantErr(t, "FindOAuthClient after a failed create", err, store.ErrNotFound)
+
 	// A managed client for the same app is another client, beside it.
 	managed := newClient("", "oac_m", "slack", "managed-id", at(3))
-	sameClient(t, "PutOAuthClient managed", mustClient(t, s, managed), managed)
+	sameClient(t, "UpdateOAuthClient managed", mustClient(t, s, managed), managed)
 	read, err = s.GetOAuthClient(ctx, "wsp_1", "oac_1")
 	must(t, "GetOAuthClient after managed put", err)
 	sameClient(t, "workspace client after managed put", read, want)
@@ -92,8 +145,65 @@ func testOAuthClientPut(t *testing.T, s store.Store) {
 	sameClient(t, "GetOAuthClient managed", read, managed)
 
 	// Ids are unique across (workspace, app) pairs.
-	_, err = s.PutOAuthClient(ctx, newClient("wsp_1", "oac_m", "github", "x", at(4)))
-	wantErr(t, "PutOAuthClient with another client's id", err, store.ErrConflict)
+	_, err = replaceClient(ctx, s, newClient("wsp_1", "oac_m", "github", "x", at(4)))
+	wantErr(t, "UpdateOAuthClient with another client's id", err, store.ErrConflict)
+}
+
+// testOAuthClientUpdateConcurrent: callers that each create or replace one
+// app's client, sealing the secret with the id fn is given, as SetClient
+// does, leave one client whose secret opens with its id, whichever of them
+// wins and however they interleave.
+func testOAuthClientUpdateConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	key, err := seal.GenerateKey()
+	must(t, "GenerateKey", err)
+	ring, err := seal.NewRing(key)
+	must(t, "NewRing", err)
+
+	const n = 50
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			got, err := s.UpdateOAuthClient(ctx, "wsp_1", "slack", func(old *store.OAuthClient) (store.OAuthClient, error) {
+				c := newClient("wsp_1", fmt.Sprintf("oac_%02d", i), "slack", fmt.Sprintf("client-%02d", i), at(i))
+				if old != nil {
+					c.ID, c.CreatedAt = old.ID, old.CreatedAt
+				}
+				var err error
+				c.Secret, err = ring.Seal([]byte("secret of "+c.ClientID), []byte(c.ID))
+				return c, err
+			})
+			if err != nil {
+				t.Errorf("UpdateOAuthClient %d: %v", i, err)
+				return
+			}
+			// What each caller was told was stored opens too: a caller
+			// that sealed with an id the row did not get would hand out
+			// a client that cannot authenticate.
+			if _, err := ring.Open(got.Secret, []byte(got.ID)); err != nil {
+				t.Errorf("UpdateOAuthClient %d returned %s, whose secret does not open with its id: %v", i, got.ID, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	list, err := s.ListOAuthClients(ctx, "wsp_1")
+	must(t, "ListOAuthClients", err)
+	if len(list) != 1 {
+		t.Fatalf("ListOAuthClients after %d concurrent updates = %v, want one client", n, clientIDs(list))
+	}
+	c := list[0]
+	plain, err := ring.Open(c.Secret, []byte(c.ID))
+	if err != nil {
+		t.Fatalf("the secret of %s does not open with its id: %v", c.ID, err)
+	}
+	if want := "secret of " + c.ClientID; string(plain) != want {
+		t.Errorf("the secret of %s (client id %s) = %q, want %q: client id and secret from different writers", c.ID, c.ClientID, plain, want)
+	}
 }
 
 func testOAuthClientLookup(t *testing.T, s store.Store) {

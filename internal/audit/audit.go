@@ -1,4 +1,6 @@
-package accounts
+// Package audit writes the audit log: events queued by the services and
+// written in batches from one goroutine.
+package audit
 
 import (
 	"context"
@@ -6,15 +8,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-// auditLog writes audit events in batches from one goroutine, so that a
+// Log writes audit events in batches from one goroutine, so that a
 // credential read does not wait for its own database commit (on SQLite,
 // one writer at a time). Events are written within flushEvery, before any
 // read of the log by this process, and at Close; a crash can lose the
 // events of the last flushEvery.
-type auditLog struct {
+type Log struct {
 	// mu guards closed: an event that arrives after close is written
 	// directly rather than sent on the closed channel.
 	mu      sync.RWMutex
@@ -31,14 +35,15 @@ const (
 	batchMax   = 500
 )
 
-func newAuditLog(st store.Audit, log *slog.Logger) *auditLog {
-	a := &auditLog{st: st, log: log, events: make(chan store.AuditEvent, 8192), flushes: make(chan chan struct{}), done: make(chan struct{})}
+// New starts a Log that writes to st; Close stops it.
+func New(st store.Audit, log *slog.Logger) *Log {
+	a := &Log{st: st, log: log, events: make(chan store.AuditEvent, 8192), flushes: make(chan chan struct{}), done: make(chan struct{})}
 	go a.run()
 	return a
 }
 
-// add queues an event; it blocks only when the queue is full.
-func (a *auditLog) add(e store.AuditEvent) {
+// Add queues an event; it blocks only when the queue is full.
+func (a *Log) Add(e store.AuditEvent) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if a.closed {
@@ -52,8 +57,8 @@ func (a *auditLog) add(e store.AuditEvent) {
 	a.events <- e
 }
 
-// flush returns once every event added before it is written.
-func (a *auditLog) flush(ctx context.Context) {
+// Flush returns once every event added before it is written.
+func (a *Log) Flush(ctx context.Context) {
 	done := make(chan struct{})
 	select {
 	case a.flushes <- done:
@@ -68,8 +73,8 @@ func (a *auditLog) flush(ctx context.Context) {
 	}
 }
 
-// close writes what is queued and stops.
-func (a *auditLog) close() {
+// Close writes what is queued and stops.
+func (a *Log) Close() {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
@@ -81,7 +86,7 @@ func (a *auditLog) close() {
 	<-a.done
 }
 
-func (a *auditLog) run() {
+func (a *Log) run() {
 	defer close(a.done)
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
@@ -129,4 +134,17 @@ func (a *auditLog) run() {
 			write()
 		}
 	}
+}
+
+// Record queues an event of the actor's, at now.
+func (a *Log) Record(actor identity.Actor, accountID, action string, detail map[string]string, now time.Time) {
+	a.Add(store.AuditEvent{
+		ID:          ids.New(ids.Event, now),
+		WorkspaceID: actor.WorkspaceID,
+		ActorID:     actor.UserID,
+		AccountID:   accountID,
+		Action:      action,
+		Detail:      detail,
+		CreatedAt:   now.UTC(),
+	})
 }

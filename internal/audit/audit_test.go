@@ -1,4 +1,4 @@
-package accounts
+package audit
 
 import (
 	"context"
@@ -23,14 +23,14 @@ func TestAuditLog(t *testing.T) {
 	defer st.Close()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	st.CreateWorkspace(ctx, store.Workspace{ID: "wsp_a", Name: "a", CreatedAt: now})
-	a := newAuditLog(st, slog.New(slog.DiscardHandler))
+	a := New(st, slog.New(slog.DiscardHandler))
 	event := func(i int) store.AuditEvent {
 		return store.AuditEvent{ID: "evt_" + time.Duration(i).String(), WorkspaceID: "wsp_a", Action: "x", CreatedAt: now}
 	}
 	for i := 0; i < batchMax+7; i++ {
-		a.add(event(i))
+		a.Add(event(i))
 	}
-	a.flush(ctx)
+	a.Flush(ctx)
 	count := func() int {
 		list, err := st.ListAudit(ctx, store.AuditFilter{WorkspaceID: "wsp_a", Limit: 500})
 		if err != nil {
@@ -46,9 +46,9 @@ func TestAuditLog(t *testing.T) {
 	if n := count(); n != batchMax+7 {
 		t.Fatalf("%d events after flush, want %d", n, batchMax+7)
 	}
-	a.close()
-	a.close() // twice is harmless
-	a.add(event(-1))
+	a.Close()
+	a.Close() // twice is harmless
+	a.Add(event(-1))
 	if n := count(); n != batchMax+8 {
 		t.Fatalf("%d events after a late add, want %d", n, batchMax+8)
 	}

@@ -1,0 +1,278 @@
+// Package clients keeps the OAuth clients Latchkey uses with apps'
+// authorization servers (the operator's managed ones and workspaces' own)
+// and builds the oauth.Flow of an app from one.
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/internal/audit"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/secret"
+	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/validation"
+)
+
+// ErrNoClient means no OAuth client is set for the app.
+var ErrNoClient = errors.New("no OAuth client is set for this app")
+
+// errManaged refuses a workspace owner's change of a managed client.
+var errManaged = fmt.Errorf("%w: the managed OAuth client serves every workspace and is the operator's: it is set in the config file (oauth_clients) or with the admin token; a workspace owner sets this workspace's own client instead", identity.ErrForbidden)
+
+// Store is what the service needs of the store: the clients, and the
+// meta record that names the operator.
+type Store interface {
+	store.OAuthClients
+	GetMeta(ctx context.Context, key string) ([]byte, error)
+	ListWorkspaces(ctx context.Context) ([]store.Workspace, error)
+}
+
+// Apps looks apps up as the workspace sees them (package apps).
+type Apps interface {
+	App(ctx context.Context, workspaceID, slug string) (*catalog.App, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	Store Store
+	Apps  Apps
+	Ring  *seal.Ring
+	// HTTP makes the flows' requests to authorization servers.
+	HTTP *http.Client
+	// RedirectURI is the OAuth callback URL registered with providers.
+	RedirectURI string
+	// Audit takes the service's audit events; it is required.
+	Audit *audit.Log
+	Clock clockwork.Clock
+	Log   *slog.Logger
+}
+
+// Service is the OAuth clients service.
+type Service struct {
+	store       Store
+	apps        Apps
+	ring        *seal.Ring
+	http        *http.Client
+	redirectURI string
+	audit       *audit.Log
+	clock       clockwork.Clock
+	log         *slog.Logger
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Service{store: o.Store, apps: o.Apps, ring: o.Ring, http: o.HTTP, redirectURI: o.RedirectURI, audit: o.Audit, clock: o.Clock, log: o.Log}
+}
+
+// RedirectURI is the OAuth callback URL to register with providers.
+func (s *Service) RedirectURI() string { return s.redirectURI }
+
+// isOperator reports whether the actor runs this installation: the config
+// file (an Operator actor) or the admin token's principal from first start.
+func (s *Service) isOperator(ctx context.Context, actor identity.Actor) bool {
+	if actor.Operator {
+		return true
+	}
+	id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+	return err == nil && actor.UserID != "" && string(id) == actor.UserID
+}
+
+// ClientInput sets an OAuth client.
+type ClientInput struct {
+	App      string
+	ClientID string
+	Secret   secret.String
+	// Managed sets the operator's client that serves every workspace;
+	// only the operator may.
+	Managed bool
+}
+
+// SetClient creates or replaces the workspace's (or the managed) OAuth
+// client for an app. The secret is sealed and never shown again.
+func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in ClientInput) (store.OAuthClient, error) {
+	if err := actor.Require(identity.ScopeClientsWrite); err != nil {
+		return store.OAuthClient{}, err
+	}
+	if !actor.IsOwner() {
+		return store.OAuthClient{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden)
+	}
+	if in.Managed && !s.isOperator(ctx, actor) {
+		return store.OAuthClient{}, errManaged
+	}
+	app, err := s.apps.App(ctx, actor.WorkspaceID, in.App)
+	if err != nil {
+		return store.OAuthClient{}, err
+	}
+	if app.Auth != catalog.AuthOAuth2 {
+		return store.OAuthClient{}, validation.Invalid("app", "%s does not use OAuth 2", app.Name)
+	}
+	in.ClientID = strings.TrimSpace(in.ClientID)
+	if in.ClientID == "" || len(in.ClientID) > 500 || strings.ContainsAny(in.ClientID, "\r\n") {
+		return store.OAuthClient{}, validation.Invalid("client_id", "must be one line of at most 500 characters")
+	}
+	if in.Secret.IsZero() || len(in.Secret.Reveal()) > 2000 {
+		return store.OAuthClient{}, validation.Invalid("client_secret", "must be given, at most 2000 characters")
+	}
+	ws := actor.WorkspaceID
+	if in.Managed {
+		ws = ""
+	}
+	now := s.clock.Now().UTC()
+	// An existing client keeps its id, which accounts refer to; the secret
+	// is sealed with the id the row ends up with, under its lock, so that
+	// concurrent calls cannot leave a secret bound to another id.
+	out, err := s.store.UpdateOAuthClient(ctx, ws, app.Slug, func(old *store.OAuthClient) (store.OAuthClient, error) {
+		c := store.OAuthClient{ID: ids.New("ocl", now), ClientID: in.ClientID, CreatedAt: now, UpdatedAt: now}
+		if old != nil {
+			c.ID, c.CreatedAt = old.ID, old.CreatedAt
+		}
+		var err error
+		c.Secret, err = s.ring.Seal([]byte(in.Secret.Reveal()), []byte(c.ID))
+		return c, err
+	})
+	if err != nil {
+		return store.OAuthClient{}, fmt.Errorf("set oauth client: %w", err)
+	}
+	s.audit.Record(actor, "", "oauth_client.set", map[string]string{"app": app.Slug, "client": out.ID, "managed": fmt.Sprint(in.Managed)}, s.clock.Now())
+	return out, nil
+}
+
+// Clients lists the OAuth clients the workspace uses: its own and the
+// managed ones.
+func (s *Service) Clients(ctx context.Context, actor identity.Actor) ([]store.OAuthClient, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
+		return nil, err
+	}
+	return s.store.ListOAuthClients(ctx, actor.WorkspaceID)
+}
+
+// Client returns one OAuth client of the workspace or a managed one.
+func (s *Service) Client(ctx context.Context, actor identity.Actor, id string) (store.OAuthClient, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
+		return store.OAuthClient{}, err
+	}
+	return s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
+}
+
+// DeleteClient deletes a client. Accounts made with it can no longer
+// refresh until reconnected with another.
+func (s *Service) DeleteClient(ctx context.Context, actor identity.Actor, id string) error {
+	if err := actor.Require(identity.ScopeClientsWrite); err != nil {
+		return err
+	}
+	if !actor.IsOwner() {
+		return fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden)
+	}
+	c, err := s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	if c.WorkspaceID == "" && !s.isOperator(ctx, actor) {
+		return errManaged
+	}
+	if err := s.store.DeleteOAuthClient(ctx, c.WorkspaceID, id); err != nil {
+		return err
+	}
+	s.audit.Record(actor, "", "oauth_client.deleted", map[string]string{"app": c.App, "client": id}, s.clock.Now())
+	return nil
+}
+
+// Find returns the client the workspace connects the app with: its own,
+// else the managed one; ErrNoClient when there is neither.
+func (s *Service) Find(ctx context.Context, workspaceID, app string) (store.OAuthClient, error) {
+	c, err := s.store.FindOAuthClient(ctx, workspaceID, app)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OAuthClient{}, fmt.Errorf("%s: %w", app, ErrNoClient)
+	}
+	return c, err
+}
+
+// Flow builds the OAuth flow for an app with the workspace's client of
+// that id (or a managed one).
+func (s *Service) Flow(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow, error) {
+	c, err := s.store.GetOAuthClient(ctx, workspaceID, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return s.FlowWith(app, c, fields)
+}
+
+// FlowWith builds the OAuth flow for an app with a stored client.
+func (s *Service) FlowWith(app *catalog.App, c store.OAuthClient, fields map[string]string) (*oauth.Flow, error) {
+	sec, err := s.ring.Open(c.Secret, []byte(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("oauth client %s: %w", c.ID, err)
+	}
+	return &oauth.Flow{
+		App:         app,
+		Client:      oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))},
+		RedirectURI: s.redirectURI,
+		Fields:      fields,
+		HTTP:        s.http,
+		Now:         s.clock.Now,
+	}, nil
+}
+
+// errSealed: the row is sealed by the primary key already.
+var errSealed = errors.New("sealed by the primary key")
+
+// Reseal seals again, under the primary key, every OAuth client's secret
+// that an older key sealed, each under its row lock, and says how many.
+// Rows keep their update time.
+func (s *Service) Reseal(ctx context.Context) (int, error) {
+	workspaces, err := s.store.ListWorkspaces(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	seen := map[string]bool{}
+	for _, ws := range workspaces {
+		clients, err := s.store.ListOAuthClients(ctx, ws.ID)
+		if err != nil {
+			return n, err
+		}
+		for _, c := range clients {
+			if seen[c.ID] || !s.ring.NeedsReseal(c.Secret) {
+				continue
+			}
+			seen[c.ID] = true
+			_, err := s.store.UpdateOAuthClient(ctx, c.WorkspaceID, c.App, func(old *store.OAuthClient) (store.OAuthClient, error) {
+				if old == nil || old.ID != c.ID || !s.ring.NeedsReseal(old.Secret) {
+					return store.OAuthClient{}, errSealed
+				}
+				plain, err := s.ring.Open(old.Secret, []byte(old.ID))
+				if err != nil {
+					return store.OAuthClient{}, err
+				}
+				next := *old
+				next.Secret, err = s.ring.Seal(plain, []byte(old.ID))
+				return next, err
+			})
+			switch {
+			case errors.Is(err, errSealed):
+				continue
+			case err != nil:
+				return n, fmt.Errorf("oauth client %s: %w", c.ID, err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
