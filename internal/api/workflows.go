@@ -9,12 +9,28 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
-func workflowView(w workflows.Workflow) client.Workflow {
-	steps := w.Steps
-	if steps == nil {
-		steps = []workflows.Step{}
+// stepsIn turns the API's steps into the workflow service's; the two
+// types have the same fields, so each can change apart.
+func stepsIn(in []client.WorkflowStep) []workflows.Step {
+	out := make([]workflows.Step, len(in))
+	for i, st := range in {
+		out[i] = workflows.Step{Key: st.Key, Name: st.Name, Kind: st.Kind, Apps: st.Apps, Accounts: st.Accounts,
+			Code: st.Code, Command: st.Command, HTTP: (*workflows.HTTPStep)(st.HTTP), Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
 	}
-	return client.Workflow{ID: w.ID, Name: w.Name, OwnerID: w.OwnerID, Steps: steps,
+	return out
+}
+
+func stepsOut(in []workflows.Step) []client.WorkflowStep {
+	out := make([]client.WorkflowStep, len(in))
+	for i, st := range in {
+		out[i] = client.WorkflowStep{Key: st.Key, Name: st.Name, Kind: st.Kind, Apps: st.Apps, Accounts: st.Accounts,
+			Code: st.Code, Command: st.Command, HTTP: (*client.HTTPStep)(st.HTTP), Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
+	}
+	return out
+}
+
+func workflowView(w workflows.Workflow) client.Workflow {
+	return client.Workflow{ID: w.ID, Name: w.Name, OwnerID: w.OwnerID, Steps: stepsOut(w.Steps),
 		CreatedAt: *timestamp(&w.CreatedAt), UpdatedAt: *timestamp(&w.UpdatedAt)}
 }
 
@@ -53,7 +69,7 @@ func (h *Handler) createWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	wf, err := h.workflows.Save(r.Context(), actor(r), "", req.Name, req.Steps)
+	wf, err := h.workflows.Save(r.Context(), actor(r), "", req.Name, stepsIn(req.Steps))
 	if err != nil {
 		return err
 	}
@@ -74,7 +90,7 @@ func (h *Handler) updateWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	wf, err := h.workflows.Save(r.Context(), actor(r), r.PathValue("id"), req.Name, req.Steps)
+	wf, err := h.workflows.Save(r.Context(), actor(r), r.PathValue("id"), req.Name, stepsIn(req.Steps))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
@@ -44,15 +44,40 @@ const (
 	MaxCode        = 256 << 10
 )
 
-// Step is one step of a workflow as callers write it; HTTPStep an http
-// step's request. They are the public client's types: the one format in
-// which the API, the web's editor and the CLI write steps. The database
-// keeps steps in this package's own format (see stored.go), so that
-// either can change without the other.
-type (
-	Step     = client.WorkflowStep
-	HTTPStep = client.HTTPStep
-)
+// Step is one step of a workflow as callers write it. Its JSON is the
+// steps format the web's editor and the README show; the API converts the
+// public client's type to it, and the database keeps steps in a format of
+// its own (see stored.go), so that each can change without the others.
+type Step struct {
+	// Key names the step: steps.<key> in later steps.
+	Key  string `json:"key"`
+	Name string `json:"name,omitempty"`
+	Kind string `json:"kind"`
+	// Apps are the apps whose accounts the step gets as auths.<app>;
+	// Accounts links each to an account.
+	Apps     []string          `json:"apps,omitempty"`
+	Accounts map[string]string `json:"accounts,omitempty"`
+	// Code is the body of an async function of (auths, steps, $).
+	Code string `json:"code,omitempty"`
+	// Command is an executable and its arguments.
+	Command []string  `json:"command,omitempty"`
+	HTTP    *HTTPStep `json:"http,omitempty"`
+	// Env are extra, non-secret environment variables for code and
+	// command steps.
+	Env            map[string]string `json:"env,omitempty"`
+	TimeoutSeconds int               `json:"timeout_seconds,omitempty"`
+}
+
+// HTTPStep is an http step's request to an app's API: a Path under its
+// base URL, or a full URL on its host.
+type HTTPStep struct {
+	App     string            `json:"app"`
+	Method  string            `json:"method,omitempty"`
+	Path    string            `json:"path,omitempty"`
+	URL     string            `json:"url,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
 
 // Workflow is a workflow as callers see it.
 type Workflow struct {
