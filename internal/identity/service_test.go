@@ -177,7 +177,7 @@ func TestUsers(t *testing.T) {
 		}
 		// Bad input is refused and stores nothing.
 		for name, in := range map[string]NewUser{
-			"no role":        {WorkspaceID: f.ws, Email: "b@acme.test", Role: "admin"},
+			"no role":        {WorkspaceID: f.ws, Email: "b@acme.test", Role: "superuser"},
 			"short password": {WorkspaceID: f.ws, Email: "b@acme.test", Role: RoleMember, Password: "short"},
 			"long password":  {WorkspaceID: f.ws, Email: "b@acme.test", Role: RoleMember, Password: strings.Repeat("p", MaxPassword+1)},
 		} {
