@@ -13,7 +13,11 @@ import (
 // token: the table of the members routes' decisions.
 func TestMayManage(t *testing.T) {
 	session := func(r Role) Actor { return Actor{WorkspaceID: "w", UserID: "u", Role: r} }
-	token := func(r Role, scopes ...string) Actor { a := session(r); a.Scopes = append([]string{}, scopes...); return a }
+	token := func(r Role, scopes ...string) Actor {
+		a := session(r)
+		a.Scopes = append([]string{}, scopes...)
+		return a
+	}
 	roles := append([]Role{""}, Roles...)
 	for _, actor := range []struct {
 		name string
@@ -472,4 +476,3 @@ func TestMembersCrossWorkspace(t *testing.T) {
 func (r Role) store() store.Role { return store.Role(r) }
 
 func get[T any](_ T, err error) error { return err }
-
