@@ -132,7 +132,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, registry: registry}
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
 	s.workflows = wf
-	s.handler = s.routes(api.New(svc, wf, who, clock, log, redirectURI), web.New(web.Options{
+	apiHandler := api.New(svc, wf, who, clock, log, redirectURI)
+	apiHandler.SetPublicURL(cfg.PublicURL)
+	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who,
 		Accounts: svc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
