@@ -206,3 +206,83 @@ func TestMembersRoutesByRole(t *testing.T) {
 		}
 	})
 }
+
+// The web's member routes refuse another user who may not, find nothing
+// of another workspace, and the switcher moves only between one person's
+// workspaces.
+func TestMembersWebRoutes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		f := start(t, b)
+		ctx := context.Background()
+		inv, err := f.api.Invite(ctx, client.Invite{Email: "olive@acme.test", Role: "owner"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := join(t, f.Instance, inv.URL, "olive's password")
+		inv, _ = owner.api.Invite(ctx, client.Invite{Email: "max@acme.test", Role: "member"})
+		member := join(t, f.Instance, inv.URL, "max's password!")
+		nw, err := f.api.CreateWorkspace(ctx, client.CreateWorkspace{Name: "Ops", OwnerEmail: "zed@acme.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		join(t, f.Instance, nw.Invitation.URL, "zed's password!")
+		// Olive owns Ops too: attached with her password.
+		nw2, err := f.api.CreateWorkspace(ctx, client.CreateWorkspace{Name: "Olive's", OwnerEmail: "olive@acme.test"})
+		if err != nil || nw2.Owner == nil {
+			t.Fatalf("attach olive: %+v, %v", nw2, err)
+		}
+
+		signInAs := func(email, pw string) *http.Client {
+			b := browser(t)
+			if code, _ := post(t, b, f.URL+"/login", url.Values{"email": {email}, "password": {pw}, "next": {"/"}}); code != 200 {
+				t.Fatalf("sign in %s: %d", email, code)
+			}
+			return b
+		}
+		maxB := signInAs("max@acme.test", "max's password!")
+		zedB := signInAs("zed@acme.test", "zed's password!")
+		for _, c := range []struct {
+			name string
+			b    *http.Client
+			path string
+			want int
+		}{
+			{"member invites", maxB, "/members", 403},
+			{"member removes the owner", maxB, "/members/" + owner.id + "/remove", 403},
+			{"member resets the owner's password", maxB, "/members/" + owner.id + "/password-reset", 403},
+			{"other workspace removes max", zedB, "/members/" + member.id + "/remove", 404},
+			{"other workspace changes max's role", zedB, "/members/" + member.id + "/role", 404},
+			{"other workspace resets max's password", zedB, "/members/" + member.id + "/password-reset", 404},
+			{"max switches to Ops", maxB, "/workspace", 404},
+		} {
+			form := url.Values{"email": {"new@acme.test"}, "role": {"viewer"}, "workspace": {nw.Workspace.ID}}
+			if code, _ := post(t, c.b, f.URL+c.path, form); code != c.want {
+				t.Errorf("%s: %d, want %d", c.name, code, c.want)
+			}
+		}
+		if ms, _ := owner.api.Members(ctx); len(ms) != 3 {
+			t.Errorf("members after refusals: %d", len(ms))
+		}
+		ws, _ := f.Store().FirstWorkspace(ctx)
+		if u, _ := f.Store().GetUser(ctx, ws.ID, member.id); u.Role != "member" {
+			t.Errorf("max's role is %s", u.Role)
+		}
+
+		// Olive sees the switcher and moves to her other workspace.
+		oliveB := signInAs("olive@acme.test", "olive's password")
+		code, body := get(t, oliveB, f.URL+"/members")
+		if code != 200 || !strings.Contains(body, `name="workspace"`) || !strings.Contains(body, "Olive&#39;s") {
+			t.Fatalf("olive's page has no switcher: %d", code)
+		}
+		if code, body := post(t, oliveB, f.URL+"/workspace", url.Values{"workspace": {nw2.Workspace.ID}}); code != 200 || !strings.Contains(body, "Accounts") {
+			t.Fatalf("switch: %d", code)
+		}
+		_, body = get(t, oliveB, f.URL+"/members")
+		if strings.Contains(body, "max@acme.test") || !strings.Contains(body, "olive@acme.test") {
+			t.Error("after switching, the members page is not of the other workspace")
+		}
+		if _, body := get(t, maxB, f.URL+"/members"); strings.Contains(body, `name="workspace"`) {
+			t.Error("max, in one workspace, is shown a switcher")
+		}
+	})
+}
