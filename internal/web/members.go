@@ -23,7 +23,7 @@ type membersContent struct {
 	// NewLink is a link just made, shown this once; LinkFor says whom it
 	// is for, LinkKind what it does.
 	NewLink, LinkFor, LinkKind string
-	InviteEmail               string
+	InviteEmail                string
 }
 
 // membersPage renders the Members page; lk is a link to show once.

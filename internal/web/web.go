@@ -386,10 +386,10 @@ type view struct {
 	Owner bool
 	// Workspaces are the person's workspaces, for the switcher.
 	Workspaces []identity.Membership
-	Nav     string
-	Flash   string
-	Error   string
-	Content any
+	Nav        string
+	Flash      string
+	Error      string
+	Content    any
 }
 
 // render writes a page. Rendering into a buffer first means a template
