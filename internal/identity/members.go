@@ -375,10 +375,14 @@ type OpenLink struct {
 	ExistingPassword bool
 }
 
-// LookUpLink says what a link is for, or ErrLinkInvalid. It counts as an
-// attempt against the address's limit.
+// LookUpLink says what a link is for, or ErrLinkInvalid. Only a link
+// that does not work counts against the address's limit: a person who
+// opens a good one and mistypes a password keeps their attempts for it.
 func (s *Service) LookUpLink(ctx context.Context, addr, token string, kind store.InvitationKind) (OpenLink, error) {
-	inv, err := s.link(ctx, addr, token, kind)
+	inv, err := s.find(ctx, token, kind)
+	if errors.Is(err, ErrLinkInvalid) && !s.links.allow(addr, "link") {
+		return OpenLink{}, ErrTooManyLinkAttempts
+	}
 	if err != nil {
 		return OpenLink{}, err
 	}
@@ -408,6 +412,11 @@ func (s *Service) link(ctx context.Context, addr, token string, kind store.Invit
 	if !s.links.allow(addr, "link") {
 		return store.Invitation{}, ErrTooManyLinkAttempts
 	}
+	return s.find(ctx, token, kind)
+}
+
+// find returns the open link of the kind the token names.
+func (s *Service) find(ctx context.Context, token string, kind store.InvitationKind) (store.Invitation, error) {
 	if token == "" || len(token) > 100 {
 		return store.Invitation{}, ErrLinkInvalid
 	}

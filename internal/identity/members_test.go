@@ -476,3 +476,31 @@ func TestMembersCrossWorkspace(t *testing.T) {
 func (r Role) store() store.Role { return store.Role(r) }
 
 func get[T any](_ T, err error) error { return err }
+
+// Opening a good link does not use up attempts; bad links do.
+func TestLookUpLinkLimit(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f fixture) {
+		ctx := t.Context()
+		tm := newTeam(t, f)
+		l, err := f.svc.Invite(ctx, tm.owner, "new@acme.test", RoleMember)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 10; i++ {
+			if o, err := f.svc.LookUpLink(ctx, "127.0.0.20", l.Token.Reveal(), LinkInvite); err != nil || o.Email != "new@acme.test" {
+				t.Fatalf("look-up %d: %+v, %v", i, o, err)
+			}
+		}
+		for i := 0; i < 5; i++ {
+			if _, err := f.svc.LookUpLink(ctx, "127.0.0.21", "bad", LinkInvite); !errors.Is(err, ErrLinkInvalid) {
+				t.Fatalf("bad look-up %d: %v", i, err)
+			}
+		}
+		if _, err := f.svc.LookUpLink(ctx, "127.0.0.21", "bad", LinkInvite); !errors.Is(err, ErrTooManyLinkAttempts) {
+			t.Fatalf("sixth bad look-up: %v", err)
+		}
+		if _, err := f.svc.LookUpLink(ctx, "127.0.0.21", l.Token.Reveal(), LinkPasswordReset); !errors.Is(err, ErrTooManyLinkAttempts) {
+			t.Fatalf("an invitation looked up as a reset link, after the limit: %v", err)
+		}
+	})
+}
