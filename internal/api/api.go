@@ -36,6 +36,8 @@ type Handler struct {
 	redirectURI string
 	// failures limits failed tokens per client address.
 	failures *failureLimiter
+	// publicURL starts the invitation and reset links returned.
+	publicURL string
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -79,6 +81,17 @@ func New(svc *accounts.Service, ap *apps.Service, cl *clients.Service, wf *workf
 	route("DELETE /v1/custom-apps/{slug}", h.deleteCustomApp)
 	route("POST /v1/app-requests", h.requestApp)
 	route("GET /v1/app-requests", h.listAppRequests)
+	route("GET /v1/members", h.listMembers)
+	route("PATCH /v1/members/{id}", h.changeRole)
+	route("DELETE /v1/members/{id}", h.removeMember)
+	route("POST /v1/members/{id}/password-reset", h.passwordReset)
+	route("GET /v1/invitations", h.listInvitations)
+	route("POST /v1/invitations", h.invite)
+	route("DELETE /v1/invitations/{id}", h.revokeInvitation)
+	route("POST /v1/invitations/{id}/resend", h.resendInvitation)
+	route("POST /v1/me/password", h.changePassword)
+	route("GET /v1/workspaces", h.listWorkspaces)
+	route("POST /v1/workspaces", h.createWorkspace)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))

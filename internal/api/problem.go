@@ -117,6 +117,18 @@ func toProblem(err error) *Problem {
 		return pr
 	case errors.Is(err, accounts.ErrUnknownApp):
 		return problem(http.StatusNotFound, "unknown-app", "No such app", err.Error())
+	case errors.Is(err, identity.ErrLastOwner):
+		return problem(http.StatusConflict, "last-owner", "The workspace's last owner", err.Error())
+	case errors.Is(err, identity.ErrWrongPassword):
+		return problem(http.StatusForbidden, "wrong-password", "The current password is wrong", "nothing was changed")
+	case errors.Is(err, identity.ErrTooManyLinkAttempts):
+		pr := problem(http.StatusTooManyRequests, "rate-limited", "Too many requests", "too many attempts; wait a minute")
+		pr.RetryAfter = int(identity.SignInRetryAfter.Seconds())
+		return pr
+	case errors.As(err, new(*identity.InputError)):
+		return problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", err.Error())
+	case errors.Is(err, identity.ErrNoUser):
+		return problem(http.StatusNotFound, "not-found", "Not found", "no such member in this workspace")
 	case errors.Is(err, store.ErrNotFound):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):

@@ -16,9 +16,30 @@ type Role string
 
 // Roles.
 const (
-	RoleOwner  Role = "owner"
+	// RoleOwner may do everything in the workspace.
+	RoleOwner Role = "owner"
+	// RoleAdmin manages members (except owners) and the workspace's OAuth
+	// clients and custom apps, but sees only shared accounts and their own.
+	RoleAdmin Role = "admin"
+	// RoleMember uses their own and shared accounts and workflows.
 	RoleMember Role = "member"
+	// RoleViewer lists shared accounts and workflows and cannot read
+	// credentials.
+	RoleViewer Role = "viewer"
 )
+
+// Roles lists every role, most powerful first.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleMember, RoleViewer}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool {
+	for _, v := range Roles {
+		if r == v {
+			return true
+		}
+	}
+	return false
+}
 
 // Scopes an API token may carry.
 const (
@@ -27,6 +48,8 @@ const (
 	ScopeAccountsWrite   = "accounts:write"
 	ScopeCredentialsRead = "credentials:read"
 	ScopeClientsWrite    = "clients:write"
+	// ScopeMembersWrite lets a token invite, change and remove members.
+	ScopeMembersWrite = "members:write"
 )
 
 // Actor is who is calling: a user, through a session or an API token.
@@ -44,6 +67,29 @@ type Actor struct {
 
 // IsOwner reports whether the actor owns its workspace.
 func (a Actor) IsOwner() bool { return a.Role == RoleOwner }
+
+// CanManageMembers reports whether the actor's role may invite members,
+// change their roles, remove them and reset their passwords. An admin may
+// do so only for members who are not owners, and may not make an owner.
+func (a Actor) CanManageMembers() bool { return a.Role == RoleOwner || a.Role == RoleAdmin }
+
+// CanManageWorkspace reports whether the actor's role may change the
+// workspace's settings: its OAuth clients and custom apps.
+func (a Actor) CanManageWorkspace() bool { return a.Role == RoleOwner || a.Role == RoleAdmin }
+
+// CanReadCredentials reports whether the actor's role may read an
+// account's credentials at all (a viewer may not); which accounts, and the
+// token's credentials:read scope, are checked besides.
+func (a Actor) CanReadCredentials() bool { return a.Role.Valid() && a.Role != RoleViewer }
+
+// CanChangeAccounts reports whether the actor's role may connect, change
+// or delete accounts and workflows (a viewer may not).
+func (a Actor) CanChangeAccounts() bool { return a.Role.Valid() && a.Role != RoleViewer }
+
+// SeesAllAccounts reports whether the actor sees every account of the
+// workspace, private ones included; everyone else sees shared accounts
+// and their own.
+func (a Actor) SeesAllAccounts() bool { return a.Role == RoleOwner }
 
 // Allows reports whether the actor's token carries the scope.
 func (a Actor) Allows(scope string) bool {

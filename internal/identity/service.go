@@ -24,6 +24,8 @@ type Store interface {
 	store.Sessions
 	store.APITokens
 	store.Meta
+	store.Invitations
+	store.Audit
 }
 
 // DefaultPasswordCost is the bcrypt cost of password hashes.
@@ -49,6 +51,9 @@ type Service struct {
 	// deleted, or a user's role changed, takes effect within tokenCacheTTL.
 	tokens *ttlcache.Cache[string, Actor]
 	signIn *limiter
+	// links limits attempts to use invitation and password-reset links,
+	// and to change a password, per address (or user).
+	links *limiter
 	// cost is the bcrypt cost; dummyHash, made at that cost on first use,
 	// keeps a sign-in for an unknown email as slow as for a known one.
 	cost      int
@@ -70,7 +75,7 @@ func New(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{store: o.Store, clock: clock, log: log, cost: o.PasswordCost,
-		tokens: ttlcache.New[string, Actor](tokenCacheTTL, clock.Now), signIn: newLimiter(clock)}
+		tokens: ttlcache.New[string, Actor](tokenCacheTTL, clock.Now), signIn: newLimiter(clock), links: newLimiter(clock)}
 	if s.cost == 0 {
 		s.cost = DefaultPasswordCost
 	}
@@ -141,22 +146,40 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 }
 
 func (s *Service) createUser(ctx context.Context, in NewUser) (store.User, error) {
-	if in.Role != RoleOwner && in.Role != RoleMember {
-		return store.User{}, &InputError{fmt.Sprintf("There is no role %q.", in.Role)}
-	}
 	var hash []byte
 	if in.Password != "" {
-		if len(in.Password) < MinPassword || len(in.Password) > MaxPassword {
-			return store.User{}, ErrPasswordLength
-		}
 		var err error
-		if hash, err = bcrypt.GenerateFromPassword([]byte(in.Password), s.cost); err != nil {
-			return store.User{}, fmt.Errorf("create user: %w", err)
+		if hash, err = s.hashPassword(in.Password); err != nil {
+			return store.User{}, err
 		}
+	}
+	return s.createUserWithHash(ctx, in, string(hash))
+}
+
+// errNoRole is the InputError of a role that does not exist.
+func errNoRole(r Role) error {
+	return &InputError{fmt.Sprintf("There is no role %q: choose owner, admin, member or viewer.", r)}
+}
+
+// hashPassword checks a new password's length and hashes it.
+func (s *Service) hashPassword(pw string) ([]byte, error) {
+	if len(pw) < MinPassword || len(pw) > MaxPassword {
+		return nil, ErrPasswordLength
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), s.cost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return hash, nil
+}
+
+func (s *Service) createUserWithHash(ctx context.Context, in NewUser, hash string) (store.User, error) {
+	if !in.Role.Valid() {
+		return store.User{}, errNoRole(in.Role)
 	}
 	now := s.clock.Now().UTC()
 	u := store.User{ID: ids.New(ids.User, now), WorkspaceID: in.WorkspaceID, Email: NormalEmail(in.Email), Name: in.Name,
-		Role: store.Role(in.Role), PasswordHash: string(hash), CreatedAt: now}
+		Role: store.Role(in.Role), PasswordHash: hash, CreatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return store.User{}, fmt.Errorf("create user: %w", err)
 	}

@@ -106,8 +106,9 @@ type SignInInput struct {
 	Password string
 }
 
-// SignIn checks an email and password against the installation's first
-// workspace and starts a session.
+// SignIn checks an email and password and starts a session. A person may
+// belong to several workspaces (a user row in each); the session goes to
+// the oldest workspace where the email has that password.
 func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
 	email := NormalEmail(in.Email)
 	if !s.signIn.allow(in.Addr, email) {
@@ -117,22 +118,34 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) 
 		// bcrypt would compare only the first 72 bytes.
 		return SignedIn{}, ErrPasswordTooLong
 	}
-	ws, err := s.store.FirstWorkspace(ctx)
+	users, err := s.store.UsersByEmail(ctx, email)
 	if err != nil {
 		return SignedIn{}, fmt.Errorf("sign in: %w", err)
 	}
-	u, err := s.store.GetUserByEmail(ctx, ws.ID, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return SignedIn{}, fmt.Errorf("sign in: %w", err)
+	if u, ok := s.matchPassword(users, in.Password); ok {
+		return s.startSession(ctx, u)
 	}
-	hash := []byte(u.PasswordHash)
-	if err != nil || len(hash) == 0 {
-		hash = s.dummy()
+	return SignedIn{}, ErrWrongCredentials
+}
+
+// matchPassword returns the first of users whose password is pw. Each
+// distinct hash is compared once; with none, the dummy is, so that an
+// unknown email is as slow as a known one.
+func (s *Service) matchPassword(users []store.User, pw string) (store.User, bool) {
+	tried := map[string]bool{}
+	for _, u := range users {
+		if u.PasswordHash == "" || tried[u.PasswordHash] {
+			continue
+		}
+		tried[u.PasswordHash] = true
+		if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) == nil {
+			return u, true
+		}
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || err != nil || u.PasswordHash == "" {
-		return SignedIn{}, ErrWrongCredentials
+	if len(tried) == 0 {
+		_ = bcrypt.CompareHashAndPassword(s.dummy(), []byte(pw))
 	}
-	return s.startSession(ctx, u)
+	return store.User{}, false
 }
 
 // dummy returns a hash to compare against when there is no user, so that

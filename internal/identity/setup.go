@@ -158,23 +158,6 @@ func (s *Service) FirstStart(ctx context.Context, tokenFile string) (string, err
 	return ws.ID, nil
 }
 
-// waitForAdmin reads the operator principal's id, waiting (in real time,
-// as waitForWorkspace does) for a replica that has created the workspace
-// but not yet recorded its admin.
-func (s *Service) waitForAdmin(ctx context.Context) ([]byte, error) {
-	for i := 0; ; i++ {
-		id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
-		if !errors.Is(err, store.ErrNotFound) || i == 50 {
-			return id, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // waitForWorkspace waits for another replica's first start. It waits in
 // real time, not by the injected clock: the other replica's progress is
 // real, and a test's fake clock would never let the wait end.
@@ -194,4 +177,21 @@ func (s *Service) waitForWorkspace(ctx context.Context) (store.Workspace, error)
 		}
 	}
 	return store.Workspace{}, errors.New("first run: another instance started creating the workspace but did not finish")
+}
+
+// waitForAdmin returns the admin principal's id. A replica that finds the
+// workspace another is still creating waits for that replica to record
+// its admin, as waitForWorkspace waits for the workspace.
+func (s *Service) waitForAdmin(ctx context.Context) ([]byte, error) {
+	for i := 0; ; i++ {
+		id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+		if !errors.Is(err, store.ErrNotFound) || i == 50 {
+			return id, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -13,11 +13,12 @@ import (
 
 // Prefixes of the record kinds.
 const (
-	Workspace = "wsp"
-	User      = "usr"
-	APIToken  = "tok"
-	Account   = "acc"
-	Event     = "evt"
+	Workspace  = "wsp"
+	User       = "usr"
+	APIToken   = "tok"
+	Account    = "acc"
+	Event      = "evt"
+	Invitation = "inv"
 )
 
 // entropy is monotonic, so ids made in one millisecond by this process

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,7 +52,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
-				s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+				s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", logPath(r.URL.Path), "panic", p)
 				if rec.status == 0 {
 					http.Error(rec, "internal error", http.StatusInternalServerError)
 				}
@@ -63,8 +64,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			elapsed := s.clock.Since(start)
 			requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 			latency.WithLabelValues(route).Observe(elapsed.Seconds())
-			s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", elapsed.Round(time.Microsecond))
+			s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status, "duration", elapsed.Round(time.Microsecond))
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// logPath keeps the token of an invitation or reset link out of the log.
+func logPath(p string) string {
+	for _, prefix := range []string{"/invite/", "/reset/"} {
+		if strings.HasPrefix(p, prefix) {
+			return prefix + "[redacted]"
+		}
+	}
+	return p
 }

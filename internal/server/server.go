@@ -141,7 +141,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, apps: appSvc, clients: clientSvc, audit: auditLog, registry: registry}
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
 	s.workflows = wf
-	s.handler = s.routes(api.New(svc, appSvc, clientSvc, wf, who, clock, log, redirectURI), web.New(web.Options{
+	apiHandler := api.New(svc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
+	apiHandler.SetPublicURL(cfg.PublicURL)
+	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who,
 		Accounts: svc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))

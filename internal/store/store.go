@@ -15,6 +15,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrLastOwner refuses a write that would leave a workspace that has
+	// an owner who signs in with a password without one.
+	ErrLastOwner = errors.New("the workspace's last owner who signs in")
 )
 
 // Role is what a user may do in a workspace.
@@ -22,7 +25,9 @@ type Role string
 
 const (
 	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
 	RoleMember Role = "member"
+	RoleViewer Role = "viewer"
 )
 
 // Workspace is a tenant; nothing crosses workspaces.
@@ -157,6 +162,71 @@ type Users interface {
 	// CountPasswordUsers counts the workspace's users who can sign in with
 	// a password.
 	CountPasswordUsers(ctx context.Context, workspaceID string) (int, error)
+	// ListUsers lists the workspace's users, oldest first.
+	ListUsers(ctx context.Context, workspaceID string) ([]User, error)
+	// UsersByEmail lists the users with the email in every workspace,
+	// oldest workspace first: one person's memberships, for sign-in.
+	UsersByEmail(ctx context.Context, email string) ([]User, error)
+	// UpdateUser reads the user, calls fn on it and writes what fn
+	// returns (name, role, password hash), in one transaction holding the
+	// row's lock. ID, WorkspaceID, Email and CreatedAt cannot change. A
+	// result that leaves the workspace without an owner who signs in,
+	// where it had one, is ErrLastOwner and writes nothing; so is an
+	// error from fn, which is returned. fn must not call the store.
+	UpdateUser(ctx context.Context, workspaceID, id string, fn func(old User) (User, error)) (User, error)
+	// DeleteUser deletes the user with their sessions and API tokens in
+	// one transaction; ErrLastOwner as UpdateUser.
+	DeleteUser(ctx context.Context, workspaceID, id string) error
+	// ReassignAccounts gives every account of the workspace owned by from
+	// to to, and returns the ids of the accounts it moved.
+	ReassignAccounts(ctx context.Context, workspaceID, from, to string) ([]string, error)
+}
+
+// InvitationKind says what a link is for.
+type InvitationKind string
+
+const (
+	// KindInvite asks a person to join a workspace with a role.
+	KindInvite InvitationKind = "invite"
+	// KindPasswordReset lets a user set a new password.
+	KindPasswordReset InvitationKind = "password_reset"
+)
+
+// Invitation is a single-use link: an invitation to join a workspace, or
+// a password reset. Only the SHA-256 of its token is stored.
+type Invitation struct {
+	ID          string
+	WorkspaceID string
+	Kind        InvitationKind
+	Email       string
+	Role        Role
+	// UserID is the user whose password a reset sets; empty for an
+	// invitation.
+	UserID    string
+	TokenHash []byte
+	CreatedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsedAt is when the link was used; nil while it is open.
+	UsedAt *time.Time
+}
+
+// Invitations stores invitations and password-reset links.
+type Invitations interface {
+	// CreateInvitation fails with ErrConflict when its id or hash exists.
+	CreateInvitation(ctx context.Context, inv Invitation) error
+	GetInvitation(ctx context.Context, workspaceID, id string) (Invitation, error)
+	// InvitationByHash finds a link by its token's hash, across workspaces.
+	InvitationByHash(ctx context.Context, hash []byte) (Invitation, error)
+	// ListInvitations lists the workspace's unused links of the kind,
+	// oldest first.
+	ListInvitations(ctx context.Context, workspaceID string, kind InvitationKind) ([]Invitation, error)
+	// UpdateInvitation is the compare-and-swap of one link: fn sees it
+	// under its row lock, and what it returns (token hash, expiry, used
+	// time) is written in the same transaction. An error from fn writes
+	// nothing and is returned. fn must not call the store.
+	UpdateInvitation(ctx context.Context, workspaceID, id string, fn func(old Invitation) (Invitation, error)) (Invitation, error)
+	DeleteInvitation(ctx context.Context, workspaceID, id string) error
 }
 
 // Session is a signed-in browser; only the SHA-256 of its cookie is stored.
@@ -477,6 +547,7 @@ type Store interface {
 	CatalogExtras
 	Sessions
 	Workflows
+	Invitations
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

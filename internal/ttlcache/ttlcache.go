@@ -57,3 +57,10 @@ func (c *Cache[K, V]) Delete(k K) {
 	delete(c.m, k)
 	c.mu.Unlock()
 }
+
+// Clear forgets every entry.
+func (c *Cache[K, V]) Clear() {
+	c.mu.Lock()
+	c.m = map[K]entry[V]{}
+	c.mu.Unlock()
+}

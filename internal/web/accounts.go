@@ -109,7 +109,11 @@ func (h *Handler) accountRows(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) view(s *session, title, nav string, content any) view {
-	return view{Title: title, User: &s.user, Owner: s.actor.IsOwner(), Nav: nav, Content: content}
+	v := view{Title: title, User: &s.user, Owner: s.actor.IsOwner(), Nav: nav, Content: content}
+	if len(s.workspaces) > 1 {
+		v.Workspaces = s.workspaces
+	}
+	return v
 }
 
 type accountContent struct {

@@ -31,6 +31,8 @@ type session struct {
 	hash  []byte
 	user  identity.User
 	actor identity.Actor
+	// workspaces are the person's memberships, for the switcher.
+	workspaces []identity.Membership
 }
 
 // cookieName is the session cookie's name.
@@ -56,7 +58,12 @@ func (h *Handler) current(r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	return &session{hash: se.Key, user: se.User, actor: se.Actor}
+	ms, err := h.identity.Memberships(r.Context(), se)
+	if err != nil {
+		// The switcher is missing; the page works all the same.
+		h.log.WarnContext(r.Context(), "memberships", "err", err)
+	}
+	return &session{hash: se.Key, user: se.User, actor: se.Actor, workspaces: ms}
 }
 
 // requireSession sends a signed-out browser to sign in (or, on a fresh

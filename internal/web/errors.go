@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
@@ -107,6 +108,16 @@ func classify(err error) webError {
 		return e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
 	case errors.Is(err, accounts.ErrUnknownApp):
 		return e(http.StatusNotFound, "unknown-app", "No such app", err.Error())
+	case errors.Is(err, identity.ErrLinkInvalid):
+		return e(http.StatusNotFound, "link-invalid", "This link does not work", "It was used, revoked or replaced by a newer one, or it expired. Ask whoever sent it for a new one.")
+	case errors.Is(err, identity.ErrLastOwner):
+		return e(http.StatusConflict, "last-owner", "The workspace's last owner", err.Error())
+	case errors.As(err, new(*identity.InputError)):
+		return e(http.StatusUnprocessableEntity, "validation", "The input is not valid", err.Error())
+	case errors.Is(err, identity.ErrNoUser):
+		return e(http.StatusNotFound, "not-found", "Not found", "no such member in this workspace")
+	case errors.Is(err, identity.ErrNoSession):
+		return e(http.StatusUnauthorized, "sign-in-required", "Sign in first", "")
 	case errors.Is(err, store.ErrNotFound):
 		return e(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):
@@ -139,7 +150,7 @@ type errorContent struct {
 // shows, and returns the reference.
 func (h *Handler) logFailure(r *http.Request, status int, err error) string {
 	ref := rand.Text()[:10]
-	h.log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "status", status, "ref", ref, "err", err)
+	h.log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", logPath(r), "status", status, "ref", ref, "err", err)
 	return ref
 }
 
@@ -156,7 +167,7 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, s *session
 		ref := h.logFailure(r, e.Status, err)
 		v.Title, v.Error, v.Content = "Something went wrong", friendly(e.Status), errorContent{Ref: ref}
 	} else {
-		h.log.DebugContext(r.Context(), "page refused", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", err)
+		h.log.DebugContext(r.Context(), "page refused", "method", r.Method, "path", logPath(r), "status", e.Status, "err", err)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
@@ -195,4 +206,15 @@ func writeProblem(w http.ResponseWriter, e webError) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// logPath is the request's path for a log line: an invitation or reset
+// link's token is as good as the link, so it stays out.
+func logPath(r *http.Request) string {
+	for _, p := range []string{invitePath, resetPath} {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return p + "[redacted]"
+		}
+	}
+	return r.URL.Path
 }

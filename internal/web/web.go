@@ -263,6 +263,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	page("GET /login", h.loginPage)
 	page("POST /login", h.login)
 	page("POST /logout", h.logout)
+	public("GET "+invitePath+"{token}", h.linkPage(false))
+	public("POST "+invitePath+"{token}", h.linkPage(false))
+	public("GET "+resetPath+"{token}", h.linkPage(true))
+	public("POST "+resetPath+"{token}", h.linkPage(true))
 
 	signedIn := func(pattern string, fn pageFunc) {
 		page(pattern, h.requireSession(h.adapt(fn)))
@@ -287,6 +291,16 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("GET /oauth-clients", h.clientsPage)
 	signedIn("POST /oauth-clients", h.setClient)
 	signedIn("POST /oauth-clients/{id}/delete", h.deleteClient)
+	signedIn("GET /members", h.membersPage)
+	signedIn("POST /members", h.invite)
+	signedIn("POST /members/{id}/role", h.changeRole)
+	signedIn("POST /members/{id}/remove", h.removeMember)
+	signedIn("POST /members/{id}/password-reset", h.resetLink)
+	signedIn("POST /invitations/{id}/resend", h.resendInvitation)
+	signedIn("POST /invitations/{id}/revoke", h.revokeInvitation)
+	signedIn("GET /password", h.passwordPage)
+	signedIn("POST /password", h.changePassword)
+	signedIn("POST /workspace", h.switchWorkspace)
 }
 
 // adapt renders the error a signed-in page returns.
@@ -310,7 +324,7 @@ func cacheStatic(next http.Handler) http.Handler {
 func (h *Handler) browser(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.log.Warn("refused a cross-origin request", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		h.log.Warn("refused a cross-origin request", "method", r.Method, "path", logPath(r), "origin", r.Header.Get("Origin"))
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 	}))
 	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -361,7 +375,7 @@ func (h *Handler) refuseForm(w http.ResponseWriter, r *http.Request, err error) 
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("The form is larger than %d KiB; nothing was changed.", maxFormBytes>>10)
 	}
-	h.log.WarnContext(r.Context(), "refused a form", "path", r.URL.Path, "status", status, "err", err)
+	h.log.WarnContext(r.Context(), "refused a form", "path", logPath(r), "status", status, "err", err)
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -373,13 +387,15 @@ func (h *Handler) refuseForm(w http.ResponseWriter, r *http.Request, err error) 
 
 // view is what every page template gets.
 type view struct {
-	Title   string
-	User    *identity.User
-	Owner   bool
-	Nav     string
-	Flash   string
-	Error   string
-	Content any
+	Title string
+	User  *identity.User
+	Owner bool
+	// Workspaces are the person's workspaces, for the switcher.
+	Workspaces []identity.Membership
+	Nav        string
+	Flash      string
+	Error      string
+	Content    any
 }
 
 // render writes a page. Rendering into a buffer first means a template

@@ -45,7 +45,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, workspaceID, email string) (
 	return u, nil
 }
 
-func scanUser(row *sql.Row) (store.User, error) {
+func scanUser(row scanner) (store.User, error) {
 	var (
 		u       store.User
 		role    string
@@ -98,4 +98,161 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
+}
+
+// ListUsers lists the workspace's users, oldest first.
+func (s *Store) ListUsers(ctx context.Context, workspaceID string) ([]store.User, error) {
+	return s.users(ctx, "list users", `SELECT `+userColumns+` FROM users WHERE workspace_id = $1 ORDER BY created_at, id`, workspaceID)
+}
+
+// UsersByEmail lists the email's users in every workspace, oldest
+// workspace first.
+func (s *Store) UsersByEmail(ctx context.Context, email string) ([]store.User, error) {
+	return s.users(ctx, "users by email", `SELECT u.id, u.workspace_id, u.email, u.name, u.role, u.password_hash, u.created_at
+		FROM users u JOIN workspaces w ON w.id = u.workspace_id WHERE u.email = $1 ORDER BY w.created_at, w.id`, email)
+}
+
+func (s *Store) users(ctx context.Context, what, query string, args ...any) ([]store.User, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// membership runs change in a transaction that holds the workspace's lock
+// (so membership changes of one workspace never interleave) and refuses,
+// with ErrLastOwner, a change that leaves the workspace without an owner
+// who signs in where it had one.
+func (s *Store) membership(ctx context.Context, workspaceID, what string, change func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", what, err)
+	}
+	defer tx.Rollback()
+	var id string
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM workspaces WHERE id = $1`+s.d.LockRows, workspaceID).Scan(&id); err != nil {
+		return notFound(err, "%s: workspace %s", what, workspaceID)
+	}
+	owners := func() (int, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = $2 AND password_hash <> ''`,
+			workspaceID, string(store.RoleOwner)).Scan(&n)
+		return n, err
+	}
+	before, err := owners()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := change(tx); err != nil {
+		return err
+	}
+	after, err := owners()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if before > 0 && after == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrLastOwner)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// UpdateUser is the compare-and-swap of one user.
+func (s *Store) UpdateUser(ctx context.Context, workspaceID, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	var out store.User
+	err := s.membership(ctx, workspaceID, "update user "+id, func(tx *sql.Tx) error {
+		old, err := scanUser(tx.QueryRowContext(ctx,
+			`SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
+		if err != nil {
+			return notFound(err, "update user %s", id)
+		}
+		u, err := fn(old)
+		if err != nil {
+			return err
+		}
+		u.ID, u.WorkspaceID, u.Email, u.CreatedAt = old.ID, old.WorkspaceID, old.Email, old.CreatedAt
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET name = $3, role = $4, password_hash = $5 WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, id, u.Name, string(u.Role), u.PasswordHash); err != nil {
+			return fmt.Errorf("update user %s: %w", id, err)
+		}
+		u.CreatedAt = stored(u.CreatedAt)
+		out = u
+		return nil
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out, nil
+}
+
+// DeleteUser deletes the user, their sessions and their API tokens.
+func (s *Store) DeleteUser(ctx context.Context, workspaceID, id string) error {
+	return s.membership(ctx, workspaceID, "delete user "+id, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		if err != nil {
+			return fmt.Errorf("delete user %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete user %s: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("delete user %s: %w", id, store.ErrNotFound)
+		}
+		for _, q := range []string{
+			`DELETE FROM sessions WHERE workspace_id = $1 AND user_id = $2`,
+			`DELETE FROM api_tokens WHERE workspace_id = $1 AND user_id = $2`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, workspaceID, id); err != nil {
+				return fmt.Errorf("delete user %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ReassignAccounts moves the accounts of from to to, within the workspace.
+func (s *Store) ReassignAccounts(ctx context.Context, workspaceID, from, to string) ([]string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reassign accounts: begin: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM accounts WHERE workspace_id = $1 AND owner_id = $2 ORDER BY id`+s.d.LockRows, workspaceID, from)
+	if err != nil {
+		return nil, fmt.Errorf("reassign accounts: %w", err)
+	}
+	var moved []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reassign accounts: %w", err)
+		}
+		moved = append(moved, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reassign accounts: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET owner_id = $3 WHERE workspace_id = $1 AND owner_id = $2`, workspaceID, from, to); err != nil {
+		return nil, fmt.Errorf("reassign accounts: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("reassign accounts: commit: %w", err)
+	}
+	return moved, nil
 }
