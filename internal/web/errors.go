@@ -11,6 +11,7 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
@@ -53,13 +54,13 @@ func classify(err error) webError {
 	var (
 		nr    *accounts.NeedsReconnectError
 		inUse *workflows.InUseError
-		pe    *accounts.ProviderError
+		pe    *connecting.ProviderError
 		oe    *oauth.Error
 		ve    *accounts.ValidationError
 		tf    *accounts.TestFailedError
 		se    *appapi.StatusError
-		wait  *accounts.WaitingError
-		rl    *accounts.RateLimitError
+		wait  *connecting.WaitingError
+		rl    *connecting.RateLimitError
 	)
 	switch {
 	case errors.As(err, &inUse):
@@ -68,15 +69,15 @@ func classify(err error) webError {
 		return e(http.StatusConflict, "needs-reconnect", "The account needs to be reconnected", nr.Error())
 	case errors.Is(err, accounts.ErrRefreshUnavailable):
 		return e(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", "")
-	case errors.Is(err, accounts.ErrBadState):
+	case errors.Is(err, connecting.ErrBadState):
 		return e(http.StatusBadRequest, "invalid-state", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrOtherSession):
+	case errors.Is(err, connecting.ErrOtherSession):
 		return e(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrOtherUser):
+	case errors.Is(err, connecting.ErrOtherUser):
 		return e(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrTooManyAttempts):
+	case errors.Is(err, connecting.ErrTooManyAttempts):
 		return e(http.StatusForbidden, "too-many-attempts", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrMissingCode):
+	case errors.Is(err, connecting.ErrMissingCode):
 		return e(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
 	case errors.As(err, &wait):
 		if wait.NeedCode {
