@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/latchkeyhq/latchkey/client"
@@ -39,6 +40,16 @@ type webError struct {
 	// ProviderStatus is the status an app's test request got.
 	ProviderStatus int
 	RetryAfter     int
+	// Link is the page that fixes the error, if there is one.
+	Link *errorLink
+}
+
+// errorLink points from an error to the page that fixes it.
+type errorLink struct {
+	Href, Text string
+	// OwnersOnly: only a workspace owner may open the page, so nobody
+	// else is shown the link.
+	OwnersOnly bool
 }
 
 // internal reports whether the error is the server's or a provider's, not
@@ -61,8 +72,18 @@ func classify(err error) webError {
 		se    *appapi.StatusError
 		wait  *connecting.WaitingError
 		rl    *connecting.RateLimitError
+		noCl  *connecting.NoClientError
+		keys  *accounts.KeyAppError
 	)
 	switch {
+	case errors.As(err, &noCl):
+		w := e(http.StatusUnprocessableEntity, "validation", "The input is not valid", noCl.Error()+"; a workspace owner sets one on the OAuth clients page.")
+		w.Link = &errorLink{Href: "/oauth-clients?app=" + url.QueryEscape(noCl.App), Text: "Set an OAuth client for " + noCl.AppName, OwnersOnly: true}
+		return w
+	case errors.As(err, &keys):
+		w := e(http.StatusUnprocessableEntity, "validation", "The input is not valid", keys.Error()+".")
+		w.Link = &errorLink{Href: "/accounts/" + url.PathEscape(keys.AccountID) + "#credentials", Text: "Replace its keys"}
+		return w
 	case errors.As(err, &inUse):
 		return e(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error())
 	case errors.As(err, &nr):
@@ -148,10 +169,13 @@ func (h *Handler) logFailure(r *http.Request, status int, err error) string {
 // with the status it means. s may be nil (signed out).
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	e := classify(err)
-	v := view{Title: e.Title, Error: e.Message}
+	if e.Link != nil && e.Link.OwnersOnly && (s == nil || !s.actor.IsOwner()) {
+		e.Link = nil
+	}
+	v := view{Title: e.Title, Error: e.Message, ErrorLink: e.Link}
 	if s != nil {
 		v = h.view(s, e.Title, "", nil)
-		v.Error = e.Message
+		v.Error, v.ErrorLink = e.Message, e.Link
 	}
 	if e.internal() {
 		ref := h.logFailure(r, e.Status, err)
@@ -165,7 +189,11 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, s *session
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(e.Status)
-		writeJSON(w, map[string]string{"error": messageOf(v)})
+		answer := map[string]string{"error": messageOf(v)}
+		if v.ErrorLink != nil {
+			answer["link"], answer["link_text"] = v.ErrorLink.Href, v.ErrorLink.Text
+		}
+		writeJSON(w, answer)
 		return
 	}
 	h.render(w, r, e.Status, "error.html", v)

@@ -377,13 +377,15 @@ func (h *Handler) refuseForm(w http.ResponseWriter, r *http.Request, err error) 
 
 // view is what every page template gets.
 type view struct {
-	Title   string
-	User    *identity.User
-	Owner   bool
-	Nav     string
-	Flash   string
-	Error   string
-	Content any
+	Title string
+	User  *identity.User
+	Owner bool
+	Nav   string
+	Flash string
+	Error string
+	// ErrorLink is the page that fixes Error, if any.
+	ErrorLink *errorLink
+	Content   any
 }
 
 // render writes a page. Rendering into a buffer first means a template
