@@ -17,10 +17,17 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// ProviderStatus is the status a provider answered a test request with.
 	ProviderStatus int `json:"provider_status,omitempty"`
-	// AccountID and ReconnectPath tell how to fix an account that needs
-	// reconnecting: POST to ReconnectPath.
-	AccountID     string `json:"account_id,omitempty"`
-	ReconnectPath string `json:"reconnect_path,omitempty"`
+	// AccountID names the account the problem is about. ReconnectPath
+	// tells how to fix one that needs reconnecting: POST to it.
+	// CredentialsPath, on a key-based account that was asked to
+	// reconnect, is where to PUT its new keys instead.
+	AccountID       string `json:"account_id,omitempty"`
+	ReconnectPath   string `json:"reconnect_path,omitempty"`
+	CredentialsPath string `json:"credentials_path,omitempty"`
+	// App and OAuthClientPath, on an app with no OAuth client set, name
+	// the app and where an owner PUTs its client.
+	App             string `json:"app,omitempty"`
+	OAuthClientPath string `json:"oauth_client_path,omitempty"`
 	// UsedBy and HiddenWorkflows, on an account-in-use problem, are the
 	// workflows that would break: those the caller may see, and how many
 	// others. AccountID names the account.

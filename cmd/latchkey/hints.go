@@ -18,10 +18,27 @@ func explain(err error) string {
 	if !ok {
 		return err.Error()
 	}
-	if client.IsProblem(p, "needs-reconnect") && p.AccountID != "" {
-		return (&hinted{msg: p.Error(), fix: "run", command: "latchkey accounts reconnect " + p.AccountID}).Error()
+	if h := problemHint(p); h != nil {
+		return h.Error()
 	}
 	return p.Error()
+}
+
+// problemHint says an API problem the user can fix in the CLI's words,
+// with the command that fixes it; nil when there is none. The API's
+// detail names routes, so the message is the CLI's own.
+func problemHint(p *client.Problem) *hinted {
+	switch {
+	case client.IsProblem(p, "needs-reconnect") && p.AccountID != "":
+		return &hinted{msg: p.Error(), fix: "run", command: "latchkey accounts reconnect " + p.AccountID, err: p}
+	case client.IsProblem(p, "validation") && p.OAuthClientPath != "" && p.App != "":
+		return &hinted{msg: "no OAuth client is set for " + p.App, fix: "an owner sets one with",
+			command: "latchkey oauth-clients set " + p.App + " --client-id ID --client-secret -", err: p}
+	case client.IsProblem(p, "validation") && p.CredentialsPath != "" && p.AccountID != "":
+		return &hinted{msg: "account " + p.AccountID + " connects with keys, not OAuth: give it new keys instead of reconnecting it", fix: "run",
+			command: "latchkey accounts reconnect " + p.AccountID + " --field NAME=VALUE", err: p}
+	}
+	return nil
 }
 
 // hinted is an error with the command that fixes it.

@@ -1,10 +1,10 @@
 // Package accounts is the connected-accounts service: it creates, lists,
 // renames and deletes accounts, checks key-based credentials with the app's
-// test request, labels accounts with the app's identity request, keeps
-// OAuth tokens fresh, and hands out credentials to callers allowed to read
-// them, auditing every read. It looks apps up with package apps and builds
-// OAuth flows with package clients; the OAuth connect flow still lives
-// here.
+// test request, labels accounts with the app's identity request, saves the
+// grants package connecting obtains, keeps OAuth tokens fresh, and hands
+// out credentials to callers allowed to read them, auditing every read. It
+// looks apps up with package apps and builds OAuth flows with package
+// clients.
 package accounts
 
 import (
@@ -27,8 +27,8 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
-	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -73,11 +73,32 @@ func canChange(a Actor, acc store.Account) bool {
 	return acc.WorkspaceID == a.WorkspaceID && (a.IsOwner() || acc.OwnerID == a.UserID)
 }
 
+// Store is what the service needs of the store: the accounts, their
+// refresh leases and the scheduler's queries, and the audit log.
+type Store interface {
+	store.Accounts
+	store.RefreshLeases
+	store.Refreshing
+	store.Audit
+}
+
+// Apps looks apps up as the workspace sees them (package apps).
+type Apps interface {
+	App(ctx context.Context, workspaceID, slug string) (*catalog.App, error)
+}
+
+// Clients builds an app's OAuth flow with a stored client and reseals the
+// clients' secrets (package clients).
+type Clients interface {
+	Flow(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow, error)
+	Reseal(ctx context.Context) (int, error)
+}
+
 // Service is the accounts service.
 type Service struct {
-	store   store.Store
-	apps    *apps.Service
-	clients *clients.Service
+	store   Store
+	apps    Apps
+	clients Clients
 	ring    *seal.Ring
 	client  *http.Client
 	clock   clockwork.Clock
@@ -96,8 +117,6 @@ type Service struct {
 	// a cached token is only handed out while it is valid, and a refresh
 	// always re-reads the row under its lock.
 	cache *ttlcache.Cache[string, store.Account]
-	// connectLimit limits connection starts per user.
-	connectLimit keyedLimiter
 }
 
 // accountCacheTTL bounds how stale a cached account may be.
@@ -113,13 +132,11 @@ func (s *Service) remember(a store.Account) store.Account {
 
 // Options configure a Service.
 type Options struct {
-	Store store.Store
+	Store Store
 	// Apps and Clients are the services the accounts service looks apps
-	// and OAuth clients up with; when nil, it makes its own from Store,
-	// Catalog and AppOrigins.
-	Apps    *apps.Service
-	Clients *clients.Service
-	Catalog *catalog.Catalog
+	// and OAuth clients up with; both are required.
+	Apps    Apps
+	Clients Clients
 	Ring    *seal.Ring
 	// Audit takes the service's audit events; nil means the service
 	// starts its own log, which Close stops.
@@ -129,10 +146,6 @@ type Options struct {
 	Client *http.Client
 	Clock  clockwork.Clock
 	Log    *slog.Logger
-	// AppOrigins sends an app's requests to another origin.
-	AppOrigins map[string]string
-	// RedirectURI is the OAuth callback URL registered with providers.
-	RedirectURI string
 	// RefreshMargin: tokens expiring within it are refreshed before use.
 	RefreshMargin time.Duration
 	// UnhealthyAfter is how long transient refresh failures may last
@@ -167,12 +180,6 @@ func New(o Options) *Service {
 	}
 	if svc.auditLog == nil {
 		svc.auditLog, svc.ownAudit = audit.New(o.Store, o.Log), true
-	}
-	if svc.apps == nil {
-		svc.apps = apps.New(apps.Options{Store: o.Store, Catalog: o.Catalog, AppOrigins: o.AppOrigins, Audit: svc.auditLog, Clock: o.Clock, Log: o.Log})
-	}
-	if svc.clients == nil {
-		svc.clients = clients.New(clients.Options{Store: o.Store, Apps: svc.apps, Ring: o.Ring, HTTP: o.Client, RedirectURI: o.RedirectURI, Audit: svc.auditLog, Clock: o.Clock, Log: o.Log})
 	}
 	return svc
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/store/sqlite"
@@ -52,8 +55,12 @@ func newService(t *testing.T) (*accounts.Service, map[string]accounts.Actor) {
 			t.Fatal(err)
 		}
 	}
-	svc := accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Clock: clockwork.NewFakeClockAt(now), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	t.Cleanup(svc.Close)
+	clock, log := clockwork.NewFakeClockAt(now), slog.New(slog.NewTextHandler(io.Discard, nil))
+	auditLog := audit.New(st, log)
+	appSvc := apps.New(apps.Options{Store: st, Catalog: cat, Audit: auditLog, Clock: clock, Log: log})
+	clientSvc := clients.New(clients.Options{Store: st, Apps: appSvc, Operators: identity.New(identity.Options{Store: st}), Ring: ring, Audit: auditLog, Clock: clock, Log: log})
+	svc := accounts.New(accounts.Options{Store: st, Apps: appSvc, Clients: clientSvc, Audit: auditLog, Ring: ring, Clock: clock, Log: log})
+	t.Cleanup(auditLog.Close)
 	return svc, actors
 }
 

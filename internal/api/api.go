@@ -17,20 +17,22 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/clients"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 // Handler serves the API.
 type Handler struct {
-	accounts  *accounts.Service
-	apps      *apps.Service
-	clients   *clients.Service
-	workflows *workflows.Service
-	identity  *identity.Service
-	clock     clockwork.Clock
-	log       *slog.Logger
-	mux       *http.ServeMux
+	accounts   *accounts.Service
+	connecting *connecting.Service
+	apps       *apps.Service
+	clients    *clients.Service
+	workflows  *workflows.Service
+	identity   *identity.Service
+	clock      clockwork.Clock
+	log        *slog.Logger
+	mux        *http.ServeMux
 	// redirectURI is shown with OAuth clients, to copy into providers'
 	// settings.
 	redirectURI string
@@ -42,8 +44,8 @@ type Handler struct {
 
 // New returns the API handler; mount it at the server's root.
 // Callers are who identity says the bearer token speaks for.
-func New(svc *accounts.Service, ap *apps.Service, cl *clients.Service, wf *workflows.Service, who *identity.Service, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
-	h := &Handler{accounts: svc, apps: ap, clients: cl, workflows: wf, identity: who, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
+func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *clients.Service, wf *workflows.Service, who *identity.Service, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
+	h := &Handler{accounts: svc, connecting: conn, apps: ap, clients: cl, workflows: wf, identity: who, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
 		failures: newFailureLimiter(clock)}
 	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
 

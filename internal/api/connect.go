@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/latchkeyhq/latchkey/client"
-	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -20,7 +20,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	return h.startConnection(w, r, accounts.ConnectInput{
+	return h.startConnection(w, r, connecting.ConnectInput{
 		App: req.App, Nickname: req.Nickname, Scopes: req.Scopes, AccountID: req.AccountID, Fields: req.Fields, Shared: req.Shared,
 	})
 }
@@ -32,11 +32,11 @@ func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return h.startConnection(w, r, accounts.ConnectInput{AccountID: r.PathValue("id")})
+	return h.startConnection(w, r, connecting.ConnectInput{AccountID: r.PathValue("id")})
 }
 
-func (h *Handler) startConnection(w http.ResponseWriter, r *http.Request, in accounts.ConnectInput) error {
-	started, err := h.accounts.Connect(r.Context(), actor(r), in)
+func (h *Handler) startConnection(w http.ResponseWriter, r *http.Request, in connecting.ConnectInput) error {
+	started, err := h.connecting.Connect(r.Context(), actor(r), in)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (h *Handler) startConnection(w http.ResponseWriter, r *http.Request, in acc
 }
 
 func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.accounts.Connection(r.Context(), actor(r), r.PathValue("id"))
+	c, err := h.connecting.Connection(r.Context(), actor(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -48,13 +49,15 @@ func toProblem(err error) *Problem {
 	var p *Problem
 	var nr *accounts.NeedsReconnectError
 	var inUse *workflows.InUseError
-	var pe *accounts.ProviderError
+	var pe *connecting.ProviderError
 	var oe *oauth.Error
 	var ve *accounts.ValidationError
 	var tf *accounts.TestFailedError
 	var se *appapi.StatusError
-	var wait *accounts.WaitingError
-	var rl *accounts.RateLimitError
+	var wait *connecting.WaitingError
+	var rl *connecting.RateLimitError
+	var noClient *connecting.NoClientError
+	var keyApp *accounts.KeyAppError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -72,15 +75,26 @@ func toProblem(err error) *Problem {
 		pr.AccountID = nr.AccountID
 		pr.ReconnectPath = "/v1/accounts/" + nr.AccountID + "/reconnect"
 		return pr
+	case errors.As(err, &noClient):
+		// A validation problem, as before; the members say how to fix it.
+		pr := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid",
+			"app: "+noClient.Error()+"; an owner sets one with PUT "+oauthClientPath(noClient.App))
+		pr.Field, pr.App, pr.OAuthClientPath = "app", noClient.App, oauthClientPath(noClient.App)
+		return pr
+	case errors.As(err, &keyApp):
+		pr := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid",
+			"app: "+keyApp.Error()+" (PUT "+credentialsPath(keyApp.AccountID)+")")
+		pr.Field, pr.AccountID, pr.CredentialsPath = "app", keyApp.AccountID, credentialsPath(keyApp.AccountID)
+		return pr
 	case errors.Is(err, accounts.ErrRefreshUnavailable):
 		return problem(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", err.Error())
-	case errors.Is(err, accounts.ErrBadState):
+	case errors.Is(err, connecting.ErrBadState):
 		return problem(http.StatusBadRequest, "invalid-state", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrOtherSession):
+	case errors.Is(err, connecting.ErrOtherSession):
 		return problem(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrOtherUser):
+	case errors.Is(err, connecting.ErrOtherUser):
 		return problem(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrTooManyAttempts):
+	case errors.Is(err, connecting.ErrTooManyAttempts):
 		return problem(http.StatusForbidden, "too-many-attempts", "The authorization cannot be completed", err.Error())
 	case errors.As(err, &wait):
 		if wait.NeedCode {
@@ -91,7 +105,7 @@ func toProblem(err error) *Problem {
 		pr := problem(http.StatusTooManyRequests, "rate-limited", "Too many requests", rl.Error())
 		pr.RetryAfter = int(math.Ceil(rl.RetryAfter.Seconds()))
 		return pr
-	case errors.Is(err, accounts.ErrMissingCode):
+	case errors.Is(err, connecting.ErrMissingCode):
 		return problem(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
 	case errors.As(err, &pe):
 		return problem(http.StatusBadRequest, "provider-refused", "The provider did not grant access", pe.Error())
@@ -139,6 +153,12 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusInternalServerError, "internal", "Something went wrong", "the error was logged")
 	}
 }
+
+// oauthClientPath is where an app's OAuth client is set (PUT).
+func oauthClientPath(app string) string { return "/v1/apps/" + app + "/oauth-client" }
+
+// credentialsPath is where a key-based account is given new keys (PUT).
+func credentialsPath(accountID string) string { return "/v1/accounts/" + accountID + "/credentials" }
 
 // WriteProblem sends p as application/problem+json.
 func WriteProblem(w http.ResponseWriter, p *Problem) { writeProblem(w, p) }

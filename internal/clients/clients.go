@@ -31,11 +31,16 @@ var ErrNoClient = errors.New("no OAuth client is set for this app")
 var errManaged = fmt.Errorf("%w: the managed OAuth client serves every workspace and is the operator's: it is set in the config file (oauth_clients) or with the admin token; a workspace owner sets this workspace's own client instead", identity.ErrForbidden)
 
 // Store is what the service needs of the store: the clients, and the
-// meta record that names the operator.
+// workspaces whose clients a key rotation reseals.
 type Store interface {
 	store.OAuthClients
-	GetMeta(ctx context.Context, key string) ([]byte, error)
 	ListWorkspaces(ctx context.Context) ([]store.Workspace, error)
+}
+
+// Operators tells whether an actor runs this installation (package
+// identity).
+type Operators interface {
+	IsOperator(ctx context.Context, a identity.Actor) (bool, error)
 }
 
 // Apps looks apps up as the workspace sees them (package apps).
@@ -47,7 +52,10 @@ type Apps interface {
 type Options struct {
 	Store Store
 	Apps  Apps
-	Ring  *seal.Ring
+	// Operators decides who may change the managed clients; it is
+	// required.
+	Operators Operators
+	Ring      *seal.Ring
 	// HTTP makes the flows' requests to authorization servers.
 	HTTP *http.Client
 	// RedirectURI is the OAuth callback URL registered with providers.
@@ -62,6 +70,7 @@ type Options struct {
 type Service struct {
 	store       Store
 	apps        Apps
+	operators   Operators
 	ring        *seal.Ring
 	http        *http.Client
 	redirectURI string
@@ -78,20 +87,23 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Service{store: o.Store, apps: o.Apps, ring: o.Ring, http: o.HTTP, redirectURI: o.RedirectURI, audit: o.Audit, clock: o.Clock, log: o.Log}
+	return &Service{store: o.Store, apps: o.Apps, operators: o.Operators, ring: o.Ring, http: o.HTTP, redirectURI: o.RedirectURI, audit: o.Audit, clock: o.Clock, log: o.Log}
 }
 
 // RedirectURI is the OAuth callback URL to register with providers.
 func (s *Service) RedirectURI() string { return s.redirectURI }
 
-// isOperator reports whether the actor runs this installation: the config
-// file (an Operator actor) or the admin token's principal from first start.
-func (s *Service) isOperator(ctx context.Context, actor identity.Actor) bool {
-	if actor.Operator {
-		return true
+// checkOperator refuses a change of a managed client by anyone but the
+// operator.
+func (s *Service) checkOperator(ctx context.Context, actor identity.Actor) error {
+	ok, err := s.operators.IsOperator(ctx, actor)
+	if err != nil {
+		return err
 	}
-	id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
-	return err == nil && actor.UserID != "" && string(id) == actor.UserID
+	if !ok {
+		return errManaged
+	}
+	return nil
 }
 
 // ClientInput sets an OAuth client.
@@ -113,8 +125,10 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	if !actor.IsOwner() {
 		return store.OAuthClient{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden)
 	}
-	if in.Managed && !s.isOperator(ctx, actor) {
-		return store.OAuthClient{}, errManaged
+	if in.Managed {
+		if err := s.checkOperator(ctx, actor); err != nil {
+			return store.OAuthClient{}, err
+		}
 	}
 	app, err := s.apps.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
@@ -184,8 +198,10 @@ func (s *Service) DeleteClient(ctx context.Context, actor identity.Actor, id str
 	if err != nil {
 		return err
 	}
-	if c.WorkspaceID == "" && !s.isOperator(ctx, actor) {
-		return errManaged
+	if c.WorkspaceID == "" {
+		if err := s.checkOperator(ctx, actor); err != nil {
+			return err
+		}
 	}
 	if err := s.store.DeleteOAuthClient(ctx, c.WorkspaceID, id); err != nil {
 		return err

@@ -411,6 +411,28 @@ func TestConnectBadInput(t *testing.T) {
 			}
 		})
 	}
+
+	// The problem of an app with no client names where to set one, and
+	// that route sets it: the connection then starts.
+	_, err = f.api.Connect(ctx, client.Connect{App: "github"})
+	var p *client.Problem
+	if !asProblem(err, &p) || p.App != "github" || p.OAuthClientPath != "/v1/apps/github/oauth-client" || !strings.Contains(p.Detail, "no OAuth client is set") || !strings.Contains(p.Detail, "PUT /v1/apps/github/oauth-client") {
+		t.Fatalf("no client set: %+v", p)
+	}
+	req, _ := http.NewRequest("PUT", f.inst.URL+p.OAuthClientPath, strings.NewReader(`{"client_id":"gh-id","client_secret":"gh-secret"}`))
+	req.Header.Set("Authorization", "Bearer "+f.inst.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT %s: %d", p.OAuthClientPath, resp.StatusCode)
+	}
+	if started, err := f.api.Connect(ctx, client.Connect{App: "github"}); err != nil || started.AuthorizeURL == "" {
+		t.Fatalf("connect after setting the client: %+v %v", started, err)
+	}
 }
 
 func TestOAuthClientsAPI(t *testing.T) {

@@ -7,9 +7,13 @@ import (
 	"log/slog"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/bootstrap"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 )
 
@@ -55,7 +59,11 @@ func RotateKeys(ctx context.Context, cfg config.Config, log *slog.Logger, newKey
 	if err != nil {
 		return accounts.ResealStats{}, err
 	}
-	svc := accounts.New(accounts.Options{Store: st, Catalog: cat, Ring: ring, Log: log})
-	defer svc.Close()
+	auditLog := audit.New(st, log)
+	defer auditLog.Close()
+	appSvc := apps.New(apps.Options{Store: st, Catalog: cat, AppOrigins: cfg.AppOrigins, Audit: auditLog, Log: log})
+	who := identity.New(identity.Options{Store: st, Log: log})
+	clientSvc := clients.New(clients.Options{Store: st, Apps: appSvc, Operators: who, Ring: ring, Audit: auditLog, Log: log})
+	svc := accounts.New(accounts.Options{Store: st, Apps: appSvc, Clients: clientSvc, Audit: auditLog, Ring: ring, Log: log})
 	return svc.Reseal(ctx)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/purger"
@@ -122,11 +123,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	redirectURI := strings.TrimSuffix(cfg.PublicURL, "/") + web.CallbackPath
 	auditLog := audit.New(st, log)
 	appSvc := apps.New(apps.Options{Store: st, Catalog: cat, AppOrigins: cfg.AppOrigins, Audit: auditLog, Clock: clock, Log: log})
-	clientSvc := clients.New(clients.Options{Store: st, Apps: appSvc, Ring: ring, HTTP: client, RedirectURI: redirectURI, Audit: auditLog, Clock: clock, Log: log})
+	clientSvc := clients.New(clients.Options{Store: st, Apps: appSvc, Operators: who, Ring: ring, HTTP: client, RedirectURI: redirectURI, Audit: auditLog, Clock: clock, Log: log})
 	svc := accounts.New(accounts.Options{
-		Store: st, Apps: appSvc, Clients: clientSvc, Audit: auditLog, Catalog: cat, Ring: ring, Client: client, Clock: clock, Log: log, AppOrigins: cfg.AppOrigins,
-		RedirectURI: redirectURI, RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
+		Store: st, Apps: appSvc, Clients: clientSvc, Audit: auditLog, Ring: ring, Client: client, Clock: clock, Log: log,
+		RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
+	connSvc := connecting.New(connecting.Options{Store: st, Accounts: svc, Apps: appSvc, Clients: clientSvc, Users: who, Ring: ring, Clock: clock, Log: log})
 	// Managed OAuth clients from the config file replace stored ones.
 	system := identity.ConfigOperator(wsID)
 	for slug, oc := range cfg.OAuthClients {
@@ -141,11 +143,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, apps: appSvc, clients: clientSvc, audit: auditLog, registry: registry}
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
 	s.workflows = wf
-	apiHandler := api.New(svc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
+	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
 	apiHandler.SetPublicURL(cfg.PublicURL)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who,
-		Accounts: svc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
+		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil

@@ -498,7 +498,9 @@ func TestReplaceKeys(t *testing.T) {
 		if creds, _ := api.Credentials(ctx, acc.ID); creds["api_key"] != goodKey {
 			t.Fatalf("credentials after replacing: %v", creds)
 		}
-		if _, err := api.Reconnect(ctx, acc.ID); !client.IsProblem(err, "validation") || !strings.Contains(err.Error(), "/credentials") {
+		_, err = api.Reconnect(ctx, acc.ID)
+		if p, ok := err.(*client.Problem); !ok || !client.IsProblem(err, "validation") || !strings.Contains(p.Detail, "PUT /v1/accounts/"+acc.ID+"/credentials") ||
+			p.AccountID != acc.ID || p.CredentialsPath != "/v1/accounts/"+acc.ID+"/credentials" {
 			t.Fatalf("reconnecting a key account: %v", err)
 		}
 		if n := countEvents(t, api, acc.ID, "account.credentials_replaced"); n != 1 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -192,7 +193,7 @@ func back(r *http.Request, def string) string {
 // reconnect starts a new grant for an account, in a popup (JSON answer)
 // or by redirecting the whole page.
 func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request, s *session) error {
-	started, err := h.accounts.Connect(r.Context(), s.actor, accounts.ConnectInput{AccountID: r.PathValue("id"), SessionHash: s.hash})
+	started, err := h.connecting.Connect(r.Context(), s.actor, connecting.ConnectInput{AccountID: r.PathValue("id"), SessionHash: s.hash})
 	if err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request, s *session) 
 // sendToProvider answers a started connection: JSON for the popup script,
 // else a redirect of the whole page. (An error that stopped the start is
 // the adapter's: JSON for the script too.)
-func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, started accounts.Started) {
+func (h *Handler) sendToProvider(w http.ResponseWriter, r *http.Request, started connecting.Started) {
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
 		writeJSON(w, map[string]string{"authorize_url": started.AuthorizeURL, "connection": started.Connection.ID})

@@ -12,6 +12,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -135,7 +136,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) er
 		}
 	}
 	if c.App.Auth == catalog.AuthOAuth2 {
-		started, err := h.accounts.Connect(r.Context(), s.actor, accounts.ConnectInput{
+		started, err := h.connecting.Connect(r.Context(), s.actor, connecting.ConnectInput{
 			App: c.App.Slug, Nickname: nick, Fields: fields, SessionHash: s.hash,
 		})
 		if err != nil {
@@ -192,7 +193,7 @@ const holdCookie = "latchkey_connect"
 // it; a client asking for JSON gets JSON.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	in := accounts.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
+	in := connecting.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
 	if s := h.current(r); s != nil {
 		in.SessionHash, in.UserID = s.hash, s.user.ID
 	}
@@ -201,12 +202,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 		return internalError{err}
 	}
 	in.HoldHash = hashCookie(hold)
-	conn, acc, err := h.accounts.Callback(r.Context(), in)
-	var wait *accounts.WaitingError
+	conn, acc, err := h.connecting.Callback(r.Context(), in)
+	var wait *connecting.WaitingError
 	if errors.As(err, &wait) {
 		http.SetCookie(w, &http.Cookie{
 			Name: holdCookie, Value: hold, Path: CallbackPath, HttpOnly: true, Secure: h.secure,
-			SameSite: http.SameSiteLaxMode, MaxAge: int(accounts.StateTTL / time.Second),
+			SameSite: http.SameSiteLaxMode, MaxAge: int(connecting.StateTTL / time.Second),
 		})
 	}
 	h.finished(w, r, conn, acc, err)
@@ -216,7 +217,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 // resume continues a waiting connection: after the sign-in it asked for
 // (GET), or with the one-time code (POST).
 func (h *Handler) resume(w http.ResponseWriter, r *http.Request) error {
-	in := accounts.ResumeInput{ConnectionID: r.PathValue("id")}
+	in := connecting.ResumeInput{ConnectionID: r.PathValue("id")}
 	if c, err := r.Cookie(holdCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
 		in.HoldHash = hashCookie(c.Value)
 	}
@@ -226,7 +227,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodPost {
 		in.Code = r.PostFormValue("code")
 	}
-	conn, acc, err := h.accounts.Resume(r.Context(), in)
+	conn, acc, err := h.connecting.Resume(r.Context(), in)
 	h.finished(w, r, conn, acc, err)
 	return nil
 }
@@ -255,7 +256,7 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Co
 		writeJSON(w, map[string]string{"status": "completed", "account_id": acc.ID})
 		return
 	}
-	var wait *accounts.WaitingError
+	var wait *connecting.WaitingError
 	if errors.As(err, &wait) {
 		status, title := http.StatusOK, "Sign in to finish"
 		v := view{Content: finishContent{ConnectionID: wait.ConnectionID, Starter: wait.Starter, NeedCode: wait.NeedCode,

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
@@ -39,6 +41,16 @@ type webError struct {
 	// ProviderStatus is the status an app's test request got.
 	ProviderStatus int
 	RetryAfter     int
+	// Link is the page that fixes the error, if there is one.
+	Link *errorLink
+}
+
+// errorLink points from an error to the page that fixes it.
+type errorLink struct {
+	Href, Text string
+	// OwnersOnly: only a workspace owner may open the page, so nobody
+	// else is shown the link.
+	OwnersOnly bool
 }
 
 // internal reports whether the error is the server's or a provider's, not
@@ -54,30 +66,40 @@ func classify(err error) webError {
 	var (
 		nr    *accounts.NeedsReconnectError
 		inUse *workflows.InUseError
-		pe    *accounts.ProviderError
+		pe    *connecting.ProviderError
 		oe    *oauth.Error
 		ve    *accounts.ValidationError
 		tf    *accounts.TestFailedError
 		se    *appapi.StatusError
-		wait  *accounts.WaitingError
-		rl    *accounts.RateLimitError
+		wait  *connecting.WaitingError
+		rl    *connecting.RateLimitError
+		noCl  *connecting.NoClientError
+		keys  *accounts.KeyAppError
 	)
 	switch {
+	case errors.As(err, &noCl):
+		w := e(http.StatusUnprocessableEntity, "validation", "The input is not valid", noCl.Error()+"; a workspace owner sets one on the OAuth clients page.")
+		w.Link = &errorLink{Href: "/oauth-clients?app=" + url.QueryEscape(noCl.App), Text: "Set an OAuth client for " + noCl.AppName, OwnersOnly: true}
+		return w
+	case errors.As(err, &keys):
+		w := e(http.StatusUnprocessableEntity, "validation", "The input is not valid", keys.Error()+".")
+		w.Link = &errorLink{Href: "/accounts/" + url.PathEscape(keys.AccountID) + "#credentials", Text: "Replace its keys"}
+		return w
 	case errors.As(err, &inUse):
 		return e(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error())
 	case errors.As(err, &nr):
 		return e(http.StatusConflict, "needs-reconnect", "The account needs to be reconnected", nr.Error())
 	case errors.Is(err, accounts.ErrRefreshUnavailable):
 		return e(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", "")
-	case errors.Is(err, accounts.ErrBadState):
+	case errors.Is(err, connecting.ErrBadState):
 		return e(http.StatusBadRequest, "invalid-state", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrOtherSession):
+	case errors.Is(err, connecting.ErrOtherSession):
 		return e(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrOtherUser):
+	case errors.Is(err, connecting.ErrOtherUser):
 		return e(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrTooManyAttempts):
+	case errors.Is(err, connecting.ErrTooManyAttempts):
 		return e(http.StatusForbidden, "too-many-attempts", "The authorization cannot be completed", err.Error())
-	case errors.Is(err, accounts.ErrMissingCode):
+	case errors.Is(err, connecting.ErrMissingCode):
 		return e(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
 	case errors.As(err, &wait):
 		if wait.NeedCode {
@@ -158,10 +180,13 @@ func (h *Handler) logFailure(r *http.Request, status int, err error) string {
 // with the status it means. s may be nil (signed out).
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	e := classify(err)
-	v := view{Title: e.Title, Error: e.Message}
+	if e.Link != nil && e.Link.OwnersOnly && (s == nil || !s.actor.IsOwner()) {
+		e.Link = nil
+	}
+	v := view{Title: e.Title, Error: e.Message, ErrorLink: e.Link}
 	if s != nil {
 		v = h.view(s, e.Title, "", nil)
-		v.Error = e.Message
+		v.Error, v.ErrorLink = e.Message, e.Link
 	}
 	if e.internal() {
 		ref := h.logFailure(r, e.Status, err)
@@ -175,7 +200,11 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, s *session
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(e.Status)
-		writeJSON(w, map[string]string{"error": messageOf(v)})
+		answer := map[string]string{"error": messageOf(v)}
+		if v.ErrorLink != nil {
+			answer["link"], answer["link_text"] = v.ErrorLink.Href, v.ErrorLink.Text
+		}
+		writeJSON(w, answer)
 		return
 	}
 	h.render(w, r, e.Status, "error.html", v)

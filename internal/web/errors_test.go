@@ -19,6 +19,8 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -146,5 +148,44 @@ func TestClassifyUnwrapsNothingInternal(t *testing.T) {
 	}
 	if got := classify(errors.Join(errors.New("x"), store.ErrNotFound)).Status; got != 404 {
 		t.Fatalf("a wrapped ErrNotFound is %d, want 404", got)
+	}
+}
+
+// TestErrorLinks: an error whose fix is a page links to it; a page only
+// owners may open is linked for owners alone.
+func TestErrorLinks(t *testing.T) {
+	h := New(Options{Clock: clockwork.NewRealClock(), Log: slog.New(slog.DiscardHandler)})
+	owner := &session{user: identity.User{ID: "usr_1", Email: "owner@acme.test", Role: identity.RoleOwner}, actor: identity.Actor{UserID: "usr_1", Role: identity.RoleOwner}}
+	member := &session{user: identity.User{ID: "usr_2", Email: "member@acme.test", Role: identity.RoleMember}, actor: identity.Actor{UserID: "usr_2", Role: identity.RoleMember}}
+	noClient := fmt.Errorf("start: %w", &connecting.NoClientError{App: "git&hub", AppName: "GitHub"})
+	keyApp := &accounts.KeyAppError{AccountID: "acc_x", AppName: "SendGrid", Auth: catalog.AuthKeys}
+	tests := []struct {
+		name string
+		s    *session
+		err  error
+		says string
+		// link is the anchor the page shows; "" means none.
+		link string
+	}{
+		{"no client, an owner", owner, noClient, "GitHub: no OAuth client is set for this app; a workspace owner sets one on the OAuth clients page.", `<a class="btn" href="/oauth-clients?app=git%26hub">Set an OAuth client for GitHub</a>`},
+		{"no client, a member", member, noClient, "GitHub: no OAuth client is set for this app; a workspace owner sets one on the OAuth clients page.", ""},
+		{"a key app, a member", member, keyApp, "SendGrid connects with keys: give the account new credentials instead.", `<a class="btn" href="/accounts/acc_x#credentials">Replace its keys</a>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := h.adapt(func(w http.ResponseWriter, r *http.Request, s *session) error { return tt.err })
+			rec := httptest.NewRecorder()
+			page(rec, httptest.NewRequest("GET", "/", nil), tt.s)
+			body := rec.Body.String()
+			if rec.Code != 422 || !strings.Contains(body, template.HTMLEscapeString(tt.says)) {
+				t.Fatalf("%d, want 422 saying %q:\n%s", rec.Code, tt.says, body)
+			}
+			if tt.link != "" && !strings.Contains(body, tt.link) {
+				t.Fatalf("no link %s:\n%s", tt.link, body)
+			}
+			if tt.link == "" && strings.Contains(body, `<a class="btn" href="/oauth-clients`) {
+				t.Fatalf("a link to a page the user may not open:\n%s", body)
+			}
+		})
 	}
 }

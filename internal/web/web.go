@@ -33,6 +33,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -49,10 +50,12 @@ const CallbackPath = "/oauth/callback"
 
 // Options configure the pages.
 type Options struct {
-	Accounts  *accounts.Service
-	Apps      *apps.Service
-	Clients   *clients.Service
-	Workflows *workflows.Service
+	Accounts *accounts.Service
+	// Connecting runs the OAuth connect flow and its callback.
+	Connecting *connecting.Service
+	Apps       *apps.Service
+	Clients    *clients.Service
+	Workflows  *workflows.Service
 	// Identity says who is signed in, and signs people in and out.
 	Identity *identity.Service
 	Clock    clockwork.Clock
@@ -66,14 +69,15 @@ type Options struct {
 
 // Handler serves the browser pages.
 type Handler struct {
-	accounts  *accounts.Service
-	apps      *apps.Service
-	clients   *clients.Service
-	workflows *workflows.Service
-	identity  *identity.Service
-	clock     clockwork.Clock
-	log       *slog.Logger
-	secure    bool
+	accounts   *accounts.Service
+	connecting *connecting.Service
+	apps       *apps.Service
+	clients    *clients.Service
+	workflows  *workflows.Service
+	identity   *identity.Service
+	clock      clockwork.Clock
+	log        *slog.Logger
+	secure     bool
 	// csp is the policy of a page that starts no OAuth connection.
 	csp string
 	// httpOrigins are the http AppOrigins, which "https:" does not cover.
@@ -85,7 +89,7 @@ type Handler struct {
 func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
-		accounts: o.Accounts, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
+		accounts: o.Accounts, connecting: o.Connecting, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
 		secure: u != nil && u.Scheme == "https",
 	}
 	for _, o := range o.AppOrigins {
@@ -395,7 +399,9 @@ type view struct {
 	Nav        string
 	Flash      string
 	Error      string
-	Content    any
+	// ErrorLink is the page that fixes Error, if any.
+	ErrorLink *errorLink
+	Content   any
 }
 
 // render writes a page. Rendering into a buffer first means a template

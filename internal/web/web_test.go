@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -423,5 +425,65 @@ func TestErrorPagesThroughTheServer(t *testing.T) {
 	}
 	if list, _ := inst.Client().ListAccounts(context.Background(), client.ListOptions{}); len(list.Data) != 0 {
 		t.Fatal("an account was saved")
+	}
+}
+
+// TestErrorLinksThroughTheServer: an error whose fix is another page says
+// so with a link to it, on the page and in the popup script's JSON, and
+// the link leads there.
+func TestErrorLinksThroughTheServer(t *testing.T) {
+	inst, b := start(t)
+	setup(t, b)
+	acc, err := inst.Client().CreateAccount(context.Background(), client.CreateAccount{App: "openai", Fields: map[string]string{"api_key": "sk-old-value"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, says, link, text string
+	}{
+		{"no OAuth client", "/connect/github", "GitHub: no OAuth client is set for this app", "/oauth-clients?app=github", "Set an OAuth client for GitHub"},
+		{"a key app reconnected", "/accounts/" + acc.ID + "/reconnect", "OpenAI connects with keys: give the account new credentials instead", "/accounts/" + acc.ID + "#credentials", "Replace its keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := b.post(t, tt.path, url.Values{}, "")
+			if resp.StatusCode != 422 || !strings.Contains(body, tt.says) || !strings.Contains(body, `<a class="btn" href="`+html.EscapeString(tt.link)+`">`+tt.text+`</a>`) {
+				t.Fatalf("%d, want 422 saying %q with a link to %s:\n%s", resp.StatusCode, tt.says, tt.link, body)
+			}
+			if strings.Contains(body, "/v1/") || strings.Contains(body, "latchkey ") {
+				t.Fatalf("the page names an API route or a CLI command:\n%s", body)
+			}
+
+			req, _ := http.NewRequest("POST", inst.URL+tt.path, strings.NewReader(""))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Accept", "application/json")
+			req.Header.Set("Origin", inst.URL)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			jr, err := b.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]string
+			err = json.NewDecoder(jr.Body).Decode(&got)
+			jr.Body.Close()
+			if err != nil || jr.StatusCode != 422 || !strings.Contains(got["error"], tt.says) || got["link"] != tt.link || got["link_text"] != tt.text {
+				t.Fatalf("JSON answer %d %v (%v)", jr.StatusCode, got, err)
+			}
+
+			resp, body = b.get(t, tt.link)
+			if resp.StatusCode != 200 {
+				t.Fatalf("the link %s answers %d", tt.link, resp.StatusCode)
+			}
+			switch {
+			case strings.HasPrefix(tt.link, "/oauth-clients"):
+				if !strings.Contains(body, `value="github" selected`) {
+					t.Fatalf("the OAuth clients page does not have GitHub chosen:\n%s", body)
+				}
+			default:
+				if !strings.Contains(body, `id="credentials"`) {
+					t.Fatalf("the account page has no replace-keys form:\n%s", body)
+				}
+			}
+		})
 	}
 }

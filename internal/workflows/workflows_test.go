@@ -16,6 +16,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
 	"github.com/latchkeyhq/latchkey/internal/sandbox/sandboxtest"
 	"github.com/latchkeyhq/latchkey/internal/seal"
@@ -59,7 +60,8 @@ func newFixture(t *testing.T) fixture {
 	auditLog := audit.New(st, slog.New(slog.DiscardHandler))
 	t.Cleanup(auditLog.Close)
 	f.apps = apps.New(apps.Options{Store: st, Catalog: cat, Audit: auditLog, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
-	f.accounts = accounts.New(accounts.Options{Store: st, Apps: f.apps, Catalog: cat, Ring: ring, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
+	clientSvc := clients.New(clients.Options{Store: st, Apps: f.apps, Operators: identity.New(identity.Options{Store: st}), Ring: ring, Audit: auditLog, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
+	f.accounts = accounts.New(accounts.Options{Store: st, Apps: f.apps, Clients: clientSvc, Audit: auditLog, Ring: ring, Clock: f.clock, Log: slog.New(slog.DiscardHandler)})
 	t.Cleanup(f.accounts.Close)
 	return f
 }

@@ -109,7 +109,7 @@
   });
 
   // --- OAuth: a popup at the provider; the callback page tells us -------
-  const showError = (form, message) => {
+  const showError = (form, message, link) => {
     let p = form.querySelector(".form-error");
     if (!p) {
       p = document.createElement("p");
@@ -118,6 +118,13 @@
       form.prepend(p);
     }
     p.textContent = message;
+    // The page that fixes it, when the server names one.
+    if (link && link.href) {
+      const a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text || "Fix it";
+      p.append(" ", a);
+    }
   };
   const startOAuth = async (form) => {
     oauthForm = form;
@@ -128,10 +135,14 @@
     try {
       const res = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { Accept: "application/json" } });
       data = await res.json();
-      if (!res.ok) throw new Error(data.error || "The connection could not be started.");
+      if (!res.ok) {
+        const err = new Error(data.error || "The connection could not be started.");
+        err.link = { href: data.link, text: data.link_text };
+        throw err;
+      }
     } catch (err) {
       if (popup) popup.close();
-      showError(form, err.message);
+      showError(form, err.message, err.link);
       return;
     }
     if (popup && !popup.closed) {

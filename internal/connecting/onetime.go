@@ -1,4 +1,4 @@
-package accounts
+package connecting
 
 import (
 	"crypto/rand"

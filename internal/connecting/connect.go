@@ -1,4 +1,4 @@
-package accounts
+package connecting
 
 import (
 	"context"
@@ -9,30 +9,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/validation"
 )
 
 // StateTTL is how long an authorization may take.
 const StateTTL = 10 * time.Minute
 
-// More audit actions.
-const (
-	ActionReconnected    = "account.reconnected"
-	ActionNeedsReconnect = "account.needs_reconnect"
-	ActionRefreshFailed  = "account.refresh_failed"
-)
+func invalid(field, format string, args ...any) error {
+	return validation.Invalid(field, format, args...)
+}
 
 // Errors of the callback. None of them stores anything.
 var (
@@ -89,22 +88,21 @@ type pending struct {
 
 // Connect starts an OAuth connection (or a reconnection) and returns the
 // URL the user approves it at.
-func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (Started, error) {
+func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectInput) (Started, error) {
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Started{}, err
 	}
-	if err := s.connectLimit.allow(actor.WorkspaceID+"/"+actor.UserID, s.clock.Now()); err != nil {
+	if err := s.limit.allow(actor.WorkspaceID+"/"+actor.UserID, s.clock.Now()); err != nil {
 		return Started{}, err
 	}
 	var reconnect store.Account
+	var oldFields map[string]string
 	if in.AccountID != "" {
-		acc, err := s.visible(ctx, actor, in.AccountID)
+		acc, fields, err := s.accounts.ReconnectTarget(ctx, actor, in.AccountID)
 		if err != nil {
 			return Started{}, err
 		}
-		if !canChange(actor, acc) {
-			return Started{}, fmt.Errorf("%w: only the account's owner may reconnect it", ErrForbidden)
-		}
+		oldFields = fields
 		if in.App != "" && in.App != acc.App {
 			return Started{}, invalid("app", "account %s is a %s account, not %s", acc.ID, acc.App, in.App)
 		}
@@ -119,7 +117,7 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 	}
 	if app.Auth != catalog.AuthOAuth2 {
 		if reconnect.ID != "" {
-			return Started{}, invalid("app", "%s connects with %s: give the account new credentials instead (PUT /v1/accounts/%s/credentials)", app.Name, app.Auth, reconnect.ID)
+			return Started{}, &accounts.KeyAppError{AccountID: reconnect.ID, AppName: app.Name, Auth: app.Auth}
 		}
 		return Started{}, invalid("app", "%s connects with %s, not OAuth 2", app.Name, app.Auth)
 	}
@@ -128,17 +126,15 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 		nickname = reconnect.Nickname
 	}
 	if in.Nickname != nil {
-		if nickname, err = checkNickname(*in.Nickname); err != nil {
+		if nickname, err = accounts.CheckNickname(*in.Nickname); err != nil {
 			return Started{}, err
 		}
 	}
 	fields := in.Fields
 	if reconnect.ID != "" && len(fields) == 0 {
-		if creds, err := s.open(reconnect); err == nil {
-			fields = creds.Fields
-		}
+		fields = oldFields
 	}
-	if fields, err = CheckFields(app, fields); err != nil {
+	if fields, err = accounts.CheckFields(app, fields); err != nil {
 		return Started{}, err
 	}
 	scopes := slices.Clone(app.OAuth2.DefaultScopes)
@@ -157,7 +153,7 @@ func (s *Service) Connect(ctx context.Context, actor Actor, in ConnectInput) (St
 	}
 	client, err := s.clients.Find(ctx, actor.WorkspaceID, app.Slug)
 	if errors.Is(err, clients.ErrNoClient) {
-		return Started{}, invalid("app", "%s: %v; an owner sets one with: latchkey oauth-clients set %s --client-id ... --client-secret ...", app.Name, clients.ErrNoClient, app.Slug)
+		return Started{}, &NoClientError{App: app.Slug, AppName: app.Name}
 	}
 	if err != nil {
 		return Started{}, err
@@ -222,7 +218,7 @@ func offered(app *catalog.App) []string {
 }
 
 // Connection returns a connection the actor started, to follow its outcome.
-func (s *Service) Connection(ctx context.Context, actor Actor, id string) (store.Connection, error) {
+func (s *Service) Connection(ctx context.Context, actor identity.Actor, id string) (store.Connection, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return store.Connection{}, err
 	}
@@ -490,15 +486,15 @@ func (s *Service) conclude(ctx context.Context, conn store.Connection, acc store
 }
 
 // canSignIn reports whether the actor's user can sign in on the web.
-func (s *Service) canSignIn(ctx context.Context, actor Actor) bool {
-	u, err := s.store.GetUser(ctx, actor.WorkspaceID, actor.UserID)
-	return err == nil && u.PasswordHash != ""
+func (s *Service) canSignIn(ctx context.Context, actor identity.Actor) bool {
+	u, err := s.users.User(ctx, actor.WorkspaceID, actor.UserID)
+	return err == nil && u.SignsIn
 }
 
 // starterName names who started a connection, for the page that asks the
 // browser to sign in as them.
 func (s *Service) starterName(ctx context.Context, conn store.Connection) string {
-	u, err := s.store.GetUser(ctx, conn.WorkspaceID, conn.UserID)
+	u, err := s.users.User(ctx, conn.WorkspaceID, conn.UserID)
 	if err != nil {
 		return "the user who started it"
 	}
@@ -530,65 +526,11 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 	if err != nil {
 		return store.Account{}, err
 	}
-	creds := Credentials{Fields: p.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(), Kept: tok.Kept}
-	label := s.identify(ctx, app, creds.Values())
-	scopes := tok.Scopes
-	if scopes == nil {
-		scopes = conn.Scopes
-	}
-	now := s.clock.Now().UTC()
-	actor := Actor{WorkspaceID: conn.WorkspaceID, UserID: conn.UserID}
-
-	apply := func(a *store.Account) error {
-		var err error
-		if a.Credentials, err = s.seal(a.ID, creds); err != nil {
-			return err
-		}
-		a.Scopes = scopes
-		a.IdentityLabel = label
-		a.OAuthClientID = conn.OAuthClientID
-		a.Status, a.StatusError = store.StatusHealthy, ""
-		a.RefreshFailures, a.FailingSince = 0, nil
-		a.ExpiresAt = expiry(tok.Expiry)
-		a.LastRefreshedAt = &now
-		a.NextRefreshAt = s.nextRefresh(app, now, tok.Expiry)
-		a.UpdatedAt = now
-		return nil
-	}
-	if conn.AccountID != "" {
-		acc, err := s.store.UpdateAccount(ctx, conn.WorkspaceID, conn.AccountID, func(a *store.Account) error {
-			a.Nickname = conn.Nickname
-			return apply(a)
-		})
-		if err != nil {
-			return store.Account{}, fmt.Errorf("reconnect %s: %w", conn.AccountID, err)
-		}
-		s.remember(acc)
-		s.audit(ctx, actor, acc.ID, ActionReconnected, map[string]string{"app": app.Slug, "identity": label})
-		s.log.InfoContext(ctx, "account reconnected", "account", acc.ID, "app", app.Slug)
-		return acc, nil
-	}
-	acc := store.Account{
-		ID: ids.New(ids.Account, now), WorkspaceID: conn.WorkspaceID, OwnerID: conn.UserID, App: app.Slug,
-		Nickname: conn.Nickname, Shared: conn.Shared, CreatedAt: now,
-	}
-	if err := apply(&acc); err != nil {
-		return store.Account{}, err
-	}
-	if err := s.store.CreateAccount(ctx, acc); err != nil {
-		return store.Account{}, fmt.Errorf("save account: %w", err)
-	}
-	s.audit(ctx, actor, acc.ID, ActionConnected, map[string]string{"app": app.Slug, "identity": label})
-	s.log.InfoContext(ctx, "account connected", "account", acc.ID, "app", app.Slug)
-	return acc, nil
-}
-
-func expiry(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
+	return s.accounts.SaveGrant(ctx, accounts.Grant{
+		WorkspaceID: conn.WorkspaceID, OwnerID: conn.UserID, AccountID: conn.AccountID, App: app,
+		Nickname: conn.Nickname, Shared: conn.Shared, OAuthClientID: conn.OAuthClientID,
+		Fields: p.Fields, Token: tok, Scopes: conn.Scopes,
+	})
 }
 
 // clip shortens s to at most n runes, marking the cut.

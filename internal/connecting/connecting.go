@@ -1,0 +1,102 @@
+// Package connecting runs the OAuth connect flow: it starts a connection
+// (or a reconnection) bound to the browser session or a one-time code,
+// limits how often a user starts one, takes the provider's answer at the
+// callback, holds it until the browser proves it may finish, exchanges the
+// code and hands the grant to package accounts to save.
+package connecting
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/clients"
+	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Store is what the service needs of the store: the connections.
+type Store interface {
+	store.Connections
+}
+
+// Accounts finds the account to reconnect and saves a grant as an account
+// (package accounts).
+type Accounts interface {
+	ReconnectTarget(ctx context.Context, actor identity.Actor, id string) (store.Account, map[string]string, error)
+	SaveGrant(ctx context.Context, g accounts.Grant) (store.Account, error)
+}
+
+// Apps looks apps up as the workspace sees them (package apps).
+type Apps interface {
+	App(ctx context.Context, workspaceID, slug string) (*catalog.App, error)
+}
+
+// Clients finds the OAuth client an app connects with and builds its flow
+// (package clients).
+type Clients interface {
+	Find(ctx context.Context, workspaceID, app string) (store.OAuthClient, error)
+	Flow(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow, error)
+	FlowWith(app *catalog.App, c store.OAuthClient, fields map[string]string) (*oauth.Flow, error)
+}
+
+// Users tells who started a connection (package identity).
+type Users interface {
+	User(ctx context.Context, workspaceID, id string) (identity.User, error)
+}
+
+// Options configure a Service; every field but Clock and Log is required.
+type Options struct {
+	Store    Store
+	Accounts Accounts
+	Apps     Apps
+	Clients  Clients
+	Users    Users
+	// Ring seals what a connection keeps until its callback.
+	Ring  *seal.Ring
+	Clock clockwork.Clock
+	Log   *slog.Logger
+}
+
+// Service is the connecting service.
+type Service struct {
+	store    Store
+	accounts Accounts
+	apps     Apps
+	clients  Clients
+	users    Users
+	ring     *seal.Ring
+	clock    clockwork.Clock
+	log      *slog.Logger
+	// limit limits connection starts per user.
+	limit keyedLimiter
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clients: o.Clients, users: o.Users, ring: o.Ring, clock: o.Clock, log: o.Log}
+}
+
+// NoClientError means no OAuth client is set for the app, so it cannot
+// be connected until a workspace owner (or the operator) sets one. Each
+// surface names the way to set one in its own words.
+type NoClientError struct {
+	// App is the app's slug; AppName its display name.
+	App, AppName string
+}
+
+func (e *NoClientError) Error() string { return e.AppName + ": " + clients.ErrNoClient.Error() }
+
+// Unwrap lets errors.Is(err, clients.ErrNoClient) see it.
+func (e *NoClientError) Unwrap() error { return clients.ErrNoClient }
