@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshLeaseConcurrent", testRefreshLeaseConcurrent},
 	}
 	tests = append(tests, workflowTests...)
+	tests = append(tests, tokenTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
