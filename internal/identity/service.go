@@ -24,6 +24,7 @@ type Store interface {
 	store.Sessions
 	store.APITokens
 	store.Meta
+	store.Audit
 }
 
 // DefaultPasswordCost is the bcrypt cost of password hashes.
@@ -37,6 +38,9 @@ type Options struct {
 	// PasswordCost is the bcrypt cost of new password hashes; zero means
 	// DefaultPasswordCost. Tests lower it to keep set-up fast.
 	PasswordCost int
+	// Resources checks the accounts and apps a token is limited to; nil
+	// refuses every limit.
+	Resources Resources
 }
 
 // Service says who is calling, and keeps the users, sessions and tokens
@@ -46,9 +50,15 @@ type Service struct {
 	clock clockwork.Clock
 	log   *slog.Logger
 	// tokens spares the database two reads per API request. A token
-	// deleted, or a user's role changed, takes effect within tokenCacheTTL.
-	tokens *ttlcache.Cache[string, Actor]
-	signIn *limiter
+	// revoked or rotated here takes effect at once (its entry is dropped);
+	// one deleted elsewhere, or a user's role changed, within tokenCacheTTL.
+	tokens *ttlcache.Cache[string, cachedToken]
+	// touched holds the tokens whose last use was written within
+	// lastUsedEvery.
+	touched   *ttlcache.Cache[string, struct{}]
+	use       useLimiter
+	resources Resources
+	signIn    *limiter
 	// cost is the bcrypt cost; dummyHash, made at that cost on first use,
 	// keeps a sign-in for an unknown email as slow as for a known one.
 	cost      int
@@ -70,7 +80,11 @@ func New(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{store: o.Store, clock: clock, log: log, cost: o.PasswordCost,
-		tokens: ttlcache.New[string, Actor](tokenCacheTTL, clock.Now), signIn: newLimiter(clock)}
+		tokens: ttlcache.New[string, cachedToken](tokenCacheTTL, clock.Now), signIn: newLimiter(clock),
+		touched: ttlcache.New[string, struct{}](lastUsedEvery, clock.Now), resources: o.Resources}
+	if s.resources == nil {
+		s.resources = noResources{}
+	}
 	if s.cost == 0 {
 		s.cost = DefaultPasswordCost
 	}
@@ -221,3 +235,12 @@ func (s *Service) IsOperator(ctx context.Context, a Actor) (bool, error) {
 	}
 	return string(id) == a.UserID, nil
 }
+
+// noResources knows no account and no app.
+type noResources struct{}
+
+func (noResources) AccountApp(context.Context, Actor, string) (string, error) {
+	return "", store.ErrNotFound
+}
+
+func (noResources) AppExists(context.Context, string, string) error { return store.ErrNotFound }
