@@ -55,6 +55,8 @@ func toProblem(err error) *Problem {
 	var se *appapi.StatusError
 	var wait *accounts.WaitingError
 	var rl *accounts.RateLimitError
+	var ie *identity.InputError
+	var trl *identity.RateLimitError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -115,6 +117,16 @@ func toProblem(err error) *Problem {
 			pr.Status = http.StatusBadGateway
 		}
 		return pr
+	case errors.As(err, &ie):
+		return problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", ie.Message)
+	case errors.As(err, &trl):
+		pr := problem(http.StatusTooManyRequests, "token-rate-limited", "The token is used too often", trl.Error())
+		pr.RetryAfter = max(int(math.Ceil(trl.Wait.Seconds())), 1)
+		return pr
+	case errors.Is(err, identity.ErrNoToken):
+		return problem(http.StatusNotFound, "not-found", "Not found", "no such API token among yours")
+	case errors.Is(err, identity.ErrTokenRotated):
+		return problem(http.StatusConflict, "token-rotated", "The token was rotated already", err.Error())
 	case errors.Is(err, accounts.ErrUnknownApp):
 		return problem(http.StatusNotFound, "unknown-app", "No such app", err.Error())
 	case errors.Is(err, store.ErrNotFound):

@@ -7,10 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // ErrForbidden: the actor may not do this.
 var ErrForbidden = errors.New("not allowed")
+
+// ErrOutsideLimits: the account is beyond the token's limits. It matches
+// store.ErrNotFound, so a limited token is told "not found", never that
+// the account exists.
+var ErrOutsideLimits = fmt.Errorf("outside the token's limits: %w", store.ErrNotFound)
 
 // Role is what a user may do in a workspace.
 type Role string

@@ -100,7 +100,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
 		return fail(err)
 	}
-	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost})
+	resources := &tokenResources{}
+	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost, Resources: resources})
 	wsID, err := who.FirstStart(ctx, cfg.AdminTokenFile())
 	if err != nil {
 		return fail(err)
@@ -118,6 +119,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Store: st, Catalog: cat, Ring: ring, Client: client, Clock: clock, Log: log, AppOrigins: cfg.AppOrigins,
 		RedirectURI: redirectURI, RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
+	resources.accounts = svc
 	// Managed OAuth clients from the config file replace stored ones.
 	system := identity.ConfigOperator(wsID)
 	for slug, oc := range cfg.OAuthClients {
