@@ -45,6 +45,7 @@ type Server struct {
 	workflows *workflows.Service
 	handler   http.Handler
 	registry  *prometheus.Registry
+	apiRoutes []string
 }
 
 // Options are what tests may inject; zero values mean the real thing.
@@ -134,7 +135,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, registry: registry}
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
 	s.workflows = wf
-	s.handler = s.routes(api.New(svc, wf, who, clock, log, redirectURI), web.New(web.Options{
+	apiHandler := api.New(svc, wf, who, clock, log, redirectURI)
+	s.apiRoutes = apiHandler.Routes()
+	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who,
 		Accounts: svc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
@@ -206,6 +209,9 @@ func (s *Server) Identity() *identity.Service { return s.identity }
 
 // Workflows is the workflows service.
 func (s *Server) Workflows() *workflows.Service { return s.workflows }
+
+// APIRoutes lists the API's authenticated route patterns.
+func (s *Server) APIRoutes() []string { return s.apiRoutes }
 
 // Store is the server's store.
 func (s *Server) Store() store.Store { return s.store }
