@@ -81,7 +81,7 @@ var routeTable = []routeRow{
 	{"POST /v1/app-requests", fixed("/v1/app-requests"), `{"name":""}`, "yyy"},
 	{"GET /v1/app-requests", fixed("/v1/app-requests"), "", "yny"},
 	{"POST /v1/tokens", fixed("/v1/tokens"), `{"name":"t","scopes":["members:write"]}`, "ynn"},
-	
+
 	{"GET /v1/tokens", fixed("/v1/tokens"), "", "yyy"},
 	{"DELETE /v1/tokens/{id}", fixed("/v1/tokens/tok_01j0000000000000000000000"), "", "yyy"},
 	{"POST /v1/tokens/{id}/rotate", func(r *routeFixture) string { return "/v1/tokens/" + r.token + "/rotate" }, `{"overlap":"0s"}`, "yyy"},
