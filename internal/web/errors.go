@@ -60,8 +60,15 @@ func classify(err error) webError {
 		se    *appapi.StatusError
 		wait  *accounts.WaitingError
 		rl    *accounts.RateLimitError
+		ie    *identity.InputError
 	)
 	switch {
+	case errors.As(err, &ie):
+		return e(http.StatusUnprocessableEntity, "validation", "The input is not valid", ie.Message)
+	case errors.Is(err, identity.ErrNoToken):
+		return e(http.StatusNotFound, "not-found", "Not found", "no such API token among yours")
+	case errors.Is(err, identity.ErrTokenRotated):
+		return e(http.StatusConflict, "token-rotated", "The token was rotated already", err.Error())
 	case errors.As(err, &inUse):
 		return e(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error())
 	case errors.As(err, &nr):

@@ -281,6 +281,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("GET /oauth-clients", h.clientsPage)
 	signedIn("POST /oauth-clients", h.setClient)
 	signedIn("POST /oauth-clients/{id}/delete", h.deleteClient)
+	signedIn("GET /tokens", h.tokensPage)
+	signedIn("POST /tokens", h.createToken)
+	signedIn("POST /tokens/{id}/revoke", h.revokeToken)
+	signedIn("POST /tokens/{id}/rotate", h.rotateToken)
 }
 
 // adapt renders the error a signed-in page returns.
