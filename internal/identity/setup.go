@@ -140,7 +140,7 @@ func (s *Service) FirstStart(ctx context.Context, tokenFile string) (string, err
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("admin token file: %w", err)
 	}
-	adminID, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+	adminID, err := s.waitForAdmin(ctx)
 	if err != nil {
 		return "", fmt.Errorf("first run: admin user: %w", err)
 	}
@@ -177,4 +177,22 @@ func (s *Service) waitForWorkspace(ctx context.Context) (store.Workspace, error)
 		}
 	}
 	return store.Workspace{}, errors.New("first run: another instance started creating the workspace but did not finish")
+}
+
+// waitForAdmin returns the admin principal, waiting (as waitForWorkspace
+// does) for a replica that made the workspace and has yet to record its
+// admin: a replica that starts in that moment finds the one and not the
+// other.
+func (s *Service) waitForAdmin(ctx context.Context) ([]byte, error) {
+	for i := 0; ; i++ {
+		id, err := s.store.GetMeta(ctx, store.MetaAdminUser)
+		if err == nil || !errors.Is(err, store.ErrNotFound) || i == 50 {
+			return id, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
