@@ -203,3 +203,48 @@ func TestWorkflowCommands(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestTokenCommands(t *testing.T) {
+	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{})
+	env := map[string]string{"LATCHKEY_DATA_DIR": inst.Config.DataDir, "LATCHKEY_LISTEN": inst.Config.Listen}
+	acc, err := inst.Client().CreateAccount(context.Background(), client.CreateAccount{App: "openai", Fields: map[string]string{"api_key": "sk-cli-token-key"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, env, "tokens", "create", "mailer", "--scope", "credentials:read", "--account", acc.ID, "--expires", "30d")
+	secret := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(secret, "lk_") {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	if creds, err := client.New(inst.URL, secret, nil).Credentials(context.Background(), acc.ID); err != nil || creds["api_key"] != "sk-cli-token-key" {
+		t.Fatalf("the new token reads its account: %v, %v", creds, err)
+	}
+	out, err = run(t, env, "tokens", "list")
+	id := regexp.MustCompile(`tok_[0-9a-z]{26}\s+mailer`).FindString(out)
+	if err != nil || id == "" || !strings.Contains(out, acc.ID) || strings.Contains(out, secret) {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	id = strings.Fields(id)[0]
+	if _, err := run(t, env, "tokens", "create", "x", "--scope", "accounts:read", "--expires", "soon"); err == nil || !strings.Contains(err.Error(), "--expires") {
+		t.Fatalf("a bad --expires: %v", err)
+	}
+	out, err = run(t, env, "tokens", "rotate", id, "--overlap", "0s")
+	fresh := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(fresh, "lk_") || fresh == secret {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+	if _, err := client.New(inst.URL, secret, nil).Credentials(context.Background(), acc.ID); !client.IsProblem(err, "unauthorized") {
+		t.Fatalf("the old secret after a rotation with no overlap: %v", err)
+	}
+	out, err = run(t, env, "tokens", "list")
+	newID := regexp.MustCompile(`tok_[0-9a-z]{26}\s+mailer`).FindString(out)
+	if err != nil || newID == "" {
+		t.Fatalf("list after rotate: %v\n%s", err, out)
+	}
+	if out, err := run(t, env, "tokens", "revoke", strings.Fields(newID)[0]); err != nil {
+		t.Fatalf("revoke: %v\n%s", err, out)
+	}
+	if _, err := client.New(inst.URL, fresh, nil).Credentials(context.Background(), acc.ID); !client.IsProblem(err, "unauthorized") {
+		t.Fatalf("a revoked token: %v", err)
+	}
+}

@@ -38,25 +38,46 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, more, err := h.accounts.List(r.Context(), actor(r), accounts.ListInput{
-		App: q.Get("app"), Status: store.AccountStatus(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit,
-	})
-	if err != nil {
-		return err
+	in := accounts.ListInput{App: q.Get("app"), Status: store.AccountStatus(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit}
+	a := actor(r)
+	if a.Limited() && len(a.Accounts) == 0 && len(a.Apps) == 1 && in.App == "" {
+		// The common case, one app: the store filters.
+		in.App = a.Apps[0]
 	}
-	out := client.Page[client.Account]{Data: make([]client.Account, 0, len(list))}
-	for _, a := range list {
-		out.Data = append(out.Data, h.view(r.Context(), a))
+	out := client.Page[client.Account]{Data: make([]client.Account, 0, limit)}
+	// A limited token sees only the accounts within its limits: pages are
+	// read and filtered until one is full, so a page is never short
+	// while more follow. The cursor is the last account read.
+	for {
+		list, more, err := h.accounts.List(r.Context(), a, in)
+		if err != nil {
+			return err
+		}
+		for i, acc := range list {
+			if !a.MayUseAccount(acc.ID, acc.App) {
+				continue
+			}
+			out.Data = append(out.Data, h.view(r.Context(), acc))
+			if len(out.Data) == limit {
+				if more || i < len(list)-1 {
+					out.NextCursor = encodeCursor(acc.ID)
+				}
+				return reply(w, http.StatusOK, out)
+			}
+		}
+		if !more {
+			return reply(w, http.StatusOK, out)
+		}
+		in.After = list[len(list)-1].ID
 	}
-	if more {
-		out.NextCursor = encodeCursor(list[len(list)-1].ID)
-	}
-	return reply(w, http.StatusOK, out)
 }
 
 func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) error {
 	var req client.CreateAccount
 	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := mayUseApp(actor(r), req.App); err != nil {
 		return err
 	}
 	acc, err := h.accounts.Create(r.Context(), actor(r), accounts.CreateInput{

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,8 @@ type Handler struct {
 	failures *failureLimiter
 	// publicURL starts the invitation and reset links returned.
 	publicURL string
+	// patterns are the routes registered, for the role × route test.
+	patterns []string
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -47,7 +50,13 @@ type Handler struct {
 func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *clients.Service, wf *workflows.Service, who *identity.Service, clock clockwork.Clock, log *slog.Logger, redirectURI string) *Handler {
 	h := &Handler{accounts: svc, connecting: conn, apps: ap, clients: cl, workflows: wf, identity: who, clock: clock, log: log, mux: http.NewServeMux(), redirectURI: redirectURI,
 		failures: newFailureLimiter(clock)}
-	route := func(pattern string, fn handlerFunc) { h.mux.Handle(pattern, h.authenticate(h.adapt(fn))) }
+	route := func(pattern string, fn handlerFunc) {
+		h.patterns = append(h.patterns, pattern)
+		h.mux.Handle(pattern, h.authenticate(h.adapt(fn)))
+	}
+	// account routes name an account by {id}: a token limited to chosen
+	// accounts or apps is told "not found" for any other.
+	account := func(pattern string, fn handlerFunc) { route(pattern, h.withinLimits(fn)) }
 
 	route("GET /v1/me", h.me)
 	route("GET /v1/apps", h.listApps)
@@ -55,13 +64,13 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("GET /v1/categories", h.listCategories)
 	route("GET /v1/accounts", h.listAccounts)
 	route("POST /v1/accounts", h.createAccount)
-	route("GET /v1/accounts/{id}", h.getAccount)
-	route("PATCH /v1/accounts/{id}", h.renameAccount)
-	route("DELETE /v1/accounts/{id}", h.deleteAccount)
-	route("GET /v1/accounts/{id}/credentials", h.credentials)
-	route("GET /v1/accounts/{id}/events", h.accountEvents)
-	route("POST /v1/accounts/{id}/reconnect", h.reconnect)
-	route("PUT /v1/accounts/{id}/credentials", h.replaceKeys)
+	account("GET /v1/accounts/{id}", h.getAccount)
+	account("PATCH /v1/accounts/{id}", h.renameAccount)
+	account("DELETE /v1/accounts/{id}", h.deleteAccount)
+	account("GET /v1/accounts/{id}/credentials", h.credentials)
+	account("GET /v1/accounts/{id}/events", h.accountEvents)
+	account("POST /v1/accounts/{id}/reconnect", h.reconnect)
+	account("PUT /v1/accounts/{id}/credentials", h.replaceKeys)
 	route("POST /v1/connect", h.connect)
 	route("GET /v1/connect/{id}", h.getConnection)
 	route("GET /v1/oauth-clients", h.listClients)
@@ -77,7 +86,7 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/workflows/{id}/runs", h.runWorkflow)
 	route("GET /v1/workflows/{id}/runs", h.listRuns)
 	route("GET /v1/runs/{id}", h.getRun)
-	route("GET /v1/accounts/{id}/workflows", h.usedBy)
+	account("GET /v1/accounts/{id}/workflows", h.usedBy)
 	route("GET /v1/custom-apps", h.listCustomApps)
 	route("PUT /v1/custom-apps/{slug}", h.setCustomApp)
 	route("DELETE /v1/custom-apps/{slug}", h.deleteCustomApp)
@@ -94,6 +103,10 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/me/password", h.changePassword)
 	route("GET /v1/workspaces", h.listWorkspaces)
 	route("POST /v1/workspaces", h.createWorkspace)
+	route("POST /v1/tokens", h.createToken)
+	route("GET /v1/tokens", h.listTokens)
+	route("DELETE /v1/tokens/{id}", h.revokeToken)
+	route("POST /v1/tokens/{id}/rotate", h.rotateToken)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))
@@ -101,6 +114,10 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Routes lists the patterns of every authenticated route, in the order
+// they were registered.
+func (h *Handler) Routes() []string { return slices.Clone(h.patterns) }
 
 type actorKey struct{}
 
@@ -151,7 +168,10 @@ func (h *Handler) actorFor(r *http.Request) (identity.Actor, error) {
 	}
 	token = strings.TrimSpace(token)
 	a, err := h.identity.VerifyToken(r.Context(), token)
+	var limited *identity.RateLimitError
 	switch {
+	case errors.As(err, &limited):
+		return identity.Actor{}, toProblem(err)
 	case errors.Is(err, identity.ErrTokenUserGone):
 		return identity.Actor{}, &badToken{errUnauthorized("the token's user no longer exists")}
 	case errors.Is(err, identity.ErrInvalidToken):

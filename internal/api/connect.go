@@ -20,6 +20,13 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
+	if req.AccountID != "" {
+		if err := h.mayUseAccount(r, req.AccountID); err != nil {
+			return err
+		}
+	} else if err := mayUseApp(actor(r), req.App); err != nil {
+		return err
+	}
 	return h.startConnection(w, r, connecting.ConnectInput{
 		App: req.App, Nickname: req.Nickname, Scopes: req.Scopes, AccountID: req.AccountID, Fields: req.Fields, Shared: req.Shared,
 	})

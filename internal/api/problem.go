@@ -58,6 +58,7 @@ func toProblem(err error) *Problem {
 	var rl *connecting.RateLimitError
 	var noClient *connecting.NoClientError
 	var keyApp *accounts.KeyAppError
+	var trl *identity.RateLimitError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -129,12 +130,20 @@ func toProblem(err error) *Problem {
 			pr.Status = http.StatusBadGateway
 		}
 		return pr
+	case errors.As(err, &trl):
+		pr := problem(http.StatusTooManyRequests, "token-rate-limited", "The token is used too often", trl.Error())
+		pr.RetryAfter = max(int(math.Ceil(trl.Wait.Seconds())), 1)
+		return pr
+	case errors.Is(err, identity.ErrNoToken):
+		return problem(http.StatusNotFound, "not-found", "Not found", "no such API token among yours")
+	case errors.Is(err, identity.ErrTokenRotated):
+		return problem(http.StatusConflict, "token-rotated", "The token was rotated already", err.Error())
 	case errors.Is(err, accounts.ErrUnknownApp):
 		return problem(http.StatusNotFound, "unknown-app", "No such app", err.Error())
 	case errors.Is(err, identity.ErrLastOwner):
 		return problem(http.StatusConflict, "last-owner", "The workspace's last owner", err.Error())
 	case errors.Is(err, identity.ErrWrongPassword):
-		return problem(http.StatusForbidden, "wrong-password", "The current password is wrong", "nothing was changed")
+		return problem(http.StatusUnprocessableEntity, "wrong-password", "The current password is wrong", "nothing was changed")
 	case errors.Is(err, identity.ErrTooManyLinkAttempts):
 		pr := problem(http.StatusTooManyRequests, "rate-limited", "Too many requests", "too many attempts; wait a minute")
 		pr.RetryAfter = int(identity.SignInRetryAfter.Seconds())

@@ -112,6 +112,11 @@ func (h *Handler) linkAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
+	if req.AccountID != "" {
+		if err := h.mayUseAccount(r, req.AccountID); err != nil {
+			return err
+		}
+	}
 	wf, err := h.workflows.Link(r.Context(), actor(r), r.PathValue("id"), r.PathValue("step"), r.PathValue("app"), req.AccountID)
 	if err != nil {
 		return err

@@ -6,10 +6,18 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // ErrForbidden: the actor may not do this.
 var ErrForbidden = errors.New("not allowed")
+
+// ErrOutsideLimits: the account is beyond the token's limits. It matches
+// store.ErrNotFound, so a limited token is told "not found", never that
+// the account exists.
+var ErrOutsideLimits = fmt.Errorf("outside the token's limits: %w", store.ErrNotFound)
 
 // Role is what a user may do in a workspace.
 type Role string
@@ -48,9 +56,34 @@ const (
 	ScopeAccountsWrite   = "accounts:write"
 	ScopeCredentialsRead = "credentials:read"
 	ScopeClientsWrite    = "clients:write"
+	ScopeWorkflowsRun    = "workflows:run"
 	// ScopeMembersWrite lets a token invite, change and remove members.
 	ScopeMembersWrite = "members:write"
+	ScopeAuditRead    = "audit:read"
 )
+
+// Scopes lists every scope a token may be given, ScopeAll aside.
+var Scopes = []string{ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite,
+	ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead}
+
+// roleScopes are the scopes each role may put on a token: a token is never
+// broader than the person who made it. An owner may grant every scope.
+var roleScopes = map[Role][]string{
+	RoleOwner:  Scopes,
+	RoleAdmin:  {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite, ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead},
+	RoleMember: {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeWorkflowsRun},
+	RoleViewer: {ScopeAccountsRead},
+}
+
+// Grants reports whether a user of the role may put the scope on a token.
+// Only a role that may grant every scope may grant ScopeAll.
+func (r Role) Grants(scope string) bool {
+	granted := roleScopes[r]
+	if scope == ScopeAll {
+		return len(granted) == len(Scopes)
+	}
+	return slices.Contains(granted, scope)
+}
 
 // Actor is who is calling: a user, through a session or an API token.
 type Actor struct {
@@ -63,6 +96,31 @@ type Actor struct {
 	// Operator marks the installation's operator acting through the
 	// config file; the admin token's principal is recognised without it.
 	Operator bool
+	// TokenID is the API token the actor speaks through, empty for a
+	// session.
+	TokenID string
+	// Accounts and Apps limit a token to those accounts, or to the
+	// accounts of those apps; both empty means no limit. See MayUseAccount.
+	Accounts []string
+	Apps     []string
+}
+
+// Limited reports whether the actor's token is limited to chosen accounts
+// or apps.
+func (a Actor) Limited() bool { return len(a.Accounts) > 0 || len(a.Apps) > 0 }
+
+// MayUseAccount reports whether the actor's token limits allow the
+// account with the id, of the app: always when the token has no limits
+// (or the actor is a session), else when the id is one of Accounts or
+// the app one of Apps. It says nothing of whether the actor may see the
+// account otherwise (ownership, sharing, role): callers check both, and
+// answer "not found" when either fails, so a limited token learns nothing
+// of the accounts beyond its limits.
+func (a Actor) MayUseAccount(id, app string) bool {
+	if !a.Limited() {
+		return true
+	}
+	return slices.Contains(a.Accounts, id) || slices.Contains(a.Apps, app)
 }
 
 // IsOwner reports whether the actor owns its workspace.

@@ -190,6 +190,9 @@ func (s *Service) createLink(ctx context.Context, ws, by string, kind store.Invi
 // Invitations lists the workspace's open invitations, expired ones too
 // (so they can be resent or revoked).
 func (s *Service) Invitations(ctx context.Context, a Actor) ([]Invitation, error) {
+	if err := a.Require(ScopeMembersWrite); err != nil {
+		return nil, err
+	}
 	if !a.CanManageMembers() {
 		return nil, fmt.Errorf("%w: only owners and admins see invitations", ErrForbidden)
 	}
@@ -572,6 +575,10 @@ func (s *Service) ResetPassword(ctx context.Context, in Reset) (SignedIn, error)
 // current one. Memberships of other workspaces that share the password
 // (see Memberships) change with it.
 func (s *Service) ChangePassword(ctx context.Context, a Actor, current, next string) error {
+	// A narrow token speaks for a task, not for the person's sign-in.
+	if err := a.Require(ScopeAll); err != nil {
+		return err
+	}
 	if !s.links.allow("user", a.UserID) {
 		return ErrTooManyLinkAttempts
 	}

@@ -39,6 +39,9 @@ type Options struct {
 	// PasswordCost is the bcrypt cost of new password hashes; zero means
 	// DefaultPasswordCost. Tests lower it to keep set-up fast.
 	PasswordCost int
+	// Resources checks the accounts and apps a token is limited to; nil
+	// refuses every limit.
+	Resources Resources
 }
 
 // Service says who is calling, and keeps the users, sessions and tokens
@@ -48,9 +51,15 @@ type Service struct {
 	clock clockwork.Clock
 	log   *slog.Logger
 	// tokens spares the database two reads per API request. A token
-	// deleted, or a user's role changed, takes effect within tokenCacheTTL.
-	tokens *ttlcache.Cache[string, Actor]
-	signIn *limiter
+	// revoked or rotated here takes effect at once (its entry is dropped);
+	// one deleted elsewhere, or a user's role changed, within tokenCacheTTL.
+	tokens *ttlcache.Cache[string, cachedToken]
+	// touched holds the tokens whose last use was written within
+	// lastUsedEvery.
+	touched   *ttlcache.Cache[string, struct{}]
+	tokenUse  useLimiter
+	resources Resources
+	signIn    *limiter
 	// links limits attempts to use invitation and password-reset links,
 	// and to change a password, per address (or user).
 	links *limiter
@@ -75,7 +84,11 @@ func New(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{store: o.Store, clock: clock, log: log, cost: o.PasswordCost,
-		tokens: ttlcache.New[string, Actor](tokenCacheTTL, clock.Now), signIn: newLimiter(clock), links: newLimiter(clock)}
+		tokens: ttlcache.New[string, cachedToken](tokenCacheTTL, clock.Now), signIn: newLimiter(clock), links: newLimiter(clock),
+		touched: ttlcache.New[string, struct{}](lastUsedEvery, clock.Now), resources: o.Resources}
+	if s.resources == nil {
+		s.resources = noResources{}
+	}
 	if s.cost == 0 {
 		s.cost = DefaultPasswordCost
 	}
@@ -244,3 +257,12 @@ func (s *Service) IsOperator(ctx context.Context, a Actor) (bool, error) {
 	}
 	return string(id) == a.UserID, nil
 }
+
+// noResources knows no account and no app.
+type noResources struct{}
+
+func (noResources) AccountApp(context.Context, Actor, string) (string, error) {
+	return "", store.ErrNotFound
+}
+
+func (noResources) AppExists(context.Context, string, string) error { return store.ErrNotFound }

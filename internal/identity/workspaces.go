@@ -27,6 +27,11 @@ type NewWorkspace struct {
 }
 
 func (s *Service) requireOperator(ctx context.Context, a Actor) error {
+	// Only the operator's unscoped token (or session): a narrow token of
+	// the admin principal does not make workspaces.
+	if err := a.Require(ScopeAll); err != nil {
+		return err
+	}
 	op, err := s.IsOperator(ctx, a)
 	if err != nil {
 		return err

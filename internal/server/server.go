@@ -52,6 +52,7 @@ type Server struct {
 	workflows *workflows.Service
 	handler   http.Handler
 	registry  *prometheus.Registry
+	apiRoutes []string
 }
 
 // Options are what tests may inject; zero values mean the real thing.
@@ -107,7 +108,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
 		return fail(err)
 	}
-	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost})
+	resources := &tokenResources{}
+	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost, Resources: resources})
 	wsID, err := who.FirstStart(ctx, cfg.AdminTokenFile())
 	if err != nil {
 		return fail(err)
@@ -129,6 +131,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		RefreshMargin: cfg.RefreshMargin, UnhealthyAfter: cfg.UnhealthyAfter, Registerer: registry,
 	})
 	connSvc := connecting.New(connecting.Options{Store: st, Accounts: svc, Apps: appSvc, Clients: clientSvc, Users: who, Ring: ring, Clock: clock, Log: log})
+	resources.accounts, resources.apps = svc, appSvc
 	// Managed OAuth clients from the config file replace stored ones.
 	system := identity.ConfigOperator(wsID)
 	for slug, oc := range cfg.OAuthClients {
@@ -145,6 +148,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.workflows = wf
 	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
 	apiHandler.SetPublicURL(cfg.PublicURL)
+	s.apiRoutes = apiHandler.Routes()
 	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
@@ -220,6 +224,9 @@ func (s *Server) Clients() *clients.Service { return s.clients }
 
 // Workflows is the workflows service.
 func (s *Server) Workflows() *workflows.Service { return s.workflows }
+
+// APIRoutes lists the API's authenticated route patterns.
+func (s *Server) APIRoutes() []string { return s.apiRoutes }
 
 // Store is the server's store.
 func (s *Server) Store() store.Store { return s.store }

@@ -60,6 +60,15 @@ type APIToken struct {
 	CreatedAt   time.Time
 	LastUsedAt  *time.Time
 	ExpiresAt   *time.Time
+	// AccountIDs and Apps limit the token to those accounts, or to the
+	// accounts of those apps; both empty means no limit.
+	AccountIDs []string
+	Apps       []string
+	// ReplacedBy is the id of the token a rotation made in this one's
+	// place; ValidUntil is when this one stops working, the end of the
+	// rotation's overlap. Both are unset on a token never rotated.
+	ReplacedBy string
+	ValidUntil *time.Time
 }
 
 // AccountStatus is an account's health.
@@ -255,6 +264,20 @@ type APITokens interface {
 	CreateAPIToken(ctx context.Context, t APIToken) error
 	// APITokenByHash finds a token by its hash, across workspaces.
 	APITokenByHash(ctx context.Context, hash []byte) (APIToken, error)
+	GetAPIToken(ctx context.Context, workspaceID, id string) (APIToken, error)
+	// ListAPITokens lists the workspace's tokens, oldest first; a userID
+	// limits the list to that user's.
+	ListAPITokens(ctx context.Context, workspaceID, userID string) ([]APIToken, error)
+	// UpdateAPIToken reads the token under its row lock, calls fn on it and
+	// writes name, scopes, limits, expiry, ReplacedBy and ValidUntil back in
+	// one transaction. An error from fn writes nothing and is returned.
+	// ID, WorkspaceID, UserID, Hash and CreatedAt cannot change.
+	UpdateAPIToken(ctx context.Context, workspaceID, id string, fn func(*APIToken) error) (APIToken, error)
+	// TouchAPIToken sets the token's LastUsedAt to at, unless it is set to
+	// a time after at minus every already: one conditional write, so that
+	// replicas write a token's last use at most once per every between them.
+	// It reports whether it wrote.
+	TouchAPIToken(ctx context.Context, id string, at time.Time, every time.Duration) (bool, error)
 	DeleteAPIToken(ctx context.Context, workspaceID, id string) error
 }
 

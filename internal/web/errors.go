@@ -85,6 +85,10 @@ func classify(err error) webError {
 		w := e(http.StatusUnprocessableEntity, "validation", "The input is not valid", keys.Error()+".")
 		w.Link = &errorLink{Href: "/accounts/" + url.PathEscape(keys.AccountID) + "#credentials", Text: "Replace its keys"}
 		return w
+	case errors.Is(err, identity.ErrNoToken):
+		return e(http.StatusNotFound, "not-found", "Not found", "no such API token among yours")
+	case errors.Is(err, identity.ErrTokenRotated):
+		return e(http.StatusConflict, "token-rotated", "The token was rotated already", err.Error())
 	case errors.As(err, &inUse):
 		return e(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error())
 	case errors.As(err, &nr):

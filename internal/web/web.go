@@ -305,6 +305,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("GET /password", h.passwordPage)
 	signedIn("POST /password", h.changePassword)
 	signedIn("POST /workspace", h.switchWorkspace)
+	signedIn("GET /tokens", h.tokensPage)
+	signedIn("POST /tokens", h.createToken)
+	signedIn("POST /tokens/{id}/revoke", h.revokeToken)
+	signedIn("POST /tokens/{id}/rotate", h.rotateToken)
 }
 
 // adapt renders the error a signed-in page returns.

@@ -82,7 +82,10 @@ type Run struct {
 // Run executes a workflow now, step after step, and records the run. The
 // first failing step stops it; the rest are skipped.
 func (s *Service) Run(ctx context.Context, actor identity.Actor, id string) (Run, error) {
-	// Running a workflow reads credentials.
+	// Running a workflow takes its own scope, and reads credentials.
+	if err := actor.Require(identity.ScopeWorkflowsRun); err != nil {
+		return Run{}, err
+	}
 	if err := actor.Require(identity.ScopeCredentialsRead); err != nil {
 		return Run{}, err
 	}
@@ -210,6 +213,11 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		// an account made private since it was linked is refused.
 		if _, err := s.accounts.Get(ctx, owner, id); err != nil {
 			return fail(ErrorStep, "the workflow's owner may not use the %s account %s", app, id)
+		}
+		// A token limited to chosen accounts or apps runs only steps
+		// within its limits.
+		if !actor.MayUseAccount(id, app) {
+			return fail(ErrorStep, "this token is not allowed the %s account %s", app, id)
 		}
 		_, values, err := s.accounts.Credentials(ctx, actor, id)
 		var nr *accounts.NeedsReconnectError

@@ -1,0 +1,181 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Who calls, in the role × route table. Add a column here (admin,
+// viewer, ...) and a letter to every row's want.
+var callers = []string{"owner", "member", "scoped"}
+
+// routeRow is one API route: how to call it and, per caller, whether it
+// is allowed ('y') or refused ('n'), in the order of callers. Refused is
+// 401 or 403, or 404 where a caller is not to learn that the thing
+// exists; allowed is anything else (a 404 for an id that does not exist,
+// or a 422 for a body the route refuses, means the caller got past the
+// gate).
+type routeRow struct {
+	pattern string
+	// path fills the pattern's wildcards; body is sent as JSON.
+	path func(r *routeFixture) string
+	body string
+	want string
+}
+
+// routeFixture holds what the rows' paths name.
+type routeFixture struct {
+	shared   string // an owner's account shared with the workspace
+	private  string // an owner's private account, hidden from the member
+	workflow string // the owner's workflow
+	token    string // the caller's own token
+}
+
+func fixed(p string) func(*routeFixture) string { return func(*routeFixture) string { return p } }
+
+const noSuch = "acc_01j0000000000000000000000"
+
+var routeTable = []routeRow{
+	{"GET /v1/me", fixed("/v1/me"), "", "yyy"},
+	{"GET /v1/apps", fixed("/v1/apps"), "", "yyy"},
+	{"GET /v1/apps/{slug}", fixed("/v1/apps/sendgrid"), "", "yyy"},
+	{"GET /v1/categories", fixed("/v1/categories"), "", "yyy"},
+	{"GET /v1/accounts", fixed("/v1/accounts"), "", "yyy"},
+	{"POST /v1/accounts", fixed("/v1/accounts"), `{"app":"sendgrid","fields":{"api_key":"` + goodKey + `"},"test":false}`, "yyn"},
+	{"GET /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + r.private }, "", "yny"},
+	{"PATCH /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + r.shared }, `{"nickname":"x"}`, "ynn"},
+	{"DELETE /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + noSuch }, "", "yyn"},
+	{"GET /v1/accounts/{id}/credentials", func(r *routeFixture) string { return "/v1/accounts/" + r.shared + "/credentials" }, "", "yyn"},
+	{"GET /v1/accounts/{id}/events", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/events" }, "", "yny"},
+	{"POST /v1/accounts/{id}/reconnect", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/reconnect" }, "", "ynn"},
+	{"PUT /v1/accounts/{id}/credentials", func(r *routeFixture) string { return "/v1/accounts/" + r.shared + "/credentials" }, `{"fields":{"api_key":"` + goodKey + `"},"test":false}`, "ynn"},
+	{"GET /v1/accounts/{id}/workflows", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/workflows" }, "", "yny"},
+	{"POST /v1/connect", fixed("/v1/connect"), `{"app":"no-such-app"}`, "yyn"},
+	{"GET /v1/connect/{id}", fixed("/v1/connect/con_01j0000000000000000000000"), "", "yyy"},
+	{"GET /v1/oauth-clients", fixed("/v1/oauth-clients"), "", "yyy"},
+	{"GET /v1/oauth-clients/{id}", fixed("/v1/oauth-clients/occ_01j0000000000000000000000"), "", "yyy"},
+	{"DELETE /v1/oauth-clients/{id}", fixed("/v1/oauth-clients/occ_01j0000000000000000000000"), "", "ynn"},
+	{"PUT /v1/apps/{slug}/oauth-client", fixed("/v1/apps/no-such-app/oauth-client"), `{"client_id":"x","client_secret":"y"}`, "ynn"},
+	{"GET /v1/workflows", fixed("/v1/workflows"), "", "yyy"},
+	{"POST /v1/workflows", fixed("/v1/workflows"), `{"name":""}`, "yyn"},
+	{"GET /v1/workflows/{id}", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow }, "", "yny"},
+	{"PUT /v1/workflows/{id}", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow }, `{"name":""}`, "ynn"},
+	{"DELETE /v1/workflows/{id}", fixed("/v1/workflows/wfl_01j0000000000000000000000"), "", "yyn"},
+	{"PUT /v1/workflows/{id}/steps/{step}/accounts/{app}", func(r *routeFixture) string {
+		return "/v1/workflows/" + r.workflow + "/steps/send/accounts/sendgrid"
+	}, `{"account_id":"` + noSuch + `"}`, "ynn"},
+	{"POST /v1/workflows/{id}/runs", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow + "/runs" }, "", "ynn"},
+	{"GET /v1/workflows/{id}/runs", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow + "/runs" }, "", "yny"},
+	{"GET /v1/runs/{id}", fixed("/v1/runs/run_01j0000000000000000000000"), "", "yyy"},
+	{"GET /v1/custom-apps", fixed("/v1/custom-apps"), "", "yyy"},
+	{"PUT /v1/custom-apps/{slug}", fixed("/v1/custom-apps/mine"), `{"definition":"slug: other"}`, "ynn"},
+	{"DELETE /v1/custom-apps/{slug}", fixed("/v1/custom-apps/mine"), "", "ynn"},
+	{"POST /v1/app-requests", fixed("/v1/app-requests"), `{"name":""}`, "yyy"},
+	{"GET /v1/app-requests", fixed("/v1/app-requests"), "", "yny"},
+	{"POST /v1/tokens", fixed("/v1/tokens"), `{"name":"t","scopes":["members:write"]}`, "ynn"},
+
+	{"GET /v1/tokens", fixed("/v1/tokens"), "", "yyy"},
+	{"DELETE /v1/tokens/{id}", fixed("/v1/tokens/tok_01j0000000000000000000000"), "", "yyy"},
+	{"POST /v1/tokens/{id}/rotate", func(r *routeFixture) string { return "/v1/tokens/" + r.token + "/rotate" }, `{"overlap":"0s"}`, "yyy"},
+
+	{"GET /v1/members", fixed("/v1/members"), "", "yyy"},
+	{"PATCH /v1/members/{id}", fixed("/v1/members/usr_01j0000000000000000000000"), `{"role":"member"}`, "ynn"},
+	{"DELETE /v1/members/{id}", fixed("/v1/members/usr_01j0000000000000000000000"), "", "ynn"},
+	{"POST /v1/members/{id}/password-reset", fixed("/v1/members/usr_01j0000000000000000000000/password-reset"), "", "ynn"},
+	{"GET /v1/invitations", fixed("/v1/invitations"), "", "ynn"},
+	{"POST /v1/invitations", fixed("/v1/invitations"), `{"email":"not an email","role":"member"}`, "ynn"},
+	{"DELETE /v1/invitations/{id}", fixed("/v1/invitations/inv_01j0000000000000000000000"), "", "ynn"},
+	{"POST /v1/invitations/{id}/resend", fixed("/v1/invitations/inv_01j0000000000000000000000/resend"), "", "ynn"},
+	{"POST /v1/me/password", fixed("/v1/me/password"), `{"current_password":"x","new_password":"y"}`, "yyn"},
+	{"GET /v1/workspaces", fixed("/v1/workspaces"), "", "ynn"},
+	{"POST /v1/workspaces", fixed("/v1/workspaces"), `{"name":""}`, "ynn"},
+}
+
+// The role × route table: every registered API route, for each kind of
+// caller, is allowed or refused as the table says; a route without a
+// row fails the test.
+func TestRoleRouteTable(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	ctx := context.Background()
+
+	var rows []string
+	for _, r := range routeTable {
+		rows = append(rows, r.pattern)
+		if len(r.want) != len(callers) {
+			t.Fatalf("%s: want %q has %d letters, one per caller of %v", r.pattern, r.want, len(r.want), callers)
+		}
+	}
+	for _, p := range f.APIRoutes() {
+		if !slices.Contains(rows, p) {
+			t.Errorf("the route %s has no row in the role × route table", p)
+		}
+	}
+	for _, p := range rows {
+		if !slices.Contains(f.APIRoutes(), p) {
+			t.Errorf("the table's row %s names no registered route", p)
+		}
+	}
+
+	shared, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "sendgrid", Shared: true, Fields: map[string]string{"api_key": goodKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := sendgrid(t, f.api, "private")
+	wf, err := f.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "send", Steps: []client.WorkflowStep{{Key: "send", Kind: "code", Apps: []string{"sendgrid"}, Code: "return 1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	scoped, err := f.api.CreateToken(ctx, client.CreateToken{Name: "reader", Scopes: []string{identity.ScopeAccountsRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberSecret, _, err := f.Identity().IssueToken(ctx, member.WorkspaceID, member.ID, "member", []string{identity.ScopeAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]string{"owner": f.Token, "member": memberSecret.Reveal(), "scoped": scoped.Secret}
+
+	for i, caller := range callers {
+		for _, row := range routeTable {
+			// Each caller rotates a token of its own.
+			own, err := client.New(f.URL, secrets[caller], nil).CreateToken(ctx, client.CreateToken{Name: "own", Scopes: []string{identity.ScopeAccountsRead}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fx := &routeFixture{shared: shared.ID, private: private.ID, workflow: wf.ID, token: own.Token.ID}
+			method, _, _ := strings.Cut(row.pattern, " ")
+			status := call(t, f.URL, secrets[caller], method, row.path(fx), row.body)
+			refused := status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound && row.want[i] == 'n'
+			if got := map[bool]byte{true: 'n', false: 'y'}[refused]; got != row.want[i] {
+				t.Errorf("%s as %s: %d, want %s", row.pattern, caller, status, map[byte]string{'y': "allowed", 'n': "refused"}[row.want[i]])
+			}
+		}
+	}
+}
+
+func call(t *testing.T, base, token, method, path, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
