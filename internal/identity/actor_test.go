@@ -46,7 +46,7 @@ func TestRoleGrants(t *testing.T) {
 		{RoleMember, "accounts:delete", false},
 		{RoleAdmin, ScopeMembersWrite, true},
 		{RoleAdmin, ScopeClientsWrite, true},
-		{RoleAdmin, ScopeAll, false},
+		{RoleAdmin, ScopeAll, true}, // every scope an admin has, and no more
 		{RoleViewer, ScopeAccountsRead, true},
 		{RoleViewer, ScopeCredentialsRead, false},
 		{RoleViewer, ScopeAccountsWrite, false},
