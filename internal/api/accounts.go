@@ -7,11 +7,10 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
-func (h *Handler) view(ctx context.Context, a store.Account) client.Account {
+func (h *Handler) view(ctx context.Context, a accounts.Account) client.Account {
 	name := a.App
 	if app, err := h.apps.App(ctx, a.WorkspaceID, a.App); err == nil {
 		name = app.Name
@@ -39,7 +38,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	list, more, err := h.accounts.List(r.Context(), actor(r), accounts.ListInput{
-		App: q.Get("app"), Status: store.AccountStatus(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit,
+		App: q.Get("app"), Status: accounts.Status(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit,
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -23,6 +24,20 @@ import (
 
 // ErrUnknownApp: the catalog has no such app.
 var ErrUnknownApp = errors.New("unknown app")
+
+// Request is a user's request for an app the catalog lacks.
+type Request struct {
+	ID        string
+	UserID    string
+	Name      string
+	Reason    string
+	URL       string
+	CreatedAt time.Time
+}
+
+func requestOf(r store.AppRequest) Request {
+	return Request{ID: r.ID, UserID: r.UserID, Name: r.Name, Reason: r.Reason, URL: r.URL, CreatedAt: r.CreatedAt}
+}
 
 // Store is what the service needs of the store.
 type Store interface {
@@ -188,39 +203,47 @@ type RequestInput struct {
 }
 
 // RequestApp records a request for a new app.
-func (s *Service) RequestApp(ctx context.Context, actor identity.Actor, in RequestInput) (store.AppRequest, error) {
+func (s *Service) RequestApp(ctx context.Context, actor identity.Actor, in RequestInput) (Request, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
-		return store.AppRequest{}, err
+		return Request{}, err
 	}
 	in.Name, in.Reason, in.URL = strings.TrimSpace(in.Name), strings.TrimSpace(in.Reason), strings.TrimSpace(in.URL)
 	switch {
 	case in.Name == "" || len(in.Name) > 100:
-		return store.AppRequest{}, validation.Invalid("name", "give the app's name, at most 100 characters")
+		return Request{}, validation.Invalid("name", "give the app's name, at most 100 characters")
 	case in.Reason == "" || len(in.Reason) > 2000:
-		return store.AppRequest{}, validation.Invalid("reason", "say what you would use it for, at most 2000 characters")
+		return Request{}, validation.Invalid("reason", "say what you would use it for, at most 2000 characters")
 	case len(in.URL) > 500:
-		return store.AppRequest{}, validation.Invalid("url", "must be at most 500 characters")
+		return Request{}, validation.Invalid("url", "must be at most 500 characters")
 	}
 	if in.URL != "" {
 		if u, err := url.Parse(in.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return store.AppRequest{}, validation.Invalid("url", "must be an http(s) URL")
+			return Request{}, validation.Invalid("url", "must be an http(s) URL")
 		}
 	}
 	now := s.clock.Now().UTC()
 	r := store.AppRequest{ID: ids.New("req", now), WorkspaceID: actor.WorkspaceID, UserID: actor.UserID, Name: in.Name, Reason: in.Reason, URL: in.URL, CreatedAt: now}
 	if err := s.store.CreateAppRequest(ctx, r); err != nil {
-		return store.AppRequest{}, err
+		return Request{}, err
 	}
-	return r, nil
+	return requestOf(r), nil
 }
 
 // AppRequests lists the workspace's requests for its owners.
-func (s *Service) AppRequests(ctx context.Context, actor identity.Actor) ([]store.AppRequest, error) {
+func (s *Service) AppRequests(ctx context.Context, actor identity.Actor) ([]Request, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, err
 	}
 	if !actor.IsOwner() {
 		return nil, fmt.Errorf("%w: only workspace owners see app requests", identity.ErrForbidden)
 	}
-	return s.store.ListAppRequests(ctx, actor.WorkspaceID)
+	list, err := s.store.ListAppRequests(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list app requests: %w", err)
+	}
+	out := make([]Request, len(list))
+	for i, r := range list {
+		out[i] = requestOf(r)
+	}
+	return out, nil
 }

@@ -6,14 +6,14 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 // accountRow is an account as the pages show it.
 type accountRow struct {
-	store.Account
+	accounts.Account
 	AppName string
 	OAuth   bool
 	Mine    bool
@@ -35,7 +35,7 @@ type appOption struct {
 	Selected   bool
 }
 
-func (h *Handler) row(r *http.Request, s *session, a store.Account) accountRow {
+func (h *Handler) row(r *http.Request, s *session, a accounts.Account) accountRow {
 	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID}
 	if app, err := h.apps.App(r.Context(), a.WorkspaceID, a.App); err == nil {
 		row.AppName, row.OAuth, row.app = app.Name, app.Auth == catalog.AuthOAuth2, app
@@ -114,7 +114,7 @@ func (h *Handler) view(s *session, title, nav string, content any) view {
 
 type accountContent struct {
 	Row    accountRow
-	Events []store.AuditEvent
+	Events []audit.Event
 	Scopes []string
 	// Fields are a key-based app's fields, for replacing its credentials.
 	Fields []catalog.Field

@@ -296,7 +296,7 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Co
 }
 
 type clientsContent struct {
-	Clients     []store.OAuthClient
+	Clients     []clients.Client
 	Apps        []appOption
 	RedirectURI string
 	Selected    string

@@ -11,10 +11,10 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -107,11 +107,11 @@ func classify(err error) webError {
 		return e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
 	case errors.Is(err, accounts.ErrUnknownApp):
 		return e(http.StatusNotFound, "unknown-app", "No such app", err.Error())
-	case errors.Is(err, store.ErrNotFound):
+	case isNotFound(err):
 		return e(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):
 		return e(http.StatusForbidden, "forbidden", "Not allowed", err.Error())
-	case errors.Is(err, store.ErrConflict):
+	case isConflict(err):
 		return e(http.StatusConflict, "conflict", "Already exists", "")
 	}
 	return e(http.StatusInternalServerError, "internal", "Something went wrong", "")
@@ -195,4 +195,15 @@ func writeProblem(w http.ResponseWriter, e webError) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// isNotFound and isConflict read the services' sentinels. (They are one
+// value today, the store's; naming each service keeps this true if one
+// gets its own.)
+func isNotFound(err error) bool {
+	return errors.Is(err, accounts.ErrNotFound) || errors.Is(err, clients.ErrNotFound) || errors.Is(err, workflows.ErrNotFound)
+}
+
+func isConflict(err error) bool {
+	return errors.Is(err, accounts.ErrConflict) || errors.Is(err, workflows.ErrConflict)
 }

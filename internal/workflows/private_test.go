@@ -27,7 +27,7 @@ func TestWorkflowsArePrivate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	key := func(who identity.Actor, shared bool) store.Account {
+	key := func(who identity.Actor, shared bool) accounts.Account {
 		acc, err := f.accounts.Create(ctx, who, accounts.CreateInput{App: "openai", Fields: map[string]string{"api_key": "sk-" + who.UserID}, SkipTest: true, Shared: shared})
 		if err != nil {
 			t.Fatal(err)

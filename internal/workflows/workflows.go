@@ -146,6 +146,14 @@ var (
 // ErrInUse: the account is linked to workflows; the caller must say so.
 var ErrInUse = errors.New("the account is used by workflows")
 
+// ErrNotFound (no such workflow or run, or the actor may not see it) and
+// ErrConflict (it changed meanwhile, or the id exists) are the store's own
+// values, so errors.Is matches either name.
+var (
+	ErrNotFound = store.ErrNotFound
+	ErrConflict = store.ErrConflict
+)
+
 func invalid(field, format string, args ...any) error {
 	return &accounts.ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
