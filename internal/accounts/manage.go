@@ -198,6 +198,24 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]Accoun
 	return viewsOf(list), more, nil
 }
 
+// Apps lists, sorted, the apps of every account the actor may see, in
+// one query whatever their number: a list page's app filter, which must
+// not depend on what the page holds.
+func (s *Service) Apps(ctx context.Context, actor Actor) ([]string, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
+		return nil, err
+	}
+	f := store.AccountFilter{WorkspaceID: actor.WorkspaceID}
+	if !actor.IsOwner() {
+		f.VisibleTo = actor.UserID
+	}
+	list, err := s.store.AccountApps(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("apps of the accounts: %w", err)
+	}
+	return list, nil
+}
+
 // Rename changes an account's nickname.
 func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) (Account, error) {
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {

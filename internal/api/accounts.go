@@ -15,6 +15,12 @@ func (h *Handler) view(ctx context.Context, a accounts.Account) client.Account {
 	if app, err := h.apps.App(ctx, a.WorkspaceID, a.App); err == nil {
 		name = app.Name
 	}
+	return viewNamed(a, name)
+}
+
+// viewNamed is view with the app's name at hand.
+func viewNamed(a accounts.Account, appName string) client.Account {
+	name := appName
 	scopes := a.Scopes
 	if scopes == nil {
 		scopes = []string{}
@@ -43,9 +49,23 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The page's apps are looked up together: the workspace's own apps
+	// are read once, not once a row.
+	slugs := make([]string, 0, len(list))
+	for _, a := range list {
+		slugs = append(slugs, a.App)
+	}
+	known, err := h.apps.Lookup(r.Context(), actor(r).WorkspaceID, slugs)
+	if err != nil {
+		return err
+	}
 	out := client.Page[client.Account]{Data: make([]client.Account, 0, len(list))}
 	for _, a := range list {
-		out.Data = append(out.Data, h.view(r.Context(), a))
+		name := a.App
+		if app := known[a.App]; app != nil {
+			name = app.Name
+		}
+		out.Data = append(out.Data, viewNamed(a, name))
 	}
 	if more {
 		out.NextCursor = encodeCursor(list[len(list)-1].ID)

@@ -106,6 +106,50 @@ func (s *Service) App(ctx context.Context, workspaceID, slug string) (*catalog.A
 	return app, nil
 }
 
+// Lookup returns the apps of the slugs as App would, in one read at most:
+// the workspace's own apps are listed once, not read and parsed one by
+// one, so a list page looks up all its rows' apps together. A slug that
+// names no app (or a stored one that no longer validates) is left out.
+func (s *Service) Lookup(ctx context.Context, workspaceID string, slugs []string) (map[string]*catalog.App, error) {
+	out := map[string]*catalog.App{}
+	custom := false
+	for _, slug := range slugs {
+		if app, ok := s.rerouted[slug]; ok {
+			out[slug] = app
+		} else if app, ok := s.catalog.Get(slug); ok {
+			out[slug] = app
+		} else {
+			custom = true
+		}
+	}
+	if !custom {
+		return out, nil
+	}
+	list, err := s.store.ListCustomApps(ctx, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("custom apps: %w", err)
+	}
+	wanted := map[string]bool{}
+	for _, slug := range slugs {
+		wanted[slug] = out[slug] == nil
+	}
+	for _, ca := range list {
+		if !wanted[ca.Slug] {
+			continue
+		}
+		app, err := catalog.Parse(ca.Definition)
+		if err != nil {
+			s.log.WarnContext(ctx, "a stored custom app no longer validates", "app", ca.Slug, "err", err)
+			continue
+		}
+		if origin := s.origins[ca.Slug]; origin != "" {
+			app = app.WithOrigin(origin)
+		}
+		out[ca.Slug] = app
+	}
+	return out, nil
+}
+
 // Catalog returns the shipped catalog.
 func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
 

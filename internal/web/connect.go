@@ -111,7 +111,7 @@ func (h *Handler) connectContent(r *http.Request, s *session) (connectContent, e
 	}
 	c := connectContent{App: app, Values: map[string]string{}}
 	for _, a := range mine {
-		c.Existing = append(c.Existing, h.row(r, s, a))
+		c.Existing = append(c.Existing, rowOf(s, a, app))
 	}
 	return c, nil
 }
