@@ -20,13 +20,12 @@ func (h *Handler) view(ctx context.Context, a accounts.Account) client.Account {
 
 // viewNamed is view with the app's name at hand.
 func viewNamed(a accounts.Account, appName string) client.Account {
-	name := appName
 	scopes := a.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
 	return client.Account{
-		ID: a.ID, App: a.App, AppName: name, Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
+		ID: a.ID, App: a.App, AppName: appName, Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
 		OwnerID: a.OwnerID, Shared: a.Shared, Status: string(a.Status), StatusError: a.StatusError, Untested: a.Untested,
 		Scopes: scopes, ExpiresAt: timestamp(a.ExpiresAt), LastRefreshedAt: timestamp(a.LastRefreshedAt),
 		NextRefreshAt: timestamp(a.NextRefreshAt), CreatedAt: *timestamp(&a.CreatedAt), UpdatedAt: *timestamp(&a.UpdatedAt),
