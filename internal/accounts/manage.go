@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -36,29 +37,29 @@ type CreateInput struct {
 
 // Create checks and saves a key-based account. When the app has a test
 // request it runs first, and a refusal saves nothing.
-func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (store.Account, error) {
+func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Account, error) {
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	if in.App == "" {
-		return store.Account{}, invalid("app", "is required")
+		return Account{}, invalid("app", "is required")
 	}
 	app, err := s.apps.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	if app.Auth != catalog.AuthKeys {
-		return store.Account{}, invalid("app", "%s connects with %s, not with keys; start a connection instead", app.Name, app.Auth)
+		return Account{}, invalid("app", "%s connects with %s, not with keys; start a connection instead", app.Name, app.Auth)
 	}
 	nickname := app.Name
 	if in.Nickname != nil {
 		if nickname, err = checkNickname(*in.Nickname); err != nil {
-			return store.Account{}, err
+			return Account{}, err
 		}
 	}
 	creds, untested, label, err := s.checkKeys(ctx, app, in.Fields, in.SkipTest)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 
 	now := s.clock.Now().UTC()
@@ -76,14 +77,14 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (stor
 		UpdatedAt:     now,
 	}
 	if acc.Credentials, err = s.seal(acc.ID, creds); err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	if err := s.store.CreateAccount(ctx, acc); err != nil {
-		return store.Account{}, fmt.Errorf("save account: %w", err)
+		return Account{}, fmt.Errorf("save account: %w", err)
 	}
 	s.audit(ctx, actor, acc.ID, ActionConnected, map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)})
 	s.log.InfoContext(ctx, "account connected", "account", acc.ID, "app", app.Slug, "untested", untested)
-	return acc, nil
+	return viewOf(acc), nil
 }
 
 // checkKeys checks entered keys against the app's fields and, unless
@@ -113,16 +114,20 @@ func (s *Service) identify(ctx context.Context, app *catalog.App, v appapi.Value
 }
 
 // Get returns an account the actor may see.
-func (s *Service) Get(ctx context.Context, actor Actor, id string) (store.Account, error) {
+func (s *Service) Get(ctx context.Context, actor Actor, id string) (Account, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
-	return s.visible(ctx, actor, id)
+	acc, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return Account{}, err
+	}
+	return viewOf(acc), nil
 }
 
 func (s *Service) visible(ctx context.Context, actor Actor, id string) (store.Account, error) {
 	if !ids.Valid(ids.Account, id) {
-		return store.Account{}, fmt.Errorf("account %q: %w", id, store.ErrNotFound)
+		return store.Account{}, fmt.Errorf("account %q: %w", id, ErrNotFound)
 	}
 	acc, ok := s.cache.Get(cacheKey(actor.WorkspaceID, id))
 	if !ok {
@@ -134,7 +139,7 @@ func (s *Service) visible(ctx context.Context, actor Actor, id string) (store.Ac
 	}
 	// An account the actor may not see is, to them, not there.
 	if !canSee(actor, acc) {
-		return store.Account{}, fmt.Errorf("account %s: %w", id, store.ErrNotFound)
+		return store.Account{}, fmt.Errorf("account %s: %w", id, ErrNotFound)
 	}
 	return acc, nil
 }
@@ -142,7 +147,7 @@ func (s *Service) visible(ctx context.Context, actor Actor, id string) (store.Ac
 // ListInput selects accounts.
 type ListInput struct {
 	App    string
-	Status store.AccountStatus
+	Status Status
 	Text   string
 	After  string
 	Limit  int
@@ -153,12 +158,12 @@ const MaxPage = 200
 
 // List returns a page of the accounts the actor may see, and whether more
 // follow.
-func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.Account, bool, error) {
+func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]Account, bool, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, false, err
 	}
 	switch in.Status {
-	case "", store.StatusHealthy, store.StatusNeedsReconnect:
+	case "", StatusHealthy, StatusNeedsReconnect:
 	default:
 		return nil, false, invalid("status", "%q must be healthy or needs_reconnect", in.Status)
 	}
@@ -174,7 +179,7 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.
 	f := store.AccountFilter{
 		WorkspaceID: actor.WorkspaceID,
 		App:         in.App,
-		Status:      in.Status,
+		Status:      store.AccountStatus(in.Status),
 		Text:        in.Text,
 		After:       in.After,
 		Limit:       in.Limit + 1,
@@ -190,24 +195,42 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]store.
 	if more {
 		list = list[:in.Limit]
 	}
-	return list, more, nil
+	return viewsOf(list), more, nil
+}
+
+// Apps lists, sorted, the apps of every account the actor may see, in
+// one query whatever their number: a list page's app filter, which must
+// not depend on what the page holds.
+func (s *Service) Apps(ctx context.Context, actor Actor) ([]string, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
+		return nil, err
+	}
+	f := store.AccountFilter{WorkspaceID: actor.WorkspaceID}
+	if !actor.IsOwner() {
+		f.VisibleTo = actor.UserID
+	}
+	list, err := s.store.AccountApps(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("apps of the accounts: %w", err)
+	}
+	return list, nil
 }
 
 // Rename changes an account's nickname.
-func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) (store.Account, error) {
+func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) (Account, error) {
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	nickname, err := checkNickname(nickname)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	if !canChange(actor, acc) {
-		return store.Account{}, fmt.Errorf("%w: only the account's owner may rename it", ErrForbidden)
+		return Account{}, fmt.Errorf("%w: only the account's owner may rename it", ErrForbidden)
 	}
 	old := acc.Nickname
 	acc, err = s.store.UpdateAccount(ctx, actor.WorkspaceID, id, func(a *store.Account) error {
@@ -216,11 +239,11 @@ func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) 
 		return nil
 	})
 	if err != nil {
-		return store.Account{}, fmt.Errorf("rename account %s: %w", id, err)
+		return Account{}, fmt.Errorf("rename account %s: %w", id, err)
 	}
 	s.remember(acc)
 	s.audit(ctx, actor, id, ActionRenamed, map[string]string{"from": old, "to": nickname})
-	return acc, nil
+	return viewOf(acc), nil
 }
 
 // Revocation outcomes of Delete.
@@ -287,29 +310,29 @@ func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string
 
 // Credentials returns the account's credentials as code sees them, the
 // auths.<app> object, and records the read in the audit log.
-func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (store.Account, appapi.Values, error) {
+func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (Account, appapi.Values, error) {
 	if err := actor.Require(identity.ScopeCredentialsRead); err != nil {
-		return store.Account{}, nil, err
+		return Account{}, nil, err
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
-		return store.Account{}, nil, err
+		return Account{}, nil, err
 	}
 	if app, aerr := s.apps.App(ctx, acc.WorkspaceID, acc.App); aerr == nil && app.Auth == catalog.AuthOAuth2 {
 		if acc, err = s.fresh(ctx, acc); err != nil {
-			return acc, nil, err
+			return viewOf(acc), nil, err
 		}
 	}
 	creds, err := s.open(acc)
 	if err != nil {
-		return store.Account{}, nil, err
+		return Account{}, nil, err
 	}
 	s.audit(ctx, actor, id, ActionCredentialsRead, nil)
-	return acc, creds.Values(), nil
+	return viewOf(acc), creds.Values(), nil
 }
 
 // Events returns the audit log of one account, newest first.
-func (s *Service) Events(ctx context.Context, actor Actor, id, before string, limit int) ([]store.AuditEvent, error) {
+func (s *Service) Events(ctx context.Context, actor Actor, id, before string, limit int) ([]audit.Event, error) {
 	if _, err := s.Get(ctx, actor, id); err != nil {
 		return nil, err
 	}
@@ -319,12 +342,16 @@ func (s *Service) Events(ctx context.Context, actor Actor, id, before string, li
 	}
 	// One past a full page lets callers tell whether more follow.
 	limit = min(limit, MaxPage+1)
-	return s.store.ListAudit(ctx, store.AuditFilter{WorkspaceID: actor.WorkspaceID, AccountID: id, Before: before, Limit: limit})
+	list, err := s.store.ListAudit(ctx, store.AuditFilter{WorkspaceID: actor.WorkspaceID, AccountID: id, Before: before, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("events of account %s: %w", id, err)
+	}
+	return audit.EventsOf(list), nil
 }
 
 // IsNotFound reports whether err means the thing asked for is not there.
 func IsNotFound(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnknownApp)
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnknownApp)
 }
 
 // ActionCredentialsReplaced records new keys for a key-based account.
@@ -334,31 +361,31 @@ const ActionCredentialsReplaced = "account.credentials_replaced"
 // (and so every workflow link): the key-based form of reconnecting. The
 // app's test request runs first, as when creating, and a refusal changes
 // nothing.
-func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, fields map[string]string, skipTest bool) (store.Account, error) {
+func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, fields map[string]string, skipTest bool) (Account, error) {
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	if !canChange(actor, acc) {
-		return store.Account{}, fmt.Errorf("%w: only the account's owner may change its credentials", ErrForbidden)
+		return Account{}, fmt.Errorf("%w: only the account's owner may change its credentials", ErrForbidden)
 	}
 	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	if app.Auth != catalog.AuthKeys {
-		return store.Account{}, invalid("app", "%s connects with %s; reconnect it instead", app.Name, app.Auth)
+		return Account{}, invalid("app", "%s connects with %s; reconnect it instead", app.Name, app.Auth)
 	}
 	creds, untested, label, err := s.checkKeys(ctx, app, fields, skipTest)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	sealed, err := s.seal(acc.ID, creds)
 	if err != nil {
-		return store.Account{}, err
+		return Account{}, err
 	}
 	acc, err = s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {
 		a.Credentials, a.Untested, a.IdentityLabel = sealed, untested, label
@@ -367,9 +394,9 @@ func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, field
 		return nil
 	})
 	if err != nil {
-		return store.Account{}, fmt.Errorf("replace credentials of %s: %w", id, err)
+		return Account{}, fmt.Errorf("replace credentials of %s: %w", id, err)
 	}
 	s.remember(acc)
 	s.audit(ctx, actor, acc.ID, ActionCredentialsReplaced, map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)})
-	return acc, nil
+	return viewOf(acc), nil
 }

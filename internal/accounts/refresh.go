@@ -490,7 +490,12 @@ func (s *Service) nextRefresh(app *catalog.App, now, exp time.Time) *time.Time {
 // OAuth account refreshes now: a permanent failure marks it
 // needs_reconnect. A key account runs the app's test request: a 401 or 403
 // marks it needs_reconnect. It returns the account as it stands after.
-func (s *Service) Recheck(ctx context.Context, actor Actor, id string) (store.Account, error) {
+func (s *Service) Recheck(ctx context.Context, actor Actor, id string) (Account, error) {
+	acc, err := s.recheck(ctx, actor, id)
+	return viewOf(acc), err
+}
+
+func (s *Service) recheck(ctx context.Context, actor Actor, id string) (store.Account, error) {
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return store.Account{}, err

@@ -36,7 +36,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/validation"
 )
 
-// Errors the service returns besides store.ErrNotFound.
+// Errors the service returns besides ErrNotFound and ErrConflict.
 var (
 	// ErrForbidden: the actor may not do this to this account.
 	ErrForbidden = identity.ErrForbidden

@@ -7,21 +7,25 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
-func (h *Handler) view(ctx context.Context, a store.Account) client.Account {
+func (h *Handler) view(ctx context.Context, a accounts.Account) client.Account {
 	name := a.App
 	if app, err := h.apps.App(ctx, a.WorkspaceID, a.App); err == nil {
 		name = app.Name
 	}
+	return viewNamed(a, name)
+}
+
+// viewNamed is view with the app's name at hand.
+func viewNamed(a accounts.Account, appName string) client.Account {
 	scopes := a.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
 	return client.Account{
-		ID: a.ID, App: a.App, AppName: name, Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
+		ID: a.ID, App: a.App, AppName: appName, Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
 		OwnerID: a.OwnerID, Shared: a.Shared, Status: string(a.Status), StatusError: a.StatusError, Untested: a.Untested,
 		Scopes: scopes, ExpiresAt: timestamp(a.ExpiresAt), LastRefreshedAt: timestamp(a.LastRefreshedAt),
 		NextRefreshAt: timestamp(a.NextRefreshAt), CreatedAt: *timestamp(&a.CreatedAt), UpdatedAt: *timestamp(&a.UpdatedAt),
@@ -38,16 +42,18 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in := accounts.ListInput{App: q.Get("app"), Status: store.AccountStatus(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit}
+	in := accounts.ListInput{App: q.Get("app"), Status: accounts.Status(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit}
 	a := actor(r)
 	if a.Limited() && len(a.Accounts) == 0 && len(a.Apps) == 1 && in.App == "" {
 		// The common case, one app: the store filters.
 		in.App = a.Apps[0]
 	}
-	out := client.Page[client.Account]{Data: make([]client.Account, 0, limit)}
 	// A limited token sees only the accounts within its limits: pages are
 	// read and filtered until one is full, so a page is never short
 	// while more follow. The cursor is the last account read.
+	var page []accounts.Account
+	var next *string
+read:
 	for {
 		list, more, err := h.accounts.List(r.Context(), a, in)
 		if err != nil {
@@ -57,19 +63,38 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 			if !a.MayUseAccount(acc.ID, acc.App) {
 				continue
 			}
-			out.Data = append(out.Data, h.view(r.Context(), acc))
-			if len(out.Data) == limit {
+			page = append(page, acc)
+			if len(page) == limit {
 				if more || i < len(list)-1 {
-					out.NextCursor = encodeCursor(acc.ID)
+					next = encodeCursor(acc.ID)
 				}
-				return reply(w, http.StatusOK, out)
+				break read
 			}
 		}
 		if !more {
-			return reply(w, http.StatusOK, out)
+			break
 		}
 		in.After = list[len(list)-1].ID
 	}
+	// The page's apps are looked up together: the workspace's own apps
+	// are read once, not once a row.
+	slugs := make([]string, 0, len(page))
+	for _, acc := range page {
+		slugs = append(slugs, acc.App)
+	}
+	known, err := h.apps.Lookup(r.Context(), a.WorkspaceID, slugs)
+	if err != nil {
+		return err
+	}
+	out := client.Page[client.Account]{Data: make([]client.Account, 0, len(page)), NextCursor: next}
+	for _, acc := range page {
+		name := acc.App
+		if app := known[acc.App]; app != nil {
+			name = app.Name
+		}
+		out.Data = append(out.Data, viewNamed(acc, name))
+	}
+	return reply(w, http.StatusOK, out)
 }
 
 func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) error {

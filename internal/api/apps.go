@@ -9,7 +9,6 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
-	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // summarize is an app as lists show it: enough to pick one and, for a
@@ -139,6 +138,6 @@ func (h *Handler) listAppRequests(w http.ResponseWriter, r *http.Request) error 
 	return reply(w, http.StatusOK, out)
 }
 
-func requestView(x store.AppRequest) client.AppRequest {
+func requestView(x apps.Request) client.AppRequest {
 	return client.AppRequest{ID: x.ID, Name: x.Name, Reason: x.Reason, URL: x.URL, UserID: x.UserID, CreatedAt: *timestamp(&x.CreatedAt)}
 }

@@ -6,12 +6,11 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/secret"
-	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-func (h *Handler) clientView(c store.OAuthClient) client.OAuthClient {
+func (h *Handler) clientView(c clients.Client) client.OAuthClient {
 	return client.OAuthClient{
-		ID: c.ID, App: c.App, ClientID: c.ClientID, Managed: c.WorkspaceID == "", RedirectURI: h.redirectURI,
+		ID: c.ID, App: c.App, ClientID: c.ClientID, Managed: c.Managed, RedirectURI: h.redirectURI,
 		CreatedAt: *timestamp(&c.CreatedAt), UpdatedAt: *timestamp(&c.UpdatedAt),
 	}
 }

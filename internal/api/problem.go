@@ -12,10 +12,10 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -152,11 +152,11 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", err.Error())
 	case errors.Is(err, identity.ErrNoUser):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such member in this workspace")
-	case errors.Is(err, store.ErrNotFound):
+	case isNotFound(err):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):
 		return problem(http.StatusForbidden, "forbidden", "Not allowed", err.Error())
-	case errors.Is(err, store.ErrConflict):
+	case isConflict(err):
 		return problem(http.StatusConflict, "conflict", "Already exists", "")
 	default:
 		return problem(http.StatusInternalServerError, "internal", "Something went wrong", "the error was logged")
@@ -204,4 +204,15 @@ func (h *Handler) adapt(fn handlerFunc) http.HandlerFunc {
 		h.log.Log(r.Context(), level, "request failed", "method", r.Method, "route", r.Pattern, "status", p.Status, "err", err)
 		writeProblem(w, p)
 	}
+}
+
+// isNotFound and isConflict read the services' sentinels. (They are one
+// value today, the store's; naming each service keeps this true if one
+// gets its own.)
+func isNotFound(err error) bool {
+	return errors.Is(err, accounts.ErrNotFound) || errors.Is(err, clients.ErrNotFound) || errors.Is(err, workflows.ErrNotFound)
+}
+
+func isConflict(err error) bool {
+	return errors.Is(err, accounts.ErrConflict) || errors.Is(err, workflows.ErrConflict)
 }

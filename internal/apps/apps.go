@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -23,6 +24,20 @@ import (
 
 // ErrUnknownApp: the catalog has no such app.
 var ErrUnknownApp = errors.New("unknown app")
+
+// Request is a user's request for an app the catalog lacks.
+type Request struct {
+	ID        string
+	UserID    string
+	Name      string
+	Reason    string
+	URL       string
+	CreatedAt time.Time
+}
+
+func requestOf(r store.AppRequest) Request {
+	return Request{ID: r.ID, UserID: r.UserID, Name: r.Name, Reason: r.Reason, URL: r.URL, CreatedAt: r.CreatedAt}
+}
 
 // Store is what the service needs of the store.
 type Store interface {
@@ -89,6 +104,50 @@ func (s *Service) App(ctx context.Context, workspaceID, slug string) (*catalog.A
 		app = app.WithOrigin(origin)
 	}
 	return app, nil
+}
+
+// Lookup returns the apps of the slugs as App would, in one read at most:
+// the workspace's own apps are listed once, not read and parsed one by
+// one, so a list page looks up all its rows' apps together. A slug that
+// names no app (or a stored one that no longer validates) is left out.
+func (s *Service) Lookup(ctx context.Context, workspaceID string, slugs []string) (map[string]*catalog.App, error) {
+	out := map[string]*catalog.App{}
+	custom := false
+	for _, slug := range slugs {
+		if app, ok := s.rerouted[slug]; ok {
+			out[slug] = app
+		} else if app, ok := s.catalog.Get(slug); ok {
+			out[slug] = app
+		} else {
+			custom = true
+		}
+	}
+	if !custom {
+		return out, nil
+	}
+	list, err := s.store.ListCustomApps(ctx, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("custom apps: %w", err)
+	}
+	wanted := map[string]bool{}
+	for _, slug := range slugs {
+		wanted[slug] = out[slug] == nil
+	}
+	for _, ca := range list {
+		if !wanted[ca.Slug] {
+			continue
+		}
+		app, err := catalog.Parse(ca.Definition)
+		if err != nil {
+			s.log.WarnContext(ctx, "a stored custom app no longer validates", "app", ca.Slug, "err", err)
+			continue
+		}
+		if origin := s.origins[ca.Slug]; origin != "" {
+			app = app.WithOrigin(origin)
+		}
+		out[ca.Slug] = app
+	}
+	return out, nil
 }
 
 // Catalog returns the shipped catalog.
@@ -188,39 +247,47 @@ type RequestInput struct {
 }
 
 // RequestApp records a request for a new app.
-func (s *Service) RequestApp(ctx context.Context, actor identity.Actor, in RequestInput) (store.AppRequest, error) {
+func (s *Service) RequestApp(ctx context.Context, actor identity.Actor, in RequestInput) (Request, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
-		return store.AppRequest{}, err
+		return Request{}, err
 	}
 	in.Name, in.Reason, in.URL = strings.TrimSpace(in.Name), strings.TrimSpace(in.Reason), strings.TrimSpace(in.URL)
 	switch {
 	case in.Name == "" || len(in.Name) > 100:
-		return store.AppRequest{}, validation.Invalid("name", "give the app's name, at most 100 characters")
+		return Request{}, validation.Invalid("name", "give the app's name, at most 100 characters")
 	case in.Reason == "" || len(in.Reason) > 2000:
-		return store.AppRequest{}, validation.Invalid("reason", "say what you would use it for, at most 2000 characters")
+		return Request{}, validation.Invalid("reason", "say what you would use it for, at most 2000 characters")
 	case len(in.URL) > 500:
-		return store.AppRequest{}, validation.Invalid("url", "must be at most 500 characters")
+		return Request{}, validation.Invalid("url", "must be at most 500 characters")
 	}
 	if in.URL != "" {
 		if u, err := url.Parse(in.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return store.AppRequest{}, validation.Invalid("url", "must be an http(s) URL")
+			return Request{}, validation.Invalid("url", "must be an http(s) URL")
 		}
 	}
 	now := s.clock.Now().UTC()
 	r := store.AppRequest{ID: ids.New("req", now), WorkspaceID: actor.WorkspaceID, UserID: actor.UserID, Name: in.Name, Reason: in.Reason, URL: in.URL, CreatedAt: now}
 	if err := s.store.CreateAppRequest(ctx, r); err != nil {
-		return store.AppRequest{}, err
+		return Request{}, err
 	}
-	return r, nil
+	return requestOf(r), nil
 }
 
 // AppRequests lists the workspace's requests for its owners.
-func (s *Service) AppRequests(ctx context.Context, actor identity.Actor) ([]store.AppRequest, error) {
+func (s *Service) AppRequests(ctx context.Context, actor identity.Actor) ([]Request, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, err
 	}
 	if !actor.IsOwner() {
 		return nil, fmt.Errorf("%w: only workspace owners see app requests", identity.ErrForbidden)
 	}
-	return s.store.ListAppRequests(ctx, actor.WorkspaceID)
+	list, err := s.store.ListAppRequests(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list app requests: %w", err)
+	}
+	out := make([]Request, len(list))
+	for i, r := range list {
+		out[i] = requestOf(r)
+	}
+	return out, nil
 }

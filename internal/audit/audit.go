@@ -148,3 +148,23 @@ func (a *Log) Record(actor identity.Actor, accountID, action string, detail map[
 		CreatedAt:   now.UTC(),
 	})
 }
+
+// Event is one entry of the audit log as callers see it.
+type Event struct {
+	ID        string
+	ActorID   string
+	AccountID string
+	Action    string
+	// Detail holds non-secret facts about the event.
+	Detail    map[string]string
+	CreatedAt time.Time
+}
+
+// EventsOf is the callers' view of stored events.
+func EventsOf(list []store.AuditEvent) []Event {
+	out := make([]Event, len(list))
+	for i, e := range list {
+		out[i] = Event{ID: e.ID, ActorID: e.ActorID, AccountID: e.AccountID, Action: e.Action, Detail: e.Detail, CreatedAt: e.CreatedAt}
+	}
+	return out
+}

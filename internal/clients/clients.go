@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -26,6 +27,26 @@ import (
 
 // ErrNoClient means no OAuth client is set for the app.
 var ErrNoClient = errors.New("no OAuth client is set for this app")
+
+// ErrNotFound: no such client, or not one the workspace uses. It is the
+// store's own value, so errors.Is matches either name.
+var ErrNotFound = store.ErrNotFound
+
+// Client is an OAuth client as callers see it: never its secret.
+type Client struct {
+	ID       string
+	App      string
+	ClientID string
+	// Managed clients are the operator's and serve every workspace that
+	// has none of its own for the app.
+	Managed   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func viewOf(c store.OAuthClient) Client {
+	return Client{ID: c.ID, App: c.App, ClientID: c.ClientID, Managed: c.WorkspaceID == "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
 
 // errManaged refuses a workspace owner's change of a managed client.
 var errManaged = fmt.Errorf("%w: the managed OAuth client serves every workspace and is the operator's: it is set in the config file (oauth_clients) or with the admin token; a workspace owner sets this workspace's own client instead", identity.ErrForbidden)
@@ -118,31 +139,31 @@ type ClientInput struct {
 
 // SetClient creates or replaces the workspace's (or the managed) OAuth
 // client for an app. The secret is sealed and never shown again.
-func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in ClientInput) (store.OAuthClient, error) {
+func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in ClientInput) (Client, error) {
 	if err := actor.Require(identity.ScopeClientsWrite); err != nil {
-		return store.OAuthClient{}, err
+		return Client{}, err
 	}
 	if !actor.IsOwner() {
-		return store.OAuthClient{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden)
+		return Client{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden)
 	}
 	if in.Managed {
 		if err := s.checkOperator(ctx, actor); err != nil {
-			return store.OAuthClient{}, err
+			return Client{}, err
 		}
 	}
 	app, err := s.apps.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
-		return store.OAuthClient{}, err
+		return Client{}, err
 	}
 	if app.Auth != catalog.AuthOAuth2 {
-		return store.OAuthClient{}, validation.Invalid("app", "%s does not use OAuth 2", app.Name)
+		return Client{}, validation.Invalid("app", "%s does not use OAuth 2", app.Name)
 	}
 	in.ClientID = strings.TrimSpace(in.ClientID)
 	if in.ClientID == "" || len(in.ClientID) > 500 || strings.ContainsAny(in.ClientID, "\r\n") {
-		return store.OAuthClient{}, validation.Invalid("client_id", "must be one line of at most 500 characters")
+		return Client{}, validation.Invalid("client_id", "must be one line of at most 500 characters")
 	}
 	if in.Secret.IsZero() || len(in.Secret.Reveal()) > 2000 {
-		return store.OAuthClient{}, validation.Invalid("client_secret", "must be given, at most 2000 characters")
+		return Client{}, validation.Invalid("client_secret", "must be given, at most 2000 characters")
 	}
 	ws := actor.WorkspaceID
 	if in.Managed {
@@ -162,27 +183,39 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 		return c, err
 	})
 	if err != nil {
-		return store.OAuthClient{}, fmt.Errorf("set oauth client: %w", err)
+		return Client{}, fmt.Errorf("set oauth client: %w", err)
 	}
 	s.audit.Record(actor, "", "oauth_client.set", map[string]string{"app": app.Slug, "client": out.ID, "managed": fmt.Sprint(in.Managed)}, s.clock.Now())
-	return out, nil
+	return viewOf(out), nil
 }
 
 // Clients lists the OAuth clients the workspace uses: its own and the
 // managed ones.
-func (s *Service) Clients(ctx context.Context, actor identity.Actor) ([]store.OAuthClient, error) {
+func (s *Service) Clients(ctx context.Context, actor identity.Actor) ([]Client, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, err
 	}
-	return s.store.ListOAuthClients(ctx, actor.WorkspaceID)
+	list, err := s.store.ListOAuthClients(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list oauth clients: %w", err)
+	}
+	out := make([]Client, len(list))
+	for i, c := range list {
+		out[i] = viewOf(c)
+	}
+	return out, nil
 }
 
 // Client returns one OAuth client of the workspace or a managed one.
-func (s *Service) Client(ctx context.Context, actor identity.Actor, id string) (store.OAuthClient, error) {
+func (s *Service) Client(ctx context.Context, actor identity.Actor, id string) (Client, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
-		return store.OAuthClient{}, err
+		return Client{}, err
 	}
-	return s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
+	c, err := s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
+	if err != nil {
+		return Client{}, err
+	}
+	return viewOf(c), nil
 }
 
 // DeleteClient deletes a client. Accounts made with it can no longer

@@ -287,6 +287,10 @@ type Accounts interface {
 	CreateAccount(ctx context.Context, a Account) error
 	GetAccount(ctx context.Context, workspaceID, id string) (Account, error)
 	ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error)
+	// AccountApps lists, sorted and once each, the apps of all the
+	// accounts f selects (After and Limit are ignored): a list page's app
+	// filter, whatever the page holds.
+	AccountApps(ctx context.Context, f AccountFilter) ([]string, error)
 	// UpdateAccount reads the account, calls fn on it and writes the result,
 	// all in one transaction that holds the row's lock, so concurrent
 	// updates never interleave. When fn returns an error nothing is written
@@ -511,6 +515,14 @@ type Workflow struct {
 	UpdatedAt   time.Time
 }
 
+// WorkflowRef names a workflow and who may see it, for "used by" lists.
+type WorkflowRef struct {
+	ID          string
+	WorkspaceID string
+	OwnerID     string
+	Name        string
+}
+
 // Link ties one app of one step to an account.
 type Link struct {
 	Step      string
@@ -549,6 +561,10 @@ type Workflows interface {
 	DeleteWorkflow(ctx context.Context, workspaceID, id string) error
 	// WorkflowsUsing lists the workflows with a step linked to the account.
 	WorkflowsUsing(ctx context.Context, workspaceID, accountID string) ([]Workflow, error)
+	// WorkflowsUsingAccounts is WorkflowsUsing for many accounts at once,
+	// in one query: for each account with a linked workflow, those
+	// workflows (each once, by id). Accounts with none are absent.
+	WorkflowsUsingAccounts(ctx context.Context, workspaceID string, accountIDs []string) (map[string][]WorkflowRef, error)
 	PutRun(ctx context.Context, r Run) error
 	GetRun(ctx context.Context, workspaceID, id string) (Run, error)
 	// ListRuns lists a workflow's runs, newest first.

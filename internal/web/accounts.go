@@ -3,18 +3,19 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
 // accountRow is an account as the pages show it.
 type accountRow struct {
-	store.Account
+	accounts.Account
 	AppName string
 	OAuth   bool
 	Mine    bool
@@ -36,40 +37,66 @@ type appOption struct {
 	Selected   bool
 }
 
-func (h *Handler) row(r *http.Request, s *session, a store.Account) accountRow {
+// row is one account as the pages show it, looking its app up.
+func (h *Handler) row(r *http.Request, s *session, a accounts.Account) accountRow {
+	app, _ := h.apps.App(r.Context(), a.WorkspaceID, a.App)
+	return rowOf(s, a, app)
+}
+
+// rowOf is row with the app at hand (nil when unknown).
+func rowOf(s *session, a accounts.Account, app *catalog.App) accountRow {
 	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID}
-	if app, err := h.apps.App(r.Context(), a.WorkspaceID, a.App); err == nil {
+	if app != nil {
 		row.AppName, row.OAuth, row.app = app.Name, app.Auth == catalog.AuthOAuth2, app
 	}
 	return row
 }
 
+// listRows is the accounts page's content in a fixed number of queries,
+// whatever the number of rows: the page, the apps of all the person's
+// accounts (for the filter), the workspace's own apps once, and the
+// workflows using the page's accounts.
 func (h *Handler) listRows(r *http.Request, s *session) (accountsContent, error) {
+	ctx := r.Context()
 	q := r.URL.Query()
 	c := accountsContent{Query: strings.TrimSpace(q.Get("q")), App: q.Get("app")}
-	list, more, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{App: c.App, Text: c.Query, Limit: accounts.MaxPage})
+	list, more, err := h.accounts.List(ctx, s.actor, accounts.ListInput{App: c.App, Text: c.Query, Limit: accounts.MaxPage})
 	if err != nil {
 		return c, err
 	}
 	c.More = more
-	for _, a := range list {
-		row := h.row(r, s, a)
-		row.UsedBy = h.usedBy(r, s, a.ID)
-		c.Rows = append(c.Rows, row)
-	}
-	// The app filter offers the apps the person has accounts of.
-	all, _, err := h.accounts.List(r.Context(), s.actor, accounts.ListInput{Limit: accounts.MaxPage})
+	// The app filter offers the apps the person has accounts of, on this
+	// page or not.
+	slugs, err := h.accounts.Apps(ctx, s.actor)
 	if err != nil {
 		return c, err
 	}
-	seen := map[string]bool{}
-	for _, a := range all {
-		if !seen[a.App] {
-			seen[a.App] = true
-			row := h.row(r, s, a)
-			c.Apps = append(c.Apps, appOption{Slug: a.App, Name: row.AppName, Selected: a.App == c.App})
-		}
+	wanted := slices.Clone(slugs)
+	for _, a := range list {
+		wanted = append(wanted, a.App)
 	}
+	known, err := h.apps.Lookup(ctx, s.actor.WorkspaceID, wanted)
+	if err != nil {
+		return c, err
+	}
+	used, err := h.workflows.UsedByAccounts(ctx, s.actor, list)
+	if err != nil {
+		// The page is still of use without it.
+		h.log.WarnContext(ctx, "used-by lookup failed", "err", err)
+	}
+	for _, a := range list {
+		row := rowOf(s, a, known[a.App])
+		row.UsedBy = used[a.ID].Workflows
+		c.Rows = append(c.Rows, row)
+	}
+	for _, slug := range slugs {
+		name := slug
+		if app := known[slug]; app != nil {
+			name = app.Name
+		}
+		c.Apps = append(c.Apps, appOption{Slug: slug, Name: name, Selected: slug == c.App})
+	}
+	slices.SortStableFunc(c.Apps, func(a, b appOption) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	return c, nil
 }
 
@@ -119,7 +146,7 @@ func (h *Handler) view(s *session, title, nav string, content any) view {
 
 type accountContent struct {
 	Row    accountRow
-	Events []store.AuditEvent
+	Events []audit.Event
 	Scopes []string
 	// Fields are a key-based app's fields, for replacing its credentials.
 	Fields []catalog.Field

@@ -112,7 +112,7 @@ func (h *Handler) connectContent(r *http.Request, s *session) (connectContent, e
 	}
 	c := connectContent{App: app, Values: map[string]string{}}
 	for _, a := range mine {
-		c.Existing = append(c.Existing, h.row(r, s, a))
+		c.Existing = append(c.Existing, rowOf(s, a, app))
 	}
 	return c, nil
 }
@@ -297,7 +297,7 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Co
 }
 
 type clientsContent struct {
-	Clients     []store.OAuthClient
+	Clients     []clients.Client
 	Apps        []appOption
 	RedirectURI string
 	Selected    string

@@ -13,11 +13,11 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -144,11 +144,11 @@ func classify(err error) webError {
 		return e(http.StatusNotFound, "not-found", "Not found", "no such member in this workspace")
 	case errors.Is(err, identity.ErrNoSession):
 		return e(http.StatusUnauthorized, "sign-in-required", "Sign in first", "")
-	case errors.Is(err, store.ErrNotFound):
+	case isNotFound(err):
 		return e(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):
 		return e(http.StatusForbidden, "forbidden", "Not allowed", err.Error())
-	case errors.Is(err, store.ErrConflict):
+	case isConflict(err):
 		return e(http.StatusConflict, "conflict", "Already exists", "")
 	}
 	return e(http.StatusInternalServerError, "internal", "Something went wrong", "")
@@ -250,4 +250,15 @@ func logPath(r *http.Request) string {
 		}
 	}
 	return r.URL.Path
+}
+
+// isNotFound and isConflict read the services' sentinels. (They are one
+// value today, the store's; naming each service keeps this true if one
+// gets its own.)
+func isNotFound(err error) bool {
+	return errors.Is(err, accounts.ErrNotFound) || errors.Is(err, clients.ErrNotFound) || errors.Is(err, workflows.ErrNotFound)
+}
+
+func isConflict(err error) bool {
+	return errors.Is(err, accounts.ErrConflict) || errors.Is(err, workflows.ErrConflict)
 }

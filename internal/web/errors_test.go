@@ -23,7 +23,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
-	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 type lockedBuffer struct {
@@ -68,7 +67,7 @@ func TestErrorAdapter(t *testing.T) {
 		title, shown string
 	}{
 		{"validation", &accounts.ValidationError{Field: "nickname", Message: "give a nickname of at most 100 characters"}, 422, "The input is not valid", "nickname: give a nickname of at most 100 characters"},
-		{"not found", fmt.Errorf("account acc_x: %w", store.ErrNotFound), 404, "Not found", "no such account, or you may not see it"},
+		{"not found", fmt.Errorf("account acc_x: %w", accounts.ErrNotFound), 404, "Not found", "no such account, or you may not see it"},
 		{"forbidden", fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden), 403, "Not allowed", "only workspace owners manage OAuth clients"},
 		{"credentials test unreachable", &accounts.TestFailedError{Err: fmt.Errorf("%w: %s", appapi.ErrUnreachable, detail)}, 502, "", ""},
 		{"token exchange failed", fmt.Errorf("exchange: %w", &oauth.Error{Code: "server_error", Status: 500, Description: detail}), 502, "", ""},
@@ -143,10 +142,10 @@ func TestErrorAdapter(t *testing.T) {
 // TestClassifyUnwrapsNothingInternal: an error marked internal stays a
 // 500 whatever it wraps.
 func TestClassifyUnwrapsNothingInternal(t *testing.T) {
-	if got := classify(internalError{store.ErrNotFound}).Status; got != 500 {
+	if got := classify(internalError{accounts.ErrNotFound}).Status; got != 500 {
 		t.Fatalf("internalError{ErrNotFound} is %d, want 500", got)
 	}
-	if got := classify(errors.Join(errors.New("x"), store.ErrNotFound)).Status; got != 404 {
+	if got := classify(errors.Join(errors.New("x"), accounts.ErrNotFound)).Status; got != 404 {
 		t.Fatalf("a wrapped ErrNotFound is %d, want 404", got)
 	}
 }

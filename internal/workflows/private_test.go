@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func TestWorkflowsArePrivate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	key := func(who identity.Actor, shared bool) store.Account {
+	key := func(who identity.Actor, shared bool) accounts.Account {
 		acc, err := f.accounts.Create(ctx, who, accounts.CreateInput{App: "openai", Fields: map[string]string{"api_key": "sk-" + who.UserID}, SkipTest: true, Shared: shared})
 		if err != nil {
 			t.Fatal(err)
@@ -132,6 +133,34 @@ func TestWorkflowsArePrivate(t *testing.T) {
 		}
 		if used, err := svc.UsedBy(ctx, bob, bobs.ID); err != nil || len(used) != 0 {
 			t.Fatalf("used by, as bob: %+v %v", used, err)
+		}
+
+		// The batched form, as a list page asks it, keeps the same rules:
+		// it names what the viewer may see, counts the rest, and says
+		// nothing of an account the viewer may not see. (The link moved
+		// the step from alice's account to bob's.)
+		bobsNow, err := f.accounts.Get(ctx, owner, bobs.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := []accounts.Account{mine, bobsNow}
+		for _, tc := range []struct {
+			name      string
+			who       identity.Actor
+			mine, bob workflows.Usage
+		}{
+			{"bob", bob, workflows.Usage{}, workflows.Usage{Hidden: 1}},
+			{"alice", alice, workflows.Usage{}, workflows.Usage{}},
+			{"the workspace owner", owner, workflows.Usage{}, workflows.Usage{Workflows: []workflows.Ref{{ID: wf.ID, Name: "alice's secret plan"}}}},
+			{"another workspace", outsider, workflows.Usage{}, workflows.Usage{}},
+		} {
+			used, err := svc.UsedByAccounts(ctx, tc.who, page)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if g, w := fmt.Sprint(used[mine.ID], used[bobs.ID]), fmt.Sprint(tc.mine, tc.bob); g != w {
+				t.Errorf("used by, as %s: %s, want %s", tc.name, g, w)
+			}
 		}
 	})
 

@@ -171,6 +171,14 @@ var (
 // ErrInUse: the account is linked to workflows; the caller must say so.
 var ErrInUse = errors.New("the account is used by workflows")
 
+// ErrNotFound (no such workflow or run, or the actor may not see it) and
+// ErrConflict (it changed meanwhile, or the id exists) are the store's own
+// values, so errors.Is matches either name.
+var (
+	ErrNotFound = store.ErrNotFound
+	ErrConflict = store.ErrConflict
+)
+
 func invalid(field, format string, args ...any) error {
 	return &accounts.ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
@@ -367,6 +375,10 @@ func view(w store.Workflow, steps []Step) Workflow {
 
 // canSee: a workflow is its owner's, and the workspace owners'.
 func canSee(actor identity.Actor, w store.Workflow) bool {
+	return canSeeRef(actor, store.WorkflowRef{ID: w.ID, WorkspaceID: w.WorkspaceID, OwnerID: w.OwnerID})
+}
+
+func canSeeRef(actor identity.Actor, w store.WorkflowRef) bool {
 	return w.WorkspaceID == actor.WorkspaceID && (actor.IsOwner() || w.OwnerID == actor.UserID)
 }
 
@@ -507,6 +519,45 @@ func (s *Service) Delete(ctx context.Context, actor identity.Actor, id string) e
 func (s *Service) UsedBy(ctx context.Context, actor identity.Actor, accountID string) ([]Ref, error) {
 	seen, _, err := s.using(ctx, actor, accountID)
 	return seen, err
+}
+
+// Usage is who uses an account: the workflows the actor may see, by
+// name, and how many others.
+type Usage struct {
+	Workflows []Ref
+	Hidden    int
+}
+
+// UsedByAccounts is UsedBy for a page of accounts the accounts service
+// gave the actor, in one query whatever their number. Accounts no workflow
+// uses are absent; an account the actor may not see is left out.
+func (s *Service) UsedByAccounts(ctx context.Context, actor identity.Actor, accs []accounts.Account) (map[string]Usage, error) {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(accs))
+	for _, a := range accs {
+		if accounts.CanSee(actor, a) {
+			ids = append(ids, a.ID)
+		}
+	}
+	all, err := s.store.WorkflowsUsingAccounts(ctx, actor.WorkspaceID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("workflows using %d accounts: %w", len(ids), err)
+	}
+	out := make(map[string]Usage, len(all))
+	for id, list := range all {
+		var u Usage
+		for _, w := range list {
+			if canSeeRef(actor, w) {
+				u.Workflows = append(u.Workflows, Ref{ID: w.ID, Name: w.Name})
+			} else {
+				u.Hidden++
+			}
+		}
+		out[id] = u
+	}
+	return out, nil
 }
 
 // using splits the workflows linked to the account into those the actor

@@ -47,19 +47,19 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	return sqlstore.New(db, Dialect), nil
 }
 
-// OpenDB opens the database file at path, creating it and its directory if
-// needed, without migrating it.
-func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
+// DSN is the driver's data source name for the database file at path,
+// with the pragmas every connection needs. It makes the file's directory.
+func DSN(path string) (string, error) {
 	if path == "" {
-		return nil, errors.New("open sqlite: empty path")
+		return "", errors.New("open sqlite: empty path")
 	}
 	// The driver splits its DSN at the first '?'.
 	if strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("open sqlite %s: path must not contain '?'", path)
+		return "", fmt.Errorf("open sqlite %s: path must not contain '?'", path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+			return "", fmt.Errorf("open sqlite %s: %w", path, err)
 		}
 	}
 	q := url.Values{}
@@ -76,10 +76,27 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	// in UpdateAccount cannot interleave with another writer's, and a writer
 	// waits (busy_timeout) instead of failing to upgrade its lock.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	return path + "?" + q.Encode(), nil
+}
+
+// OpenDB opens the database file at path, creating it and its directory if
+// needed, without migrating it.
+func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
+	dsn, err := DSN(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	return Configure(ctx, db, path)
+}
+
+// Configure sizes db's pool as the store needs and checks that it
+// answers; path names it in errors. OpenDB calls it; so may a caller that
+// opens the database its own way (a test counting statements).
+func Configure(ctx context.Context, db *sql.DB, path string) (*sql.DB, error) {
 	// WAL lets readers run beside the one writer; writers queue on the lock.
 	db.SetMaxOpenConns(8)
 	// Keep them open: a new connection re-runs the pragmas and re-reads

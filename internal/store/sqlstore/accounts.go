@@ -48,8 +48,9 @@ func (s *Store) GetAccount(ctx context.Context, workspaceID, id string) (store.A
 	return a, nil
 }
 
-// ListAccounts returns one page of the accounts f selects, ordered by id.
-func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]store.Account, error) {
+// accountWhere is the WHERE clause (and its arguments) of the accounts f
+// selects, leaving out the page: After and Limit.
+func (s *Store) accountWhere(f store.AccountFilter) (string, []any) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -70,11 +71,20 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 		like := " " + s.d.ILike + " " + p + ` ESCAPE '\'`
 		where = append(where, "(nickname"+like+" OR identity_label"+like+" OR app"+like+")")
 	}
-	if f.After != "" {
-		where = append(where, "id > "+arg(f.After))
+	return strings.Join(where, " AND "), args
+}
+
+// ListAccounts returns one page of the accounts f selects, ordered by id.
+func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]store.Account, error) {
+	where, args := s.accountWhere(f)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
 	}
-	query := `SELECT ` + accountColumns + ` FROM accounts WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY id LIMIT ` + arg(limit(f.Limit))
+	if f.After != "" {
+		where += " AND id > " + arg(f.After)
+	}
+	query := `SELECT ` + accountColumns + ` FROM accounts WHERE ` + where + ` ORDER BY id LIMIT ` + arg(limit(f.Limit))
 
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -91,6 +101,29 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
+	}
+	return out, nil
+}
+
+// AccountApps lists, sorted, the apps of the accounts f selects, whatever
+// their number: one SELECT DISTINCT. After and Limit are ignored.
+func (s *Store) AccountApps(ctx context.Context, f store.AccountFilter) ([]string, error) {
+	where, args := s.accountWhere(f)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT app FROM accounts WHERE `+where+` ORDER BY app`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var app string
+		if err := rows.Scan(&app); err != nil {
+			return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
+		}
+		out = append(out, app)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -153,6 +154,41 @@ func (s *Store) ListWorkflows(ctx context.Context, workspaceID string) ([]store.
 func (s *Store) WorkflowsUsing(ctx context.Context, workspaceID, accountID string) ([]store.Workflow, error) {
 	return s.workflows(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id IN
 		(SELECT workflow_id FROM workflow_links WHERE workspace_id = $1 AND account_id = $2) ORDER BY id`, workspaceID, accountID)
+}
+
+// WorkflowsUsingAccounts names, for each of the accounts, the workflows
+// linked to it, in one query.
+func (s *Store) WorkflowsUsingAccounts(ctx context.Context, workspaceID string, accountIDs []string) (map[string][]store.WorkflowRef, error) {
+	out := map[string][]store.WorkflowRef{}
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	args := []any{workspaceID}
+	marks := make([]string, 0, len(accountIDs))
+	for _, id := range accountIDs {
+		args = append(args, id)
+		marks = append(marks, "$"+strconv.Itoa(len(args)))
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT l.account_id, w.id, w.workspace_id, w.owner_id, w.name
+		FROM workflow_links l JOIN workflows w ON w.id = l.workflow_id
+		WHERE l.workspace_id = $1 AND w.workspace_id = $1 AND l.account_id IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY l.account_id, w.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("workflows using %d accounts: %w", len(accountIDs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var account string
+		var w store.WorkflowRef
+		if err := rows.Scan(&account, &w.ID, &w.WorkspaceID, &w.OwnerID, &w.Name); err != nil {
+			return nil, fmt.Errorf("workflows using %d accounts: %w", len(accountIDs), err)
+		}
+		out[account] = append(out[account], w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("workflows using %d accounts: %w", len(accountIDs), err)
+	}
+	return out, nil
 }
 
 func (s *Store) workflows(ctx context.Context, query string, args ...any) ([]store.Workflow, error) {

@@ -403,3 +403,52 @@ func testAllAccountIDs(t *testing.T, s store.Store) {
 		t.Errorf("AllAccountIDs = %v, want %v", got, want)
 	}
 }
+
+// testAccountApps: the app filter of a list page comes from one query over
+// every account the filter selects, not from the page.
+func testAccountApps(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	mustWorkspace(t, s, "wsp_2")
+	mk := func(ws, id, owner, app string, edit func(*store.Account)) {
+		a := newAccount(ws, id, owner, app)
+		if edit != nil {
+			edit(&a)
+		}
+		mustAccount(t, s, a)
+	}
+	mk("wsp_1", "acc_01", "usr_alice", "slack", nil)
+	mk("wsp_1", "acc_02", "usr_alice", "slack", nil)
+	mk("wsp_1", "acc_03", "usr_bob", "github", func(a *store.Account) { a.Shared = true })
+	mk("wsp_1", "acc_04", "usr_bob", "sendgrid", func(a *store.Account) { a.Status = store.StatusNeedsReconnect })
+	mk("wsp_1", "acc_05", "usr_alice", "airtable", nil)
+	mk("wsp_2", "acc_06", "usr_carol", "zendesk", func(a *store.Account) { a.Shared = true })
+
+	tests := []struct {
+		name string
+		f    store.AccountFilter
+		want []string
+	}{
+		{"workspace, sorted, once each", store.AccountFilter{}, []string{"airtable", "github", "sendgrid", "slack"}},
+		{"other workspace", store.AccountFilter{WorkspaceID: "wsp_2"}, []string{"zendesk"}},
+		{"unknown workspace", store.AccountFilter{WorkspaceID: "wsp_none"}, nil},
+		{"visible to alice", store.AccountFilter{VisibleTo: "usr_alice"}, []string{"airtable", "github", "slack"}},
+		{"visible to bob", store.AccountFilter{VisibleTo: "usr_bob"}, []string{"github", "sendgrid"}},
+		{"visible to a user with none", store.AccountFilter{VisibleTo: "usr_carol"}, []string{"github"}},
+		{"status", store.AccountFilter{Status: store.StatusNeedsReconnect}, []string{"sendgrid"}},
+		{"text", store.AccountFilter{Text: "HUB"}, []string{"github"}},
+		{"the page is ignored", store.AccountFilter{After: "acc_04", Limit: 1}, []string{"airtable", "github", "sendgrid", "slack"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.f.WorkspaceID == "" {
+				tc.f.WorkspaceID = "wsp_1"
+			}
+			got, err := s.AccountApps(ctx, tc.f)
+			must(t, "AccountApps", err)
+			if !slices.Equal(got, tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
+				t.Errorf("AccountApps(%+v) = %v, want %v", tc.f, got, tc.want)
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListAccountsFilters", testListAccountsFilters},
 		{"ListAccountsPages", testListAccountsPages},
 		{"ListAccountsDefaultLimit", testListAccountsDefaultLimit},
+		{"AccountApps", testAccountApps},
 		{"UpdateAccountRoundTrip", testUpdateAccountRoundTrip},
 		{"UpdateAccountKeepsIdentity", testUpdateAccountKeepsIdentity},
 		{"UpdateAccountFnError", testUpdateAccountFnError},

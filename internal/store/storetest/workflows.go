@@ -21,6 +21,7 @@ var workflowTests = []struct {
 	{"UpdateWorkflowFnError", testUpdateWorkflowFnError},
 	{"UpdateWorkflowMissing", testUpdateWorkflowMissing},
 	{"UpdateWorkflowConcurrent", testUpdateWorkflowConcurrent},
+	{"WorkflowsUsingAccounts", testWorkflowsUsingAccounts},
 }
 
 func newWorkflow(workspaceID, id string, links ...store.Link) store.Workflow {
@@ -281,5 +282,54 @@ func testUpdateWorkflowConcurrent(t *testing.T, s store.Store) {
 		if want := fmt.Sprintf("s%02d", i); l.Step != want {
 			t.Errorf("link %d is for step %s, want %s", i, l.Step, want)
 		}
+	}
+}
+
+// testWorkflowsUsingAccounts: one query answers "used by" for a whole page
+// of accounts, as WorkflowsUsing would one account at a time.
+func testWorkflowsUsingAccounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	mustWorkspace(t, s, "wsp_2")
+	w1 := newWorkflow("wsp_1", "wfl_1", store.Link{Step: "a", App: "slack", AccountID: "acc_1"}, store.Link{Step: "b", App: "slack", AccountID: "acc_1"}, store.Link{Step: "b", App: "github", AccountID: "acc_2"})
+	w1.Name = "Digest"
+	w2 := newWorkflow("wsp_1", "wfl_2", store.Link{Step: "a", App: "github", AccountID: "acc_2"})
+	w2.Name, w2.OwnerID = "Triage", "usr_bob"
+	// Another workspace's workflow naming the same account id is not
+	// among the answers.
+	w3 := newWorkflow("wsp_2", "wfl_3", store.Link{Step: "a", App: "slack", AccountID: "acc_1"})
+	for _, w := range []store.Workflow{w2, w1, w3} {
+		must(t, "CreateWorkflow "+w.ID, s.CreateWorkflow(ctx, w))
+	}
+
+	got, err := s.WorkflowsUsingAccounts(ctx, "wsp_1", []string{"acc_1", "acc_2", "acc_3"})
+	must(t, "WorkflowsUsingAccounts", err)
+	want := map[string][]store.WorkflowRef{
+		// Two steps link acc_1 to wfl_1: it is named once.
+		"acc_1": {{ID: "wfl_1", WorkspaceID: "wsp_1", OwnerID: "usr_alice", Name: "Digest"}},
+		"acc_2": {{ID: "wfl_1", WorkspaceID: "wsp_1", OwnerID: "usr_alice", Name: "Digest"}, {ID: "wfl_2", WorkspaceID: "wsp_1", OwnerID: "usr_bob", Name: "Triage"}},
+	}
+	if g, w := fmt.Sprint(got), fmt.Sprint(want); g != w {
+		t.Errorf("WorkflowsUsingAccounts =\n %s\nwant\n %s", g, w)
+	}
+	// It agrees with WorkflowsUsing, account by account.
+	for _, id := range []string{"acc_1", "acc_2", "acc_3"} {
+		one, err := s.WorkflowsUsing(ctx, "wsp_1", id)
+		must(t, "WorkflowsUsing "+id, err)
+		if len(one) != len(got[id]) {
+			t.Errorf("%s: WorkflowsUsing has %d workflows, WorkflowsUsingAccounts %d", id, len(one), len(got[id]))
+		}
+	}
+	if got, err := s.WorkflowsUsingAccounts(ctx, "wsp_1", nil); err != nil || len(got) != 0 {
+		t.Errorf("WorkflowsUsingAccounts of no accounts = %v, %v; want none", got, err)
+	}
+	if got, err := s.WorkflowsUsingAccounts(ctx, "wsp_2", []string{"acc_2"}); err != nil || len(got) != 0 {
+		t.Errorf("WorkflowsUsingAccounts from wsp_2 = %v, %v; want none", got, err)
+	}
+	must(t, "DeleteWorkflow", s.DeleteWorkflow(ctx, "wsp_1", "wfl_1"))
+	got, err = s.WorkflowsUsingAccounts(ctx, "wsp_1", []string{"acc_1", "acc_2"})
+	must(t, "WorkflowsUsingAccounts after delete", err)
+	if _, ok := got["acc_1"]; ok || len(got["acc_2"]) != 1 || got["acc_2"][0].ID != "wfl_2" {
+		t.Errorf("after deleting wfl_1: %v, want only acc_2 by wfl_2", got)
 	}
 }
