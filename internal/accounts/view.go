@@ -47,6 +47,10 @@ type Account struct {
 	UpdatedAt       time.Time
 }
 
+// View is the caller's view of a stored account, for the services that
+// save accounts through this one (connecting) and answer their callers.
+func View(a store.Account) Account { return viewOf(a) }
+
 // viewOf is the caller's view of a stored account.
 func viewOf(a store.Account) Account {
 	return Account{

@@ -5,12 +5,11 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
-	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-func connectionView(c store.Connection, authorizeURL string) client.Connection {
+func connectionView(c connecting.Connection, authorizeURL string) client.Connection {
 	return client.Connection{
-		ID: c.ID, App: c.App, Status: string(c.Status), AuthorizeURL: authorizeURL,
+		ID: c.ID, App: c.App, Status: c.Status, AuthorizeURL: authorizeURL,
 		AccountID: c.AccountID, Error: c.Error, ExpiresAt: *timestamp(&c.ExpiresAt),
 	}
 }

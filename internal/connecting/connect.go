@@ -72,7 +72,7 @@ type ConnectInput struct {
 
 // Started is a connection waiting for the user at the provider.
 type Started struct {
-	Connection   store.Connection
+	Connection   Connection
 	AuthorizeURL string
 	// OneTimeCode is what the browser must be given to finish a connection
 	// whose starter cannot sign in on the web; empty otherwise. It is
@@ -205,7 +205,7 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	if err := s.store.CreateConnection(ctx, conn); err != nil {
 		return Started{}, fmt.Errorf("start connection: %w", err)
 	}
-	return Started{Connection: conn, AuthorizeURL: authURL, OneTimeCode: formatOneTimeCode(oneTime)}, nil
+	return Started{Connection: viewOf(conn), AuthorizeURL: authURL, OneTimeCode: formatOneTimeCode(oneTime)}, nil
 }
 
 // offered lists the scopes an app lets callers ask for.
@@ -218,7 +218,12 @@ func offered(app *catalog.App) []string {
 }
 
 // Connection returns a connection the actor started, to follow its outcome.
-func (s *Service) Connection(ctx context.Context, actor identity.Actor, id string) (store.Connection, error) {
+func (s *Service) Connection(ctx context.Context, actor identity.Actor, id string) (Connection, error) {
+	c, err := s.connection(ctx, actor, id)
+	return viewOf(c), err
+}
+
+func (s *Service) connection(ctx context.Context, actor identity.Actor, id string) (store.Connection, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return store.Connection{}, err
 	}
@@ -307,7 +312,11 @@ const MaxCodeAttempts = 5
 // Callback completes a connection: it claims the state (once), checks the
 // browser may finish it, exchanges the code, labels the account and saves
 // it. A bad state, a provider error or a missing code stores nothing.
-func (s *Service) Callback(ctx context.Context, in CallbackInput) (store.Connection, store.Account, error) {
+func (s *Service) Callback(ctx context.Context, in CallbackInput) (Connection, accounts.Account, error) {
+	return views(s.callback(ctx, in))
+}
+
+func (s *Service) callback(ctx context.Context, in CallbackInput) (store.Connection, store.Account, error) {
 	if in.State == "" || len(in.State) > 200 {
 		return store.Connection{}, store.Account{}, ErrBadState
 	}
@@ -395,7 +404,11 @@ type ResumeInput struct {
 // signed in as the starter, or with the right one-time code. A browser
 // signed in as someone else, or too many wrong codes, spend the
 // connection and store nothing.
-func (s *Service) Resume(ctx context.Context, in ResumeInput) (store.Connection, store.Account, error) {
+func (s *Service) Resume(ctx context.Context, in ResumeInput) (Connection, accounts.Account, error) {
+	return views(s.resume(ctx, in))
+}
+
+func (s *Service) resume(ctx context.Context, in ResumeInput) (store.Connection, store.Account, error) {
 	if in.ConnectionID == "" || len(in.ConnectionID) > 100 || len(in.HoldHash) == 0 {
 		return store.Connection{}, store.Account{}, ErrBadState
 	}

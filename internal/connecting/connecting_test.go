@@ -112,7 +112,7 @@ func TestConnectRefusals(t *testing.T) {
 	if _, err := svc.Connection(ctx, member, started.Connection.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a member reads another's connection: %v", err)
 	}
-	if c, err := svc.Connection(ctx, owner, started.Connection.ID); err != nil || c.Status != store.ConnectionPending {
+	if c, err := svc.Connection(ctx, owner, started.Connection.ID); err != nil || c.Status != string(store.ConnectionPending) {
 		t.Fatalf("the starter's connection: %+v %v", c, err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/secret"
-	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 func wantsJSON(r *http.Request) bool {
@@ -238,7 +237,7 @@ type finishContent struct {
 }
 
 // finished shows a connection's outcome, or what it still waits for.
-func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn store.Connection, acc store.Account, err error) {
+func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn connecting.Connection, acc accounts.Account, err error) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	var e webError
 	ref := ""
