@@ -1,6 +1,6 @@
 // Package web serves Latchkey's browser pages: first-run set-up and
 // sign-in, the accounts page, connecting accounts (OAuth in a popup, keys in
-// a form), account detail and OAuth clients. Pages are server-rendered with
+// a form), account detail, OAuth clients, workflows, members and tokens. Pages are server-rendered with
 // html/template; a little plain JavaScript adds the popup, the type-ahead
 // and the dialogs. Templates and static files are embedded.
 //
