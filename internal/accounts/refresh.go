@@ -6,13 +6,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
-	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -159,102 +157,6 @@ func (s *Service) refreshAccount(ctx context.Context, acc store.Account, force b
 	}
 }
 
-// awaitLease polls the account until the lease's holder releases it, and
-// returns the account as that holder left it, or until the lease lapses
-// (its holder died), reported as lapsed.
-func (s *Service) awaitLease(ctx context.Context, acc store.Account) (store.Account, bool, error) {
-	for {
-		// Real time, not the injected clock: this waits on another
-		// process, whereas the lease's lapse is the clock's business.
-		t := time.NewTimer(leasePoll/2 + time.Duration(mrand.Int64N(int64(leasePoll))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return acc, false, fmt.Errorf("waiting for the refresh of account %s: %w", acc.ID, ctx.Err())
-		case <-t.C:
-		}
-		cur, err := s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
-		if err != nil {
-			return acc, false, fmt.Errorf("waiting for the refresh of account %s: %w", acc.ID, err)
-		}
-		if cur.RefreshLeaseHolder == "" {
-			return cur, false, nil
-		}
-		if cur.RefreshLeaseUntil == nil || !cur.RefreshLeaseUntil.After(s.clock.Now()) {
-			return cur, true, nil
-		}
-	}
-}
-
-// release gives up a lease without writing an outcome.
-func (s *Service) release(acc store.Account, holder string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.store.ReleaseRefreshLease(ctx, acc.WorkspaceID, acc.ID, holder); err != nil {
-		// It lapses on its own.
-		s.log.Warn("releasing a refresh lease failed", "account", acc.ID, "err", err)
-	}
-}
-
-// refreshLeased refreshes acc, as read after holder won its lease: it calls
-// the provider with no transaction open, then writes the outcome (new
-// tokens, or the failure with its backoff and health) in one short
-// UpdateAccount that also releases the lease.
-func (s *Service) refreshLeased(ctx context.Context, acc store.Account, holder string) (store.Account, error) {
-	now := s.clock.Now().UTC()
-	app, creds, flow, err := s.prepareRefresh(ctx, &acc)
-	var tok *oauth.Token
-	if err != nil {
-		err = &oauth.Error{Kind: oauth.Permanent, Description: err.Error()}
-	} else {
-		pctx, cancel := context.WithTimeout(ctx, s.providerBudget())
-		start := time.Now()
-		tok, err = flow.Refresh(pctx, secret.New(creds.RefreshToken))
-		s.metrics.latency.Observe(time.Since(start).Seconds())
-		cancel()
-	}
-	if err == nil {
-		s.metrics.refreshes.WithLabelValues("ok").Inc()
-	}
-
-	var events []store.AuditEvent
-	updated, werr := s.writeOutcome(ctx, acc, func(a *store.Account) error {
-		if !s.sameGrant(*a, acc, creds.RefreshToken) {
-			return errSuperseded
-		}
-		if a.RefreshLeaseHolder == holder {
-			a.RefreshLeaseHolder, a.RefreshLeaseUntil = "", nil
-		}
-		a.UpdatedAt = now
-		if err != nil {
-			events = s.recordFailure(a, app, now, err)
-			return nil
-		}
-		events = nil
-		return s.applyToken(a, app, now, tok)
-	})
-	if errors.Is(werr, errSuperseded) {
-		s.log.WarnContext(ctx, "refresh answer dropped: the account's tokens changed meanwhile", "account", acc.ID, "app", acc.App)
-		s.release(acc, holder)
-		cur, err := s.store.GetAccount(ctx, acc.WorkspaceID, acc.ID)
-		if err != nil {
-			return acc, fmt.Errorf("refresh account %s: %w", acc.ID, err)
-		}
-		return s.remember(cur), nil
-	}
-	if werr != nil {
-		return acc, fmt.Errorf("refresh account %s: %w", acc.ID, werr)
-	}
-	if err == nil {
-		s.log.InfoContext(ctx, "token refreshed", "account", acc.ID, "app", acc.App)
-	}
-	s.remember(updated)
-	for _, e := range events {
-		s.audit(ctx, Actor{WorkspaceID: e.WorkspaceID, UserID: e.ActorID}, e.AccountID, e.Action, e.Detail)
-	}
-	return updated, nil
-}
-
 // sameGrant reports whether a, as stored now, still holds the refresh
 // token the refresh spent (read holds it as read then): the compare in the
 // compare-and-swap. The sealed bytes match unless someone wrote; a key
@@ -297,32 +199,6 @@ func (s *Service) applyToken(a *store.Account, app *catalog.App, now time.Time, 
 	a.Status, a.StatusError = store.StatusHealthy, ""
 	a.RefreshFailures, a.FailingSince = 0, nil
 	return nil
-}
-
-// writeOutcome saves what a refresh got. The provider has answered, so a
-// rotated refresh token now exists only in memory: the write goes on
-// though the caller has gone, and a failed write is tried again a few
-// times before the loss is logged.
-func (s *Service) writeOutcome(ctx context.Context, acc store.Account, fn func(*store.Account) error) (store.Account, error) {
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	for attempt := range writeAttempts {
-		if attempt > 0 {
-			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
-		}
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		var updated store.Account
-		updated, err = s.store.UpdateAccount(wctx, acc.WorkspaceID, acc.ID, fn)
-		cancel()
-		if err == nil || errors.Is(err, errSuperseded) || errors.Is(err, store.ErrNotFound) {
-			return updated, err
-		}
-		s.log.WarnContext(ctx, "saving a refresh's outcome failed; trying again", "account", acc.ID, "attempt", attempt+1, "err", err)
-	}
-	// The tokens stay out of the log; a rotating provider's grant is now
-	// lost and the account will need reconnecting.
-	s.log.ErrorContext(ctx, "the refreshed tokens could not be saved and are lost", "account", acc.ID, "app", acc.App, "attempts", writeAttempts, "err", err)
-	return acc, err
 }
 
 // RefreshDue renews up to limit accounts whose next refresh time has come,
@@ -392,98 +268,6 @@ func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalo
 		return app, Credentials{}, nil, err
 	}
 	return app, creds, flow, nil
-}
-
-// Backoff of transient refresh failures.
-const (
-	backoffBase = 30 * time.Second
-	backoffMax  = 30 * time.Minute
-)
-
-// recordFailure applies a failed refresh to the account. A permanent
-// failure turns it needs_reconnect at once; transient ones back off with
-// jitter and keep it healthy until they have lasted UnhealthyAfter.
-func (s *Service) recordFailure(a *store.Account, app *catalog.App, now time.Time, err error) []store.AuditEvent {
-	wasHealthy := a.Status == store.StatusHealthy
-	event := func(action string) store.AuditEvent {
-		return store.AuditEvent{WorkspaceID: a.WorkspaceID, ActorID: "system", AccountID: a.ID, Action: action,
-			Detail: map[string]string{"app": a.App, "error": clip(err.Error(), 300)}}
-	}
-	if oauth.IsPermanent(err) {
-		s.metrics.refreshes.WithLabelValues("permanent").Inc()
-		a.Status, a.StatusError = store.StatusNeedsReconnect, "refresh failed: "+err.Error()
-		a.NextRefreshAt = nil
-		s.log.Warn("account needs reconnect", "account", a.ID, "app", a.App, "err", err)
-		if wasHealthy {
-			return []store.AuditEvent{event(ActionNeedsReconnect)}
-		}
-		return nil
-	}
-	s.metrics.refreshes.WithLabelValues("transient").Inc()
-	a.RefreshFailures++
-	if a.FailingSince == nil {
-		a.FailingSince = &now
-	}
-	a.StatusError = "refresh failed, will retry: " + err.Error()
-	if now.Sub(*a.FailingSince) >= s.unhealthyAfter {
-		a.Status, a.NextRefreshAt = store.StatusNeedsReconnect, nil
-		a.StatusError = fmt.Sprintf("refresh has failed since %s: %v", a.FailingSince.Format(time.RFC3339), err)
-		if wasHealthy {
-			return []store.AuditEvent{event(ActionNeedsReconnect)}
-		}
-		return nil
-	}
-	next := now.Add(jitter(backoff(a.RefreshFailures)))
-	a.NextRefreshAt = &next
-	s.log.Warn("token refresh failed; will retry", "account", a.ID, "app", a.App, "failures", a.RefreshFailures, "retry_at", next, "err", err)
-	if a.RefreshFailures == 1 {
-		return []store.AuditEvent{event(ActionRefreshFailed)}
-	}
-	return nil
-}
-
-func backoff(failures int) time.Duration {
-	d := backoffBase
-	for i := 1; i < failures && d < backoffMax; i++ {
-		d *= 2
-	}
-	return min(d, backoffMax)
-}
-
-// jitter spreads d over [d/2, 3d/2) so that accounts do not retry in step.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
-	}
-	return d/2 + time.Duration(mrand.Int64N(int64(d)))
-}
-
-// nextRefresh is when the refresher should renew a token: well before it
-// expires (a tenth of its life, at least twice the read margin, with
-// jitter), and before an unused refresh token would lapse.
-func (s *Service) nextRefresh(app *catalog.App, now, exp time.Time) *time.Time {
-	var next time.Time
-	if !exp.IsZero() {
-		life := exp.Sub(now)
-		lead := max(2*s.refreshMargin, life/10)
-		next = exp.Add(-lead - jitter(min(lead/4, 5*time.Minute)))
-		if !next.After(now) {
-			next = now.Add(life / 2)
-		}
-	}
-	if idle := time.Duration(app.OAuth2.RefreshTokenIdle); idle > 0 {
-		touch := now.Add(idle/2 + jitter(idle/10))
-		if next.IsZero() || touch.Before(next) {
-			next = touch
-		}
-	}
-	if next.IsZero() || !next.After(now) {
-		if next.IsZero() {
-			return nil
-		}
-		next = now.Add(time.Second)
-	}
-	return &next
 }
 
 // Recheck tests an account again after an app refused its credentials. An

@@ -3,12 +3,13 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/identity"
 
 	"github.com/jonboulle/clockwork"
 
