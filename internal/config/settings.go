@@ -1,4 +1,4 @@
-// Package config is Latchkey's one typed configuration: defaults, an
+package config
 
 import (
 	"fmt"
@@ -169,4 +169,3 @@ func getOrigins(c *Config) string {
 	sort.Strings(pairs)
 	return strings.Join(pairs, ",")
 }
-
