@@ -50,6 +50,21 @@ const (
 	ScopeClientsWrite    = "clients:write"
 	// ScopeMembersWrite lets a token invite, change and remove members.
 	ScopeMembersWrite = "members:write"
+	// ScopeAuditRead lets a token read and export the workspace's audit
+	// log (its user must be an owner or an admin besides).
+	ScopeAuditRead = "audit:read"
+)
+
+// Surfaces a caller reaches Latchkey through, as the audit log records
+// them.
+const (
+	SurfaceAPI      = "api"
+	SurfaceWeb      = "web"
+	SurfaceWorkflow = "workflow"
+	// SurfaceCLIExec is the CLI's exec command, which says so in a header
+	// of its API requests. A client can claim it falsely; it tells a
+	// reader of the log what the caller meant, not what it proved.
+	SurfaceCLIExec = "cli-exec"
 )
 
 // Actor is who is calling: a user, through a session or an API token.
@@ -63,7 +78,51 @@ type Actor struct {
 	// Operator marks the installation's operator acting through the
 	// config file; the admin token's principal is recognised without it.
 	Operator bool
+
+	// The caller's facts, which the audit log records with each event.
+	// TokenID and TokenName name the API token; empty for a session.
+	TokenID, TokenName string
+	// Addr is the client's address, as the surface saw it.
+	Addr string
+	// Surface is how the caller came: one of the Surface constants.
+	Surface string
 }
+
+// Audit detail keys that hold the actor's facts; AuditDetail sets them,
+// over any a caller put there.
+const (
+	DetailTokenID   = "token_id"
+	DetailTokenName = "token_name"
+	DetailAddr      = "addr"
+	DetailSurface   = "surface"
+)
+
+// AuditDetail returns detail with the actor's facts added: a copy, so a
+// map the caller keeps is never changed. Every audit event goes through
+// it, whichever service writes it.
+func (a Actor) AuditDetail(detail map[string]string) map[string]string {
+	if a.TokenID == "" && a.TokenName == "" && a.Addr == "" && a.Surface == "" {
+		return detail
+	}
+	out := make(map[string]string, len(detail)+4)
+	for k, v := range detail {
+		out[k] = v
+	}
+	set := func(k, v string) {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	set(DetailTokenID, a.TokenID)
+	set(DetailTokenName, a.TokenName)
+	set(DetailAddr, a.Addr)
+	set(DetailSurface, a.Surface)
+	return out
+}
+
+// CanReadAudit reports whether the actor's role may read the workspace's
+// audit log: owners and admins.
+func (a Actor) CanReadAudit() bool { return a.Role == RoleOwner || a.Role == RoleAdmin }
 
 // IsOwner reports whether the actor owns its workspace.
 func (a Actor) IsOwner() bool { return a.Role == RoleOwner }

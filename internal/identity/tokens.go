@@ -111,7 +111,7 @@ func (s *Service) VerifyToken(ctx context.Context, presented string) (Actor, err
 		// A token's actor always has scopes; nil would mean a session.
 		scopes = []string{}
 	}
-	a := Actor{WorkspaceID: u.WorkspaceID, UserID: u.ID, Role: Role(u.Role), Scopes: scopes}
+	a := Actor{WorkspaceID: u.WorkspaceID, UserID: u.ID, Role: Role(u.Role), Scopes: scopes, TokenID: t.ID, TokenName: t.Name}
 	s.tokens.Set(key, a)
 	return a, nil
 }
