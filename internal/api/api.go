@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
@@ -40,6 +41,8 @@ type Handler struct {
 	failures *failureLimiter
 	// publicURL starts the invitation and reset links returned.
 	publicURL string
+	// audit reads the workspace's audit log.
+	audit *audit.Service
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -94,6 +97,8 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/me/password", h.changePassword)
 	route("GET /v1/workspaces", h.listWorkspaces)
 	route("POST /v1/workspaces", h.createWorkspace)
+	route("GET /v1/audit", h.listAudit)
+	route("GET /v1/audit/export", h.exportAudit)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))
@@ -125,6 +130,10 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 		a, err := h.actorFor(r)
 		if errors.Is(err, errBadToken) {
 			h.failures.failed(addr)
+		}
+		if err == nil {
+			a.Addr = peerHost(r)
+			a.Surface, err = surfaceOf(r)
 		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)

@@ -145,8 +145,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.workflows = wf
 	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
 	apiHandler.SetPublicURL(cfg.PublicURL)
+	auditSvc := audit.NewService(st, auditLog, clock)
+	apiHandler.SetAudit(auditSvc)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
-		Workflows: wf, Identity: who,
+		Workflows: wf, Identity: who, Audit: auditSvc,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
