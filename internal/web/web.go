@@ -309,6 +309,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("GET /password", h.passwordPage)
 	signedIn("POST /password", h.changePassword)
 	signedIn("POST /workspace", h.switchWorkspace)
+	signedIn("GET /activity", h.activityPage)
 }
 
 // adapt renders the error a signed-in page returns.
@@ -401,7 +402,9 @@ type view struct {
 	// Workspaces are the person's workspaces, for the switcher.
 	Workspaces []identity.Membership
 	Nav        string
-	Flash      string
+	// Activity shows the Activity page in the menu: owners and admins.
+	Activity bool
+	Flash    string
 	Error      string
 	// ErrorLink is the page that fixes Error, if any.
 	ErrorLink *errorLink
