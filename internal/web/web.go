@@ -405,7 +405,7 @@ type view struct {
 	// Activity shows the Activity page in the menu: owners and admins.
 	Activity bool
 	Flash    string
-	Error      string
+	Error    string
 	// ErrorLink is the page that fixes Error, if any.
 	ErrorLink *errorLink
 	Content   any
