@@ -162,6 +162,15 @@ func TestAuditCredentialReads(t *testing.T) {
 		if err := bot.DeleteAccount(ctx, acc.ID); err != nil {
 			t.Fatal(err)
 		}
+		var wfEvents []string
+		for _, e := range allEvents(t, tm.owner.api, client.AuditQuery{Action: "workflow."}) {
+			if e.Detail["workflow"] == wf.ID && e.TokenName == "deploy-bot" && e.Surface == "api" {
+				wfEvents = append(wfEvents, e.Action)
+			}
+		}
+		if got := strings.Join(wfEvents, ","); got != "workflow.deleted,workflow.created" {
+			t.Errorf("the workflow's events, newest first: %s; want workflow.deleted,workflow.created", got)
+		}
 		after := allEvents(t, tm.owner.api, client.AuditQuery{Account: acc.ID})
 		if len(after) != before+1 || after[0].Action != "account.deleted" {
 			t.Fatalf("after deleting the account: %d events (first %s), want the %d before and account.deleted", len(after), after[0].Action, before)
