@@ -27,6 +27,7 @@ var words = map[string]string{
 	"custom_app.set":               "Custom app saved",
 	"custom_app.deleted":           "Custom app deleted",
 	"workspace.created":            "Workspace created",
+	"session.signed_in":            "Signed in",
 	"token.created":                "API token created",
 	"token.revoked":                "API token revoked",
 	"token.rotated":                "API token rotated",

@@ -321,6 +321,10 @@ func TestActivityPage(t *testing.T) {
 			return b
 		}
 		olive := signInAs("olive@acme.test", tm.ownerPW)
+		signIns := allEvents(t, tm.owner.api, client.AuditQuery{Actor: tm.owner.id, Action: "session.signed_in"})
+		if len(signIns) != 1 || signIns[0].Surface != "web" || signIns[0].Addr != "127.0.0.1" {
+			t.Errorf("olive's sign-ins: %+v; want one, on the web from 127.0.0.1", signIns)
+		}
 		code, body := get(t, olive, f.URL+"/activity?action=credentials.read")
 		if code != 200 {
 			t.Fatalf("owner's activity page: %d", code)
