@@ -20,6 +20,20 @@ type Client struct {
 	base  string
 	token string
 	http  *http.Client
+	// surface goes in SurfaceHeader, for the audit log.
+	surface string
+}
+
+// SurfaceHeader says which of a client's commands is calling; the audit
+// log records it. The server knows "exec".
+const SurfaceHeader = "Latchkey-Surface"
+
+// WithSurface returns a copy of the client whose requests say they come
+// from the named command ("exec"), for the server's audit log.
+func (c *Client) WithSurface(s string) *Client {
+	cp := *c
+	cp.surface = s
+	return &cp
 }
 
 // New returns a client for the server at baseURL ("http://127.0.0.1:7355").
@@ -67,6 +81,9 @@ func (c *Client) send(req *http.Request, out any) error {
 	method, path := req.Method, req.URL.Path
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
+	if c.surface != "" {
+		req.Header.Set(SurfaceHeader, c.surface)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
@@ -82,6 +99,12 @@ func (c *Client) send(req *http.Request, out any) error {
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if st, ok := out.(streamTo); ok {
+		if _, err := io.Copy(st.w, resp.Body); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {

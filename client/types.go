@@ -127,6 +127,22 @@ type Event struct {
 	CreatedAt string            `json:"created_at"`
 }
 
+// AuditEvent is an entry of the workspace audit log: who (the user, and
+// the API token if one was used), from which address, through which
+// surface (api, web, workflow, cli-exec), did what.
+type AuditEvent struct {
+	ID        string            `json:"id"`
+	Action    string            `json:"action"`
+	ActorID   string            `json:"actor_id"`
+	AccountID string            `json:"account_id,omitempty"`
+	TokenID   string            `json:"token_id,omitempty"`
+	TokenName string            `json:"token_name,omitempty"`
+	Addr      string            `json:"addr,omitempty"`
+	Surface   string            `json:"surface,omitempty"`
+	Detail    map[string]string `json:"detail,omitempty"`
+	CreatedAt string            `json:"created_at"`
+}
+
 // Me is the caller as the server knows it.
 type Me struct {
 	UserID      string   `json:"user_id"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
@@ -43,6 +44,8 @@ type Handler struct {
 	publicURL string
 	// patterns are the routes registered, for the role × route test.
 	patterns []string
+	// audit reads the workspace's audit log.
+	audit *audit.Service
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -107,6 +110,8 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("GET /v1/tokens", h.listTokens)
 	route("DELETE /v1/tokens/{id}", h.revokeToken)
 	route("POST /v1/tokens/{id}/rotate", h.rotateToken)
+	route("GET /v1/audit", h.listAudit)
+	route("GET /v1/audit/export", h.exportAudit)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))
@@ -142,6 +147,10 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 		a, err := h.actorFor(r)
 		if errors.Is(err, errBadToken) {
 			h.failures.failed(addr)
+		}
+		if err == nil {
+			a.Addr = peerHost(r)
+			a.Surface, err = surfaceOf(r)
 		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)

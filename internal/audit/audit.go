@@ -136,7 +136,9 @@ func (a *Log) run() {
 	}
 }
 
-// Record queues an event of the actor's, at now.
+// Record queues an event of the actor's, at now, with the actor's facts
+// (token, address, surface) in its detail. The facts travel on the Actor,
+// so recording them costs no query.
 func (a *Log) Record(actor identity.Actor, accountID, action string, detail map[string]string, now time.Time) {
 	a.Add(store.AuditEvent{
 		ID:          ids.New(ids.Event, now),
@@ -144,17 +146,24 @@ func (a *Log) Record(actor identity.Actor, accountID, action string, detail map[
 		ActorID:     actor.UserID,
 		AccountID:   accountID,
 		Action:      action,
-		Detail:      detail,
+		Detail:      actor.AuditDetail(detail),
 		CreatedAt:   now.UTC(),
 	})
 }
 
-// Event is one entry of the audit log as callers see it.
+// Event is one entry of the audit log as callers see it. The actor's
+// facts (token, address, surface) are lifted out of the stored detail.
 type Event struct {
 	ID        string
 	ActorID   string
 	AccountID string
 	Action    string
+	// TokenID and TokenName name the API token the actor used; empty for
+	// a session and for the system.
+	TokenID, TokenName string
+	// Addr is the client's address; Surface is how it came (api, web,
+	// workflow, cli-exec).
+	Addr, Surface string
 	// Detail holds non-secret facts about the event.
 	Detail    map[string]string
 	CreatedAt time.Time
@@ -164,7 +173,26 @@ type Event struct {
 func EventsOf(list []store.AuditEvent) []Event {
 	out := make([]Event, len(list))
 	for i, e := range list {
-		out[i] = Event{ID: e.ID, ActorID: e.ActorID, AccountID: e.AccountID, Action: e.Action, Detail: e.Detail, CreatedAt: e.CreatedAt}
+		out[i] = eventOf(e)
+	}
+	return out
+}
+
+func eventOf(e store.AuditEvent) Event {
+	out := Event{ID: e.ID, ActorID: e.ActorID, AccountID: e.AccountID, Action: e.Action, CreatedAt: e.CreatedAt}
+	facts := map[string]*string{
+		identity.DetailTokenID: &out.TokenID, identity.DetailTokenName: &out.TokenName,
+		identity.DetailAddr: &out.Addr, identity.DetailSurface: &out.Surface,
+	}
+	for k, v := range e.Detail {
+		if p, ok := facts[k]; ok {
+			*p = v
+			continue
+		}
+		if out.Detail == nil {
+			out.Detail = make(map[string]string, len(e.Detail))
+		}
+		out.Detail[k] = v
 	}
 	return out
 }

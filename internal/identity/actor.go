@@ -59,7 +59,21 @@ const (
 	ScopeWorkflowsRun    = "workflows:run"
 	// ScopeMembersWrite lets a token invite, change and remove members.
 	ScopeMembersWrite = "members:write"
-	ScopeAuditRead    = "audit:read"
+	// ScopeAuditRead lets a token read and export the workspace's audit
+	// log (its user must be an owner or an admin besides).
+	ScopeAuditRead = "audit:read"
+)
+
+// Surfaces a caller reaches Latchkey through, as the audit log records
+// them.
+const (
+	SurfaceAPI      = "api"
+	SurfaceWeb      = "web"
+	SurfaceWorkflow = "workflow"
+	// SurfaceCLIExec is the CLI's exec command, which says so in a header
+	// of its API requests. A client can claim it falsely; it tells a
+	// reader of the log what the caller meant, not what it proved.
+	SurfaceCLIExec = "cli-exec"
 )
 
 // Scopes lists every scope a token may be given, ScopeAll aside.
@@ -96,13 +110,18 @@ type Actor struct {
 	// Operator marks the installation's operator acting through the
 	// config file; the admin token's principal is recognised without it.
 	Operator bool
-	// TokenID is the API token the actor speaks through, empty for a
-	// session.
-	TokenID string
 	// Accounts and Apps limit a token to those accounts, or to the
 	// accounts of those apps; both empty means no limit. See MayUseAccount.
 	Accounts []string
 	Apps     []string
+
+	// The caller's facts, which the audit log records with each event.
+	// TokenID and TokenName name the API token; empty for a session.
+	TokenID, TokenName string
+	// Addr is the client's address, as the surface saw it.
+	Addr string
+	// Surface is how the caller came: one of the Surface constants.
+	Surface string
 }
 
 // Limited reports whether the actor's token is limited to chosen accounts
@@ -122,6 +141,42 @@ func (a Actor) MayUseAccount(id, app string) bool {
 	}
 	return slices.Contains(a.Accounts, id) || slices.Contains(a.Apps, app)
 }
+
+// Audit detail keys that hold the actor's facts; AuditDetail sets them,
+// over any a caller put there.
+const (
+	DetailTokenID   = "token_id"
+	DetailTokenName = "token_name"
+	DetailAddr      = "addr"
+	DetailSurface   = "surface"
+)
+
+// AuditDetail returns detail with the actor's facts added: a copy, so a
+// map the caller keeps is never changed. Every audit event goes through
+// it, whichever service writes it.
+func (a Actor) AuditDetail(detail map[string]string) map[string]string {
+	if a.TokenID == "" && a.TokenName == "" && a.Addr == "" && a.Surface == "" {
+		return detail
+	}
+	out := make(map[string]string, len(detail)+4)
+	for k, v := range detail {
+		out[k] = v
+	}
+	set := func(k, v string) {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	set(DetailTokenID, a.TokenID)
+	set(DetailTokenName, a.TokenName)
+	set(DetailAddr, a.Addr)
+	set(DetailSurface, a.Surface)
+	return out
+}
+
+// CanReadAudit reports whether the actor's role may read the workspace's
+// audit log: owners and admins.
+func (a Actor) CanReadAudit() bool { return a.Role == RoleOwner || a.Role == RoleAdmin }
 
 // IsOwner reports whether the actor owns its workspace.
 func (a Actor) IsOwner() bool { return a.Role == RoleOwner }

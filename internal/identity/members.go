@@ -47,7 +47,7 @@ func (s *Service) audit(ctx context.Context, events ...store.AuditEvent) {
 }
 
 func event(a Actor, action string, detail map[string]string) store.AuditEvent {
-	return store.AuditEvent{WorkspaceID: a.WorkspaceID, ActorID: a.UserID, Action: action, Detail: detail}
+	return store.AuditEvent{WorkspaceID: a.WorkspaceID, ActorID: a.UserID, Action: action, Detail: a.AuditDetail(detail)}
 }
 
 // mayManage returns ErrForbidden unless the actor may give a member of

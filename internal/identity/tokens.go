@@ -475,7 +475,7 @@ func (s *Service) lookUp(ctx context.Context, hash []byte) (cachedToken, error) 
 		// A token's actor always has scopes; nil would mean a session.
 		scopes = []string{}
 	}
-	a := Actor{WorkspaceID: u.WorkspaceID, UserID: u.ID, Role: Role(u.Role), Scopes: scopes, TokenID: t.ID,
+	a := Actor{WorkspaceID: u.WorkspaceID, UserID: u.ID, Role: Role(u.Role), Scopes: scopes, TokenID: t.ID, TokenName: t.Name,
 		Accounts: t.AccountIDs, Apps: t.Apps}
 	op, err := s.IsOperator(ctx, a)
 	if err != nil {

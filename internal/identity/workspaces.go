@@ -67,7 +67,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, a Actor, name, ownerEmail
 		return NewWorkspace{}, fmt.Errorf("create workspace: %w", err)
 	}
 	out := NewWorkspace{Workspace: Workspace{ID: ws.ID, Name: ws.Name, CreatedAt: ws.CreatedAt}}
-	audit := store.AuditEvent{WorkspaceID: ws.ID, ActorID: a.UserID, Action: "workspace.created", Detail: map[string]string{"name": name, "owner": email}}
+	audit := store.AuditEvent{WorkspaceID: ws.ID, ActorID: a.UserID, Action: "workspace.created", Detail: a.AuditDetail(map[string]string{"name": name, "owner": email})}
 	for _, u := range existing {
 		if u.PasswordHash == "" {
 			continue

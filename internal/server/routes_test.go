@@ -97,6 +97,8 @@ var routeTable = []routeRow{
 	{"POST /v1/me/password", fixed("/v1/me/password"), `{"current_password":"x","new_password":"y"}`, "yyn"},
 	{"GET /v1/workspaces", fixed("/v1/workspaces"), "", "ynn"},
 	{"POST /v1/workspaces", fixed("/v1/workspaces"), `{"name":""}`, "ynn"},
+	{"GET /v1/audit", fixed("/v1/audit"), "", "ynn"},
+	{"GET /v1/audit/export", fixed("/v1/audit/export"), "", "ynn"},
 }
 
 // The role × route table: every registered API route, for each kind of

@@ -144,13 +144,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return fail(err)
 	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, apps: appSvc, clients: clientSvc, audit: auditLog, registry: registry}
-	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box})
+	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog})
 	s.workflows = wf
 	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
 	apiHandler.SetPublicURL(cfg.PublicURL)
 	s.apiRoutes = apiHandler.Routes()
+	auditSvc := audit.NewService(st, auditLog, clock)
+	apiHandler.SetAudit(auditSvc)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
-		Workflows: wf, Identity: who,
+		Workflows: wf, Identity: who, Audit: auditSvc,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())

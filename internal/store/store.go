@@ -143,13 +143,23 @@ type AuditEvent struct {
 	CreatedAt time.Time
 }
 
-// AuditFilter selects audit events of one workspace, newest first.
+// AuditFilter selects audit events of one workspace, newest first (or
+// oldest first with OldestFirst). Zero fields select everything.
 type AuditFilter struct {
 	WorkspaceID string
 	AccountID   string
-	// Before is the id the previous page ended with.
-	Before string
-	Limit  int
+	ActorID     string
+	// Action selects one action exactly; ActionPrefix, actions that start
+	// with it ("account.").
+	Action       string
+	ActionPrefix string
+	// Since and Until bound CreatedAt: Since <= CreatedAt < Until.
+	Since, Until time.Time
+	// Before is the id the previous page ended with, newest first; After
+	// the id it ended with, oldest first.
+	Before, After string
+	OldestFirst   bool
+	Limit         int
 }
 
 // Workspaces stores workspaces.
@@ -302,7 +312,9 @@ type Accounts interface {
 	AllAccountIDs(ctx context.Context) ([][2]string, error)
 }
 
-// Audit stores the audit log.
+// Audit stores the audit log. It is append-only: there is no method that
+// changes or deletes an event, and nothing else in the store does either
+// (deleting an account or a user keeps its events).
 type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// AppendAudits stores several events in one transaction: all or none.

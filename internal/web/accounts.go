@@ -137,7 +137,7 @@ func (h *Handler) accountRows(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) view(s *session, title, nav string, content any) view {
-	v := view{Title: title, User: &s.user, Owner: s.actor.IsOwner(), Nav: nav, Content: content}
+	v := view{Title: title, User: &s.user, Owner: s.actor.IsOwner(), Activity: s.actor.CanReadAudit(), Nav: nav, Content: content}
 	if len(s.workspaces) > 1 {
 		v.Workspaces = s.workspaces
 	}

@@ -63,7 +63,10 @@ func (h *Handler) current(r *http.Request) *session {
 		// The switcher is missing; the page works all the same.
 		h.log.WarnContext(r.Context(), "memberships", "err", err)
 	}
-	return &session{hash: se.Key, user: se.User, actor: se.Actor, workspaces: ms}
+	// The audit log records where and how the browser came.
+	a := se.Actor
+	a.Addr, a.Surface = clientIP(r), identity.SurfaceWeb
+	return &session{hash: se.Key, user: se.User, actor: a, workspaces: ms}
 }
 
 // requireSession sends a signed-out browser to sign in (or, on a fresh

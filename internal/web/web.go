@@ -31,6 +31,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/apps"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
@@ -65,6 +66,8 @@ type Options struct {
 	// AppOrigins are http origins apps may be sent to (tests, gateways); a
 	// form that starts a connection may redirect to them.
 	AppOrigins map[string]string
+	// Audit reads the workspace's audit log for the Activity page.
+	Audit *audit.Service
 }
 
 // Handler serves the browser pages.
@@ -83,6 +86,7 @@ type Handler struct {
 	// httpOrigins are the http AppOrigins, which "https:" does not cover.
 	httpOrigins []string
 	pages       map[string]*template.Template
+	audit       *audit.Service
 }
 
 // New returns the web handler.
@@ -90,7 +94,7 @@ func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
 		accounts: o.Accounts, connecting: o.Connecting, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
-		secure: u != nil && u.Scheme == "https",
+		secure: u != nil && u.Scheme == "https", audit: o.Audit,
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -309,6 +313,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("POST /tokens", h.createToken)
 	signedIn("POST /tokens/{id}/revoke", h.revokeToken)
 	signedIn("POST /tokens/{id}/rotate", h.rotateToken)
+	signedIn("GET /activity", h.activityPage)
 }
 
 // adapt renders the error a signed-in page returns.
@@ -401,8 +406,10 @@ type view struct {
 	// Workspaces are the person's workspaces, for the switcher.
 	Workspaces []identity.Membership
 	Nav        string
-	Flash      string
-	Error      string
+	// Activity shows the Activity page in the menu: owners and admins.
+	Activity bool
+	Flash    string
+	Error    string
 	// ErrorLink is the page that fixes Error, if any.
 	ErrorLink *errorLink
 	Content   any

@@ -82,6 +82,9 @@ type Run struct {
 // Run executes a workflow now, step after step, and records the run. The
 // first failing step stops it; the rest are skipped.
 func (s *Service) Run(ctx context.Context, actor identity.Actor, id string) (Run, error) {
+	// What the run does, the audit log records as done by a workflow run,
+	// whoever started it and from where.
+	actor.Surface = identity.SurfaceWorkflow
 	// Running a workflow takes its own scope, and reads credentials.
 	if err := actor.Require(identity.ScopeWorkflowsRun); err != nil {
 		return Run{}, err

@@ -21,6 +21,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
@@ -113,6 +114,7 @@ type Service struct {
 	// node is the Node.js binary; empty when none was found.
 	node    string
 	sandbox *sandbox.Sandbox
+	audit   *audit.Log
 }
 
 // Options configure a Service.
@@ -130,6 +132,8 @@ type Options struct {
 	Node string
 	// Sandbox runs code and command steps.
 	Sandbox *sandbox.Sandbox
+	// Audit records changes to workflows; nil records none.
+	Audit *audit.Log
 }
 
 // Apps looks apps up as the workspace sees them.
@@ -145,7 +149,7 @@ func New(o Options) *Service {
 	if o.Node == "" {
 		o.Node = findNode()
 	}
-	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node, sandbox: o.Sandbox}
+	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node, sandbox: o.Sandbox, audit: o.Audit}
 }
 
 // SandboxWarning says, for the workflow pages, what is wrong with the
@@ -290,7 +294,11 @@ func (s *Service) Save(ctx context.Context, actor identity.Actor, id, name strin
 	}
 	if id != "" {
 		// A replacement does not depend on what it replaces.
-		return s.edit(ctx, actor, id, false, func(Workflow) (string, []Step, error) { return name, steps, nil })
+		w, err := s.edit(ctx, actor, id, false, func(Workflow) (string, []Step, error) { return name, steps, nil })
+		if err == nil {
+			s.record(actor, "workflow.updated", w.ID, w.Name)
+		}
+		return w, err
 	}
 	now := s.clock.Now().UTC()
 	w := store.Workflow{ID: ids.New("wfl", now), WorkspaceID: actor.WorkspaceID, OwnerID: actor.UserID, Name: strings.TrimSpace(name), CreatedAt: now, UpdatedAt: now}
@@ -305,6 +313,7 @@ func (s *Service) Save(ctx context.Context, actor identity.Actor, id, name strin
 	if err := s.store.CreateWorkflow(ctx, w); err != nil {
 		return Workflow{}, err
 	}
+	s.record(actor, "workflow.created", w.ID, w.Name)
 	return view(w, steps), nil
 }
 
@@ -427,7 +436,7 @@ func (s *Service) LinkSteps(ctx context.Context, actor identity.Actor, id string
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Workflow{}, err
 	}
-	return s.edit(ctx, actor, id, true, func(w Workflow) (string, []Step, error) {
+	w, err := s.edit(ctx, actor, id, true, func(w Workflow) (string, []Step, error) {
 		for _, c := range choices {
 			if err := link(w.Steps, c); err != nil {
 				return "", nil, err
@@ -435,6 +444,17 @@ func (s *Service) LinkSteps(ctx context.Context, actor identity.Actor, id string
 		}
 		return w.Name, w.Steps, nil
 	})
+	if err == nil {
+		s.record(actor, "workflow.linked", w.ID, w.Name)
+	}
+	return w, err
+}
+
+// record writes a change to a workflow in the audit log.
+func (s *Service) record(actor identity.Actor, action, id, name string) {
+	if s.audit != nil {
+		s.audit.Record(actor, "", action, map[string]string{"workflow": id, "name": name}, s.clock.Now())
+	}
 }
 
 // link makes one choice in steps.
@@ -508,10 +528,15 @@ func (s *Service) Delete(ctx context.Context, actor identity.Actor, id string) e
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return err
 	}
-	if _, err := s.visible(ctx, actor, id); err != nil {
+	w, err := s.visible(ctx, actor, id)
+	if err != nil {
 		return err
 	}
-	return s.store.DeleteWorkflow(ctx, actor.WorkspaceID, id)
+	if err := s.store.DeleteWorkflow(ctx, actor.WorkspaceID, id); err != nil {
+		return err
+	}
+	s.record(actor, "workflow.deleted", id, w.Name)
+	return nil
 }
 
 // UsedBy lists the workflows the actor may see with a step linked to the

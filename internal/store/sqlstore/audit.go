@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -81,12 +82,36 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.AccountID != "" {
 		where = append(where, "account_id = "+arg(f.AccountID))
 	}
+	if f.ActorID != "" {
+		where = append(where, "actor_id = "+arg(f.ActorID))
+	}
+	if f.Action != "" {
+		where = append(where, "action = "+arg(f.Action))
+	}
+	if f.ActionPrefix != "" {
+		// substr, not LIKE: no wildcards to escape, and the same on both
+		// backends whatever the collation.
+		where = append(where, "substr(action, 1, "+arg(utf8.RuneCountInString(f.ActionPrefix))+") = "+arg(f.ActionPrefix))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "created_at >= "+arg(micros(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "created_at < "+arg(micros(f.Until)))
+	}
 	if f.Before != "" {
 		where = append(where, "id < "+arg(f.Before))
 	}
+	if f.After != "" {
+		where = append(where, "id > "+arg(f.After))
+	}
+	order := "DESC"
+	if f.OldestFirst {
+		order = "ASC"
+	}
 	query := `SELECT id, workspace_id, actor_id, account_id, action, detail, created_at
 		FROM audit_events WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY id DESC LIMIT ` + arg(limit(f.Limit))
+		` ORDER BY id ` + order + ` LIMIT ` + arg(limit(f.Limit))
 
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {

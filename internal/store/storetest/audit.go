@@ -56,6 +56,20 @@ func testAudit(t *testing.T, s store.Store) {
 		{"before and account", store.AuditFilter{WorkspaceID: "wsp_1", AccountID: "acc_a", Before: "evt_3"}, []string{"evt_1"}},
 		{"before the first", store.AuditFilter{WorkspaceID: "wsp_1", Before: "evt_1"}, nil},
 		{"limit", store.AuditFilter{WorkspaceID: "wsp_1", Limit: 1}, []string{"evt_4"}},
+		{"actor", store.AuditFilter{WorkspaceID: "wsp_1", ActorID: "usr_alice"}, []string{"evt_4", "evt_1"}},
+		{"actor of another workspace", store.AuditFilter{WorkspaceID: "wsp_1", ActorID: "usr_carol"}, nil},
+		{"action exactly", store.AuditFilter{WorkspaceID: "wsp_1", Action: "account.connected"}, []string{"evt_2", "evt_1"}},
+		{"action is not a prefix", store.AuditFilter{WorkspaceID: "wsp_1", Action: "account."}, nil},
+		{"action prefix", store.AuditFilter{WorkspaceID: "wsp_1", ActionPrefix: "account."}, []string{"evt_3", "evt_2", "evt_1"}},
+		{"action prefix takes no wildcards", store.AuditFilter{WorkspaceID: "wsp_1", ActionPrefix: "%"}, nil},
+		{"action prefix is whole", store.AuditFilter{WorkspaceID: "wsp_1", ActionPrefix: "token.created.x"}, nil},
+		{"since is inclusive", store.AuditFilter{WorkspaceID: "wsp_1", Since: at(2)}, []string{"evt_4", "evt_3", "evt_2"}},
+		{"until is exclusive", store.AuditFilter{WorkspaceID: "wsp_1", Until: at(3)}, []string{"evt_2", "evt_1"}},
+		{"since and until", store.AuditFilter{WorkspaceID: "wsp_1", Since: at(2), Until: at(4)}, []string{"evt_3", "evt_2"}},
+		{"oldest first", store.AuditFilter{WorkspaceID: "wsp_1", OldestFirst: true}, []string{"evt_1", "evt_2", "evt_3", "evt_4"}},
+		{"oldest first after", store.AuditFilter{WorkspaceID: "wsp_1", OldestFirst: true, After: "evt_2", Limit: 1}, []string{"evt_3"}},
+		{"every filter at once", store.AuditFilter{WorkspaceID: "wsp_1", ActorID: "usr_alice", AccountID: "acc_a", ActionPrefix: "account.",
+			Since: at(1), Until: at(5), Before: "evt_4"}, []string{"evt_1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

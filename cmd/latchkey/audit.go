@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkeyhq/latchkey/client"
+)
+
+func (c *cli) auditCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read and export the workspace's audit log (owners and admins)",
+		Long: `The workspace's audit log: every credential read and every change to
+accounts, members, tokens, OAuth clients and workflows, with who did it
+(the user, and the API token if one was used), from which address and
+through which surface (api, web, workflow, cli-exec).
+
+The log is append-only: nothing, not even an owner, changes or deletes
+an event. Dates mean whole days in UTC; times are RFC 3339.`}
+
+	var q client.AuditQuery
+	var all bool
+	list := &cobra.Command{
+		Use: "list", Short: "List events, newest first", Args: cobra.NoArgs,
+		Example: `  latchkey audit list --action account.credentials_read --since 2026-01-01
+  latchkey audit list --account acc_01j... --action account.
+  latchkey audit list --actor usr_01j... --until 2026-01-31`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			var events []client.AuditEvent
+			for {
+				page, err := cl.Audit(cmd.Context(), q)
+				if err != nil {
+					return err
+				}
+				events = append(events, page.Data...)
+				if !all || page.NextCursor == nil {
+					break
+				}
+				q.Cursor = *page.NextCursor
+			}
+			return render(c, cmd.OutOrStdout(), events, []string{"TIME", "ACTION", "ACTOR", "TOKEN", "SURFACE", "ADDRESS", "ACCOUNT", "DETAIL"}, func(e client.AuditEvent) []string {
+				var detail []string
+				for k, v := range e.Detail {
+					detail = append(detail, k+"="+v)
+				}
+				sort.Strings(detail)
+				return []string{e.CreatedAt, e.Action, orDash(e.ActorID), orDash(e.TokenName), orDash(e.Surface), orDash(e.Addr), orDash(e.AccountID), strings.Join(detail, " ")}
+			})
+		},
+	}
+	list.Flags().StringVar(&q.Actor, "actor", "", "only events of this user (id)")
+	list.Flags().StringVar(&q.Account, "account", "", "only events of this account (id)")
+	list.Flags().StringVar(&q.Action, "action", "", "only this action, or actions starting with a prefix ending in a dot (account.)")
+	list.Flags().StringVar(&q.Since, "since", "", "from this date or time on")
+	list.Flags().StringVar(&q.Until, "until", "", "up to this date (through its end) or time")
+	list.Flags().IntVar(&q.Limit, "limit", 50, "events per page (at most 200)")
+	list.Flags().BoolVar(&all, "all", false, "every page, not only the first")
+
+	var since, until string
+	export := &cobra.Command{
+		Use: "export [--since DATE] [--until DATE]", Short: "Write events as JSON Lines, oldest first, for a SIEM", Args: cobra.NoArgs,
+		Example: `  latchkey audit export --since 2026-01-01 > audit.jsonl`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			w := bufio.NewWriter(cmd.OutOrStdout())
+			if err := cl.ExportAudit(cmd.Context(), since, until, w); err != nil {
+				w.Flush()
+				return err
+			}
+			return w.Flush()
+		},
+	}
+	export.Flags().StringVar(&since, "since", "", "from this date or time on")
+	export.Flags().StringVar(&until, "until", "", "up to this date (through its end) or time; now if left out")
+
+	cmd.AddCommand(list, export)
+	return cmd
+}
