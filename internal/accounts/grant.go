@@ -44,7 +44,7 @@ func (s *Service) ReconnectTarget(ctx context.Context, actor identity.Actor, id 
 		return store.Account{}, nil, err
 	}
 	if !canChange(actor, acc) {
-		return store.Account{}, nil, fmt.Errorf("%w: only the account's owner may reconnect it", ErrForbidden)
+		return store.Account{}, nil, refuse(actor, "reconnect")
 	}
 	var fields map[string]string
 	if creds, err := s.open(acc); err == nil {
