@@ -238,6 +238,9 @@ func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) 
 	if err != nil {
 		return Account{}, err
 	}
+	if !actor.CanChangeAccounts() {
+		return Account{}, refuse(actor, "rename")
+	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return Account{}, err
@@ -274,6 +277,9 @@ const (
 func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke bool) (outcome, detail string, err error) {
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return "", "", err
+	}
+	if !actor.CanChangeAccounts() {
+		return "", "", refuse(actor, "delete")
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
@@ -380,6 +386,9 @@ const ActionCredentialsReplaced = "account.credentials_replaced"
 func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, fields map[string]string, skipTest bool) (Account, error) {
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Account{}, err
+	}
+	if !actor.CanChangeAccounts() {
+		return Account{}, refuse(actor, "give new credentials to")
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {

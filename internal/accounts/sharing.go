@@ -43,6 +43,9 @@ func (s *Service) CheckSharing(ctx context.Context, actor Actor, id string, sh S
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Account{}, Sharing{}, err
 	}
+	if !actor.CanChangeAccounts() {
+		return Account{}, Sharing{}, refuse(actor, "share")
+	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return Account{}, Sharing{}, err
