@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -261,4 +262,64 @@ func TestSharing(t *testing.T) {
 			t.Errorf("audit trail:\n%s\nwant:\n%s", strings.Join(trail, "\n"), strings.Join(wantTrail, "\n"))
 		}
 	})
+}
+
+// TestSharingPage: the account page's sharing form, for the owner of the
+// account; a member it is shared with sees it, and neither the form nor
+// the controls only the owner may use. Unsharing from a member whose
+// workflow uses it asks again.
+func TestSharingPage(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	ctx := context.Background()
+	mia := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	bea := addUser(t, f.Instance, "bea@acme.test", store.RoleMember)
+	acc := sendgrid(t, mia.api, "mail")
+
+	mb := browser(t)
+	if code, _ := signIn(t, mb, f.Instance, mia, "/"); code != 200 {
+		t.Fatalf("mia signs in: %d", code)
+	}
+	_, body := get(t, mb, f.URL+"/accounts/"+acc.ID)
+	if !strings.Contains(body, `id="sharing"`) || !strings.Contains(body, `value="`+bea.ID+`"`) || strings.Contains(body, `value="`+mia.ID+`"`) || !strings.Contains(body, "Private to its owner") {
+		t.Fatalf("mia's account page lacks the sharing form with bea (and not herself) in it:\n%s", body)
+	}
+	// The web's connect form makes a private account, whatever it is sent.
+	post(t, mb, f.URL+"/connect/sendgrid", url.Values{"nickname": {"from the web"}, "field_api_key": {goodKey}, "shared": {"on"}})
+	list, err := mia.api.ListAccounts(ctx, client.ListOptions{Query: "from the web"})
+	if err != nil || len(list.Data) != 1 || list.Data[0].Shared || len(list.Data[0].SharedWith) != 0 {
+		t.Fatalf("an account connected on the web: %+v %v, want one, private", list.Data, err)
+	}
+	code, body := post(t, mb, f.URL+"/accounts/"+acc.ID+"/sharing", url.Values{"member": {bea.ID}})
+	if code != 200 || !strings.Contains(body, "Sharing saved") || !strings.Contains(body, "With bea (bea@acme.test)") {
+		t.Fatalf("share with bea: %d\n%s", code, body)
+	}
+
+	bb := browser(t)
+	signIn(t, bb, f.Instance, bea, "/")
+	if _, body := get(t, bb, f.URL+"/"); !strings.Contains(body, acc.ID) {
+		t.Fatalf("bea's accounts page does not list the account shared with her")
+	}
+	_, body = get(t, bb, f.URL+"/accounts/"+acc.ID)
+	if strings.Contains(body, `id="sharing"`) || strings.Contains(body, `id="delete"`) || strings.Contains(body, `id="rename"`) || !strings.Contains(body, "shared with you") {
+		t.Fatalf("bea's view of mia's account shows controls only the owner may use:\n%s", body)
+	}
+	if code, _ := post(t, bb, f.URL+"/accounts/"+acc.ID+"/sharing", url.Values{"workspace": {"on"}}); code != 403 {
+		t.Fatalf("bea shares mia's account: %d, want 403", code)
+	}
+
+	wf, err := bea.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "bea's digest", Steps: []client.WorkflowStep{{Key: "s", Kind: "code", Apps: []string{"sendgrid"}, Code: "return 1", Accounts: map[string]string{"sendgrid": acc.ID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body = post(t, mb, f.URL+"/accounts/"+acc.ID+"/sharing", url.Values{})
+	if code != 409 || !strings.Contains(body, "1 workflow you cannot see") || strings.Contains(body, wf.Name) || !strings.Contains(body, `name="confirm_in_use"`) {
+		t.Fatalf("unsharing an account in use: %d\n%s", code, body)
+	}
+	if a, _ := mia.api.GetAccount(ctx, acc.ID); len(a.SharedWith) != 1 {
+		t.Fatalf("asking again changed the sharing: %+v", a)
+	}
+	code, body = post(t, mb, f.URL+"/accounts/"+acc.ID+"/sharing", url.Values{"confirm_in_use": {"yes"}})
+	if code != 200 || !strings.Contains(body, "Private to its owner") {
+		t.Fatalf("unshare anyway: %d\n%s", code, body)
+	}
 }

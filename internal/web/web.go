@@ -282,6 +282,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("POST /accounts/{id}/delete", h.delete)
 	signedIn("POST /accounts/{id}/reconnect", h.reconnect)
 	signedIn("POST /accounts/{id}/credentials", h.replaceKeys)
+	signedIn("POST /accounts/{id}/sharing", h.share)
 	signedIn("GET /connect", h.pickerPage)
 	signedIn("GET /ui/apps", h.searchApps)
 	signedIn("GET /connect/{slug}", h.connectPage)
