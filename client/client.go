@@ -198,6 +198,18 @@ func (c *Client) DeleteAccount(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/accounts/"+url.PathEscape(id), nil, nil, nil)
 }
 
+// ShareAccount sets who the account is shared with. When that would take
+// it away from other members' workflows that use it, the server answers
+// 409 and changes nothing, unless force is set.
+func (c *Client) ShareAccount(ctx context.Context, id string, in Sharing, force bool) (Account, error) {
+	var a Account
+	var q url.Values
+	if force {
+		q = url.Values{"force": {"true"}}
+	}
+	return a, c.do(ctx, http.MethodPut, "/v1/accounts/"+url.PathEscape(id)+"/sharing", q, in, &a)
+}
+
 // Credentials returns the account's auths.<app> object: its credentials
 // by name, valid now. The read is audited.
 func (c *Client) Credentials(ctx context.Context, id string) (map[string]string, error) {

@@ -83,13 +83,16 @@ type Category struct {
 
 // Account is a connected account; the API never shows its credentials.
 type Account struct {
-	ID              string   `json:"id"`
-	App             string   `json:"app"`
-	AppName         string   `json:"app_name"`
-	Nickname        string   `json:"nickname"`
-	IdentityLabel   string   `json:"identity_label"`
-	OwnerID         string   `json:"owner_id"`
-	Shared          bool     `json:"shared"`
+	ID            string `json:"id"`
+	App           string `json:"app"`
+	AppName       string `json:"app_name"`
+	Nickname      string `json:"nickname"`
+	IdentityLabel string `json:"identity_label"`
+	OwnerID       string `json:"owner_id"`
+	Shared        bool   `json:"shared"`
+	// SharedWith are the members (user ids) the account is shared with
+	// besides its owner and, when Shared, the workspace.
+	SharedWith      []string `json:"shared_with"`
 	Status          string   `json:"status"`
 	StatusError     string   `json:"status_error,omitempty"`
 	Untested        bool     `json:"untested"`
@@ -99,6 +102,15 @@ type Account struct {
 	NextRefreshAt   *string  `json:"next_refresh_at"`
 	CreatedAt       string   `json:"created_at"`
 	UpdatedAt       string   `json:"updated_at"`
+}
+
+// Sharing is the body of PUT /v1/accounts/{id}/sharing: who the account
+// is shared with besides its owner. It replaces the sharing as a whole:
+// {"workspace": true} shares it with the workspace, {"members": [...]}
+// with chosen members, and {} (or both false and empty) makes it private.
+type Sharing struct {
+	Workspace bool     `json:"workspace"`
+	Members   []string `json:"members"`
 }
 
 // CreateAccount is the body of POST /v1/accounts: a key-based account.

@@ -13,7 +13,8 @@ import (
 
 func (c *cli) accountsCmd() *cobra.Command {
 	accounts := &cobra.Command{Use: "accounts", Aliases: []string{"account"}, Short: "Manage connected accounts"}
-	accounts.AddCommand(c.accountsListCmd(), c.accountsCreateCmd(), c.accountsShowCmd(), c.accountsRenameCmd(), c.accountsDeleteCmd(), c.accountsEventsCmd(), c.accountsReconnectCmd())
+	accounts.AddCommand(c.accountsListCmd(), c.accountsCreateCmd(), c.accountsShowCmd(), c.accountsRenameCmd(), c.accountsDeleteCmd(), c.accountsEventsCmd(), c.accountsReconnectCmd(),
+		c.accountsShareCmd(), c.accountsUnshareCmd())
 	return accounts
 }
 
@@ -24,6 +25,7 @@ func (c *cli) printAccount(cmd *cobra.Command, a client.Account) error {
 	rows := [][]string{
 		{"id", a.ID}, {"app", a.AppName + " (" + a.App + ")"}, {"nickname", a.Nickname},
 		{"identity", orDash(a.IdentityLabel)}, {"status", status(a)}, {"scopes", orDash(strings.Join(a.Scopes, " "))},
+		{"owner", a.OwnerID}, {"shared with", sharingText(a)},
 		{"created", a.CreatedAt}, {"updated", a.UpdatedAt},
 	}
 	if a.StatusError != "" {

@@ -56,6 +56,21 @@ func (h *hinted) Unwrap() error { return h.err }
 // and how to delete it all the same: the API's problem names a query
 // parameter; the CLI's word is a flag.
 func inUseHint(p *client.Problem, id string, revoke bool) error {
+	names := usedByNames(p)
+	msg := p.Title
+	if len(names) > 0 {
+		msg = fmt.Sprintf("account %s is used by %s; they will break if it is deleted", id, strings.Join(names, ", "))
+	}
+	command := "latchkey accounts delete " + id
+	if revoke {
+		command += " --revoke"
+	}
+	return &hinted{msg: msg, fix: "to delete it anyway, run", command: command + " --force", err: p}
+}
+
+// usedByNames names the workflows an account-in-use problem lists, and
+// counts those the caller may not see.
+func usedByNames(p *client.Problem) []string {
 	var names []string
 	for _, w := range p.UsedBy {
 		names = append(names, fmt.Sprintf("%q (%s)", w.Name, w.ID))
@@ -66,13 +81,5 @@ func inUseHint(p *client.Problem, id string, revoke bool) error {
 	case p.HiddenWorkflows > 1:
 		names = append(names, fmt.Sprintf("%d workflows you cannot see", p.HiddenWorkflows))
 	}
-	msg := p.Title
-	if len(names) > 0 {
-		msg = fmt.Sprintf("account %s is used by %s; they will break if it is deleted", id, strings.Join(names, ", "))
-	}
-	command := "latchkey accounts delete " + id
-	if revoke {
-		command += " --revoke"
-	}
-	return &hinted{msg: msg, fix: "to delete it anyway, run", command: command + " --force", err: p}
+	return names
 }

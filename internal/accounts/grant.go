@@ -39,12 +39,15 @@ func CheckNickname(n string) (string, error) { return checkNickname(n) }
 // ReconnectTarget returns an account the actor may reconnect, with the
 // connection fields it was made with (none when they cannot be read).
 func (s *Service) ReconnectTarget(ctx context.Context, actor identity.Actor, id string) (store.Account, map[string]string, error) {
+	if !actor.CanChangeAccounts() {
+		return store.Account{}, nil, refuse(actor, "reconnect")
+	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return store.Account{}, nil, err
 	}
 	if !canChange(actor, acc) {
-		return store.Account{}, nil, fmt.Errorf("%w: only the account's owner may reconnect it", ErrForbidden)
+		return store.Account{}, nil, refuse(actor, "reconnect")
 	}
 	var fields map[string]string
 	if creds, err := s.open(acc); err == nil {

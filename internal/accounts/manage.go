@@ -41,8 +41,14 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Account{}, err
 	}
+	if !actor.CanChangeAccounts() {
+		return Account{}, refuse(actor, "connect")
+	}
 	if in.App == "" {
 		return Account{}, invalid("app", "is required")
+	}
+	if !actor.MayUseAccount("", in.App) {
+		return Account{}, fmt.Errorf("%w: this token is limited to chosen accounts or apps, and %q is not one of its apps", ErrForbidden, in.App)
 	}
 	app, err := s.apps.App(ctx, actor.WorkspaceID, in.App)
 	if err != nil {
@@ -184,9 +190,7 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]Accoun
 		After:       in.After,
 		Limit:       in.Limit + 1,
 	}
-	if !actor.IsOwner() {
-		f.VisibleTo = actor.UserID
-	}
+	s.scope(actor, &f)
 	list, err := s.store.ListAccounts(ctx, f)
 	if err != nil {
 		return nil, false, fmt.Errorf("list accounts: %w", err)
@@ -206,14 +210,23 @@ func (s *Service) Apps(ctx context.Context, actor Actor) ([]string, error) {
 		return nil, err
 	}
 	f := store.AccountFilter{WorkspaceID: actor.WorkspaceID}
-	if !actor.IsOwner() {
-		f.VisibleTo = actor.UserID
-	}
+	s.scope(actor, &f)
 	list, err := s.store.AccountApps(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("apps of the accounts: %w", err)
 	}
 	return list, nil
+}
+
+// scope narrows a filter to what the actor may see (canSee), so that a
+// page is one query and never short while more follow.
+func (s *Service) scope(actor Actor, f *store.AccountFilter) {
+	if !actor.SeesAllAccounts() {
+		f.VisibleTo = actor.UserID
+	}
+	if actor.Limited() {
+		f.WithinIDs, f.WithinApps = actor.Accounts, actor.Apps
+	}
 }
 
 // Rename changes an account's nickname.
@@ -225,12 +238,15 @@ func (s *Service) Rename(ctx context.Context, actor Actor, id, nickname string) 
 	if err != nil {
 		return Account{}, err
 	}
+	if !actor.CanChangeAccounts() {
+		return Account{}, refuse(actor, "rename")
+	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return Account{}, err
 	}
 	if !canChange(actor, acc) {
-		return Account{}, fmt.Errorf("%w: only the account's owner may rename it", ErrForbidden)
+		return Account{}, refuse(actor, "rename")
 	}
 	old := acc.Nickname
 	acc, err = s.store.UpdateAccount(ctx, actor.WorkspaceID, id, func(a *store.Account) error {
@@ -262,12 +278,15 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return "", "", err
 	}
+	if !actor.CanChangeAccounts() {
+		return "", "", refuse(actor, "delete")
+	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return "", "", err
 	}
 	if !canChange(actor, acc) {
-		return "", "", fmt.Errorf("%w: only the account's owner may delete it", ErrForbidden)
+		return "", "", refuse(actor, "delete")
 	}
 	if revoke {
 		outcome, detail = s.revoke(ctx, acc)
@@ -318,6 +337,9 @@ func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (Acco
 	if err != nil {
 		return Account{}, nil, err
 	}
+	if !actor.CanReadCredentials() {
+		return Account{}, nil, fmt.Errorf("%w: a viewer may not read credentials", ErrForbidden)
+	}
 	if app, aerr := s.apps.App(ctx, acc.WorkspaceID, acc.App); aerr == nil && app.Auth == catalog.AuthOAuth2 {
 		if acc, err = s.fresh(ctx, acc); err != nil {
 			return viewOf(acc), nil, err
@@ -365,12 +387,15 @@ func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, field
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Account{}, err
 	}
+	if !actor.CanChangeAccounts() {
+		return Account{}, refuse(actor, "give new credentials to")
+	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
 		return Account{}, err
 	}
 	if !canChange(actor, acc) {
-		return Account{}, fmt.Errorf("%w: only the account's owner may change its credentials", ErrForbidden)
+		return Account{}, refuse(actor, "give new credentials to")
 	}
 	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
 	if err != nil {

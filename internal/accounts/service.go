@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -62,15 +63,28 @@ func (e *TestFailedError) Unwrap() error { return e.Err }
 // Actor is who is calling; see package identity.
 type Actor = identity.Actor
 
-// canSee: owners see every account of the workspace; others their own and
-// the shared ones.
+// canSee: workspace owners see every account of the workspace; everyone
+// else (admins included) their own, those shared with the workspace and
+// those shared with them. A token limited to chosen accounts or apps sees
+// none beyond its limits, whatever surface or service asks.
 func canSee(a Actor, acc store.Account) bool {
-	return acc.WorkspaceID == a.WorkspaceID && (a.IsOwner() || acc.OwnerID == a.UserID || acc.Shared)
+	return acc.WorkspaceID == a.WorkspaceID && a.MayUseAccount(acc.ID, acc.App) &&
+		(a.SeesAllAccounts() || acc.OwnerID == a.UserID || acc.Shared || slices.Contains(acc.SharedWith, a.UserID))
 }
 
-// canChange: only the account's owner or a workspace owner changes it.
+// canChange: only the account's owner or a workspace owner renames,
+// shares, reconnects, gives new keys to or deletes it; sharing lets others
+// see and use an account, never change it. A viewer changes nothing.
 func canChange(a Actor, acc store.Account) bool {
-	return acc.WorkspaceID == a.WorkspaceID && (a.IsOwner() || acc.OwnerID == a.UserID)
+	return canSee(a, acc) && a.CanChangeAccounts() && (a.IsOwner() || acc.OwnerID == a.UserID)
+}
+
+// refuse is the error for a visible account the actor may not change.
+func refuse(a Actor, what string) error {
+	if !a.CanChangeAccounts() {
+		return fmt.Errorf("%w: a viewer may not %s accounts", ErrForbidden, what)
+	}
+	return fmt.Errorf("%w: only the account's owner may %s it", ErrForbidden, what)
 }
 
 // Store is what the service needs of the store: the accounts, their
@@ -80,6 +94,9 @@ type Store interface {
 	store.RefreshLeases
 	store.Refreshing
 	store.Audit
+	// GetUser checks that the members an account is shared with belong
+	// to its workspace.
+	GetUser(ctx context.Context, workspaceID, id string) (store.User, error)
 }
 
 // Apps looks apps up as the workspace sees them (package apps).

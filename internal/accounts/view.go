@@ -38,6 +38,8 @@ type Account struct {
 	StatusError string
 	// Shared accounts are visible to the whole workspace.
 	Shared bool
+	// SharedWith are the members (user ids) it is shared with besides.
+	SharedWith []string
 	// Untested accounts were saved without running the app's test request.
 	Untested        bool
 	ExpiresAt       *time.Time
@@ -56,7 +58,7 @@ func viewOf(a store.Account) Account {
 	return Account{
 		ID: a.ID, WorkspaceID: a.WorkspaceID, OwnerID: a.OwnerID, App: a.App, Nickname: a.Nickname,
 		IdentityLabel: a.IdentityLabel, Scopes: a.Scopes, Status: Status(a.Status), StatusError: a.StatusError,
-		Shared: a.Shared, Untested: a.Untested, ExpiresAt: a.ExpiresAt, LastRefreshedAt: a.LastRefreshedAt,
+		Shared: a.Shared, SharedWith: a.SharedWith, Untested: a.Untested, ExpiresAt: a.ExpiresAt, LastRefreshedAt: a.LastRefreshedAt,
 		NextRefreshAt: a.NextRefreshAt, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
@@ -69,8 +71,15 @@ func viewsOf(list []store.Account) []Account {
 	return out
 }
 
-// CanSee reports whether the actor may see the account: owners see every
-// account of the workspace, others their own and the shared ones.
+// CanSee reports whether the actor may see the account, by the rule the
+// service applies (see canSee).
 func CanSee(actor Actor, a Account) bool {
-	return a.WorkspaceID == actor.WorkspaceID && (actor.IsOwner() || a.OwnerID == actor.UserID || a.Shared)
+	return canSee(actor, store.Account{ID: a.ID, WorkspaceID: a.WorkspaceID, OwnerID: a.OwnerID, App: a.App, Shared: a.Shared, SharedWith: a.SharedWith})
+}
+
+// CanChange reports whether the actor may rename, share, reconnect, give
+// new keys to or delete the account (see canChange): the surfaces show
+// those controls only then.
+func CanChange(actor Actor, a Account) bool {
+	return canChange(actor, store.Account{ID: a.ID, WorkspaceID: a.WorkspaceID, OwnerID: a.OwnerID, App: a.App, Shared: a.Shared, SharedWith: a.SharedWith})
 }

@@ -74,6 +74,7 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	account("GET /v1/accounts/{id}/events", h.accountEvents)
 	account("POST /v1/accounts/{id}/reconnect", h.reconnect)
 	account("PUT /v1/accounts/{id}/credentials", h.replaceKeys)
+	account("PUT /v1/accounts/{id}/sharing", h.share)
 	route("POST /v1/connect", h.connect)
 	route("GET /v1/connect/{id}", h.getConnection)
 	route("GET /v1/oauth-clients", h.listClients)

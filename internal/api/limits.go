@@ -8,8 +8,10 @@ import (
 )
 
 // A token may be limited to chosen accounts or apps (identity.Actor's
-// Accounts and Apps). The accounts service does not know of the limits
-// yet, so the API checks them here, before it calls the service: an
+// Accounts and Apps). The accounts service enforces the limits itself (so
+// workflows and the web obey them too); the API checks them here as well,
+// before it calls the service, so that a route which reaches an account
+// through another service (workflows, connecting) answers alike: an
 // account beyond them is "not found", as one that does not exist.
 
 // withinLimits runs fn only for an account, named by the path's {id},

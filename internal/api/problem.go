@@ -63,7 +63,11 @@ func toProblem(err error) *Problem {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &inUse):
-		pr := problem(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error()+"; delete with ?force=true to go ahead")
+		verb := "delete"
+		if inUse.Unsharing {
+			verb = "share"
+		}
+		pr := problem(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error()+"; "+verb+" with ?force=true to go ahead")
 		// The facts as members, so that a client can say them in its own
 		// words (the CLI's is a flag, not a query parameter).
 		for _, w := range inUse.Workflows {

@@ -197,8 +197,8 @@ func (s *Service) SetCustomApp(ctx context.Context, actor identity.Actor, slug s
 	if err := actor.Require(identity.ScopeClientsWrite); err != nil {
 		return nil, err
 	}
-	if !actor.IsOwner() {
-		return nil, fmt.Errorf("%w: only workspace owners define apps", identity.ErrForbidden)
+	if !actor.CanManageWorkspace() {
+		return nil, fmt.Errorf("%w: only workspace owners and admins define apps", identity.ErrForbidden)
 	}
 	app, err := catalog.Parse(definition)
 	if err != nil {
@@ -228,8 +228,8 @@ func (s *Service) DeleteCustomApp(ctx context.Context, actor identity.Actor, slu
 	if err := actor.Require(identity.ScopeClientsWrite); err != nil {
 		return err
 	}
-	if !actor.IsOwner() {
-		return fmt.Errorf("%w: only workspace owners define apps", identity.ErrForbidden)
+	if !actor.CanManageWorkspace() {
+		return fmt.Errorf("%w: only workspace owners and admins define apps", identity.ErrForbidden)
 	}
 	if err := s.store.DeleteCustomApp(ctx, actor.WorkspaceID, slug); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -278,8 +278,8 @@ func (s *Service) AppRequests(ctx context.Context, actor identity.Actor) ([]Requ
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return nil, err
 	}
-	if !actor.IsOwner() {
-		return nil, fmt.Errorf("%w: only workspace owners see app requests", identity.ErrForbidden)
+	if !actor.CanManageWorkspace() {
+		return nil, fmt.Errorf("%w: only workspace owners and admins see app requests", identity.ErrForbidden)
 	}
 	list, err := s.store.ListAppRequests(ctx, actor.WorkspaceID)
 	if err != nil {

@@ -143,8 +143,8 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	if err := actor.Require(identity.ScopeClientsWrite); err != nil {
 		return Client{}, err
 	}
-	if !actor.IsOwner() {
-		return Client{}, fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden)
+	if !actor.CanManageWorkspace() {
+		return Client{}, fmt.Errorf("%w: only workspace owners and admins manage OAuth clients", identity.ErrForbidden)
 	}
 	if in.Managed {
 		if err := s.checkOperator(ctx, actor); err != nil {
@@ -224,8 +224,8 @@ func (s *Service) DeleteClient(ctx context.Context, actor identity.Actor, id str
 	if err := actor.Require(identity.ScopeClientsWrite); err != nil {
 		return err
 	}
-	if !actor.IsOwner() {
-		return fmt.Errorf("%w: only workspace owners manage OAuth clients", identity.ErrForbidden)
+	if !actor.CanManageWorkspace() {
+		return fmt.Errorf("%w: only workspace owners and admins manage OAuth clients", identity.ErrForbidden)
 	}
 	c, err := s.store.GetOAuthClient(ctx, actor.WorkspaceID, id)
 	if err != nil {

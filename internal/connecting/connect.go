@@ -89,6 +89,9 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Started{}, err
 	}
+	if !actor.CanChangeAccounts() {
+		return Started{}, fmt.Errorf("%w: a viewer may not connect accounts", identity.ErrForbidden)
+	}
 	if err := s.limit.allow(actor.WorkspaceID+"/"+actor.UserID, s.clock.Now()); err != nil {
 		return Started{}, err
 	}

@@ -13,9 +13,11 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-// Who calls, in the role × route table. Add a column here (admin,
-// viewer, ...) and a letter to every row's want.
-var callers = []string{"owner", "member", "scoped"}
+// Who calls, in the role × route table: the workspace's owner (through
+// the admin token), an admin, a member and a viewer (each through a token
+// with every scope their role has), and a token of the owner's with only
+// accounts:read. Add a column here and a letter to every row's want.
+var callers = []string{"owner", "admin", "member", "viewer", "scoped"}
 
 // routeRow is one API route: how to call it and, per caller, whether it
 // is allowed ('y') or refused ('n'), in the order of callers. Refused is
@@ -44,61 +46,65 @@ func fixed(p string) func(*routeFixture) string { return func(*routeFixture) str
 const noSuch = "acc_01j0000000000000000000000"
 
 var routeTable = []routeRow{
-	{"GET /v1/me", fixed("/v1/me"), "", "yyy"},
-	{"GET /v1/apps", fixed("/v1/apps"), "", "yyy"},
-	{"GET /v1/apps/{slug}", fixed("/v1/apps/sendgrid"), "", "yyy"},
-	{"GET /v1/categories", fixed("/v1/categories"), "", "yyy"},
-	{"GET /v1/accounts", fixed("/v1/accounts"), "", "yyy"},
-	{"POST /v1/accounts", fixed("/v1/accounts"), `{"app":"sendgrid","fields":{"api_key":"` + goodKey + `"},"test":false}`, "yyn"},
-	{"GET /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + r.private }, "", "yny"},
-	{"PATCH /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + r.shared }, `{"nickname":"x"}`, "ynn"},
-	{"DELETE /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + noSuch }, "", "yyn"},
-	{"GET /v1/accounts/{id}/credentials", func(r *routeFixture) string { return "/v1/accounts/" + r.shared + "/credentials" }, "", "yyn"},
-	{"GET /v1/accounts/{id}/events", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/events" }, "", "yny"},
-	{"POST /v1/accounts/{id}/reconnect", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/reconnect" }, "", "ynn"},
-	{"PUT /v1/accounts/{id}/credentials", func(r *routeFixture) string { return "/v1/accounts/" + r.shared + "/credentials" }, `{"fields":{"api_key":"` + goodKey + `"},"test":false}`, "ynn"},
-	{"GET /v1/accounts/{id}/workflows", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/workflows" }, "", "yny"},
-	{"POST /v1/connect", fixed("/v1/connect"), `{"app":"no-such-app"}`, "yyn"},
-	{"GET /v1/connect/{id}", fixed("/v1/connect/con_01j0000000000000000000000"), "", "yyy"},
-	{"GET /v1/oauth-clients", fixed("/v1/oauth-clients"), "", "yyy"},
-	{"GET /v1/oauth-clients/{id}", fixed("/v1/oauth-clients/occ_01j0000000000000000000000"), "", "yyy"},
-	{"DELETE /v1/oauth-clients/{id}", fixed("/v1/oauth-clients/occ_01j0000000000000000000000"), "", "ynn"},
-	{"PUT /v1/apps/{slug}/oauth-client", fixed("/v1/apps/no-such-app/oauth-client"), `{"client_id":"x","client_secret":"y"}`, "ynn"},
-	{"GET /v1/workflows", fixed("/v1/workflows"), "", "yyy"},
-	{"POST /v1/workflows", fixed("/v1/workflows"), `{"name":""}`, "yyn"},
-	{"GET /v1/workflows/{id}", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow }, "", "yny"},
-	{"PUT /v1/workflows/{id}", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow }, `{"name":""}`, "ynn"},
-	{"DELETE /v1/workflows/{id}", fixed("/v1/workflows/wfl_01j0000000000000000000000"), "", "yyn"},
+	{"GET /v1/me", fixed("/v1/me"), "", "yyyyy"},
+	{"GET /v1/apps", fixed("/v1/apps"), "", "yyyyy"},
+	{"GET /v1/apps/{slug}", fixed("/v1/apps/sendgrid"), "", "yyyyy"},
+	{"GET /v1/categories", fixed("/v1/categories"), "", "yyyyy"},
+	{"GET /v1/accounts", fixed("/v1/accounts"), "", "yyyyy"},
+	{"POST /v1/accounts", fixed("/v1/accounts"), `{"app":"sendgrid","fields":{"api_key":"` + goodKey + `"},"test":false}`, "yyynn"},
+	{"GET /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + r.private }, "", "ynnny"},
+	{"PATCH /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + r.shared }, `{"nickname":"x"}`, "ynnnn"},
+	{"DELETE /v1/accounts/{id}", func(r *routeFixture) string { return "/v1/accounts/" + noSuch }, "", "yyynn"},
+	{"GET /v1/accounts/{id}/credentials", func(r *routeFixture) string { return "/v1/accounts/" + r.shared + "/credentials" }, "", "yyynn"},
+	{"GET /v1/accounts/{id}/events", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/events" }, "", "ynnny"},
+	{"POST /v1/accounts/{id}/reconnect", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/reconnect" }, "", "ynnnn"},
+	{"PUT /v1/accounts/{id}/credentials", func(r *routeFixture) string { return "/v1/accounts/" + r.shared + "/credentials" }, `{"fields":{"api_key":"` + goodKey + `"},"test":false}`, "ynnnn"},
+	// Only the account's owner (or a workspace owner) shares it; sharing
+	// it with the workspace gives others sight of it, not its sharing.
+	{"PUT /v1/accounts/{id}/sharing", func(r *routeFixture) string { return "/v1/accounts/" + r.shared + "/sharing" }, `{"workspace":true}`, "ynnnn"},
+	{"GET /v1/accounts/{id}/workflows", func(r *routeFixture) string { return "/v1/accounts/" + r.private + "/workflows" }, "", "ynnny"},
+	{"POST /v1/connect", fixed("/v1/connect"), `{"app":"no-such-app"}`, "yyynn"},
+	{"GET /v1/connect/{id}", fixed("/v1/connect/con_01j0000000000000000000000"), "", "yyyyy"},
+	{"GET /v1/oauth-clients", fixed("/v1/oauth-clients"), "", "yyyyy"},
+	{"GET /v1/oauth-clients/{id}", fixed("/v1/oauth-clients/occ_01j0000000000000000000000"), "", "yyyyy"},
+	// Admins manage the workspace's OAuth clients and custom apps.
+	{"DELETE /v1/oauth-clients/{id}", fixed("/v1/oauth-clients/occ_01j0000000000000000000000"), "", "yynnn"},
+	{"PUT /v1/apps/{slug}/oauth-client", fixed("/v1/apps/no-such-app/oauth-client"), `{"client_id":"x","client_secret":"y"}`, "yynnn"},
+	{"GET /v1/workflows", fixed("/v1/workflows"), "", "yyyyy"},
+	{"POST /v1/workflows", fixed("/v1/workflows"), `{"name":""}`, "yyynn"},
+	{"GET /v1/workflows/{id}", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow }, "", "ynnny"},
+	{"PUT /v1/workflows/{id}", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow }, `{"name":""}`, "ynnnn"},
+	{"DELETE /v1/workflows/{id}", fixed("/v1/workflows/wfl_01j0000000000000000000000"), "", "yyynn"},
 	{"PUT /v1/workflows/{id}/steps/{step}/accounts/{app}", func(r *routeFixture) string {
 		return "/v1/workflows/" + r.workflow + "/steps/send/accounts/sendgrid"
-	}, `{"account_id":"` + noSuch + `"}`, "ynn"},
-	{"POST /v1/workflows/{id}/runs", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow + "/runs" }, "", "ynn"},
-	{"GET /v1/workflows/{id}/runs", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow + "/runs" }, "", "yny"},
-	{"GET /v1/runs/{id}", fixed("/v1/runs/run_01j0000000000000000000000"), "", "yyy"},
-	{"GET /v1/custom-apps", fixed("/v1/custom-apps"), "", "yyy"},
-	{"PUT /v1/custom-apps/{slug}", fixed("/v1/custom-apps/mine"), `{"definition":"slug: other"}`, "ynn"},
-	{"DELETE /v1/custom-apps/{slug}", fixed("/v1/custom-apps/mine"), "", "ynn"},
-	{"POST /v1/app-requests", fixed("/v1/app-requests"), `{"name":""}`, "yyy"},
-	{"GET /v1/app-requests", fixed("/v1/app-requests"), "", "yny"},
-	{"POST /v1/tokens", fixed("/v1/tokens"), `{"name":"t","scopes":["members:write"]}`, "ynn"},
+	}, `{"account_id":"` + noSuch + `"}`, "ynnnn"},
+	{"POST /v1/workflows/{id}/runs", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow + "/runs" }, "", "ynnnn"},
+	{"GET /v1/workflows/{id}/runs", func(r *routeFixture) string { return "/v1/workflows/" + r.workflow + "/runs" }, "", "ynnny"},
+	{"GET /v1/runs/{id}", fixed("/v1/runs/run_01j0000000000000000000000"), "", "yyyyy"},
+	{"GET /v1/custom-apps", fixed("/v1/custom-apps"), "", "yyyyy"},
+	{"PUT /v1/custom-apps/{slug}", fixed("/v1/custom-apps/mine"), `{"definition":"slug: other"}`, "yynnn"},
+	{"DELETE /v1/custom-apps/{slug}", fixed("/v1/custom-apps/mine"), "", "yynnn"},
+	{"POST /v1/app-requests", fixed("/v1/app-requests"), `{"name":""}`, "yyyyy"},
+	{"GET /v1/app-requests", fixed("/v1/app-requests"), "", "yynny"},
+	{"POST /v1/tokens", fixed("/v1/tokens"), `{"name":"t","scopes":["members:write"]}`, "yynnn"},
 
-	{"GET /v1/tokens", fixed("/v1/tokens"), "", "yyy"},
-	{"DELETE /v1/tokens/{id}", fixed("/v1/tokens/tok_01j0000000000000000000000"), "", "yyy"},
-	{"POST /v1/tokens/{id}/rotate", func(r *routeFixture) string { return "/v1/tokens/" + r.token + "/rotate" }, `{"overlap":"0s"}`, "yyy"},
+	{"GET /v1/tokens", fixed("/v1/tokens"), "", "yyyyy"},
+	{"DELETE /v1/tokens/{id}", fixed("/v1/tokens/tok_01j0000000000000000000000"), "", "yyyyy"},
+	{"POST /v1/tokens/{id}/rotate", func(r *routeFixture) string { return "/v1/tokens/" + r.token + "/rotate" }, `{"overlap":"0s"}`, "yyyyy"},
 
-	{"GET /v1/members", fixed("/v1/members"), "", "yyy"},
-	{"PATCH /v1/members/{id}", fixed("/v1/members/usr_01j0000000000000000000000"), `{"role":"member"}`, "ynn"},
-	{"DELETE /v1/members/{id}", fixed("/v1/members/usr_01j0000000000000000000000"), "", "ynn"},
-	{"POST /v1/members/{id}/password-reset", fixed("/v1/members/usr_01j0000000000000000000000/password-reset"), "", "ynn"},
-	{"GET /v1/invitations", fixed("/v1/invitations"), "", "ynn"},
-	{"POST /v1/invitations", fixed("/v1/invitations"), `{"email":"not an email","role":"member"}`, "ynn"},
-	{"DELETE /v1/invitations/{id}", fixed("/v1/invitations/inv_01j0000000000000000000000"), "", "ynn"},
-	{"POST /v1/invitations/{id}/resend", fixed("/v1/invitations/inv_01j0000000000000000000000/resend"), "", "ynn"},
-	{"POST /v1/me/password", fixed("/v1/me/password"), `{"current_password":"x","new_password":"y"}`, "yyn"},
-	{"GET /v1/workspaces", fixed("/v1/workspaces"), "", "ynn"},
-	{"POST /v1/workspaces", fixed("/v1/workspaces"), `{"name":""}`, "ynn"},
-	{"GET /v1/audit", fixed("/v1/audit"), "", "ynn"},
-	{"GET /v1/audit/export", fixed("/v1/audit/export"), "", "ynn"},
+	{"GET /v1/members", fixed("/v1/members"), "", "yyyyy"},
+	{"PATCH /v1/members/{id}", fixed("/v1/members/usr_01j0000000000000000000000"), `{"role":"member"}`, "yynnn"},
+	{"DELETE /v1/members/{id}", fixed("/v1/members/usr_01j0000000000000000000000"), "", "yynnn"},
+	{"POST /v1/members/{id}/password-reset", fixed("/v1/members/usr_01j0000000000000000000000/password-reset"), "", "yynnn"},
+	{"GET /v1/invitations", fixed("/v1/invitations"), "", "yynnn"},
+	{"POST /v1/invitations", fixed("/v1/invitations"), `{"email":"not an email","role":"member"}`, "yynnn"},
+	{"DELETE /v1/invitations/{id}", fixed("/v1/invitations/inv_01j0000000000000000000000"), "", "yynnn"},
+	{"POST /v1/invitations/{id}/resend", fixed("/v1/invitations/inv_01j0000000000000000000000/resend"), "", "yynnn"},
+	{"POST /v1/me/password", fixed("/v1/me/password"), `{"current_password":"x","new_password":"y"}`, "yyyyn"},
+	{"GET /v1/workspaces", fixed("/v1/workspaces"), "", "ynnnn"},
+	{"POST /v1/workspaces", fixed("/v1/workspaces"), `{"name":""}`, "ynnnn"},
+	{"GET /v1/audit", fixed("/v1/audit"), "", "yynnn"},
+	{"GET /v1/audit/export", fixed("/v1/audit/export"), "", "yynnn"},
 }
 
 // The role × route table: every registered API route, for each kind of
@@ -136,6 +142,8 @@ func TestRoleRouteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	member := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	admin := addUser(t, f.Instance, "ada@acme.test", store.RoleAdmin)
+	viewer := addUser(t, f.Instance, "vic@acme.test", store.RoleViewer)
 	scoped, err := f.api.CreateToken(ctx, client.CreateToken{Name: "reader", Scopes: []string{identity.ScopeAccountsRead}})
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +153,13 @@ func TestRoleRouteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := map[string]string{"owner": f.Token, "member": memberSecret.Reveal(), "scoped": scoped.Secret}
+	for name, u := range map[string]webUser{"admin": admin, "viewer": viewer} {
+		secret, _, err := f.Identity().IssueToken(ctx, u.WorkspaceID, u.ID, name, []string{identity.ScopeAll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[name] = secret.Reveal()
+	}
 
 	for i, caller := range callers {
 		for _, row := range routeTable {

@@ -93,6 +93,9 @@ type Account struct {
 	StatusError string
 	// Shared accounts are visible to the whole workspace, not only the owner.
 	Shared bool
+	// SharedWith are the members, by user id and sorted, the account is
+	// shared with besides its owner (and the workspace, when Shared).
+	SharedWith []string
 	// Untested accounts were saved without running the app's test request.
 	Untested bool
 	// OAuthClientID names the OAuth client the account was made with.
@@ -118,11 +121,17 @@ type Account struct {
 // id, which sorts by creation time.
 type AccountFilter struct {
 	WorkspaceID string
-	// VisibleTo limits the result to accounts owned by this user or shared
-	// with the workspace; empty means every account of the workspace.
+	// VisibleTo limits the result to accounts owned by this user, shared
+	// with the workspace or shared with this user; empty means every
+	// account of the workspace.
 	VisibleTo string
-	App       string
-	Status    AccountStatus
+	// WithinIDs and WithinApps limit the result to those accounts, or to
+	// the accounts of those apps (a token's limits); both empty means no
+	// limit.
+	WithinIDs  []string
+	WithinApps []string
+	App        string
+	Status     AccountStatus
 	// Text matches nickname, identity label or app slug, case-insensitively.
 	Text string
 	// After is the id the previous page ended with.

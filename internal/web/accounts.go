@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -137,7 +138,7 @@ func (h *Handler) accountRows(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) view(s *session, title, nav string, content any) view {
-	v := view{Title: title, User: &s.user, Owner: s.actor.IsOwner(), Activity: s.actor.CanReadAudit(), Nav: nav, Content: content}
+	v := view{Title: title, User: &s.user, Owner: s.actor.CanManageWorkspace(), Activity: s.actor.CanReadAudit(), Nav: nav, Content: content}
 	if len(s.workspaces) > 1 {
 		v.Workspaces = s.workspaces
 	}
@@ -150,6 +151,19 @@ type accountContent struct {
 	Scopes []string
 	// Fields are a key-based app's fields, for replacing its credentials.
 	Fields []catalog.Field
+	// CanChange says the viewer may rename, share, reconnect, give new
+	// keys to or delete the account: its owner or a workspace owner.
+	CanChange bool
+	// SharedWith names the members it is shared with; Members are the
+	// others it could be, for the sharing form.
+	SharedWith []string
+	Members    []shareOption
+}
+
+// shareOption is a member in the sharing form.
+type shareOption struct {
+	ID, Label string
+	Checked   bool
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -163,14 +177,33 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	row := h.row(r, s, acc)
 	row.UsedBy = h.usedBy(r, s, acc.ID)
-	c := accountContent{Row: row, Events: events, Scopes: acc.Scopes}
+	c := accountContent{Row: row, Events: events, Scopes: acc.Scopes, CanChange: accounts.CanChange(s.actor, acc)}
+	if len(acc.SharedWith) > 0 || c.CanChange {
+		members, err := h.identity.Members(r.Context(), s.actor)
+		if err != nil {
+			return internalError{err}
+		}
+		for _, m := range members {
+			label := m.Name + " (" + m.Email + ")"
+			shared := slices.Contains(acc.SharedWith, m.ID)
+			if shared {
+				c.SharedWith = append(c.SharedWith, label)
+			}
+			if c.CanChange && m.ID != acc.OwnerID {
+				c.Members = append(c.Members, shareOption{ID: m.ID, Label: label + " · " + string(m.Role), Checked: shared})
+			}
+		}
+	}
 	if app, err := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.Auth == catalog.AuthKeys {
 		c.Fields = app.Fields
 	}
 	h.allowFormsTo(w, row.app)
 	v := h.view(s, acc.Nickname, "accounts", c)
-	if r.URL.Query().Get("done") == "replaced" {
+	switch r.URL.Query().Get("done") {
+	case "replaced":
 		v.Flash = "The new credentials passed the app's test and are saved."
+	case "shared":
+		v.Flash = "Sharing saved."
 	}
 	h.render(w, r, http.StatusOK, "account.html", v)
 	return nil
@@ -206,6 +239,38 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) err
 	}
 	http.Redirect(w, r, "/?done=deleted", http.StatusSeeOther)
 	return nil
+}
+
+// share sets who the account is shared with. Taking it from members
+// whose workflows use it is done only when asked again, as deleting is.
+func (h *Handler) share(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	sh := accounts.Sharing{Workspace: r.PostForm.Get("workspace") == "on", Members: r.PostForm["member"]}
+	_, err := h.workflows.ShareAccount(r.Context(), s.actor, r.PathValue("id"), sh, r.PostForm.Get("confirm_in_use") == "yes")
+	var inUse *workflows.InUseError
+	if errors.As(err, &inUse) {
+		acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		row := h.row(r, s, acc)
+		row.UsedBy = inUse.Workflows
+		h.render(w, r, http.StatusConflict, "share_confirm.html", h.view(s, "Unshare "+acc.Nickname+"?", "accounts", shareContent{Row: row, Hidden: inUse.Hidden, Sharing: sh}))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/accounts/"+url.PathEscape(r.PathValue("id"))+"?done=shared", http.StatusSeeOther)
+	return nil
+}
+
+type shareContent struct {
+	Row     accountRow
+	Hidden  int
+	Sharing accounts.Sharing
 }
 
 // back is where a form returns to: the page it names, if on this site,

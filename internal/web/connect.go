@@ -307,7 +307,7 @@ func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, done string) error {
-	if !s.actor.IsOwner() {
+	if !s.actor.CanManageWorkspace() {
 		return identity.ErrForbidden
 	}
 	list, err := h.clients.Clients(r.Context(), s.actor)

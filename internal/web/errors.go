@@ -184,7 +184,7 @@ func (h *Handler) logFailure(r *http.Request, status int, err error) string {
 // with the status it means. s may be nil (signed out).
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	e := classify(err)
-	if e.Link != nil && e.Link.OwnersOnly && (s == nil || !s.actor.IsOwner()) {
+	if e.Link != nil && e.Link.OwnersOnly && (s == nil || !s.actor.CanManageWorkspace()) {
 		e.Link = nil
 	}
 	v := view{Title: e.Title, Error: e.Message, ErrorLink: e.Link}

@@ -286,6 +286,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("POST /accounts/{id}/delete", h.delete)
 	signedIn("POST /accounts/{id}/reconnect", h.reconnect)
 	signedIn("POST /accounts/{id}/credentials", h.replaceKeys)
+	signedIn("POST /accounts/{id}/sharing", h.share)
 	signedIn("GET /connect", h.pickerPage)
 	signedIn("GET /ui/apps", h.searchApps)
 	signedIn("GET /connect/{slug}", h.connectPage)
@@ -402,6 +403,7 @@ func (h *Handler) refuseForm(w http.ResponseWriter, r *http.Request, err error) 
 type view struct {
 	Title string
 	User  *identity.User
+	// Owner shows the workspace settings (OAuth clients): owners and admins.
 	Owner bool
 	// Workspaces are the person's workspaces, for the switcher.
 	Workspaces []identity.Membership

@@ -92,7 +92,16 @@ func (s *Service) Run(ctx context.Context, actor identity.Actor, id string) (Run
 	if err := actor.Require(identity.ScopeCredentialsRead); err != nil {
 		return Run{}, err
 	}
-	w, err := s.Get(ctx, actor, id)
+	if !actor.CanReadCredentials() {
+		return Run{}, fmt.Errorf("%w: a viewer may not run workflows", identity.ErrForbidden)
+	}
+	// Only who may change a workflow runs it; a workflow shared by its
+	// accounts is read, not run.
+	sw, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return Run{}, err
+	}
+	w, err := decode(sw)
 	if err != nil {
 		return Run{}, err
 	}
@@ -166,7 +175,12 @@ func (s *Service) GetRun(ctx context.Context, actor identity.Actor, id string) (
 
 // Runs lists a workflow's recent runs, newest first.
 func (s *Service) Runs(ctx context.Context, actor identity.Actor, workflowID string, limit int) ([]Run, error) {
-	if _, err := s.Get(ctx, actor, workflowID); err != nil {
+	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
+		return nil, err
+	}
+	// Runs' results are their workflow's owner's: a reader of a shared
+	// workflow does not see them.
+	if _, err := s.visible(ctx, actor, workflowID); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListRuns(ctx, actor.WorkspaceID, workflowID, limit)

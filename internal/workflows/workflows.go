@@ -289,7 +289,7 @@ func contains(list []string, v string) bool {
 // Save creates (id "") or replaces a workflow. A new workflow belongs to
 // its creator; a workflow the actor may not see is not found.
 func (s *Service) Save(ctx context.Context, actor identity.Actor, id, name string, steps []Step) (Workflow, error) {
-	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
+	if err := mayChange(actor); err != nil {
 		return Workflow{}, err
 	}
 	if id != "" {
@@ -382,7 +382,20 @@ func view(w store.Workflow, steps []Step) Workflow {
 	return Workflow{ID: w.ID, OwnerID: w.OwnerID, Name: w.Name, Steps: steps, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 }
 
-// canSee: a workflow is its owner's, and the workspace owners'.
+// mayChange refuses a token without accounts:write, and a viewer, who
+// changes no workflow.
+func mayChange(actor identity.Actor) error {
+	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
+		return err
+	}
+	if !actor.CanChangeAccounts() {
+		return fmt.Errorf("%w: a viewer may not change workflows", identity.ErrForbidden)
+	}
+	return nil
+}
+
+// canSee: a workflow is its owner's, and the workspace owners': they
+// change it, run it and read its runs.
 func canSee(actor identity.Actor, w store.Workflow) bool {
 	return canSeeRef(actor, store.WorkflowRef{ID: w.ID, WorkspaceID: w.WorkspaceID, OwnerID: w.OwnerID})
 }
@@ -433,7 +446,7 @@ func (s *Service) LinkSteps(ctx context.Context, actor identity.Actor, id string
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return Workflow{}, err
 	}
-	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
+	if err := mayChange(actor); err != nil {
 		return Workflow{}, err
 	}
 	w, err := s.edit(ctx, actor, id, true, func(w Workflow) (string, []Step, error) {
@@ -485,11 +498,37 @@ func (s *Service) Get(ctx context.Context, actor identity.Actor, id string) (Wor
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return Workflow{}, err
 	}
-	w, err := s.visible(ctx, actor, id)
+	w, err := s.store.GetWorkflow(ctx, actor.WorkspaceID, id)
 	if err != nil {
 		return Workflow{}, err
 	}
-	return decode(w)
+	d, err := decode(w)
+	if err != nil {
+		return Workflow{}, err
+	}
+	if !canSee(actor, w) && !s.shared(ctx, actor, d) {
+		return Workflow{}, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+	}
+	return d, nil
+}
+
+// shared reports whether the workflow counts as shared with the actor,
+// who may then read it (not change it, run it or read its runs).
+// Workflows have no sharing of their own: one is shared with whoever may
+// see every account its steps link, when they link at least one, so
+// that a workflow built on accounts shared with the workspace is shared
+// with it too, and reading it reveals no account the reader may not see.
+func (s *Service) shared(ctx context.Context, actor identity.Actor, w Workflow) bool {
+	linked := 0
+	for _, st := range w.Steps {
+		for _, id := range st.Accounts {
+			if _, err := s.accounts.Get(ctx, actor, id); err != nil {
+				return false
+			}
+			linked++
+		}
+	}
+	return linked > 0
 }
 
 func decode(w store.Workflow) (Workflow, error) {
@@ -511,21 +550,20 @@ func (s *Service) List(ctx context.Context, actor identity.Actor) ([]Workflow, e
 	}
 	out := make([]Workflow, 0, len(list))
 	for _, w := range list {
-		if !canSee(actor, w) {
-			continue
-		}
 		d, err := decode(w)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		if canSee(actor, w) || s.shared(ctx, actor, d) {
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }
 
 // Delete deletes a workflow and its runs.
 func (s *Service) Delete(ctx context.Context, actor identity.Actor, id string) error {
-	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
+	if err := mayChange(actor); err != nil {
 		return err
 	}
 	w, err := s.visible(ctx, actor, id)
@@ -609,6 +647,8 @@ func (s *Service) using(ctx context.Context, actor identity.Actor, accountID str
 type InUseError struct {
 	Workflows []Ref
 	Hidden    int
+	// Unsharing says the change is an unsharing, not a deletion.
+	Unsharing bool
 }
 
 func (e *InUseError) Error() string {
@@ -621,6 +661,9 @@ func (e *InUseError) Error() string {
 		names = append(names, "1 workflow you cannot see")
 	case e.Hidden > 1:
 		names = append(names, fmt.Sprintf("%d workflows you cannot see", e.Hidden))
+	}
+	if e.Unsharing {
+		return "the account is used by " + strings.Join(names, ", ") + " of members it would no longer be shared with; they will break if it is unshared"
 	}
 	return "the account is used by " + strings.Join(names, ", ") + "; they will break if it is deleted"
 }
@@ -651,4 +694,43 @@ func (s *Service) DeleteAccount(ctx context.Context, actor identity.Actor, accou
 		}
 	}
 	return s.accounts.Delete(ctx, actor, accountID, revoke)
+}
+
+// ShareAccount sets who the account is shared with (accounts.Service's
+// Share) unless that would take it away from workflows that use it, of
+// members who would no longer see it: then it changes nothing and
+// returns an *InUseError, unless force says the caller was told and goes
+// ahead, as deleting does. Those workflows' steps then fail when run,
+// saying their owner may not use the account. The API and the web both
+// share through it.
+func (s *Service) ShareAccount(ctx context.Context, actor identity.Actor, accountID string, sh accounts.Sharing, force bool) (accounts.Account, error) {
+	acc, sh, err := s.accounts.CheckSharing(ctx, actor, accountID, sh)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	if !force {
+		all, err := s.store.WorkflowsUsing(ctx, actor.WorkspaceID, accountID)
+		if err != nil {
+			return accounts.Account{}, err
+		}
+		var lose []store.Workflow
+		for _, w := range all {
+			owner := s.ownerOf(ctx, w.WorkspaceID, w.OwnerID)
+			if accounts.SeenBy(acc, accounts.SharingOf(acc), owner) && !accounts.SeenBy(acc, sh, owner) {
+				lose = append(lose, w)
+			}
+		}
+		if len(lose) > 0 {
+			e := &InUseError{Unsharing: true}
+			for _, w := range lose {
+				if canSee(actor, w) {
+					e.Workflows = append(e.Workflows, Ref{ID: w.ID, Name: w.Name})
+				} else {
+					e.Hidden++
+				}
+			}
+			return accounts.Account{}, e
+		}
+	}
+	return s.accounts.Share(ctx, actor, accountID, sh)
 }

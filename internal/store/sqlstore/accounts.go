@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,13 +17,24 @@ const accountColumns = `id, workspace_id, owner_id, app, nickname, identity_labe
 	expires_at, last_refreshed_at, next_refresh_at, failing_since, refresh_failures,
 	refresh_lease_holder, refresh_lease_until, created_at, updated_at`
 
+// accountSelect is what every read of accounts selects: the columns, then
+// the members the account is shared with, space-separated, in the same
+// query (string_agg: PostgreSQL, and SQLite since 3.44).
+const accountSelect = accountColumns + `,
+	(SELECT COALESCE(string_agg(sh.user_id, ' '), '') FROM account_shares sh WHERE sh.account_id = accounts.id)`
+
 // CreateAccount stores a; ErrConflict when its id exists.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	scopes, err := toJSON(a.Scopes)
 	if err != nil {
 		return fmt.Errorf("create account %s: scopes: %w", a.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx,
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create account %s: begin: %w", a.ID, err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx,
 		`INSERT INTO accounts (`+accountColumns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		a.ID, a.WorkspaceID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
@@ -34,13 +46,70 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if err != nil {
 		return s.conflict(err, "create account %s", a.ID)
 	}
+	if err := writeShares(ctx, tx, a.ID, nil, a.SharedWith); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create account %s: commit: %w", a.ID, err)
+	}
 	return nil
+}
+
+// writeShares replaces the account's shares with members inside tx, when
+// they differ from old.
+func writeShares(ctx context.Context, tx *sql.Tx, accountID string, old, members []string) error {
+	if slices.Equal(sortedSet(old), sortedSet(members)) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM account_shares WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("share account %s: %w", accountID, err)
+	}
+	for _, m := range sortedSet(members) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO account_shares (account_id, user_id) VALUES ($1, $2)`, accountID, m); err != nil {
+			return fmt.Errorf("share account %s with %s: %w", accountID, m, err)
+		}
+	}
+	return nil
+}
+
+// readShares reads the account's shares inside tx once its row is locked.
+// The select that took the lock cannot be trusted with them: in
+// PostgreSQL its subquery saw the shares as they were before it waited
+// for the lock, so a concurrent share would be lost.
+func readShares(ctx context.Context, tx *sql.Tx, accountID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM account_shares WHERE account_id = $1 ORDER BY user_id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("shares of account %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, fmt.Errorf("shares of account %s: %w", accountID, err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("shares of account %s: %w", accountID, err)
+	}
+	return out, nil
+}
+
+// sortedSet returns list sorted, without repeats; nil when empty.
+func sortedSet(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // GetAccount returns the account with the id in the workspace.
 func (s *Store) GetAccount(ctx context.Context, workspaceID, id string) (store.Account, error) {
 	a, err := scanAccount(s.queryRow(ctx,
-		`SELECT `+accountColumns+` FROM accounts WHERE workspace_id = $1 AND id = $2`,
+		`SELECT `+accountSelect+` FROM accounts WHERE workspace_id = $1 AND id = $2`,
 		workspaceID, id))
 	if err != nil {
 		return store.Account{}, notFound(err, "get account %s", id)
@@ -58,7 +127,18 @@ func (s *Store) accountWhere(f store.AccountFilter) (string, []any) {
 	}
 	where := []string{"workspace_id = " + arg(f.WorkspaceID)}
 	if f.VisibleTo != "" {
-		where = append(where, "(owner_id = "+arg(f.VisibleTo)+" OR shared)")
+		u := arg(f.VisibleTo)
+		where = append(where, "(owner_id = "+u+" OR shared OR EXISTS (SELECT 1 FROM account_shares sh WHERE sh.account_id = accounts.id AND sh.user_id = "+u+"))")
+	}
+	if len(f.WithinIDs) > 0 || len(f.WithinApps) > 0 {
+		var or []string
+		for _, id := range f.WithinIDs {
+			or = append(or, "id = "+arg(id))
+		}
+		for _, app := range f.WithinApps {
+			or = append(or, "app = "+arg(app))
+		}
+		where = append(where, "("+strings.Join(or, " OR ")+")")
 	}
 	if f.App != "" {
 		where = append(where, "app = "+arg(f.App))
@@ -84,7 +164,7 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 	if f.After != "" {
 		where += " AND id > " + arg(f.After)
 	}
-	query := `SELECT ` + accountColumns + ` FROM accounts WHERE ` + where + ` ORDER BY id LIMIT ` + arg(limit(f.Limit))
+	query := `SELECT ` + accountSelect + ` FROM accounts WHERE ` + where + ` ORDER BY id LIMIT ` + arg(limit(f.Limit))
 
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -141,17 +221,20 @@ func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn fu
 	defer tx.Rollback()
 
 	a, err := scanAccount(tx.QueryRowContext(ctx,
-		`SELECT `+accountColumns+` FROM accounts WHERE workspace_id = $1 AND id = $2`+s.d.LockRows,
+		`SELECT `+accountSelect+` FROM accounts WHERE workspace_id = $1 AND id = $2`+s.d.LockRows,
 		workspaceID, id))
 	if err != nil {
 		return store.Account{}, notFound(err, "update account %s", id)
+	}
+	if a.SharedWith, err = readShares(ctx, tx, id); err != nil {
+		return store.Account{}, err
 	}
 	orig := a
 	if err := fn(&a); err != nil {
 		return store.Account{}, err
 	}
 	a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
-	if err := writeAccount(ctx, tx, a); err != nil {
+	if err := writeAccount(ctx, tx, orig, a); err != nil {
 		return store.Account{}, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -160,8 +243,12 @@ func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn fu
 	return storedAccount(a), nil
 }
 
-// writeAccount writes every mutable column of a inside tx.
-func writeAccount(ctx context.Context, tx *sql.Tx, a store.Account) error {
+// writeAccount writes every mutable column of a, read as orig, inside
+// tx, and its shares when they changed.
+func writeAccount(ctx context.Context, tx *sql.Tx, orig, a store.Account) error {
+	if err := writeShares(ctx, tx, a.ID, orig.SharedWith, a.SharedWith); err != nil {
+		return err
+	}
 	scopes, err := toJSON(a.Scopes)
 	if err != nil {
 		return fmt.Errorf("update account %s: scopes: %w", a.ID, err)
@@ -220,7 +307,7 @@ type scanner interface {
 func scanAccount(row scanner) (store.Account, error) {
 	var (
 		a                                        store.Account
-		scopes, status                           string
+		scopes, status, shares                   string
 		expires, refreshed, nextRefresh, failing sql.NullInt64
 		leaseUntil                               sql.NullInt64
 		created, updated                         int64
@@ -228,10 +315,11 @@ func scanAccount(row scanner) (store.Account, error) {
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.OwnerID, &a.App, &a.Nickname, &a.IdentityLabel, &scopes,
 		&status, &a.StatusError, &a.Shared, &a.Untested, &a.OAuthClientID, &a.Credentials,
 		&expires, &refreshed, &nextRefresh, &failing, &a.RefreshFailures,
-		&a.RefreshLeaseHolder, &leaseUntil, &created, &updated)
+		&a.RefreshLeaseHolder, &leaseUntil, &created, &updated, &shares)
 	if err != nil {
 		return store.Account{}, err
 	}
+	a.SharedWith = sortedSet(strings.Fields(shares))
 	if err := json.Unmarshal([]byte(scopes), &a.Scopes); err != nil {
 		return store.Account{}, fmt.Errorf("account %s: scopes: %w", a.ID, err)
 	}
@@ -250,6 +338,7 @@ func scanAccount(row scanner) (store.Account, error) {
 // storedAccount returns a as it reads back from the database.
 func storedAccount(a store.Account) store.Account {
 	a.Credentials = storedBytes(a.Credentials)
+	a.SharedWith = sortedSet(a.SharedWith)
 	a.ExpiresAt = storedPtr(a.ExpiresAt)
 	a.LastRefreshedAt = storedPtr(a.LastRefreshedAt)
 	a.NextRefreshAt = storedPtr(a.NextRefreshAt)

@@ -34,13 +34,16 @@ func (s *Store) refreshOne(ctx context.Context, now time.Time, fn func(*store.Ac
 	}
 	defer tx.Rollback()
 	a, err := scanAccount(tx.QueryRowContext(ctx,
-		`SELECT `+accountColumns+` FROM accounts WHERE next_refresh_at <= $1
+		`SELECT `+accountSelect+` FROM accounts WHERE next_refresh_at <= $1
 		ORDER BY next_refresh_at LIMIT 1`+s.d.SkipLocked, micros(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("refresh due: %w", err)
+	}
+	if a.SharedWith, err = readShares(ctx, tx, a.ID); err != nil {
+		return false, err
 	}
 	orig := a
 	if err := fn(&a); err != nil {
@@ -52,7 +55,7 @@ func (s *Store) refreshOne(ctx context.Context, now time.Time, fn func(*store.Ac
 	if a.NextRefreshAt != nil && micros(*a.NextRefreshAt) <= micros(now) {
 		return false, fmt.Errorf("refresh due: account %s: next refresh %v is not after %v", a.ID, a.NextRefreshAt, now)
 	}
-	if err := writeAccount(ctx, tx, a); err != nil {
+	if err := writeAccount(ctx, tx, orig, a); err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -251,6 +251,11 @@ func (s *Store) ReassignAccounts(ctx context.Context, workspaceID, from, to stri
 	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET owner_id = $3 WHERE workspace_id = $1 AND owner_id = $2`, workspaceID, from, to); err != nil {
 		return nil, fmt.Errorf("reassign accounts: %w", err)
 	}
+	// The new owner needs no share of what is now theirs.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM account_shares WHERE user_id = $2 AND account_id IN
+		(SELECT id FROM accounts WHERE workspace_id = $1 AND owner_id = $2)`, workspaceID, to); err != nil {
+		return nil, fmt.Errorf("reassign accounts: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("reassign accounts: commit: %w", err)
 	}

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, workflowTests...)
 	tests = append(tests, memberTests...)
+	tests = append(tests, shareTests...)
 	tests = append(tests, tokenTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
