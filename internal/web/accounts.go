@@ -225,12 +225,10 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) err
 	_, _, err := h.workflows.DeleteAccount(r.Context(), s.actor, r.PathValue("id"), revoke, r.PostFormValue("confirm_in_use") == "yes")
 	var inUse *workflows.InUseError
 	if errors.As(err, &inUse) {
-		acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
+		row, acc, err := h.inUse(r, s, inUse)
 		if err != nil {
 			return err
 		}
-		row := h.row(r, s, acc)
-		row.UsedBy = inUse.Workflows
 		h.render(w, r, http.StatusConflict, "delete_confirm.html", h.view(s, "Delete "+acc.Nickname+"?", "accounts", deleteContent{Row: row, Hidden: inUse.Hidden, Revoke: revoke}))
 		return nil
 	}
@@ -239,6 +237,18 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, s *session) err
 	}
 	http.Redirect(w, r, "/?done=deleted", http.StatusSeeOther)
 	return nil
+}
+
+// inUse is the account of the page's path, as a confirmation that it is
+// in use shows it: with the workflows the viewer may see.
+func (h *Handler) inUse(r *http.Request, s *session, e *workflows.InUseError) (accountRow, accounts.Account, error) {
+	acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
+	if err != nil {
+		return accountRow{}, acc, err
+	}
+	row := h.row(r, s, acc)
+	row.UsedBy = e.Workflows
+	return row, acc, nil
 }
 
 // share sets who the account is shared with. Taking it from members
@@ -251,12 +261,10 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request, s *session) erro
 	_, err := h.workflows.ShareAccount(r.Context(), s.actor, r.PathValue("id"), sh, r.PostForm.Get("confirm_in_use") == "yes")
 	var inUse *workflows.InUseError
 	if errors.As(err, &inUse) {
-		acc, err := h.accounts.Get(r.Context(), s.actor, r.PathValue("id"))
+		row, acc, err := h.inUse(r, s, inUse)
 		if err != nil {
 			return err
 		}
-		row := h.row(r, s, acc)
-		row.UsedBy = inUse.Workflows
 		h.render(w, r, http.StatusConflict, "share_confirm.html", h.view(s, "Unshare "+acc.Nickname+"?", "accounts", shareContent{Row: row, Hidden: inUse.Hidden, Sharing: sh}))
 		return nil
 	}
