@@ -104,6 +104,13 @@ func TestShareWithMember(t *testing.T) {
 	if rows[0].Nickname != "Team mail" || rows[0].ID != id || rows[0].Identity != "Ada Lovelace" {
 		t.Errorf("the member's list shows %+v", rows[0])
 	}
+	// Its row in the list offers none of the owner's controls either.
+	menu := eval[[]string](member, `[...document.querySelectorAll("#account-rows tr[data-id] td.actions a, #account-rows tr[data-id] td.actions button")].map(e => e.textContent.trim())`)
+	for _, b := range []string{"Rename", "Delete", "Replace keys", "Reconnect"} {
+		if slices.Contains(menu, b) {
+			t.Errorf("the member's row of the shared account offers %q (it offers %q)", b, menu)
+		}
+	}
 	member.do("open the shared account", chromedp.Click(chromedp.CSS(`#account-rows a.nick`)))
 	member.at(page, "Team mail")
 	if got := member.text("#manage-h + p"); !strings.Contains(got, "This account is shared with you.") {
