@@ -20,7 +20,10 @@ type accountRow struct {
 	AppName string
 	OAuth   bool
 	Mine    bool
-	UsedBy  []workflows.Ref
+	// CanChange says the viewer may reconnect, rename, give new keys to
+	// or delete it, so its row offers those.
+	CanChange bool
+	UsedBy    []workflows.Ref
 	// app is the account's app, when it is known.
 	app *catalog.App
 }
@@ -46,7 +49,7 @@ func (h *Handler) row(r *http.Request, s *session, a accounts.Account) accountRo
 
 // rowOf is row with the app at hand (nil when unknown).
 func rowOf(s *session, a accounts.Account, app *catalog.App) accountRow {
-	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID}
+	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID, CanChange: accounts.CanChange(s.actor, a)}
 	if app != nil {
 		row.AppName, row.OAuth, row.app = app.Name, app.Auth == catalog.AuthOAuth2, app
 	}
