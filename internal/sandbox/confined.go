@@ -80,12 +80,15 @@ func (s *Sandbox) confined(dir string, c Cmd) (*exec.Cmd, func() []string, error
 		k, v, _ := strings.Cut(kv, "=")
 		args = append(args, "--setenv", k, v)
 	}
-	// Programs outside /usr (a node installed under /opt) are bound where
-	// they are, read-only.
+	// A program outside /usr (a node installed under /opt) is bound where
+	// it is, read-only: the file alone, never its folder, which could be
+	// the server's own.
 	if bin, err := exec.LookPath(c.Argv[0]); err == nil && filepath.IsAbs(bin) {
 		if real, err := filepath.EvalSymlinks(bin); err == nil && !underSystem(real) {
-			prefix := filepath.Dir(filepath.Dir(real))
-			args = append(args, "--ro-bind", prefix, prefix)
+			args = append(args, "--ro-bind", real, real)
+			if bin != real && !underSystem(bin) {
+				args = append(args, "--ro-bind", real, bin)
+			}
 		}
 	}
 	names := make([]string, 0, len(c.Files))
