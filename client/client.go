@@ -120,8 +120,12 @@ type ListOptions struct {
 	Category string // apps
 	App      string // accounts
 	Status   string // accounts
-	Limit    int
-	Cursor   string
+	// ExternalUserID and Tags ("key=value" each, all must match) select
+	// accounts of the product's end users.
+	ExternalUserID string
+	Tags           []string
+	Limit          int
+	Cursor         string
 }
 
 func (o ListOptions) values() url.Values {
@@ -137,6 +141,10 @@ func (o ListOptions) values() url.Values {
 	set("app", o.App)
 	set("status", o.Status)
 	set("cursor", o.Cursor)
+	set("external_user_id", o.ExternalUserID)
+	for _, t := range o.Tags {
+		v.Add("tags", t)
+	}
 	if o.Limit > 0 {
 		v.Set("limit", strconv.Itoa(o.Limit))
 	}
@@ -191,6 +199,32 @@ func (c *Client) GetAccount(ctx context.Context, id string) (Account, error) {
 func (c *Client) RenameAccount(ctx context.Context, id, nickname string) (Account, error) {
 	var a Account
 	return a, c.do(ctx, http.MethodPatch, "/v1/accounts/"+url.PathEscape(id), nil, RenameAccount{Nickname: &nickname}, &a)
+}
+
+// UpdateAccount changes what the body gives of an account: nickname,
+// tags, metadata.
+func (c *Client) UpdateAccount(ctx context.Context, id string, in RenameAccount) (Account, error) {
+	var a Account
+	return a, c.do(ctx, http.MethodPatch, "/v1/accounts/"+url.PathEscape(id), nil, in, &a)
+}
+
+// CreateConnectToken mints a single-use connect token for an end user.
+func (c *Client) CreateConnectToken(ctx context.Context, in CreateConnectToken) (ConnectToken, error) {
+	var t ConnectToken
+	return t, c.do(ctx, http.MethodPost, "/v1/connect-tokens", nil, in, &t)
+}
+
+// GetEndUser returns an end user with their accounts.
+func (c *Client) GetEndUser(ctx context.Context, externalUserID string) (EndUser, error) {
+	var u EndUser
+	return u, c.do(ctx, http.MethodGet, "/v1/end-users/"+url.PathEscape(externalUserID), nil, nil, &u)
+}
+
+// DeleteEndUser deletes an end user's accounts, revoking them where the
+// app supports it.
+func (c *Client) DeleteEndUser(ctx context.Context, externalUserID string) (EndUserDeleted, error) {
+	var d EndUserDeleted
+	return d, c.do(ctx, http.MethodDelete, "/v1/end-users/"+url.PathEscape(externalUserID), nil, nil, &d)
 }
 
 // DeleteAccount deletes an account and its credentials.

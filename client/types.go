@@ -102,6 +102,11 @@ type Account struct {
 	NextRefreshAt   *string  `json:"next_refresh_at"`
 	CreatedAt       string   `json:"created_at"`
 	UpdatedAt       string   `json:"updated_at"`
+	// ExternalUserID is the product's end user the account belongs to;
+	// Tags and Metadata are what the product keeps with it.
+	ExternalUserID string            `json:"external_user_id,omitempty"`
+	Tags           map[string]string `json:"tags"`
+	Metadata       json.RawMessage   `json:"metadata,omitempty"`
 }
 
 // Sharing is the body of PUT /v1/accounts/{id}/sharing: who the account
@@ -122,11 +127,61 @@ type CreateAccount struct {
 	// Test runs the app's test request before saving; default true.
 	Test   *bool `json:"test,omitempty"`
 	Shared bool  `json:"shared,omitempty"`
+	// ExternalUserID gives the account to one of the product's users.
+	ExternalUserID string            `json:"external_user_id,omitempty"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	// Metadata is free JSON, at most 16 KiB.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
 }
 
-// RenameAccount is the body of PATCH /v1/accounts/{id}.
+// RenameAccount is the body of PATCH /v1/accounts/{id}: each field given
+// is changed, the others are left.
 type RenameAccount struct {
-	Nickname *string `json:"nickname"`
+	Nickname *string `json:"nickname,omitempty"`
+	// Tags replace the account's tags; {} removes them.
+	Tags *map[string]string `json:"tags,omitempty"`
+	// Metadata replaces the account's metadata; null removes it.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// CreateConnectToken is the body of POST /v1/connect-tokens.
+type CreateConnectToken struct {
+	ExternalUserID     string            `json:"external_user_id"`
+	Apps               []string          `json:"allowed_apps,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	SuccessRedirectURI string            `json:"success_redirect_uri,omitempty"`
+	ErrorRedirectURI   string            `json:"error_redirect_uri,omitempty"`
+	AllowedOrigins     []string          `json:"allowed_origins,omitempty"`
+	WebhookURL         string            `json:"webhook_url,omitempty"`
+}
+
+// ConnectToken is a minted connect token. Token and ConnectLinkURL are
+// shown once: only a hash is kept.
+type ConnectToken struct {
+	ID                 string            `json:"id"`
+	Token              string            `json:"token"`
+	ConnectLinkURL     string            `json:"connect_link_url"`
+	ExternalUserID     string            `json:"external_user_id"`
+	Apps               []string          `json:"allowed_apps"`
+	Tags               map[string]string `json:"tags"`
+	SuccessRedirectURI string            `json:"success_redirect_uri,omitempty"`
+	ErrorRedirectURI   string            `json:"error_redirect_uri,omitempty"`
+	AllowedOrigins     []string          `json:"allowed_origins"`
+	WebhookURL         string            `json:"webhook_url,omitempty"`
+	ExpiresAt          string            `json:"expires_at"`
+	CreatedAt          string            `json:"created_at"`
+}
+
+// EndUser is one of the product's users and their accounts.
+type EndUser struct {
+	ExternalUserID string    `json:"external_user_id"`
+	Accounts       []Account `json:"accounts"`
+}
+
+// EndUserDeleted says what deleting an end user removed.
+type EndUserDeleted struct {
+	ExternalUserID string    `json:"external_user_id"`
+	Deleted        []Deleted `json:"deleted"`
 }
 
 // Event is an audit log entry.

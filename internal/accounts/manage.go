@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -33,6 +34,11 @@ type CreateInput struct {
 	SkipTest bool
 	// Shared makes the account visible to the whole workspace.
 	Shared bool
+	// ExternalUserID gives the account to a product's end user; Tags and
+	// Metadata are what the product keeps with it.
+	ExternalUserID string
+	Tags           map[string]string
+	Metadata       json.RawMessage
 }
 
 // Create checks and saves a key-based account. When the app has a test
@@ -46,6 +52,10 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	}
 	if in.App == "" {
 		return Account{}, invalid("app", "is required")
+	}
+	tags, metadata, err := endUserFields(in)
+	if err != nil {
+		return Account{}, err
 	}
 	if !actor.MayUseAccount("", in.App) {
 		return Account{}, fmt.Errorf("%w: this token is limited to chosen accounts or apps, and %q is not one of its apps", ErrForbidden, in.App)
@@ -70,17 +80,20 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 
 	now := s.clock.Now().UTC()
 	acc := store.Account{
-		ID:            ids.New(ids.Account, now),
-		WorkspaceID:   actor.WorkspaceID,
-		OwnerID:       actor.UserID,
-		App:           app.Slug,
-		Nickname:      nickname,
-		IdentityLabel: label,
-		Status:        store.StatusHealthy,
-		Shared:        in.Shared,
-		Untested:      untested,
-		CreatedAt:     now,
-		UpdatedAt:     now,
+		ID:             ids.New(ids.Account, now),
+		WorkspaceID:    actor.WorkspaceID,
+		OwnerID:        actor.UserID,
+		App:            app.Slug,
+		Nickname:       nickname,
+		IdentityLabel:  label,
+		Status:         store.StatusHealthy,
+		Shared:         in.Shared,
+		Untested:       untested,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		ExternalUserID: in.ExternalUserID,
+		Tags:           tags,
+		Metadata:       metadata,
 	}
 	if acc.Credentials, err = s.seal(acc.ID, creds); err != nil {
 		return Account{}, err
@@ -88,7 +101,11 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	if err := s.store.CreateAccount(ctx, acc); err != nil {
 		return Account{}, fmt.Errorf("save account: %w", err)
 	}
-	s.audit(ctx, actor, acc.ID, ActionConnected, map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)})
+	detail := map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)}
+	if acc.ExternalUserID != "" {
+		detail["external_user_id"] = acc.ExternalUserID
+	}
+	s.audit(ctx, actor, acc.ID, ActionConnected, detail)
 	s.log.InfoContext(ctx, "account connected", "account", acc.ID, "app", app.Slug, "untested", untested)
 	return viewOf(acc), nil
 }
@@ -155,8 +172,12 @@ type ListInput struct {
 	App    string
 	Status Status
 	Text   string
-	After  string
-	Limit  int
+	// ExternalUserID selects one end user's accounts; Tags ("key=value"
+	// each) the accounts that carry all of them.
+	ExternalUserID string
+	Tags           []string
+	After          string
+	Limit          int
 }
 
 // MaxPage is the largest page size.
@@ -183,12 +204,23 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]Accoun
 		return nil, false, invalid("cursor", "is not a cursor this server gave")
 	}
 	f := store.AccountFilter{
-		WorkspaceID: actor.WorkspaceID,
-		App:         in.App,
-		Status:      store.AccountStatus(in.Status),
-		Text:        in.Text,
-		After:       in.After,
-		Limit:       in.Limit + 1,
+		WorkspaceID:    actor.WorkspaceID,
+		App:            in.App,
+		Status:         store.AccountStatus(in.Status),
+		Text:           in.Text,
+		ExternalUserID: in.ExternalUserID,
+		After:          in.After,
+		Limit:          in.Limit + 1,
+	}
+	if len(in.Tags) > MaxTags {
+		return nil, false, invalid("tags", "may name at most %d tags", MaxTags)
+	}
+	for _, t := range in.Tags {
+		tag, err := ParseTagFilter(t)
+		if err != nil {
+			return nil, false, err
+		}
+		f.Tags = append(f.Tags, tag)
 	}
 	s.scope(actor, &f)
 	list, err := s.store.ListAccounts(ctx, f)

@@ -41,7 +41,12 @@ type Account struct {
 	// SharedWith are the members (user ids) it is shared with besides.
 	SharedWith []string
 	// Untested accounts were saved without running the app's test request.
-	Untested        bool
+	Untested bool
+	// ExternalUserID is the product's end user the account belongs to;
+	// Tags and Metadata what the product keeps with it.
+	ExternalUserID  string
+	Tags            map[string]string
+	Metadata        []byte
 	ExpiresAt       *time.Time
 	LastRefreshedAt *time.Time
 	NextRefreshAt   *time.Time
@@ -60,6 +65,7 @@ func viewOf(a store.Account) Account {
 		IdentityLabel: a.IdentityLabel, Scopes: a.Scopes, Status: Status(a.Status), StatusError: a.StatusError,
 		Shared: a.Shared, SharedWith: a.SharedWith, Untested: a.Untested, ExpiresAt: a.ExpiresAt, LastRefreshedAt: a.LastRefreshedAt,
 		NextRefreshAt: a.NextRefreshAt, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		ExternalUserID: a.ExternalUserID, Tags: a.Tags, Metadata: a.Metadata,
 	}
 }
 

@@ -28,7 +28,12 @@ func viewNamed(a accounts.Account, appName string) client.Account {
 	if sharedWith == nil {
 		sharedWith = []string{}
 	}
+	tags := a.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
 	return client.Account{
+		ExternalUserID: a.ExternalUserID, Tags: tags, Metadata: a.Metadata,
 		ID: a.ID, App: a.App, AppName: appName, Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
 		OwnerID: a.OwnerID, Shared: a.Shared, SharedWith: sharedWith, Status: string(a.Status), StatusError: a.StatusError, Untested: a.Untested,
 		Scopes: scopes, ExpiresAt: timestamp(a.ExpiresAt), LastRefreshedAt: timestamp(a.LastRefreshedAt),
@@ -46,7 +51,8 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in := accounts.ListInput{App: q.Get("app"), Status: accounts.Status(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit}
+	in := accounts.ListInput{App: q.Get("app"), Status: accounts.Status(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit,
+		ExternalUserID: q.Get("external_user_id"), Tags: q["tags"]}
 	// The service keeps to what the caller may see, a token's limits
 	// included, in the one query that reads the page.
 	page, more, err := h.accounts.List(r.Context(), actor(r), in)
@@ -89,6 +95,7 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) error {
 	}
 	acc, err := h.accounts.Create(r.Context(), actor(r), accounts.CreateInput{
 		App: req.App, Nickname: req.Nickname, Fields: req.Fields, SkipTest: req.Test != nil && !*req.Test, Shared: req.Shared,
+		ExternalUserID: req.ExternalUserID, Tags: req.Tags, Metadata: req.Metadata,
 	})
 	if err != nil {
 		return err
@@ -110,12 +117,26 @@ func (h *Handler) renameAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.Nickname == nil {
-		return &accounts.ValidationError{Field: "nickname", Message: "is required"}
+	label := accounts.LabelInput{Tags: req.Tags, Metadata: req.Metadata}
+	relabel := req.Tags != nil || req.Metadata != nil
+	if req.Nickname == nil && !relabel {
+		return &accounts.ValidationError{Field: "nickname", Message: "give a nickname, tags or metadata to change"}
 	}
-	acc, err := h.accounts.Rename(r.Context(), actor(r), r.PathValue("id"), *req.Nickname)
-	if err != nil {
+	// Checked first, so that a bad label changes no nickname either.
+	if err := accounts.CheckLabel(label); err != nil {
 		return err
+	}
+	var acc accounts.Account
+	var err error
+	if req.Nickname != nil {
+		if acc, err = h.accounts.Rename(r.Context(), actor(r), r.PathValue("id"), *req.Nickname); err != nil {
+			return err
+		}
+	}
+	if relabel {
+		if acc, err = h.accounts.Label(r.Context(), actor(r), r.PathValue("id"), label); err != nil {
+			return err
+		}
 	}
 	return reply(w, http.StatusOK, h.view(r.Context(), acc))
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -46,6 +47,8 @@ type Handler struct {
 	patterns []string
 	// audit reads the workspace's audit log.
 	audit *audit.Service
+	// endUsers mints connect tokens and serves end users.
+	endUsers *endusers.Service
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -113,6 +116,9 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/tokens/{id}/rotate", h.rotateToken)
 	route("GET /v1/audit", h.listAudit)
 	route("GET /v1/audit/export", h.exportAudit)
+	route("POST /v1/connect-tokens", h.createConnectToken)
+	route("GET /v1/end-users/{id}", h.getEndUser)
+	route("DELETE /v1/end-users/{id}", h.deleteEndUser)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))

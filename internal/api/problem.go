@@ -14,6 +14,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
@@ -156,6 +157,10 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", err.Error())
 	case errors.Is(err, identity.ErrNoUser):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such member in this workspace")
+	case errors.Is(err, endusers.ErrNoEndUser):
+		return problem(http.StatusNotFound, "not-found", "Not found", "no such end user, or none of their accounts you may see")
+	case errors.Is(err, endusers.ErrInvalidToken):
+		return problem(http.StatusGone, "connect-token-invalid", "The connect token cannot be used", err.Error())
 	case isNotFound(err):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):

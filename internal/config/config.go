@@ -61,6 +61,8 @@ type Config struct {
 	// UnhealthyAfter is how long refreshes may fail transiently before the
 	// account needs reconnecting.
 	UnhealthyAfter time.Duration
+	// ConnectTokenTTL is how long a connect token lasts.
+	ConnectTokenTTL time.Duration
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	LogLevel        string
@@ -289,6 +291,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshInterval < 0 {
 		bad("refresh_interval", "must not be negative")
+	}
+	if c.ConnectTokenTTL <= 0 {
+		bad("connect_token_ttl", "must be positive")
 	}
 	if c.UnhealthyAfter <= 0 {
 		bad("unhealthy_after", "must be positive")

@@ -59,6 +59,7 @@ var settings = func() []setting {
 		{key: "step_processes", def: "64", help: "how many processes a sandboxed step may run at once"},
 		{key: "server", help: "CLI: the server's URL (default: http://<listen>)", clientOK: true},
 		{key: "token", secret: true, help: "CLI: the API token (default: the admin token in data_dir)", clientOK: true},
+		{key: "connect_token_ttl", def: "4h", help: "how long a connect token minted for an end user can be used"},
 	}
 	bind := map[string]func(*Config) *string{
 		"listen": func(c *Config) *string { return &c.Listen }, "public_url": func(c *Config) *string { return &c.PublicURL },
@@ -69,11 +70,12 @@ var settings = func() []setting {
 		"token": func(c *Config) *string { return &c.Token },
 	}
 	durs := map[string]func(*Config) *time.Duration{
-		"provider_timeout": func(c *Config) *time.Duration { return &c.ProviderTimeout },
-		"refresh_margin":   func(c *Config) *time.Duration { return &c.RefreshMargin },
-		"shutdown_timeout": func(c *Config) *time.Duration { return &c.ShutdownTimeout },
-		"refresh_interval": func(c *Config) *time.Duration { return &c.RefreshInterval },
-		"unhealthy_after":  func(c *Config) *time.Duration { return &c.UnhealthyAfter },
+		"provider_timeout":  func(c *Config) *time.Duration { return &c.ProviderTimeout },
+		"refresh_margin":    func(c *Config) *time.Duration { return &c.RefreshMargin },
+		"shutdown_timeout":  func(c *Config) *time.Duration { return &c.ShutdownTimeout },
+		"refresh_interval":  func(c *Config) *time.Duration { return &c.RefreshInterval },
+		"unhealthy_after":   func(c *Config) *time.Duration { return &c.UnhealthyAfter },
+		"connect_token_ttl": func(c *Config) *time.Duration { return &c.ConnectTokenTTL },
 	}
 	for i := range s {
 		st := &s[i]

@@ -105,6 +105,9 @@ var routeTable = []routeRow{
 	{"POST /v1/workspaces", fixed("/v1/workspaces"), `{"name":""}`, "ynnnn"},
 	{"GET /v1/audit", fixed("/v1/audit"), "", "yynnn"},
 	{"GET /v1/audit/export", fixed("/v1/audit/export"), "", "yynnn"},
+	{"POST /v1/connect-tokens", fixed("/v1/connect-tokens"), `{"external_user_id":"customer-42"}`, "yynnn"},
+	{"GET /v1/end-users/{id}", fixed("/v1/end-users/nobody"), "", "yyyyy"},
+	{"DELETE /v1/end-users/{id}", fixed("/v1/end-users/nobody"), "", "yyynn"},
 }
 
 // The role × route table: every registered API route, for each kind of

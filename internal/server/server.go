@@ -27,6 +27,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/purger"
@@ -151,6 +152,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.apiRoutes = apiHandler.Routes()
 	auditSvc := audit.NewService(st, auditLog, clock)
 	apiHandler.SetAudit(auditSvc)
+	apiHandler.SetEndUsers(endusers.New(endusers.Options{
+		Store: st, Accounts: svc, Apps: appSvc, Audit: auditLog, Clock: clock, Log: log,
+		PublicURL: cfg.PublicURL, TokenTTL: cfg.ConnectTokenTTL,
+	}))
 	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,

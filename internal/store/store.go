@@ -98,6 +98,14 @@ type Account struct {
 	SharedWith []string
 	// Untested accounts were saved without running the app's test request.
 	Untested bool
+	// ExternalUserID names the product's end user the account belongs to,
+	// in the product's own words; empty for a member's own account.
+	ExternalUserID string
+	// Tags are key=value labels a list can be filtered by; nil when none.
+	Tags map[string]string
+	// Metadata is free JSON the product keeps with the account; nil when
+	// none.
+	Metadata []byte
 	// OAuthClientID names the OAuth client the account was made with.
 	OAuthClientID string
 	// Credentials are sealed (see package seal) with the account id bound.
@@ -132,6 +140,10 @@ type AccountFilter struct {
 	WithinApps []string
 	App        string
 	Status     AccountStatus
+	// ExternalUserID selects the accounts of one end user.
+	ExternalUserID string
+	// Tags selects the accounts that carry every one of them.
+	Tags []Tag
 	// Text matches nickname, identity label or app slug, case-insensitively.
 	Text string
 	// After is the id the previous page ended with.
@@ -139,6 +151,9 @@ type AccountFilter struct {
 	// Limit is the page size; zero means 50.
 	Limit int
 }
+
+// Tag is one key=value label of an account.
+type Tag struct{ Key, Value string }
 
 // AuditEvent is one entry of the audit log.
 type AuditEvent struct {
@@ -255,6 +270,48 @@ type Invitations interface {
 	// nothing and is returned. fn must not call the store.
 	UpdateInvitation(ctx context.Context, workspaceID, id string, fn func(old Invitation) (Invitation, error)) (Invitation, error)
 	DeleteInvitation(ctx context.Context, workspaceID, id string) error
+}
+
+// ConnectToken is a single-use, short-lived link a product's backend
+// mints so that one of its end users can connect an account. Only the
+// SHA-256 of the token is stored.
+type ConnectToken struct {
+	ID             string
+	WorkspaceID    string
+	TokenHash      []byte
+	ExternalUserID string
+	// AccountID is the account to reconnect; empty to connect a new one.
+	AccountID string
+	// Apps are the apps the end user may connect; empty means any.
+	Apps               []string
+	Tags               map[string]string
+	SuccessRedirectURI string
+	ErrorRedirectURI   string
+	AllowedOrigins     []string
+	WebhookURL         string
+	// CreatedBy is the user whose API token minted it.
+	CreatedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsedAt is when the token was used; nil while it is open.
+	UsedAt *time.Time
+}
+
+// ConnectTokens stores connect tokens.
+type ConnectTokens interface {
+	// CreateConnectToken fails with ErrConflict when its id or hash exists.
+	CreateConnectToken(ctx context.Context, t ConnectToken) error
+	GetConnectToken(ctx context.Context, workspaceID, id string) (ConnectToken, error)
+	// ConnectTokenByHash finds a token by its hash, across workspaces.
+	ConnectTokenByHash(ctx context.Context, hash []byte) (ConnectToken, error)
+	// UpdateConnectToken is the compare-and-swap of one token: fn sees it
+	// under its row lock, and the used time it returns is written in the
+	// same transaction (nothing else may change). An error from fn writes
+	// nothing and is returned. fn must not call the store.
+	UpdateConnectToken(ctx context.Context, workspaceID, id string, fn func(old ConnectToken) (ConnectToken, error)) (ConnectToken, error)
+	// DeleteExpiredConnectTokens deletes the tokens that expired at or
+	// before the given time, and says how many.
+	DeleteExpiredConnectTokens(ctx context.Context, before time.Time) (int, error)
 }
 
 // Session is a signed-in browser; only the SHA-256 of its cookie is stored.
@@ -608,6 +665,7 @@ type Store interface {
 	Sessions
 	Workflows
 	Invitations
+	ConnectTokens
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +16,8 @@ import (
 const accountColumns = `id, workspace_id, owner_id, app, nickname, identity_label, scopes,
 	status, status_error, shared, untested, oauth_client_id, credentials,
 	expires_at, last_refreshed_at, next_refresh_at, failing_since, refresh_failures,
-	refresh_lease_holder, refresh_lease_until, created_at, updated_at`
+	refresh_lease_holder, refresh_lease_until, created_at, updated_at,
+	external_user_id, metadata, tags`
 
 // accountSelect is what every read of accounts selects: the columns, then
 // the members the account is shared with, space-separated, in the same
@@ -29,6 +31,10 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if err != nil {
 		return fmt.Errorf("create account %s: scopes: %w", a.ID, err)
 	}
+	tags, err := tagsJSON(a.Tags)
+	if err != nil {
+		return fmt.Errorf("create account %s: tags: %w", a.ID, err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create account %s: begin: %w", a.ID, err)
@@ -36,17 +42,21 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO accounts (`+accountColumns+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 		a.ID, a.WorkspaceID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
 		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID, storedBytes(a.Credentials),
 		nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt), nullMicros(a.NextRefreshAt),
 		nullMicros(a.FailingSince), a.RefreshFailures,
 		a.RefreshLeaseHolder, nullMicros(a.RefreshLeaseUntil),
-		micros(a.CreatedAt), micros(a.UpdatedAt))
+		micros(a.CreatedAt), micros(a.UpdatedAt),
+		a.ExternalUserID, string(a.Metadata), tags)
 	if err != nil {
 		return s.conflict(err, "create account %s", a.ID)
 	}
 	if err := writeShares(ctx, tx, a.ID, nil, a.SharedWith); err != nil {
+		return err
+	}
+	if err := writeTags(ctx, tx, a.WorkspaceID, a.ID, nil, a.Tags); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -67,6 +77,33 @@ func writeShares(ctx context.Context, tx *sql.Tx, accountID string, old, members
 	for _, m := range sortedSet(members) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO account_shares (account_id, user_id) VALUES ($1, $2)`, accountID, m); err != nil {
 			return fmt.Errorf("share account %s with %s: %w", accountID, m, err)
+		}
+	}
+	return nil
+}
+
+// tagsJSON renders tags as the accounts row keeps them: an object, "{}"
+// when there are none.
+func tagsJSON(tags map[string]string) (string, error) {
+	if len(tags) == 0 {
+		return "{}", nil
+	}
+	return toJSON(tags)
+}
+
+// writeTags replaces the account's rows in account_tags, the index the tag
+// filter reads, with tags inside tx, when they differ from old.
+func writeTags(ctx context.Context, tx *sql.Tx, workspaceID, accountID string, old, tags map[string]string) error {
+	if maps.Equal(old, tags) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM account_tags WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("tag account %s: %w", accountID, err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO account_tags (account_id, workspace_id, tag_key, tag_value) VALUES ($1, $2, $3, $4)`,
+			accountID, workspaceID, k, tags[k]); err != nil {
+			return fmt.Errorf("tag account %s with %s: %w", accountID, k, err)
 		}
 	}
 	return nil
@@ -145,6 +182,15 @@ func (s *Store) accountWhere(f store.AccountFilter) (string, []any) {
 	}
 	if f.Status != "" {
 		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if f.ExternalUserID != "" {
+		where = append(where, "external_user_id = "+arg(f.ExternalUserID))
+	}
+	for _, tag := range f.Tags {
+		// One lookup in account_tags_lookup per tag, not a scan of the
+		// accounts' JSON.
+		where = append(where, "id IN (SELECT t.account_id FROM account_tags t WHERE t.workspace_id = "+arg(f.WorkspaceID)+
+			" AND t.tag_key = "+arg(tag.Key)+" AND t.tag_value = "+arg(tag.Value)+")")
 	}
 	if f.Text != "" {
 		p := arg("%" + escapeLike(f.Text) + "%")
@@ -249,22 +295,31 @@ func writeAccount(ctx context.Context, tx *sql.Tx, orig, a store.Account) error 
 	if err := writeShares(ctx, tx, a.ID, orig.SharedWith, a.SharedWith); err != nil {
 		return err
 	}
+	if err := writeTags(ctx, tx, a.WorkspaceID, a.ID, orig.Tags, a.Tags); err != nil {
+		return err
+	}
 	scopes, err := toJSON(a.Scopes)
 	if err != nil {
 		return fmt.Errorf("update account %s: scopes: %w", a.ID, err)
+	}
+	tags, err := tagsJSON(a.Tags)
+	if err != nil {
+		return fmt.Errorf("update account %s: tags: %w", a.ID, err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE accounts SET
 		owner_id = $3, app = $4, nickname = $5, identity_label = $6, scopes = $7,
 		status = $8, status_error = $9, shared = $10, untested = $11, oauth_client_id = $12,
 		credentials = $13, expires_at = $14, last_refreshed_at = $15, next_refresh_at = $16,
 		failing_since = $17, refresh_failures = $18, updated_at = $19,
-		refresh_lease_holder = $20, refresh_lease_until = $21
+		refresh_lease_holder = $20, refresh_lease_until = $21,
+		external_user_id = $22, metadata = $23, tags = $24
 		WHERE workspace_id = $1 AND id = $2`,
 		a.WorkspaceID, a.ID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
 		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID,
 		storedBytes(a.Credentials), nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt),
 		nullMicros(a.NextRefreshAt), nullMicros(a.FailingSince), a.RefreshFailures,
-		micros(a.UpdatedAt), a.RefreshLeaseHolder, nullMicros(a.RefreshLeaseUntil))
+		micros(a.UpdatedAt), a.RefreshLeaseHolder, nullMicros(a.RefreshLeaseUntil),
+		a.ExternalUserID, string(a.Metadata), tags)
 	if err != nil {
 		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
@@ -307,7 +362,7 @@ type scanner interface {
 func scanAccount(row scanner) (store.Account, error) {
 	var (
 		a                                        store.Account
-		scopes, status, shares                   string
+		scopes, status, shares, metadata, tags   string
 		expires, refreshed, nextRefresh, failing sql.NullInt64
 		leaseUntil                               sql.NullInt64
 		created, updated                         int64
@@ -315,13 +370,23 @@ func scanAccount(row scanner) (store.Account, error) {
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.OwnerID, &a.App, &a.Nickname, &a.IdentityLabel, &scopes,
 		&status, &a.StatusError, &a.Shared, &a.Untested, &a.OAuthClientID, &a.Credentials,
 		&expires, &refreshed, &nextRefresh, &failing, &a.RefreshFailures,
-		&a.RefreshLeaseHolder, &leaseUntil, &created, &updated, &shares)
+		&a.RefreshLeaseHolder, &leaseUntil, &created, &updated,
+		&a.ExternalUserID, &metadata, &tags, &shares)
 	if err != nil {
 		return store.Account{}, err
 	}
 	a.SharedWith = sortedSet(strings.Fields(shares))
 	if err := json.Unmarshal([]byte(scopes), &a.Scopes); err != nil {
 		return store.Account{}, fmt.Errorf("account %s: scopes: %w", a.ID, err)
+	}
+	if err := json.Unmarshal([]byte(tags), &a.Tags); err != nil {
+		return store.Account{}, fmt.Errorf("account %s: tags: %w", a.ID, err)
+	}
+	if len(a.Tags) == 0 {
+		a.Tags = nil
+	}
+	if metadata != "" {
+		a.Metadata = []byte(metadata)
 	}
 	a.Status = store.AccountStatus(status)
 	a.Credentials = storedBytes(a.Credentials)
@@ -339,6 +404,12 @@ func scanAccount(row scanner) (store.Account, error) {
 func storedAccount(a store.Account) store.Account {
 	a.Credentials = storedBytes(a.Credentials)
 	a.SharedWith = sortedSet(a.SharedWith)
+	if len(a.Tags) == 0 {
+		a.Tags = nil
+	}
+	if len(a.Metadata) == 0 {
+		a.Metadata = nil
+	}
 	a.ExpiresAt = storedPtr(a.ExpiresAt)
 	a.LastRefreshedAt = storedPtr(a.LastRefreshedAt)
 	a.NextRefreshAt = storedPtr(a.NextRefreshAt)
