@@ -1,5 +1,6 @@
-// Package purger deletes expired browser sessions and OAuth connections in
-// the background, so that neither table grows without bound. Several
+// Package purger deletes expired browser sessions, OAuth connections and
+// connect tokens in the background, so that no table of them grows without
+// bound. Several
 // replicas may run it at once: a DELETE of what is already gone is
 // harmless.
 package purger
@@ -16,6 +17,7 @@ import (
 type Store interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 	DeleteExpiredConnections(ctx context.Context, before time.Time) (int, error)
+	DeleteExpiredConnectTokens(ctx context.Context, before time.Time) (int, error)
 }
 
 // Defaults.
@@ -72,7 +74,13 @@ func (p *Purger) Pass(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		p.Log.ErrorContext(ctx, "purging expired connections", "err", err)
 	}
-	if sessions > 0 || connections > 0 {
-		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections)
+	// A connect token is kept as long as a connection, so a product's
+	// backend can still be told why it no longer works.
+	tokens, err := p.Store.DeleteExpiredConnectTokens(ctx, now.Add(-grace))
+	if err != nil && ctx.Err() == nil {
+		p.Log.ErrorContext(ctx, "purging expired connect tokens", "err", err)
+	}
+	if sessions > 0 || connections > 0 || tokens > 0 {
+		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections, "connect_tokens", tokens)
 	}
 }

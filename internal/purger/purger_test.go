@@ -37,6 +37,16 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	if err := st.CreateConnection(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
+	// A connect token lives 4 hours here.
+	tok := store.ConnectToken{ID: "ctk_1", WorkspaceID: "wsp_1", TokenHash: []byte("token-hash-0123456789abcdef01234"), ExternalUserID: "customer-1",
+		CreatedBy: "usr_1", CreatedAt: now, ExpiresAt: now.Add(4 * time.Hour)}
+	if err := st.CreateConnectToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	tokenLeft := func() bool {
+		_, err := st.GetConnectToken(ctx, "wsp_1", tok.ID)
+		return !errors.Is(err, store.ErrNotFound)
+	}
 	sessionLeft := func() bool {
 		_, err := st.GetSession(ctx, session.Hash, time.Time{})
 		return !errors.Is(err, store.ErrNotFound)
@@ -74,8 +84,12 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	if connLeft() {
 		t.Fatal("a connection expired over an hour ago was kept")
 	}
-	if !sessionLeft() {
-		t.Fatal("a live session was deleted")
+	if !sessionLeft() || !tokenLeft() {
+		t.Fatal("a live session or connect token was deleted")
+	}
+	pass(4 * time.Hour)
+	if tokenLeft() {
+		t.Fatal("a connect token expired over an hour ago was kept")
 	}
 	pass(11 * time.Hour)
 	if sessionLeft() {
