@@ -49,6 +49,9 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if err := writeShares(ctx, tx, a.ID, nil, a.SharedWith); err != nil {
 		return err
 	}
+	if err := s.writeOutbox(ctx, tx, a.Outbox); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create account %s: commit: %w", a.ID, err)
 	}
@@ -237,6 +240,9 @@ func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn fu
 	if err := writeAccount(ctx, tx, orig, a); err != nil {
 		return store.Account{}, err
 	}
+	if err := s.writeOutbox(ctx, tx, a.Outbox); err != nil {
+		return store.Account{}, err
+	}
 	if err := tx.Commit(); err != nil {
 		return store.Account{}, fmt.Errorf("update account %s: commit: %w", id, err)
 	}
@@ -346,6 +352,7 @@ func storedAccount(a store.Account) store.Account {
 	a.RefreshLeaseUntil = storedPtr(a.RefreshLeaseUntil)
 	a.CreatedAt = stored(a.CreatedAt)
 	a.UpdatedAt = stored(a.UpdatedAt)
+	a.Outbox = nil
 	return a
 }
 
