@@ -21,6 +21,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -46,6 +47,8 @@ type Handler struct {
 	patterns []string
 	// audit reads the workspace's audit log.
 	audit *audit.Service
+	// webhooks manages the workspace's webhook endpoints.
+	webhooks *webhooks.Service
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -113,6 +116,11 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/tokens/{id}/rotate", h.rotateToken)
 	route("GET /v1/audit", h.listAudit)
 	route("GET /v1/audit/export", h.exportAudit)
+	route("POST /v1/webhooks", h.createWebhook)
+	route("GET /v1/webhooks", h.listWebhooks)
+	route("DELETE /v1/webhooks/{id}", h.deleteWebhook)
+	route("GET /v1/webhooks/{id}/deliveries", h.listDeliveries)
+	route("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))

@@ -62,6 +62,9 @@ const (
 	// ScopeAuditRead lets a token read and export the workspace's audit
 	// log (its user must be an owner or an admin besides).
 	ScopeAuditRead = "audit:read"
+	// ScopeWebhooksWrite lets a token manage the workspace's webhook
+	// endpoints (its user must be an owner or an admin besides).
+	ScopeWebhooksWrite = "webhooks:write"
 )
 
 // Surfaces a caller reaches Latchkey through, as the audit log records
@@ -78,13 +81,13 @@ const (
 
 // Scopes lists every scope a token may be given, ScopeAll aside.
 var Scopes = []string{ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite,
-	ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead}
+	ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeWebhooksWrite}
 
 // roleScopes are the scopes each role may put on a token: a token is never
 // broader than the person who made it. An owner may grant every scope.
 var roleScopes = map[Role][]string{
 	RoleOwner:  Scopes,
-	RoleAdmin:  {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite, ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead},
+	RoleAdmin:  {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite, ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeWebhooksWrite},
 	RoleMember: {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeWorkflowsRun},
 	RoleViewer: {ScopeAccountsRead},
 }

@@ -127,6 +127,9 @@ func view(e store.WebhookEndpoint) Endpoint {
 
 // may: owners and admins manage a workspace's webhooks.
 func may(a identity.Actor) error {
+	if err := a.Require(identity.ScopeWebhooksWrite); err != nil {
+		return err
+	}
 	if !a.CanManageWorkspace() {
 		return fmt.Errorf("%w: only the workspace's owners and admins manage webhooks", ErrForbidden)
 	}
