@@ -13,6 +13,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
@@ -176,4 +177,72 @@ func TestWebhooksEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWebhooksOAuthGrantLost: an OAuth account connected through the
+// provider sends account.connected, and the refresh that finds the grant
+// revoked sends account.needs_reconnect, once. No payload holds a token.
+func TestWebhooksOAuthGrantLost(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		rcv := newHookReceiver(t)
+		f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}
+		f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
+		f.cfg.WebhookOrigins = []string{rcv.URL}
+		f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
+		f.api = f.inst.Client()
+		ctx := t.Context()
+		if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
+			t.Fatal(err)
+		}
+		var ep struct{ ID, Secret string }
+		hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
+		rcv.mu.Lock()
+		rcv.secret = ep.Secret
+		rcv.mu.Unlock()
+
+		started, err := f.api.Connect(ctx, client.Connect{App: "testidp", Nickname: ptr("work")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, page := approve(t, started); status != 200 {
+			t.Fatalf("callback page %d:\n%s", status, page)
+		}
+		rcv.await(t, f.clock, 1)
+		creds, err := f.api.Credentials(ctx, mustConnected(t, f.api, started.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.idp.RevokeUser("alice")
+		f.clock.Advance(56 * time.Minute)
+		accID := mustConnected(t, f.api, started.ID)
+		if _, err := f.api.Credentials(ctx, accID); !client.IsProblem(err, "needs-reconnect") {
+			t.Fatalf("read after revocation: %v", err)
+		}
+		rcv.await(t, f.clock, 2)
+		if n, err := f.inst.Webhooks().DeliverDue(ctx); err != nil || n != 0 {
+			t.Errorf("DeliverDue: %d, %v; want nothing more", n, err)
+		}
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		if len(rcv.got) != 2 || rcv.got[0]["type"] != "account.connected" || rcv.got[1]["type"] != "account.needs_reconnect" || rcv.bad != 0 {
+			t.Fatalf("got %v (%d unverified), want account.connected then account.needs_reconnect, verified", rcv.got, rcv.bad)
+		}
+		if data, _ := rcv.got[1]["data"].(map[string]any); data["status"] != "needs_reconnect" || data["account_id"] != accID {
+			t.Errorf("needs_reconnect data %v", data)
+		}
+		for _, raw := range rcv.raw {
+			if tok := creds["oauth_access_token"]; tok == "" || strings.Contains(raw, tok) {
+				t.Errorf("a payload holds the access token: %s", raw)
+			}
+		}
+	})
+}
+
+func mustConnected(t *testing.T, api *client.Client, connection string) string {
+	t.Helper()
+	done, err := api.GetConnection(t.Context(), connection)
+	if err != nil || done.Status != "completed" {
+		t.Fatalf("connection: %+v %v", done, err)
+	}
+	return done.AccountID
 }
