@@ -32,3 +32,15 @@ type WebhookDelivery struct {
 	LastAttemptAt  *string `json:"last_attempt_at"`
 	CreatedAt      string  `json:"created_at"`
 }
+
+// RotateWebhookSecret is the body of POST /v1/webhooks/{id}/rotate-secret:
+// how long the old secret keeps signing besides the new one; absent means
+// a day, 0 drops it at once.
+type RotateWebhookSecret struct {
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// WebhookSecret is the new secret, shown once.
+type WebhookSecret struct {
+	Secret string `json:"secret"`
+}

@@ -119,6 +119,7 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/webhooks", h.createWebhook)
 	route("GET /v1/webhooks", h.listWebhooks)
 	route("DELETE /v1/webhooks/{id}", h.deleteWebhook)
+	route("POST /v1/webhooks/{id}/rotate-secret", h.rotateWebhookSecret)
 	route("GET /v1/webhooks/{id}/deliveries", h.listDeliveries)
 	route("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {

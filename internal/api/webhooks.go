@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
@@ -120,4 +121,26 @@ func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return reply(w, http.StatusAccepted, deliveryView(d))
+}
+
+func (h *Handler) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) error {
+	svc, err := h.webhookService()
+	if err != nil {
+		return err
+	}
+	var req client.RotateWebhookSecret
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	overlap := 24 * time.Hour
+	if req.OverlapSeconds != nil {
+		overlap = time.Duration(*req.OverlapSeconds) * time.Second
+	}
+	sec, err := svc.RotateSecret(r.Context(), actor(r), r.PathValue("id"), overlap)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, client.WebhookSecret{Secret: sec.Reveal()})
 }

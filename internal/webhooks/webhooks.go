@@ -346,3 +346,49 @@ func AccountEvent(typ string, a store.Account, now time.Time, detail map[string]
 	body, _ := json.Marshal(map[string]any{"id": id, "type": typ, "timestamp": now.Format(time.RFC3339Nano), "data": data})
 	return store.WebhookEvent{ID: id, WorkspaceID: a.WorkspaceID, Type: typ, Payload: body, CreatedAt: now}
 }
+
+// MaxOverlap bounds how long a rotated-out secret keeps signing.
+const MaxOverlap = 7 * 24 * time.Hour
+
+// RotateSecret gives the endpoint a new signing secret, shown this once.
+// The old one keeps signing for overlap as well, so a receiver can switch
+// without missing a delivery; zero overlap drops it at once.
+func (s *Service) RotateSecret(ctx context.Context, a identity.Actor, id string, overlap time.Duration) (secret.String, error) {
+	if err := may(a); err != nil {
+		return secret.String{}, err
+	}
+	if overlap < 0 || overlap > MaxOverlap {
+		return secret.String{}, &InputError{"overlap", "must be from 0 to 7 days"}
+	}
+	key := newSecret()
+	now := s.clock.Now().UTC()
+	_, err := s.store.UpdateWebhookEndpoint(ctx, a.WorkspaceID, id, func(e *store.WebhookEndpoint) error {
+		old, err := s.openSecrets(*e)
+		if err != nil {
+			return err
+		}
+		next := []signingSecret{{Key: key}}
+		until := now.Add(overlap)
+		for _, sec := range old {
+			if sec.Until != nil && !now.Before(*sec.Until) {
+				continue // already over
+			}
+			if overlap > 0 {
+				if sec.Until == nil || sec.Until.After(until) {
+					sec.Until = &until
+				}
+				next = append(next, sec)
+			}
+		}
+		if e.Secrets, err = s.sealSecrets(e.ID, next); err != nil {
+			return err
+		}
+		e.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return secret.String{}, notFound(err)
+	}
+	s.log.InfoContext(ctx, "webhook secret rotated", "endpoint", id, "overlap", overlap)
+	return secret.New(key), nil
+}

@@ -390,3 +390,48 @@ func TestPrivateAddressRefused(t *testing.T) {
 		t.Errorf("the private listener was dialled %d times", accepted)
 	}
 }
+
+// TestRotateSecretOverlap: after a rotation, deliveries verify with the
+// old secret and with the new one until the overlap ends, then only with
+// the new one.
+func TestRotateSecretOverlap(t *testing.T) {
+	r := newReceiver(t)
+	e := newEnv(t, r)
+	ep := e.endpoint(t, r)
+	r.mu.Lock()
+	oldSecret := r.secret
+	r.mu.Unlock()
+	if _, err := e.svc.RotateSecret(t.Context(), member, ep.ID, time.Hour); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("member rotation: %v", err)
+	}
+	if _, err := e.svc.RotateSecret(t.Context(), owner, ep.ID, -time.Hour); err == nil {
+		t.Errorf("a negative overlap was accepted")
+	}
+	newSecret, err := e.svc.RotateSecret(t.Context(), owner, ep.ID, time.Hour)
+	if err != nil {
+		t.Fatalf("RotateSecret: %v", err)
+	}
+	if newSecret.Reveal() == oldSecret {
+		t.Fatal("the new secret is the old one")
+	}
+	receiveWith := func(secret string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.secret, r.got = secret, nil
+	}
+	check := func(when string, secret string, want bool) {
+		t.Helper()
+		receiveWith(secret)
+		e.connect(t, "wsp_a", "acc_"+when+secret[6:10])
+		e.deliver(t)
+		got := r.requests()
+		if len(got) != 1 || got[0].verified != want {
+			t.Errorf("%s, with the %s secret: %+v, want verified=%v", when, map[bool]string{true: "new", false: "old"}[secret == newSecret.Reveal()], got, want)
+		}
+	}
+	check("during", oldSecret, true)
+	check("during", newSecret.Reveal(), true)
+	e.clock.Advance(time.Hour)
+	check("after", oldSecret, false)
+	check("after", newSecret.Reveal(), true)
+}
