@@ -10,6 +10,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
 
 // More audit actions.
@@ -109,7 +110,11 @@ func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error)
 	if g.AccountID != "" {
 		acc, err := s.store.UpdateAccount(ctx, g.WorkspaceID, g.AccountID, func(a *store.Account) error {
 			a.Nickname = g.Nickname
-			return apply(a)
+			if err := apply(a); err != nil {
+				return err
+			}
+			a.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountReconnected, *a, now, nil)}
+			return nil
 		})
 		if err != nil {
 			return store.Account{}, fmt.Errorf("reconnect %s: %w", g.AccountID, err)
@@ -126,9 +131,11 @@ func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error)
 	if err := apply(&acc); err != nil {
 		return store.Account{}, err
 	}
+	acc.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountConnected, acc, now, nil)}
 	if err := s.store.CreateAccount(ctx, acc); err != nil {
 		return store.Account{}, fmt.Errorf("save account: %w", err)
 	}
+	acc.Outbox = nil
 	s.audit(ctx, actor, acc.ID, ActionConnected, map[string]string{"app": app.Slug, "identity": label})
 	s.log.InfoContext(ctx, "account connected", "account", acc.ID, "app", app.Slug)
 	return acc, nil

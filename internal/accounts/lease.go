@@ -81,6 +81,7 @@ func (s *Service) refreshLeased(ctx context.Context, acc store.Account, holder s
 		a.UpdatedAt = now
 		if err != nil {
 			events = s.recordFailure(a, app, now, err)
+			a.Outbox = outboxOf(*a, now, events)
 			return nil
 		}
 		events = nil

@@ -13,6 +13,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
 
 // Audit actions.
@@ -98,9 +99,11 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	if acc.Credentials, err = s.seal(acc.ID, creds); err != nil {
 		return Account{}, err
 	}
+	acc.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountConnected, acc, now, nil)}
 	if err := s.store.CreateAccount(ctx, acc); err != nil {
 		return Account{}, fmt.Errorf("save account: %w", err)
 	}
+	acc.Outbox = nil
 	detail := map[string]string{"app": app.Slug, "untested": fmt.Sprint(untested)}
 	if acc.ExternalUserID != "" {
 		detail["external_user_id"] = acc.ExternalUserID
@@ -324,7 +327,8 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 		outcome, detail = s.revoke(ctx, acc)
 	}
 	s.cache.Delete(cacheKey(actor.WorkspaceID, id))
-	if err := s.store.DeleteAccount(ctx, actor.WorkspaceID, id); err != nil {
+	gone := webhooks.AccountEvent(webhooks.AccountDeleted, acc, s.clock.Now(), nil)
+	if err := s.store.DeleteAccountWithEvents(ctx, actor.WorkspaceID, id, []store.WebhookEvent{gone}); err != nil {
 		return outcome, detail, fmt.Errorf("delete account %s: %w", id, err)
 	}
 	s.cache.Delete(cacheKey(actor.WorkspaceID, id))

@@ -315,6 +315,7 @@ func (s *Service) recheck(ctx context.Context, actor Actor, id string) (store.Ac
 			a.Status, a.StatusError, a.UpdatedAt = store.StatusNeedsReconnect, "the app refused the credentials: "+perr.Error(), s.clock.Now().UTC()
 			events = []store.AuditEvent{{WorkspaceID: a.WorkspaceID, ActorID: "system", AccountID: a.ID, Action: ActionNeedsReconnect,
 				Detail: map[string]string{"app": a.App, "error": clip(perr.Error(), 300)}}}
+			a.Outbox = outboxOf(*a, a.UpdatedAt, events)
 			return nil
 		})
 	default:

@@ -35,6 +35,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/ttlcache"
 	"github.com/latchkeyhq/latchkey/internal/validation"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
 
 // Errors the service returns besides ErrNotFound and ErrConflict.
@@ -94,6 +95,9 @@ type Store interface {
 	store.RefreshLeases
 	store.Refreshing
 	store.Audit
+	// DeleteAccountWithEvents deletes an account and writes its webhook
+	// event in one transaction.
+	DeleteAccountWithEvents(ctx context.Context, workspaceID, id string, events []store.WebhookEvent) error
 	// GetUser checks that the members an account is shared with belong
 	// to its workspace.
 	GetUser(ctx context.Context, workspaceID, id string) (store.User, error)
@@ -350,4 +354,16 @@ func (s *Service) Close() {
 	if s.ownAudit {
 		s.auditLog.Close()
 	}
+}
+
+// outboxOf turns the audit events of a change that are also webhook
+// events into outbox events, written with the change.
+func outboxOf(a store.Account, now time.Time, events []store.AuditEvent) []store.WebhookEvent {
+	var out []store.WebhookEvent
+	for _, e := range events {
+		if slices.Contains(webhooks.EventTypes, e.Action) {
+			out = append(out, webhooks.AccountEvent(e.Action, a, now, nil))
+		}
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -49,6 +50,8 @@ type Handler struct {
 	audit *audit.Service
 	// endUsers mints connect tokens and serves end users.
 	endUsers *endusers.Service
+	// webhooks manages the workspace's webhook endpoints.
+	webhooks *webhooks.Service
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -119,6 +122,12 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/connect-tokens", h.createConnectToken)
 	route("GET /v1/end-users/{id}", h.getEndUser)
 	route("DELETE /v1/end-users/{id}", h.deleteEndUser)
+	route("POST /v1/webhooks", h.createWebhook)
+	route("GET /v1/webhooks", h.listWebhooks)
+	route("DELETE /v1/webhooks/{id}", h.deleteWebhook)
+	route("POST /v1/webhooks/{id}/rotate-secret", h.rotateWebhookSecret)
+	route("GET /v1/webhooks/{id}/deliveries", h.listDeliveries)
+	route("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))

@@ -17,6 +17,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -161,6 +162,16 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such end user, or none of their accounts you may see")
 	case errors.Is(err, endusers.ErrInvalidToken):
 		return problem(http.StatusGone, "connect-token-invalid", "The connect token cannot be used", err.Error())
+	case errors.As(err, new(*webhooks.InputError)):
+		pr := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", err.Error())
+		var ie *webhooks.InputError
+		errors.As(err, &ie)
+		pr.Field = ie.Field
+		return pr
+	case errors.Is(err, webhooks.ErrNotFound):
+		return problem(http.StatusNotFound, "not-found", "Not found", "no such webhook endpoint or delivery in this workspace")
+	case errors.Is(err, webhooks.ErrInFlight):
+		return problem(http.StatusConflict, "in-flight", "The delivery is being sent", err.Error())
 	case isNotFound(err):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):

@@ -74,6 +74,9 @@ type Config struct {
 	// StepNetworkAllow lists host:port pairs a sandboxed step may reach
 	// although their addresses are private or loopback.
 	StepNetworkAllow []string
+	// WebhookOrigins are origins (scheme://host[:port]) webhook endpoints
+	// may use over plain http or on private addresses.
+	WebhookOrigins []string
 	// StepsUnsandboxed runs code and command steps as plain processes of
 	// the server's user: for a single-user machine only.
 	StepsUnsandboxed bool
@@ -279,6 +282,12 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(origin)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			bad("app_origins", "%s=%q must be scheme://host[:port]", slug, origin)
+		}
+	}
+	for _, origin := range c.WebhookOrigins {
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("webhook_origins", "%q must be scheme://host[:port]", origin)
 		}
 	}
 	for key, d := range map[string]time.Duration{"provider_timeout": c.ProviderTimeout, "shutdown_timeout": c.ShutdownTimeout} {

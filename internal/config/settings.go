@@ -54,6 +54,7 @@ var settings = func() []setting {
 		{key: "log_level", def: "info", help: "debug, info, warn or error"},
 		{key: "log_format", def: "text", help: "text or json"},
 		{key: "step_network_allow", help: "host:port pairs that sandboxed steps may reach although their addresses are private or loopback (a gateway; stand-in providers in tests), comma separated"},
+		{key: "webhook_origins", help: "origins (scheme://host[:port]) webhook endpoints may use although they are plain http or private addresses (stand-in receivers in tests), comma separated"},
 		{key: "steps_unsandboxed", def: "false", help: "run code and command steps as plain processes of the server's user, seeing all it sees: for a single-user machine only"},
 		{key: "step_memory", def: "512MiB", help: "memory limit of each process of a sandboxed step (KiB, MiB or GiB)"},
 		{key: "step_processes", def: "64", help: "how many processes a sandboxed step may run at once"},
@@ -90,6 +91,9 @@ var settings = func() []setting {
 		case st.key == "step_network_allow":
 			st.set = func(c *Config, v string) error { c.StepNetworkAllow = splitList(v); return nil }
 			st.get = func(c *Config) string { return strings.Join(c.StepNetworkAllow, ",") }
+		case st.key == "webhook_origins":
+			st.set = func(c *Config, v string) error { c.WebhookOrigins = splitList(v); return nil }
+			st.get = func(c *Config) string { return strings.Join(c.WebhookOrigins, ",") }
 		case st.key == "steps_unsandboxed":
 			st.set = func(c *Config, v string) error {
 				b, err := strconv.ParseBool(v)

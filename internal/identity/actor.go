@@ -65,6 +65,9 @@ const (
 	// ScopeConnectWrite lets a token mint connect tokens for the
 	// product's end users, and read and delete those end users.
 	ScopeConnectWrite = "connect:write"
+	// ScopeWebhooksWrite lets a token manage the workspace's webhook
+	// endpoints (its user must be an owner or an admin besides).
+	ScopeWebhooksWrite = "webhooks:write"
 )
 
 // Surfaces a caller reaches Latchkey through, as the audit log records
@@ -81,13 +84,13 @@ const (
 
 // Scopes lists every scope a token may be given, ScopeAll aside.
 var Scopes = []string{ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite,
-	ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite}
+	ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite, ScopeWebhooksWrite}
 
 // roleScopes are the scopes each role may put on a token: a token is never
 // broader than the person who made it. An owner may grant every scope.
 var roleScopes = map[Role][]string{
 	RoleOwner:  Scopes,
-	RoleAdmin:  {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite, ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite},
+	RoleAdmin:  {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite, ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite, ScopeWebhooksWrite},
 	RoleMember: {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeWorkflowsRun},
 	RoleViewer: {ScopeAccountsRead},
 }

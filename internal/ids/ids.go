@@ -19,6 +19,11 @@ const (
 	Account    = "acc"
 	Event      = "evt"
 	Invitation = "inv"
+	// Webhook endpoints, outbox messages (Standard Webhooks calls an
+	// event a message) and deliveries.
+	WebhookEndpoint = "whk"
+	WebhookMessage  = "msg"
+	WebhookDelivery = "whd"
 )
 
 // entropy is monotonic, so ids made in one millisecond by this process

@@ -104,6 +104,13 @@ var routeTable = []routeRow{
 	{"GET /v1/workspaces", fixed("/v1/workspaces"), "", "ynnnn"},
 	{"POST /v1/workspaces", fixed("/v1/workspaces"), `{"name":""}`, "ynnnn"},
 	{"GET /v1/audit", fixed("/v1/audit"), "", "yynnn"},
+	// Owners and admins manage webhooks; a scoped token lacks webhooks:write.
+	{"POST /v1/webhooks", fixed("/v1/webhooks"), `{"url":"ftp://hooks.example"}`, "yynnn"},
+	{"GET /v1/webhooks", fixed("/v1/webhooks"), "", "yynnn"},
+	{"DELETE /v1/webhooks/{id}", fixed("/v1/webhooks/whk_01j0000000000000000000000"), "", "yynnn"},
+	{"POST /v1/webhooks/{id}/rotate-secret", fixed("/v1/webhooks/whk_01j0000000000000000000000/rotate-secret"), `{"overlap_seconds":60}`, "yynnn"},
+	{"GET /v1/webhooks/{id}/deliveries", fixed("/v1/webhooks/whk_01j0000000000000000000000/deliveries"), "", "yynnn"},
+	{"POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", fixed("/v1/webhooks/whk_01j0000000000000000000000/deliveries/whd_01j0000000000000000000000/redeliver"), "", "yynnn"},
 	{"GET /v1/audit/export", fixed("/v1/audit/export"), "", "yynnn"},
 	{"POST /v1/connect-tokens", fixed("/v1/connect-tokens"), `{"external_user_id":"customer-42"}`, "yynnn"},
 	{"GET /v1/end-users/{id}", fixed("/v1/end-users/nobody"), "", "yyyyy"},

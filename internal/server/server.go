@@ -36,6 +36,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/web"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -51,6 +52,7 @@ type Server struct {
 	clients   *clients.Service
 	audit     *audit.Log
 	workflows *workflows.Service
+	webhooks  *webhooks.Service
 	handler   http.Handler
 	registry  *prometheus.Registry
 	apiRoutes []string
@@ -156,6 +158,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Store: st, Accounts: svc, Apps: appSvc, Audit: auditLog, Clock: clock, Log: log,
 		PublicURL: cfg.PublicURL, TokenTTL: cfg.ConnectTokenTTL,
 	}))
+	hooks, err := newWebhooks(cfg, st, ring, clock, log)
+	if err != nil {
+		return fail(err)
+	}
+	s.webhooks = hooks
+	apiHandler.SetWebhooks(hooks)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
@@ -195,6 +203,28 @@ func providerClient(cfg config.Config) (*http.Client, error) {
 	}
 	return outbound.New(outbound.Options{Allow: allow, Timeout: cfg.ProviderTimeout}), nil
 }
+
+// WebhookInterval is how often the deliverer looks for due deliveries.
+const WebhookInterval = 5 * time.Second
+
+// newWebhooks is the webhooks service. Its deliveries go through a guarded
+// client of their own, which trusts the webhook_origins alone: an app's
+// gateway is no place to send a workspace's events.
+func newWebhooks(cfg config.Config, st store.Store, ring *seal.Ring, clock clockwork.Clock, log *slog.Logger) (*webhooks.Service, error) {
+	var allow []string
+	for _, origin := range cfg.WebhookOrigins {
+		hp, err := outbound.Origin(origin)
+		if err != nil {
+			return nil, fmt.Errorf("webhook_origins: %w", err)
+		}
+		allow = append(allow, hp)
+	}
+	client := outbound.New(outbound.Options{Allow: allow, Timeout: 15 * time.Second})
+	return webhooks.New(webhooks.Options{Store: st, Ring: ring, Client: client, Trusted: cfg.WebhookOrigins, Clock: clock, Log: log}), nil
+}
+
+// Webhooks is the webhooks service.
+func (s *Server) Webhooks() *webhooks.Service { return s.webhooks }
 
 // loadRing reads the master key(s) from the environment or the key file.
 // The log says where a new key file went, never what is in it.
@@ -263,6 +293,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			r := &refresher.Refresher{Renewer: s.accounts, Clock: s.clock, Log: s.log, Interval: s.cfg.RefreshInterval}
 			r.Run(rctx)
 		}
+	}()
+	hooksDone := make(chan struct{})
+	defer func() { stopRefresher(); <-hooksDone }()
+	go func() {
+		defer close(hooksDone)
+		s.webhooks.Run(rctx, WebhookInterval)
 	}()
 	purgeDone := make(chan struct{})
 	defer func() { stopRefresher(); <-purgeDone }()

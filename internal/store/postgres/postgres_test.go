@@ -80,3 +80,20 @@ func TestRefreshDueAcrossStores(t *testing.T) {
 	a, b := open(), open()
 	storetest.RefreshDueShared(t, a, b, a, b)
 }
+
+// Two stores on one schema, as two replicas, lease webhook deliveries
+// concurrently: none goes to both.
+func TestWebhookLeaseAcrossStores(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.URL(t)
+	open := func() store.Store {
+		s, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	storetest.WebhookLeaseShared(t, a, b, a, b)
+}

@@ -59,6 +59,9 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if err := writeTags(ctx, tx, a.WorkspaceID, a.ID, nil, a.Tags); err != nil {
 		return err
 	}
+	if err := s.writeOutbox(ctx, tx, a.Outbox); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create account %s: commit: %w", a.ID, err)
 	}
@@ -283,6 +286,9 @@ func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn fu
 	if err := writeAccount(ctx, tx, orig, a); err != nil {
 		return store.Account{}, err
 	}
+	if err := s.writeOutbox(ctx, tx, a.Outbox); err != nil {
+		return store.Account{}, err
+	}
 	if err := tx.Commit(); err != nil {
 		return store.Account{}, fmt.Errorf("update account %s: commit: %w", id, err)
 	}
@@ -417,6 +423,7 @@ func storedAccount(a store.Account) store.Account {
 	a.RefreshLeaseUntil = storedPtr(a.RefreshLeaseUntil)
 	a.CreatedAt = stored(a.CreatedAt)
 	a.UpdatedAt = stored(a.UpdatedAt)
+	a.Outbox = nil
 	return a
 }
 

@@ -1,0 +1,248 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+)
+
+// hookReceiver is a loopback webhook endpoint that verifies signatures.
+type hookReceiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	secret string
+	got    []map[string]any
+	raw    []string
+	bad    int
+	ch     chan struct{}
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	r := &hookReceiver{ch: make(chan struct{}, 100)}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		wh, err := standardwebhooks.NewWebhook(r.secret)
+		if err == nil {
+			// The server's clock is fake; the signature is what counts.
+			err = wh.VerifyIgnoringTimestamp(body, req.Header)
+		}
+		if err != nil {
+			r.bad++
+		}
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		r.got, r.raw = append(r.got, m), append(r.raw, string(body))
+		r.mu.Unlock()
+		r.ch <- struct{}{}
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// hookCall sends one API request with the admin token and decodes the answer.
+func hookCall(t *testing.T, inst *servertest.Instance, method, path, body string, want int, out any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), method, inst.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+inst.Token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// await advances the server's clock an interval at a time until the
+// receiver has n requests; the wall-clock bound only ends a broken run.
+func (r *hookReceiver) await(t *testing.T, clock *clockwork.FakeClock, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		r.mu.Lock()
+		have := len(r.got)
+		r.mu.Unlock()
+		if have >= n {
+			return
+		}
+		select {
+		case <-r.ch:
+		case <-time.After(20 * time.Millisecond):
+			clock.Advance(server.WebhookInterval)
+		case <-deadline:
+			t.Fatalf("the receiver got %d webhooks, want %d", have, n)
+		}
+	}
+}
+
+// TestWebhooksEndToEnd: connecting and deleting an account through the
+// API send account.connected and account.deleted, signed, once each, and
+// the deliveries show it. No payload holds the account's key.
+func TestWebhooksEndToEnd(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		p := newProvider(t)
+		rcv := newHookReceiver(t)
+		cfg := servertest.Config(t, b.DatabaseURL(t))
+		cfg.AppOrigins = map[string]string{"sendgrid": p.URL}
+		cfg.WebhookOrigins = []string{rcv.URL}
+		clock := clockwork.NewFakeClockAt(time.Now())
+		inst := servertest.Start(t, cfg, server.Options{Clock: clock})
+
+		var ep struct {
+			ID, Secret string
+		}
+		hookCall(t, inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook","event_types":["account.connected","account.deleted"]}`, http.StatusCreated, &ep)
+		if !strings.HasPrefix(ep.Secret, "whsec_") {
+			t.Fatalf("secret %q", ep.Secret)
+		}
+		rcv.mu.Lock()
+		rcv.secret = ep.Secret
+		rcv.mu.Unlock()
+		var list struct {
+			Data []map[string]any `json:"data"`
+		}
+		hookCall(t, inst, "GET", "/v1/webhooks", "", http.StatusOK, &list)
+		if len(list.Data) != 1 || list.Data[0]["secret"] != nil {
+			t.Errorf("list %v: want the endpoint, without its secret", list.Data)
+		}
+		// Not https and not a trusted origin: refused, nothing stored.
+		hookCall(t, inst, "POST", "/v1/webhooks", `{"url":"http://127.0.0.2:9/hook"}`, http.StatusUnprocessableEntity, nil)
+
+		var acc struct{ ID string }
+		hookCall(t, inst, "POST", "/v1/accounts", `{"app":"sendgrid","fields":{"api_key":"`+goodKey+`"},"test":false}`, http.StatusCreated, &acc)
+		rcv.await(t, clock, 1)
+		hookCall(t, inst, "DELETE", "/v1/accounts/"+acc.ID, "", http.StatusNoContent, nil)
+		rcv.await(t, clock, 2)
+		// The deliverer records an attempt after the answer; wait for it.
+		var dl struct {
+			Data []struct {
+				Status   string
+				Attempts int
+			} `json:"data"`
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			hookCall(t, inst, "GET", "/v1/webhooks/"+ep.ID+"/deliveries", "", http.StatusOK, &dl)
+			if len(dl.Data) == 2 && dl.Data[0].Status != "pending" && dl.Data[1].Status != "pending" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("deliveries still %+v", dl.Data)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if len(dl.Data) != 2 || dl.Data[0].Status != "delivered" || dl.Data[1].Status != "delivered" || dl.Data[0].Attempts != 1 || dl.Data[1].Attempts != 1 {
+			t.Errorf("deliveries %+v, want two delivered in one attempt each", dl.Data)
+		}
+		if n, err := inst.Webhooks().DeliverDue(t.Context()); err != nil || n != 0 {
+			t.Errorf("DeliverDue after both: %d, %v; want nothing left", n, err)
+		}
+
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		if rcv.bad != 0 {
+			t.Errorf("%d webhooks failed verification", rcv.bad)
+		}
+		if len(rcv.got) != 2 || rcv.got[0]["type"] != "account.connected" || rcv.got[1]["type"] != "account.deleted" {
+			t.Fatalf("got %v, want account.connected then account.deleted, once each", rcv.got)
+		}
+		for _, raw := range rcv.raw {
+			if strings.Contains(raw, goodKey) || strings.Contains(raw, "knownplaintextkey") {
+				t.Errorf("a payload holds the account's key: %s", raw)
+			}
+			if !strings.Contains(raw, acc.ID) {
+				t.Errorf("a payload lacks the account's id: %s", raw)
+			}
+		}
+	})
+}
+
+// TestWebhooksOAuthGrantLost: an OAuth account connected through the
+// provider sends account.connected, and the refresh that finds the grant
+// revoked sends account.needs_reconnect, once. No payload holds a token.
+func TestWebhooksOAuthGrantLost(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		rcv := newHookReceiver(t)
+		f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}
+		f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
+		f.cfg.WebhookOrigins = []string{rcv.URL}
+		f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
+		f.api = f.inst.Client()
+		ctx := t.Context()
+		if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
+			t.Fatal(err)
+		}
+		var ep struct{ ID, Secret string }
+		hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
+		rcv.mu.Lock()
+		rcv.secret = ep.Secret
+		rcv.mu.Unlock()
+
+		started, err := f.api.Connect(ctx, client.Connect{App: "testidp", Nickname: ptr("work")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, page := approve(t, started); status != 200 {
+			t.Fatalf("callback page %d:\n%s", status, page)
+		}
+		rcv.await(t, f.clock, 1)
+		creds, err := f.api.Credentials(ctx, mustConnected(t, f.api, started.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.idp.RevokeUser("alice")
+		f.clock.Advance(56 * time.Minute)
+		accID := mustConnected(t, f.api, started.ID)
+		if _, err := f.api.Credentials(ctx, accID); !client.IsProblem(err, "needs-reconnect") {
+			t.Fatalf("read after revocation: %v", err)
+		}
+		rcv.await(t, f.clock, 2)
+		if n, err := f.inst.Webhooks().DeliverDue(ctx); err != nil || n != 0 {
+			t.Errorf("DeliverDue: %d, %v; want nothing more", n, err)
+		}
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		if len(rcv.got) != 2 || rcv.got[0]["type"] != "account.connected" || rcv.got[1]["type"] != "account.needs_reconnect" || rcv.bad != 0 {
+			t.Fatalf("got %v (%d unverified), want account.connected then account.needs_reconnect, verified", rcv.got, rcv.bad)
+		}
+		if data, _ := rcv.got[1]["data"].(map[string]any); data["status"] != "needs_reconnect" || data["account_id"] != accID {
+			t.Errorf("needs_reconnect data %v", data)
+		}
+		for _, raw := range rcv.raw {
+			if tok := creds["oauth_access_token"]; tok == "" || strings.Contains(raw, tok) {
+				t.Errorf("a payload holds the access token: %s", raw)
+			}
+		}
+	})
+}
+
+func mustConnected(t *testing.T, api *client.Client, connection string) string {
+	t.Helper()
+	done, err := api.GetConnection(t.Context(), connection)
+	if err != nil || done.Status != "completed" {
+		t.Fatalf("connection: %+v %v", done, err)
+	}
+	return done.AccountID
+}

@@ -1,0 +1,401 @@
+// Package webhooks delivers a workspace's events to its endpoints, signed
+// per the Standard Webhooks specification, from the durable outbox the
+// store writes in the transaction of each change.
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/secret"
+	"github.com/latchkeyhq/latchkey/internal/store"
+)
+
+// Event types.
+const (
+	AccountConnected      = "account.connected"
+	AccountReconnected    = "account.reconnected"
+	AccountRefreshFailed  = "account.refresh_failed"
+	AccountNeedsReconnect = "account.needs_reconnect"
+	AccountRecovered      = "account.recovered"
+	AccountDeleted        = "account.deleted"
+	ConnectFailed         = "connect.failed"
+)
+
+// EventTypes are every type an endpoint may ask for.
+var EventTypes = []string{AccountConnected, AccountReconnected, AccountRefreshFailed, AccountNeedsReconnect,
+	AccountRecovered, AccountDeleted, ConnectFailed}
+
+// Errors, checked with errors.Is.
+var (
+	ErrNotFound  = errors.New("no such webhook endpoint or delivery in this workspace")
+	ErrForbidden = identity.ErrForbidden
+	// ErrInFlight: the delivery is being sent right now.
+	ErrInFlight = errors.New("the delivery is being sent right now; try again in a minute")
+)
+
+// InputError is bad input; nothing was changed.
+type InputError struct {
+	Field, Message string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Message }
+
+// Store is what the service needs of the store.
+type Store interface {
+	store.Webhooks
+}
+
+// Options configure a Service.
+type Options struct {
+	Store Store
+	Ring  *seal.Ring
+	// Client sends the deliveries: the guarded client, so private and
+	// unreachable addresses are refused. Nil means one with no exceptions.
+	Client *http.Client
+	// Trusted are origins (scheme://host[:port]) an endpoint may use over
+	// plain http, as app_origins are for apps; the client must allow them.
+	Trusted []string
+	Clock   clockwork.Clock
+	Log     *slog.Logger
+}
+
+// Service manages endpoints and delivers the outbox.
+type Service struct {
+	store   Store
+	ring    *seal.Ring
+	client  *http.Client
+	trusted []string
+	clock   clockwork.Clock
+	log     *slog.Logger
+	holder  string
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Client == nil {
+		o.Client = outbound.New(outbound.Options{Timeout: requestTimeout})
+	}
+	var trusted []string
+	for _, t := range o.Trusted {
+		trusted = append(trusted, strings.TrimSuffix(t, "/"))
+	}
+	return &Service{store: o.Store, ring: o.Ring, client: o.Client, trusted: trusted, clock: o.Clock, log: o.Log,
+		holder: ids.New("dlv", o.Clock.Now())}
+}
+
+// Endpoint is an endpoint as callers see it; never its secrets.
+type Endpoint struct {
+	ID             string
+	URL            string
+	EventTypes     []string
+	Enabled        bool
+	DisabledReason string
+	CreatedAt      time.Time
+}
+
+// signingSecret is one secret of an endpoint; Until ends a rotated-out
+// secret's overlap, nil for the current one.
+type signingSecret struct {
+	Key   string     `json:"key"`
+	Until *time.Time `json:"until,omitempty"`
+}
+
+func view(e store.WebhookEndpoint) Endpoint {
+	return Endpoint{ID: e.ID, URL: e.URL, EventTypes: e.EventTypes, Enabled: e.Enabled, DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt}
+}
+
+// may: owners and admins manage a workspace's webhooks.
+func may(a identity.Actor) error {
+	if err := a.Require(identity.ScopeWebhooksWrite); err != nil {
+		return err
+	}
+	if !a.CanManageWorkspace() {
+		return fmt.Errorf("%w: only the workspace's owners and admins manage webhooks", ErrForbidden)
+	}
+	return nil
+}
+
+// CreateInput is a new endpoint.
+type CreateInput struct {
+	URL string
+	// EventTypes filters what is sent; empty means every type.
+	EventTypes []string
+}
+
+// checkURL: https, or http to a trusted origin; no credentials in it.
+func (s *Service) checkURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return "", &InputError{"url", "must be an absolute https URL"}
+	}
+	if u.User != nil {
+		return "", &InputError{"url", "must not hold a user name or password"}
+	}
+	if u.Fragment != "" {
+		return "", &InputError{"url", "must not have a fragment"}
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !slices.Contains(s.trusted, "http://"+u.Host) {
+			return "", &InputError{"url", "must use https"}
+		}
+	default:
+		return "", &InputError{"url", "must use https"}
+	}
+	if len(raw) > 2000 {
+		return "", &InputError{"url", "is longer than 2000 characters"}
+	}
+	return u.String(), nil
+}
+
+// Create adds an endpoint and returns it with its signing secret, which
+// is shown this once.
+func (s *Service) Create(ctx context.Context, a identity.Actor, in CreateInput) (Endpoint, secret.String, error) {
+	if err := may(a); err != nil {
+		return Endpoint{}, secret.String{}, err
+	}
+	u, err := s.checkURL(in.URL)
+	if err != nil {
+		return Endpoint{}, secret.String{}, err
+	}
+	var types []string
+	for _, t := range in.EventTypes {
+		if !slices.Contains(EventTypes, t) {
+			return Endpoint{}, secret.String{}, &InputError{"event_types", fmt.Sprintf("%q is not an event type; the types are %s", t, strings.Join(EventTypes, ", "))}
+		}
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	now := s.clock.Now().UTC()
+	e := store.WebhookEndpoint{ID: ids.New(ids.WebhookEndpoint, now), WorkspaceID: a.WorkspaceID, URL: u, EventTypes: types,
+		Enabled: true, CreatedAt: now, UpdatedAt: now}
+	key := newSecret()
+	if e.Secrets, err = s.sealSecrets(e.ID, []signingSecret{{Key: key}}); err != nil {
+		return Endpoint{}, secret.String{}, err
+	}
+	if err := s.store.CreateWebhookEndpoint(ctx, e); err != nil {
+		return Endpoint{}, secret.String{}, fmt.Errorf("create webhook endpoint: %w", err)
+	}
+	s.log.InfoContext(ctx, "webhook endpoint created", "endpoint", e.ID, "workspace", e.WorkspaceID)
+	return view(e), secret.New(key), nil
+}
+
+func (s *Service) sealSecrets(id string, list []signingSecret) ([]byte, error) {
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, fmt.Errorf("seal webhook secrets: %w", err)
+	}
+	return s.ring.Seal(b, []byte(id))
+}
+
+func (s *Service) openSecrets(e store.WebhookEndpoint) ([]signingSecret, error) {
+	b, err := s.ring.Open(e.Secrets, []byte(e.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open the secrets of %s: %w", e.ID, err)
+	}
+	var list []signingSecret
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("open the secrets of %s: %w", e.ID, err)
+	}
+	return list, nil
+}
+
+// List lists the workspace's endpoints.
+func (s *Service) List(ctx context.Context, a identity.Actor) ([]Endpoint, error) {
+	if err := may(a); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListWebhookEndpoints(ctx, a.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Endpoint{}
+	for _, e := range list {
+		out = append(out, view(e))
+	}
+	return out, nil
+}
+
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Delete removes an endpoint and its deliveries.
+func (s *Service) Delete(ctx context.Context, a identity.Actor, id string) error {
+	if err := may(a); err != nil {
+		return err
+	}
+	if err := s.store.DeleteWebhookEndpoint(ctx, a.WorkspaceID, id); err != nil {
+		return notFound(err)
+	}
+	s.log.InfoContext(ctx, "webhook endpoint deleted", "endpoint", id, "workspace", a.WorkspaceID)
+	return nil
+}
+
+// Delivery is one event's delivery to one endpoint.
+type Delivery struct {
+	ID             string
+	EventID        string
+	EventType      string
+	Status         string
+	Attempts       int
+	NextAttemptAt  *time.Time
+	LastStatusCode int
+	LastError      string
+	LastAttemptAt  *time.Time
+	CreatedAt      time.Time
+}
+
+func deliveryView(d store.WebhookDelivery) Delivery {
+	return Delivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Status: string(d.Status), Attempts: d.Attempts,
+		NextAttemptAt: d.NextAttemptAt, LastStatusCode: d.LastStatusCode, LastError: d.LastError, LastAttemptAt: d.LastAttemptAt, CreatedAt: d.CreatedAt}
+}
+
+// Deliveries lists an endpoint's deliveries, newest first.
+func (s *Service) Deliveries(ctx context.Context, a identity.Actor, endpointID, before string, limit int) ([]Delivery, error) {
+	if err := may(a); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetWebhookEndpoint(ctx, a.WorkspaceID, endpointID); err != nil {
+		return nil, notFound(err)
+	}
+	list, err := s.store.ListWebhookDeliveries(ctx, a.WorkspaceID, endpointID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []Delivery{}
+	for _, d := range list {
+		out = append(out, deliveryView(d))
+	}
+	return out, nil
+}
+
+// Redeliver sends a delivery again, now, whatever became of it.
+func (s *Service) Redeliver(ctx context.Context, a identity.Actor, endpointID, id string) (Delivery, error) {
+	if err := may(a); err != nil {
+		return Delivery{}, err
+	}
+	e, err := s.store.GetWebhookEndpoint(ctx, a.WorkspaceID, endpointID)
+	if err != nil {
+		return Delivery{}, notFound(err)
+	}
+	if !e.Enabled {
+		return Delivery{}, &InputError{"endpoint", "is disabled (" + e.DisabledReason + "); create a new endpoint"}
+	}
+	now := s.clock.Now().UTC()
+	d, err := s.store.UpdateWebhookDelivery(ctx, a.WorkspaceID, id, func(d *store.WebhookDelivery) error {
+		if d.EndpointID != endpointID {
+			return store.ErrNotFound
+		}
+		if d.LeaseHolder != "" && d.LeaseUntil != nil && d.LeaseUntil.After(now) {
+			return ErrInFlight
+		}
+		d.Status, d.NextAttemptAt, d.LeaseHolder, d.LeaseUntil, d.UpdatedAt = store.DeliveryPending, &now, "", nil, now
+		return nil
+	})
+	if err != nil {
+		return Delivery{}, notFound(err)
+	}
+	return deliveryView(d), nil
+}
+
+// AccountEvent is the outbox event of a change to an account, for
+// store.Account.Outbox or DeleteAccountWithEvents. The payload carries
+// ids, app, owner, end user, tags, labels and status, never a credential
+// and never the free metadata.
+func AccountEvent(typ string, a store.Account, now time.Time, detail map[string]string) store.WebhookEvent {
+	now = now.UTC()
+	data := map[string]any{
+		"account_id": a.ID,
+		"app":        a.App,
+		"owner_id":   a.OwnerID,
+		"nickname":   a.Nickname,
+		"identity":   a.IdentityLabel,
+		"status":     string(a.Status),
+		"shared":     a.Shared,
+	}
+	if a.ExternalUserID != "" {
+		data["external_user_id"] = a.ExternalUserID
+	}
+	if len(a.Tags) > 0 {
+		data["tags"] = a.Tags
+	}
+	if len(detail) > 0 {
+		data["detail"] = detail
+	}
+	id := ids.New(ids.WebhookMessage, now)
+	body, _ := json.Marshal(map[string]any{"id": id, "type": typ, "timestamp": now.Format(time.RFC3339Nano), "data": data})
+	return store.WebhookEvent{ID: id, WorkspaceID: a.WorkspaceID, Type: typ, Payload: body, CreatedAt: now}
+}
+
+// MaxOverlap bounds how long a rotated-out secret keeps signing.
+const MaxOverlap = 7 * 24 * time.Hour
+
+// RotateSecret gives the endpoint a new signing secret, shown this once.
+// The old one keeps signing for overlap as well, so a receiver can switch
+// without missing a delivery; zero overlap drops it at once.
+func (s *Service) RotateSecret(ctx context.Context, a identity.Actor, id string, overlap time.Duration) (secret.String, error) {
+	if err := may(a); err != nil {
+		return secret.String{}, err
+	}
+	if overlap < 0 || overlap > MaxOverlap {
+		return secret.String{}, &InputError{"overlap", "must be from 0 to 7 days"}
+	}
+	key := newSecret()
+	now := s.clock.Now().UTC()
+	_, err := s.store.UpdateWebhookEndpoint(ctx, a.WorkspaceID, id, func(e *store.WebhookEndpoint) error {
+		old, err := s.openSecrets(*e)
+		if err != nil {
+			return err
+		}
+		next := []signingSecret{{Key: key}}
+		until := now.Add(overlap)
+		for _, sec := range old {
+			if sec.Until != nil && !now.Before(*sec.Until) {
+				continue // already over
+			}
+			if overlap > 0 {
+				if sec.Until == nil || sec.Until.After(until) {
+					sec.Until = &until
+				}
+				next = append(next, sec)
+			}
+		}
+		if e.Secrets, err = s.sealSecrets(e.ID, next); err != nil {
+			return err
+		}
+		e.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return secret.String{}, notFound(err)
+	}
+	s.log.InfoContext(ctx, "webhook secret rotated", "endpoint", id, "overlap", overlap)
+	return secret.New(key), nil
+}
