@@ -3,12 +3,13 @@ package workflows_test
 import (
 	"context"
 	"errors"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/identity"
 
 	"github.com/jonboulle/clockwork"
 
