@@ -40,6 +40,10 @@ type CreateInput struct {
 	ExternalUserID string
 	Tags           map[string]string
 	Metadata       json.RawMessage
+	// Claim, when set, runs after the keys passed the test request and
+	// just before the account is saved; its error saves nothing. A
+	// connect token is spent here, so a refused key leaves it usable.
+	Claim func(ctx context.Context) error
 }
 
 // Create checks and saves a key-based account. When the app has a test
@@ -100,6 +104,11 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 		return Account{}, err
 	}
 	acc.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountConnected, acc, now, nil)}
+	if in.Claim != nil {
+		if err := in.Claim(ctx); err != nil {
+			return Account{}, err
+		}
+	}
 	if err := s.store.CreateAccount(ctx, acc); err != nil {
 		return Account{}, fmt.Errorf("save account: %w", err)
 	}
