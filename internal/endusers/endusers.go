@@ -73,6 +73,12 @@ type Store interface {
 type Accounts interface {
 	List(ctx context.Context, actor identity.Actor, in accounts.ListInput) ([]accounts.Account, bool, error)
 	Delete(ctx context.Context, actor identity.Actor, id string, revoke bool) (outcome, detail string, err error)
+	Create(ctx context.Context, actor identity.Actor, in accounts.CreateInput) (accounts.Account, error)
+}
+
+// Users finds a token's minter, as whom the hosted page connects.
+type Users interface {
+	User(ctx context.Context, workspaceID, id string) (identity.User, error)
 }
 
 // Apps finds the apps a token may offer.
@@ -85,9 +91,11 @@ type Options struct {
 	Store    Store
 	Accounts Accounts
 	Apps     Apps
-	Audit    *audit.Log
-	Clock    clockwork.Clock
-	Log      *slog.Logger
+	// Users is needed by Connect only.
+	Users Users
+	Audit *audit.Log
+	Clock clockwork.Clock
+	Log   *slog.Logger
 	// PublicURL is where Latchkey is reached; connect links start with it.
 	PublicURL string
 	// TokenTTL is how long a connect token lasts; zero means
@@ -100,6 +108,7 @@ type Service struct {
 	store     Store
 	accounts  Accounts
 	apps      Apps
+	users     Users
 	auditLog  *audit.Log
 	clock     clockwork.Clock
 	log       *slog.Logger
@@ -109,7 +118,7 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, auditLog: o.Audit, clock: o.Clock, log: o.Log,
+	s := &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, users: o.Users, auditLog: o.Audit, clock: o.Clock, log: o.Log,
 		publicURL: strings.TrimSuffix(o.PublicURL, "/"), ttl: o.TokenTTL}
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()
@@ -371,6 +380,56 @@ func (s *Service) Use(ctx context.Context, tok string) (ConnectToken, error) {
 		return ConnectToken{}, fmt.Errorf("use connect token: %w", err)
 	}
 	return viewOf(t), nil
+}
+
+// ErrAppNotOffered: the connect token does not offer that app.
+var ErrAppNotOffered = errors.New("this connect link does not offer that app")
+
+// Offers reports whether the token lets its end user connect the app:
+// one of its apps, or any when it names none.
+func (t ConnectToken) Offers(slug string) bool {
+	return len(t.Apps) == 0 || slices.Contains(t.Apps, slug)
+}
+
+// ConnectInput is what the hosted page posts for a key-based app.
+type ConnectInput struct {
+	App    string
+	Fields map[string]string
+	// Addr is the end user's address, for the audit log.
+	Addr string
+}
+
+// Connect saves a key-based account for the token's end user, with its
+// tags, as the token's minter. The keys are tested first; the token is
+// spent only once they pass, just before the account is saved, with a
+// compare-and-swap, so a refused key leaves the token usable and one
+// token makes at most one account however many posts race.
+func (s *Service) Connect(ctx context.Context, tok string, in ConnectInput) (accounts.Account, ConnectToken, error) {
+	t, err := s.Lookup(ctx, tok)
+	if err != nil {
+		return accounts.Account{}, ConnectToken{}, err
+	}
+	if !t.Offers(in.App) {
+		return accounts.Account{}, t, ErrAppNotOffered
+	}
+	minter, err := s.users.User(ctx, t.WorkspaceID, t.CreatedBy)
+	if err != nil {
+		return accounts.Account{}, t, fmt.Errorf("connect token %s: its minter: %w", t.ID, err)
+	}
+	actor := identity.Actor{WorkspaceID: t.WorkspaceID, UserID: minter.ID, Role: minter.Role, Addr: in.Addr, Surface: identity.SurfaceWeb}
+	var used ConnectToken
+	acc, err := s.accounts.Create(ctx, actor, accounts.CreateInput{
+		App: in.App, Fields: in.Fields, ExternalUserID: t.ExternalUserID, Tags: t.Tags,
+		Claim: func(ctx context.Context) error {
+			u, err := s.Use(ctx, tok)
+			used = u
+			return err
+		},
+	})
+	if err != nil {
+		return accounts.Account{}, t, err
+	}
+	return acc, used, nil
 }
 
 // EndUser is one of the product's users and the accounts they have.
