@@ -154,10 +154,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.apiRoutes = apiHandler.Routes()
 	auditSvc := audit.NewService(st, auditLog, clock)
 	apiHandler.SetAudit(auditSvc)
-	apiHandler.SetEndUsers(endusers.New(endusers.Options{
-		Store: st, Accounts: svc, Apps: appSvc, Audit: auditLog, Clock: clock, Log: log,
+	endUsers := endusers.New(endusers.Options{
+		Store: st, Accounts: svc, Apps: appSvc, Users: who, Audit: auditLog, Clock: clock, Log: log,
 		PublicURL: cfg.PublicURL, TokenTTL: cfg.ConnectTokenTTL,
-	}))
+	})
+	apiHandler.SetEndUsers(endUsers)
 	hooks, err := newWebhooks(cfg, st, ring, clock, log)
 	if err != nil {
 		return fail(err)
@@ -165,7 +166,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.webhooks = hooks
 	apiHandler.SetWebhooks(hooks)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
-		Workflows: wf, Identity: who, Audit: auditSvc,
+		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
@@ -134,6 +135,10 @@ func classify(err error) webError {
 		return e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
 	case errors.Is(err, accounts.ErrUnknownApp):
 		return e(http.StatusNotFound, "unknown-app", "No such app", err.Error())
+	case errors.Is(err, endusers.ErrInvalidToken):
+		return e(http.StatusGone, "connect-link-invalid", "This connect link does not work", "It was used already or it expired. Go back to the app that sent you here and start again.")
+	case errors.Is(err, endusers.ErrAppNotOffered):
+		return e(http.StatusNotFound, "app-not-offered", "No such app here", "This connect link does not offer that app.")
 	case errors.Is(err, identity.ErrLinkInvalid):
 		return e(http.StatusNotFound, "link-invalid", "This link does not work", "It was used, revoked or replaced by a newer one, or it expired. Ask whoever sent it for a new one.")
 	case errors.Is(err, identity.ErrLastOwner):

@@ -35,6 +35,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -68,6 +69,8 @@ type Options struct {
 	AppOrigins map[string]string
 	// Audit reads the workspace's audit log for the Activity page.
 	Audit *audit.Service
+	// EndUsers serves the hosted connect page.
+	EndUsers *endusers.Service
 }
 
 // Handler serves the browser pages.
@@ -87,6 +90,7 @@ type Handler struct {
 	httpOrigins []string
 	pages       map[string]*template.Template
 	audit       *audit.Service
+	endUsers    *endusers.Service
 }
 
 // New returns the web handler.
@@ -94,7 +98,7 @@ func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
 		accounts: o.Accounts, connecting: o.Connecting, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
-		secure: u != nil && u.Scheme == "https", audit: o.Audit,
+		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers,
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -266,6 +270,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	public("GET "+CallbackPath, h.callback)
 	public("GET "+CallbackPath+"/resume/{id}", h.resume)
 	public("POST "+CallbackPath+"/resume/{id}", h.resume)
+	if h.endUsers != nil {
+		public("GET "+endusers.LinkPath, h.connectLinkPage)
+		public("POST "+endusers.LinkPath, h.connectLinkPost)
+	}
 	page("GET /setup", h.setupPage)
 	page("POST /setup", h.setup)
 	page("GET /login", h.loginPage)
