@@ -190,6 +190,10 @@ func (s *Service) CatalogFor(ctx context.Context, actor identity.Actor) (*catalo
 	return s.catalog.With(extra...), nil
 }
 
+// reservedSlugs are the slugs a custom app may not take, because a page of
+// the web UI has that name where an app's slug would stand.
+var reservedSlugs = map[string]bool{"link": true}
+
 // SetCustomApp validates an app definition (the catalog's schema, YAML or
 // JSON) and saves it as the workspace's own. It may not take a shipped
 // app's slug; operators override shipped apps with catalog_dir.
@@ -206,6 +210,10 @@ func (s *Service) SetCustomApp(ctx context.Context, actor identity.Actor, slug s
 	}
 	if app.Slug != slug {
 		return nil, validation.Invalid("slug", "the definition's slug %q does not match the path's %q", app.Slug, slug)
+	}
+	if reservedSlugs[slug] {
+		// The web's /connect/link is the hosted connect page.
+		return nil, validation.Invalid("slug", "%q is reserved; choose another slug", slug)
 	}
 	if _, shipped := s.catalog.Get(slug); shipped {
 		return nil, validation.Invalid("slug", "%q is a shipped app; choose another slug (operators override shipped apps with catalog_dir)", slug)

@@ -61,6 +61,7 @@ func TestCustomApps(t *testing.T) {
 		for name, tt := range map[string]struct{ slug, def, want string }{
 			"shipped slug":    {"sendgrid", strings.ReplaceAll(customApp, "acme_crm", "sendgrid"), "is a shipped app"},
 			"slug mismatch":   {"other", customApp, "does not match"},
+			"reserved slug":   {"link", strings.ReplaceAll(customApp, "acme_crm", "link"), "is reserved"},
 			"http url":        {"acme_crm", strings.Replace(customApp, "https://api.acme.example", "http://api.acme.example", 1), "base_url"},
 			"unknown field":   {"acme_crm", customApp + "colour: red\n", "field colour not found"},
 			"undeclared name": {"acme_crm", strings.Replace(customApp, "Bearer {api_key}", "Bearer {token}", 1), "request_auth.value"},
