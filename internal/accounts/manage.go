@@ -375,27 +375,50 @@ func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string
 // Credentials returns the account's credentials as code sees them, the
 // auths.<app> object, and records the read in the audit log.
 func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (Account, appapi.Values, error) {
-	if err := actor.Require(identity.ScopeCredentialsRead); err != nil {
-		return Account{}, nil, err
+	acc, _, values, err := s.use(ctx, actor, id, identity.ScopeCredentialsRead, "read credentials")
+	if err != nil {
+		return acc, nil, err
+	}
+	s.audit(ctx, actor, id, ActionCredentialsRead, nil)
+	return acc, values, nil
+}
+
+// ForRequest returns the account, its app and its credentials for a
+// request Latchkey makes to the app on the caller's behalf (an action, the
+// proxy). The caller never sees the credentials, so it needs scope
+// (actions:run, proxy) rather than credentials:read; an OAuth account is
+// refreshed first when due. The surface audits the request it makes.
+func (s *Service) ForRequest(ctx context.Context, actor Actor, id, scope string) (Account, *catalog.App, appapi.Values, error) {
+	return s.use(ctx, actor, id, scope, "use accounts")
+}
+
+// use opens an account the actor may use for what (a phrase for the
+// error a viewer gets), fresh.
+func (s *Service) use(ctx context.Context, actor Actor, id, scope, what string) (Account, *catalog.App, appapi.Values, error) {
+	if err := actor.Require(scope); err != nil {
+		return Account{}, nil, nil, err
 	}
 	acc, err := s.visible(ctx, actor, id)
 	if err != nil {
-		return Account{}, nil, err
+		return Account{}, nil, nil, err
 	}
 	if !actor.CanReadCredentials() {
-		return Account{}, nil, fmt.Errorf("%w: a viewer may not read credentials", ErrForbidden)
+		return Account{}, nil, nil, fmt.Errorf("%w: a viewer may not %s", ErrForbidden, what)
 	}
-	if app, aerr := s.apps.App(ctx, acc.WorkspaceID, acc.App); aerr == nil && app.Auth == catalog.AuthOAuth2 {
+	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
+	if err != nil {
+		return Account{}, nil, nil, fmt.Errorf("account %s: %w", id, err)
+	}
+	if app.Auth == catalog.AuthOAuth2 {
 		if acc, err = s.fresh(ctx, acc); err != nil {
-			return viewOf(acc), nil, err
+			return viewOf(acc), app, nil, err
 		}
 	}
 	creds, err := s.open(acc)
 	if err != nil {
-		return Account{}, nil, err
+		return Account{}, nil, nil, err
 	}
-	s.audit(ctx, actor, id, ActionCredentialsRead, nil)
-	return viewOf(acc), creds.Values(), nil
+	return viewOf(acc), app, creds.Values(), nil
 }
 
 // Events returns the audit log of one account, newest first.

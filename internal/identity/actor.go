@@ -68,6 +68,14 @@ const (
 	// ScopeWebhooksWrite lets a token manage the workspace's webhook
 	// endpoints (its user must be an owner or an admin besides).
 	ScopeWebhooksWrite = "webhooks:write"
+	// ScopeActionsRun lets a token run an app's prebuilt actions with an
+	// account it may use; Latchkey adds the credentials, the caller never
+	// sees them.
+	ScopeActionsRun = "actions:run"
+	// ScopeProxy lets a token call an app's API through Latchkey's
+	// authenticating proxy with an account it may use, without seeing its
+	// credentials.
+	ScopeProxy = "proxy"
 )
 
 // Surfaces a caller reaches Latchkey through, as the audit log records
@@ -84,14 +92,14 @@ const (
 
 // Scopes lists every scope a token may be given, ScopeAll aside.
 var Scopes = []string{ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite,
-	ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite, ScopeWebhooksWrite}
+	ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite, ScopeWebhooksWrite, ScopeActionsRun, ScopeProxy}
 
 // roleScopes are the scopes each role may put on a token: a token is never
 // broader than the person who made it. An owner may grant every scope.
 var roleScopes = map[Role][]string{
 	RoleOwner:  Scopes,
-	RoleAdmin:  {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite, ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite, ScopeWebhooksWrite},
-	RoleMember: {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeWorkflowsRun},
+	RoleAdmin:  {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeClientsWrite, ScopeWorkflowsRun, ScopeMembersWrite, ScopeAuditRead, ScopeConnectWrite, ScopeWebhooksWrite, ScopeActionsRun, ScopeProxy},
+	RoleMember: {ScopeAccountsRead, ScopeAccountsWrite, ScopeCredentialsRead, ScopeWorkflowsRun, ScopeActionsRun, ScopeProxy},
 	RoleViewer: {ScopeAccountsRead},
 }
 
