@@ -122,6 +122,8 @@
         session.finish("success", { accountId: d.accountId });
       } else if (d.type === "latchkey:error") {
         session.finish("error", { code: typeof d.code === "string" ? d.code : "unknown" });
+      } else if (d.type === "latchkey:close") {
+        session.finish("close");
       }
     };
     window.addEventListener("message", onMessage);

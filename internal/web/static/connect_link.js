@@ -18,4 +18,10 @@
   else if (el.dataset.account) message = { type: "latchkey:success", accountId: el.dataset.account };
   // A window that has gone to another origin meanwhile gets nothing.
   target.postMessage(message, origin);
+  // In the modal, Escape closes it even while the focus is in this page.
+  if (target === window.parent) {
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") target.postMessage({ type: "latchkey:close" }, origin);
+    });
+  }
 })();
