@@ -195,7 +195,9 @@ func call(t *testing.T, base, token, method, path, body string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -205,4 +207,31 @@ func call(t *testing.T, base, token, method, path, body string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// publicRoutes are routes outside the API that any browser fetches with no
+// credential at all, for any workspace: each caller of the role × route
+// table, and nobody, gets the same answer.
+var publicRoutes = []struct {
+	pattern, path string
+	status        int
+}{
+	{"GET /connect.js", "/connect.js", http.StatusOK},
+}
+
+func TestPublicRoutes(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	member := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	memberSecret, _, err := f.Identity().IssueToken(context.Background(), member.WorkspaceID, member.ID, "member", []string{identity.ScopeAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range publicRoutes {
+		method, _, _ := strings.Cut(row.pattern, " ")
+		for caller, token := range map[string]string{"nobody": "", "owner": f.Token, "member": memberSecret.Reveal(), "a bad token": "lk_not_a_token"} {
+			if status := call(t, f.URL, token, method, row.path, ""); status != row.status {
+				t.Errorf("%s as %s: %d, want %d", row.pattern, caller, status, row.status)
+			}
+		}
+	}
 }

@@ -40,11 +40,41 @@ type connectLinkContent struct {
 	// Back is the app list, when the token offers more than one app.
 	Back      string
 	AccountID string
+	// Origin is the page that embeds this one through connect.js, one
+	// of the token's allowed origins; the outcome is posted to it alone.
+	// Empty: nothing is posted.
+	Origin string
+	// Failed is the error code of an outcome posted to Origin.
+	Failed string
 }
 
-func linkHref(tok string, v url.Values) string {
+func linkHref(tok, origin string, v url.Values) string {
 	v.Set("token", tok)
+	if origin != "" {
+		v.Set("origin", origin)
+	}
 	return endusers.LinkPath + "?" + v.Encode()
+}
+
+// embedOrigin is raw if it is one of the token's allowed origins, or "":
+// a token without allowed origins is embedded by nobody.
+func embedOrigin(t endusers.ConnectToken, raw string) string {
+	if raw == "" || !slices.Contains(t.AllowedOrigins, strings.ToLower(raw)) {
+		return ""
+	}
+	return strings.ToLower(raw)
+}
+
+// lookupLink finds the page's token. A page of a used or expired token
+// may be framed by anyone, so that connect.js's modal shows it: it says
+// only that the link does not work, and has nothing to click.
+func (h *Handler) lookupLink(w http.ResponseWriter, r *http.Request, tok string) (endusers.ConnectToken, error) {
+	t, err := h.endUsers.Lookup(r.Context(), tok)
+	if errors.Is(err, endusers.ErrInvalidToken) {
+		w.Header().Set("Content-Security-Policy", linkPolicy(endusers.ConnectToken{AllowedOrigins: []string{"*"}}))
+		w.Header().Del("X-Frame-Options")
+	}
+	return t, err
 }
 
 // linkPolicy is the page's Content-Security-Policy: the strict one, but
@@ -80,12 +110,12 @@ func setLinkHeaders(w http.ResponseWriter, t endusers.ConnectToken) {
 func (h *Handler) connectLinkPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	tok := q.Get("token")
-	t, err := h.endUsers.Lookup(r.Context(), tok)
+	t, err := h.lookupLink(w, r, tok)
 	if err != nil {
 		return err
 	}
 	setLinkHeaders(w, t)
-	c := connectLinkContent{Token: tok, Values: map[string]string{}}
+	c := connectLinkContent{Token: tok, Values: map[string]string{}, Origin: embedOrigin(t, q.Get("origin"))}
 	if slug := q.Get("app"); slug != "" {
 		if err := h.linkApp(r, t, slug, &c); err != nil {
 			return err
@@ -94,7 +124,7 @@ func (h *Handler) connectLinkPage(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	}
 	c.Query = strings.TrimSpace(q.Get("q"))
-	if c.Apps, err = h.linkCards(r, t, tok, c.Query); err != nil {
+	if c.Apps, err = h.linkCards(r, t, &c); err != nil {
 		return internalError{err}
 	}
 	h.render(w, r, http.StatusOK, "connect_link.html", view{Title: "Connect an account", Content: c})
@@ -111,7 +141,7 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 	}
 	c.App, c.NotHere = app, app.Auth != catalog.AuthKeys
 	if len(t.Apps) != 1 {
-		c.Back = linkHref(c.Token, url.Values{})
+		c.Back = linkHref(c.Token, c.Origin, url.Values{})
 	}
 	return nil
 }
@@ -119,7 +149,8 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 // linkCards are the apps the token offers that match query: its own
 // list (OAuth ones marked not yet available), or every key-based app of
 // the token's workspace.
-func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, tok, query string) ([]linkCard, error) {
+func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, c *connectLinkContent) ([]linkCard, error) {
+	query := c.Query
 	var list []*catalog.App
 	if len(t.Apps) > 0 {
 		found, err := h.apps.Lookup(r.Context(), t.WorkspaceID, t.Apps)
@@ -143,7 +174,7 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, tok, query
 	out := make([]linkCard, 0, len(list))
 	for _, a := range list {
 		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, NotHere: a.Auth != catalog.AuthKeys,
-			Href: linkHref(tok, url.Values{"app": {a.Slug}})})
+			Href: linkHref(c.Token, c.Origin, url.Values{"app": {a.Slug}})})
 	}
 	return out, nil
 }
@@ -153,12 +184,12 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, tok, query
 // account id, or the error redirect when the flow cannot go on.
 func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error {
 	tok := r.PostFormValue("token")
-	t, err := h.endUsers.Lookup(r.Context(), tok)
+	t, err := h.lookupLink(w, r, tok)
 	if err != nil {
 		return err
 	}
 	setLinkHeaders(w, t)
-	c := connectLinkContent{Token: tok, Values: map[string]string{}}
+	c := connectLinkContent{Token: tok, Values: map[string]string{}, Origin: embedOrigin(t, r.PostFormValue("origin"))}
 	if err := h.linkApp(r, t, r.PostFormValue("app"), &c); err != nil {
 		return err
 	}
@@ -179,6 +210,13 @@ func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		if e.internal() {
+			if c.Origin != "" {
+				// connect.js reports it; the page says so in general words.
+				h.logFailure(r, e.Status, err)
+				c.Failed = "server_error"
+				h.render(w, r, e.Status, "connect_link.html", view{Title: "Not connected", Error: friendly(e.Status), Content: c})
+				return nil
+			}
 			if t.ErrorRedirectURI != "" {
 				h.logFailure(r, e.Status, err)
 				http.Redirect(w, r, withQuery(t.ErrorRedirectURI, "error", "server_error"), http.StatusSeeOther)
@@ -195,7 +233,9 @@ func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error 
 		h.render(w, r, e.Status, "connect_link.html", view{Title: "Connect " + c.App.Name, Error: e.Message, Content: c})
 		return nil
 	}
-	if t.SuccessRedirectURI != "" {
+	// Embedded by connect.js, the page posts the outcome to its opener
+	// instead of leaving for the redirect URI.
+	if t.SuccessRedirectURI != "" && c.Origin == "" {
 		http.Redirect(w, r, withQuery(t.SuccessRedirectURI, "account_id", acc.ID), http.StatusSeeOther)
 		return nil
 	}

@@ -271,6 +271,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	public("GET "+CallbackPath+"/resume/{id}", h.resume)
 	public("POST "+CallbackPath+"/resume/{id}", h.resume)
 	if h.endUsers != nil {
+		mux.HandleFunc("GET "+ConnectScriptPath, connectJS)
 		public("GET "+endusers.LinkPath, h.connectLinkPage)
 		public("POST "+endusers.LinkPath, h.connectLinkPost)
 	}

@@ -198,6 +198,7 @@ type consoleLog struct {
 	problems  []string
 	ignored   []string
 	expected  []expectedStatus
+	texts     []string // expected messages, by a part of their text
 	navs      map[string][]string
 	requests  map[string][]string
 	responses map[string][]response
@@ -296,6 +297,12 @@ func (l *consoleLog) logEntry(label string, e *log.Entry) {
 	msg := fmt.Sprintf("log entry (%s): %s [%s]", e.Source, e.Text, e.URL)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for _, x := range l.texts {
+		if strings.Contains(e.Text, x) {
+			l.ignored = append(l.ignored, "["+label+"] expected: "+msg)
+			return
+		}
+	}
 	if e.Source == log.EntrySourceNetwork && e.URL != "" {
 		u, err := url.Parse(e.URL)
 		if err == nil && u.Path == "/favicon.ico" {
@@ -318,6 +325,14 @@ func (l *consoleLog) expectStatus(path string, status int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.expected = append(l.expected, expectedStatus{path, status})
+}
+
+// expectText allows a log entry whose text holds part: an error a test
+// provokes on purpose, such as a refused frame.
+func (l *consoleLog) expectText(part string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.texts = append(l.texts, part)
 }
 
 func (l *consoleLog) snapshot() (problems, ignored []string) {
@@ -407,6 +422,8 @@ type harness struct {
 type options struct {
 	oauth bool            // the test IdP app, its stand-in and its managed client
 	clock clockwork.Clock // nil: the real clock
+	// webhookOrigins are receivers' origins Latchkey may deliver to.
+	webhookOrigins []string
 }
 
 // start runs a Latchkey on SQLite with its stand-ins, and opens a tab.
@@ -417,6 +434,7 @@ func start(t *testing.T, o options) *harness {
 	cfg := servertest.Config(t, "")
 	cfg.RefreshInterval = 0
 	cfg.AppOrigins = map[string]string{}
+	cfg.WebhookOrigins = o.webhookOrigins
 	for _, app := range []string{"sendgrid", "openai", "anthropic"} {
 		cfg.AppOrigins[app] = h.provider.URL
 	}
