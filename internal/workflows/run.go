@@ -19,6 +19,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
+	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -220,7 +221,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		return res
 	}
 	auths := map[string]appapi.Values{}
-	mask := newMasker()
+	mask := secret.NewMasker()
 	for _, app := range st.Apps {
 		id := st.Accounts[app]
 		if id == "" {
@@ -246,7 +247,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 			return fail(ErrorStep, "the %s account could not be read: %v", app, err)
 		}
 		auths[app] = values
-		mask.add(values)
+		mask.Add(values)
 	}
 	timeout := time.Duration(st.TimeoutSeconds) * time.Second
 	if timeout == 0 {
@@ -270,7 +271,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 			res.AccountStatus = string(acc.Status)
 		}
 	}
-	mask.apply(&res)
+	maskResult(mask, &res)
 	return res
 }
 
@@ -494,4 +495,18 @@ func failure(err error) string {
 		err = ue.Err
 	}
 	return outbound.Clip(err.Error())
+}
+
+// maskResult masks every credential handed to the step in what it left.
+func maskResult(m *secret.Masker, r *StepResult) {
+	if m.Empty() {
+		return
+	}
+	r.Logs, r.Error = m.Text(r.Logs), m.Text(r.Error)
+	if len(r.Result) > 0 {
+		r.Result = json.RawMessage(m.Text(string(r.Result)))
+	}
+	for k, v := range r.Exports {
+		r.Exports[k] = json.RawMessage(m.Text(string(v)))
+	}
 }
