@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
 )
 
 // minMasked is the shortest value masked, and the shortest encoded form:
