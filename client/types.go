@@ -36,6 +36,16 @@ type Problem struct {
 	// RetryAfter is the seconds to wait before trying again, as the
 	// Retry-After header says; only on rate-limited problems.
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Problems, on an action's bad input, lists every way it breaks the
+	// action's input schema.
+	Problems []InputProblem `json:"problems,omitempty"`
+}
+
+// InputProblem is one way an input breaks an action's input schema.
+type InputProblem struct {
+	// Field is the input property ("" for the input as a whole).
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 func (p *Problem) Error() string {

@@ -192,6 +192,11 @@ func (s *Service) Run(ctx context.Context, actor identity.Actor, ref, accountID 
 	if err := actor.Require(identity.ScopeActionsRun); err != nil {
 		return Result{}, err
 	}
+	// An action acts with the account's credentials, which a viewer may
+	// not use; say so before anything else, bad input included.
+	if !actor.CanReadCredentials() {
+		return Result{}, fmt.Errorf("%w: a viewer may not run actions", identity.ErrForbidden)
+	}
 	app, act, err := s.Lookup(ctx, actor.WorkspaceID, ref)
 	if err != nil {
 		return Result{}, err
