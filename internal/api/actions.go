@@ -83,4 +83,3 @@ func inputProblem(ie *actions.InputError) *Problem {
 	}
 	return p
 }
-
