@@ -316,6 +316,10 @@ type WorkflowStep struct {
 	// Command is an executable and its arguments.
 	Command []string  `json:"command,omitempty"`
 	HTTP    *HTTPStep `json:"http,omitempty"`
+	// Action, in an action step, names the catalog action ("app.action")
+	// and Input is its input, checked against the action's schema.
+	Action string          `json:"action,omitempty"`
+	Input  json.RawMessage `json:"input,omitempty"`
 	// Env are extra, non-secret environment variables for code and
 	// command steps.
 	Env            map[string]string `json:"env,omitempty"`

@@ -120,6 +120,45 @@ func TestRunAction(t *testing.T) {
 	}
 }
 
+// TestActionStep: a workflow step of kind action runs the action with the
+// step's account; its input is checked when the workflow is saved.
+func TestActionStep(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	ctx := context.Background()
+	tw, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "twilio", Fields: map[string]string{"account_sid": twilioSID, "auth_token": twilioToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := client.WorkflowStep{Key: "sms", Kind: "action", Action: "twilio.send_sms", Accounts: map[string]string{"twilio": tw.ID},
+		Input: json.RawMessage(`{"to":"+14155552671","from":"+15017122661","body":"From a workflow"}`)}
+	bad := step
+	bad.Input = json.RawMessage(`{"to":"+14155552671"}`)
+	before := f.provider.Requests.Load()
+	if _, err := f.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "bad", Steps: []client.WorkflowStep{bad}}); !hasStatus(err, http.StatusUnprocessableEntity) || !strings.Contains(err.Error(), "body: is required") {
+		t.Fatalf("a step with bad input: %v", err)
+	}
+	wf, err := f.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "Text", Steps: []client.WorkflowStep{step}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wf.Steps[0].Apps) != 1 || wf.Steps[0].Apps[0] != "twilio" {
+		t.Fatalf("the step's apps: %v", wf.Steps[0].Apps)
+	}
+	run, err := f.api.RunWorkflow(ctx, wf.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != "succeeded" || !strings.Contains(string(run.Steps[0].Result), `"status":201`) || !strings.Contains(string(run.Steps[0].Result), "From a workflow") {
+		t.Fatalf("run: %s %+v", run.Status, run.Steps)
+	}
+	if strings.Contains(string(run.Steps[0].Result), twilioToken) {
+		t.Fatalf("the step's result carries the token: %s", run.Steps[0].Result)
+	}
+	if n := f.provider.Requests.Load() - before; n != 1 {
+		t.Fatalf("the provider saw %d requests, want the run's one", n)
+	}
+}
+
 // TestActionCredentialsRefused: a 401 from the app re-checks the account,
 // as for an http step, and it turns needs_reconnect.
 func TestActionCredentialsRefused(t *testing.T) {

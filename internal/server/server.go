@@ -148,7 +148,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return fail(err)
 	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, apps: appSvc, clients: clientSvc, audit: auditLog, registry: registry}
-	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog})
+	actionSvc := actions.New(actions.Options{Apps: appSvc, Accounts: svc, HTTP: client, Audit: auditLog, Clock: clock, Log: log})
+	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog, Actions: actionSvc})
 	s.workflows = wf
 	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
 	apiHandler.SetPublicURL(cfg.PublicURL)
@@ -166,7 +167,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	s.webhooks = hooks
 	apiHandler.SetWebhooks(hooks)
-	actionSvc := actions.New(actions.Options{Apps: appSvc, Accounts: svc, HTTP: client, Audit: auditLog, Clock: clock, Log: log})
 	apiHandler.SetActions(actionSvc)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers,

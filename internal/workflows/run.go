@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
@@ -261,6 +262,8 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		s.commandStep(ctx, &res, st, auths, previous, timeout)
 	case KindHTTP:
 		credApp = s.httpStep(ctx, actor, &res, st, auths, timeout)
+	case KindAction:
+		credApp = s.actionStep(ctx, actor, &res, st, auths, timeout)
 	}
 	if res.ErrorKind == ErrorCredentials && credApp != "" {
 		id := st.Accounts[credApp]
@@ -509,4 +512,47 @@ func maskResult(m *secret.Masker, r *StepResult) {
 	for k, v := range r.Exports {
 		r.Exports[k] = json.RawMessage(m.Text(string(v)))
 	}
+}
+
+// actionStep runs the step's catalog action with its linked account; the
+// result is the provider's status, body and the action's output.
+func (s *Service) actionStep(ctx context.Context, actor identity.Actor, res *StepResult, st Step, auths map[string]appapi.Values, timeout time.Duration) string {
+	appSlug := firstApp(st)
+	failf := func(kind, format string, args ...any) string {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
+		return appSlug
+	}
+	if s.actions == nil {
+		return failf(ErrorStep, "action steps are not available on this server")
+	}
+	app, act, err := s.actions.Lookup(ctx, actor.WorkspaceID, st.Action)
+	if err != nil {
+		return failf(ErrorStep, "%v", err)
+	}
+	input, err := actions.CheckInput(act, st.Input)
+	if err != nil {
+		return failf(ErrorStep, "%v", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ans, err := actions.Execute(rctx, s.http, app, act, input, auths[app.Slug])
+	if err != nil {
+		if rctx.Err() != nil {
+			return failf(ErrorTimeout, "the request ran past its time limit of %s", timeout)
+		}
+		return failf(ErrorStep, "%s: %s", st.Action, failure(err))
+	}
+	out := map[string]any{"status": ans.Status, "body": orNull(ans.Body)}
+	if sel := actions.Select(act, ans.Body); sel != nil {
+		out["output"] = sel
+	}
+	res.Result, _ = json.Marshal(out)
+	switch {
+	case ans.Status == http.StatusUnauthorized || ans.Status == http.StatusForbidden:
+		return failf(ErrorCredentials, "%s refused the credentials (%d %s)", app.Name, ans.Status, http.StatusText(ans.Status))
+	case ans.Status >= 400:
+		return failf(ErrorStep, "%s answered %d %s", app.Name, ans.Status, http.StatusText(ans.Status))
+	}
+	res.Status = StatusSucceeded
+	return ""
 }
