@@ -458,11 +458,20 @@ func (s *Service) httpStep(ctx context.Context, actor identity.Actor, res *StepR
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
 	result, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "body": asResult(b)})
 	res.Result = result
+	return answered(res, app, h.App, resp.StatusCode)
+}
+
+// answered sets a step's outcome from the app's status: a 401 or 403 is a
+// credentials error (the caller re-checks the account), another 4xx or
+// 5xx a failure. It returns the app to blame, if any.
+func answered(res *StepResult, app *catalog.App, slug string, status int) string {
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return failf(ErrorCredentials, "%s refused the credentials (%d %s)", app.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
-	case resp.StatusCode >= 400:
-		return failf(ErrorStep, "%s answered %d %s", app.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorCredentials, fmt.Sprintf("%s refused the credentials (%d %s)", app.Name, status, http.StatusText(status))
+		return slug
+	case status >= 400:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, fmt.Sprintf("%s answered %d %s", app.Name, status, http.StatusText(status))
+		return slug
 	}
 	res.Status = StatusSucceeded
 	return ""
@@ -547,12 +556,5 @@ func (s *Service) actionStep(ctx context.Context, actor identity.Actor, res *Ste
 		out["output"] = sel
 	}
 	res.Result, _ = json.Marshal(out)
-	switch {
-	case ans.Status == http.StatusUnauthorized || ans.Status == http.StatusForbidden:
-		return failf(ErrorCredentials, "%s refused the credentials (%d %s)", app.Name, ans.Status, http.StatusText(ans.Status))
-	case ans.Status >= 400:
-		return failf(ErrorStep, "%s answered %d %s", app.Name, ans.Status, http.StatusText(ans.Status))
-	}
-	res.Status = StatusSucceeded
-	return ""
+	return answered(res, app, appSlug, ans.Status)
 }
