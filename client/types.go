@@ -36,6 +36,16 @@ type Problem struct {
 	// RetryAfter is the seconds to wait before trying again, as the
 	// Retry-After header says; only on rate-limited problems.
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Problems, on an action's bad input, lists every way it breaks the
+	// action's input schema.
+	Problems []InputProblem `json:"problems,omitempty"`
+}
+
+// InputProblem is one way an input breaks an action's input schema.
+type InputProblem struct {
+	// Field is the input property ("" for the input as a whole).
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 func (p *Problem) Error() string {
@@ -306,6 +316,10 @@ type WorkflowStep struct {
 	// Command is an executable and its arguments.
 	Command []string  `json:"command,omitempty"`
 	HTTP    *HTTPStep `json:"http,omitempty"`
+	// Action, in an action step, names the catalog action ("app.action")
+	// and Input is its input, checked against the action's schema.
+	Action string          `json:"action,omitempty"`
+	Input  json.RawMessage `json:"input,omitempty"`
 	// Env are extra, non-secret environment variables for code and
 	// command steps.
 	Env            map[string]string `json:"env,omitempty"`

@@ -105,11 +105,13 @@ func (c *cli) appsLintCmd() *cobra.Command {
 				return err
 			}
 			counts := map[catalog.AuthType]int{}
+			actions := 0
 			for _, a := range cat.All() {
 				counts[a.Auth]++
+				actions += len(a.Actions)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d apps are valid: %d oauth2, %d keys, %d none\n",
-				cat.Len(), counts[catalog.AuthOAuth2], counts[catalog.AuthKeys], counts[catalog.AuthNone])
+			fmt.Fprintf(cmd.OutOrStdout(), "%d apps are valid: %d oauth2, %d keys, %d none; %d actions are valid\n",
+				cat.Len(), counts[catalog.AuthOAuth2], counts[catalog.AuthKeys], counts[catalog.AuthNone], actions)
 			for _, cc := range cat.CategoryCounts() {
 				fmt.Fprintf(cmd.OutOrStdout(), "  %-20s %d\n", cc.Category, cc.Apps)
 			}

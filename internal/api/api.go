@@ -16,6 +16,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/clients"
@@ -52,6 +53,8 @@ type Handler struct {
 	endUsers *endusers.Service
 	// webhooks manages the workspace's webhook endpoints.
 	webhooks *webhooks.Service
+	// actions lists and runs the catalog's actions.
+	actions *actions.Service
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -128,6 +131,9 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("POST /v1/webhooks/{id}/rotate-secret", h.rotateWebhookSecret)
 	route("GET /v1/webhooks/{id}/deliveries", h.listDeliveries)
 	route("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
+	route("GET /v1/actions", h.listActions)
+	route("GET /v1/actions/{ref}", h.getAction)
+	route("POST /v1/actions/{ref}/run", h.runAction)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))

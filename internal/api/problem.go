@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
@@ -49,6 +50,7 @@ func ToProblem(err error) *Problem { return toProblem(err) }
 // errors become a 500 whose detail says nothing; the log has the cause.
 func toProblem(err error) *Problem {
 	var p *Problem
+	var ie *actions.InputError
 	var nr *accounts.NeedsReconnectError
 	var inUse *workflows.InUseError
 	var pe *connecting.ProviderError
@@ -62,6 +64,10 @@ func toProblem(err error) *Problem {
 	var keyApp *accounts.KeyAppError
 	var trl *identity.RateLimitError
 	switch {
+	case errors.As(err, &ie):
+		return inputProblem(ie)
+	case errors.Is(err, actions.ErrUnknownAction):
+		return problem(http.StatusNotFound, "not-found", "Not found", err.Error())
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &inUse):
@@ -136,6 +142,10 @@ func toProblem(err error) *Problem {
 			pr.Status = http.StatusBadGateway
 		}
 		return pr
+	case errors.Is(err, outbound.ErrRedirect):
+		return problem(http.StatusBadGateway, "provider-redirect", "The app answered with a redirect, which Latchkey does not follow", err.Error())
+	case errors.Is(err, appapi.ErrUnreachable):
+		return problem(http.StatusBadGateway, "provider-unreachable", "The app could not be reached", err.Error())
 	case errors.As(err, &trl):
 		pr := problem(http.StatusTooManyRequests, "token-rate-limited", "The token is used too often", trl.Error())
 		pr.RetryAfter = max(int(math.Ceil(trl.Wait.Seconds())), 1)

@@ -15,7 +15,7 @@ func stepsIn(in []client.WorkflowStep) []workflows.Step {
 	out := make([]workflows.Step, len(in))
 	for i, st := range in {
 		out[i] = workflows.Step{Key: st.Key, Name: st.Name, Kind: st.Kind, Apps: st.Apps, Accounts: st.Accounts,
-			Code: st.Code, Command: st.Command, HTTP: (*workflows.HTTPStep)(st.HTTP), Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
+			Code: st.Code, Command: st.Command, HTTP: (*workflows.HTTPStep)(st.HTTP), Action: st.Action, Input: st.Input, Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
 	}
 	return out
 }
@@ -24,7 +24,7 @@ func stepsOut(in []workflows.Step) []client.WorkflowStep {
 	out := make([]client.WorkflowStep, len(in))
 	for i, st := range in {
 		out[i] = client.WorkflowStep{Key: st.Key, Name: st.Name, Kind: st.Kind, Apps: st.Apps, Accounts: st.Accounts,
-			Code: st.Code, Command: st.Command, HTTP: (*client.HTTPStep)(st.HTTP), Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
+			Code: st.Code, Command: st.Command, HTTP: (*client.HTTPStep)(st.HTTP), Action: st.Action, Input: st.Input, Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
 	}
 	return out
 }

@@ -50,6 +50,8 @@ type App struct {
 	Test *Probe `yaml:"test,omitempty" json:"test,omitempty"`
 	// Identity is the "who am I" request whose answer labels the account.
 	Identity *Probe `yaml:"identity,omitempty" json:"identity,omitempty"`
+	// Actions are prebuilt requests to the app's API (see Action).
+	Actions []Action `yaml:"actions,omitempty" json:"actions,omitempty"`
 }
 
 // Field is one value the user enters when connecting.

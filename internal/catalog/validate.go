@@ -134,6 +134,7 @@ func (a *App) Validate() error {
 			bad("test.label", "only the identity request has a label")
 		}
 	}
+	errs = append(errs, a.validateActions(names)...)
 	return errors.Join(errs...)
 }
 

@@ -115,6 +115,11 @@ var routeTable = []routeRow{
 	{"POST /v1/connect-tokens", fixed("/v1/connect-tokens"), `{"external_user_id":"customer-42"}`, "yynnn"},
 	{"GET /v1/end-users/{id}", fixed("/v1/end-users/nobody"), "", "yyyyy"},
 	{"DELETE /v1/end-users/{id}", fixed("/v1/end-users/nobody"), "", "yyynn"},
+	{"GET /v1/actions", fixed("/v1/actions?app=slack"), "", "yyyyy"},
+	{"GET /v1/actions/{ref}", fixed("/v1/actions/slack.post_message"), "", "yyyyy"},
+	// Running takes actions:run, which viewers and the accounts:read
+	// token lack; the others get past the gate to a 422 for the empty input.
+	{"POST /v1/actions/{ref}/run", fixed("/v1/actions/sendgrid.send_email/run"), `{"account_id":"` + noSuch + `","input":{}}`, "yyynn"},
 }
 
 // The role × route table: every registered API route, for each kind of

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/api"
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/audit"
@@ -147,7 +148,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return fail(err)
 	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, apps: appSvc, clients: clientSvc, audit: auditLog, registry: registry}
-	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog})
+	actionSvc := actions.New(actions.Options{Apps: appSvc, Accounts: svc, HTTP: client, Audit: auditLog, Clock: clock, Log: log})
+	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog, Actions: actionSvc})
 	s.workflows = wf
 	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
 	apiHandler.SetPublicURL(cfg.PublicURL)
@@ -165,8 +167,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	s.webhooks = hooks
 	apiHandler.SetWebhooks(hooks)
+	apiHandler.SetActions(actionSvc)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
-		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers,
+		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())

@@ -30,6 +30,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
@@ -71,6 +72,8 @@ type Options struct {
 	Audit *audit.Service
 	// EndUsers serves the hosted connect page.
 	EndUsers *endusers.Service
+	// Actions finds the catalog actions whose steps the workflow pages edit.
+	Actions *actions.Service
 }
 
 // Handler serves the browser pages.
@@ -91,6 +94,7 @@ type Handler struct {
 	pages       map[string]*template.Template
 	audit       *audit.Service
 	endUsers    *endusers.Service
+	actions     *actions.Service
 }
 
 // New returns the web handler.
@@ -98,7 +102,7 @@ func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
 		accounts: o.Accounts, connecting: o.Connecting, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
-		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers,
+		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers, actions: o.Actions,
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -302,6 +306,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("POST /connect/{slug}", h.connect)
 	signedIn("GET /workflows", h.workflowsPage)
 	signedIn("POST /workflows", h.createWorkflow)
+	signedIn("GET /workflows/new-action", h.newActionPage)
+	signedIn("POST /workflows/new-action", h.createActionWorkflow)
 	signedIn("GET /workflows/{id}", h.workflowPage)
 	signedIn("POST /workflows/{id}/links", h.saveLinks)
 	signedIn("POST /workflows/{id}/run", h.runWorkflow)

@@ -68,6 +68,8 @@ type stepView struct {
 	Links []linkView
 	// Source is the code or command, as shown.
 	Source string
+	// Fields, on an action step, are its input's form.
+	Fields []inputField
 }
 
 type linkView struct {
@@ -101,6 +103,12 @@ func (h *Handler) workflowPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		if st.HTTP != nil {
 			sv.Source = strings.ToUpper(orGet(st.HTTP.Method)) + " " + st.HTTP.Path + st.HTTP.URL
+		}
+		if st.Kind == workflows.KindAction {
+			sv.Source = st.Action
+			if _, act, err := h.actions.Lookup(r.Context(), s.actor.WorkspaceID, st.Action); err == nil {
+				sv.Fields = inputFields(act, "input."+st.Key+".", st.Input)
+			}
 		}
 		for _, app := range st.Apps {
 			lv := linkView{App: app, AppName: app, Selected: st.Accounts[app]}
@@ -164,14 +172,28 @@ func (h *Handler) saveLinks(w http.ResponseWriter, r *http.Request, s *session) 
 	// The form has a field per app of each step it showed; the service
 	// applies the choices to the workflow as it is now.
 	var choices []workflows.LinkChoice
+	inputs := map[string]json.RawMessage{}
 	for _, st := range wf.Steps {
 		for _, app := range st.Apps {
 			if v, ok := r.PostForm["link."+st.Key+"."+app]; ok {
 				choices = append(choices, workflows.LinkChoice{Step: st.Key, App: app, AccountID: v[0]})
 			}
 		}
+		// An action step's form is posted with the links; the service
+		// checks the input against the action's schema.
+		if st.Kind == workflows.KindAction && r.PostForm.Get("inputs."+st.Key) != "" {
+			_, act, err := h.actions.Lookup(r.Context(), s.actor.WorkspaceID, st.Action)
+			if err != nil {
+				return err
+			}
+			in, err := inputFrom(act, "input."+st.Key+".", r.PostForm)
+			if err != nil {
+				return err
+			}
+			inputs[st.Key] = in
+		}
 	}
-	if _, err := h.workflows.LinkSteps(r.Context(), s.actor, wf.ID, choices); err != nil {
+	if _, err := h.workflows.EditSteps(r.Context(), s.actor, wf.ID, choices, inputs); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/workflows/"+wf.ID+"?done=linked", http.StatusSeeOther)

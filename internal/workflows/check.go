@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -63,8 +64,21 @@ func (s *Service) check(ctx context.Context, actor, owner identity.Actor, name s
 			if !contains(st.Apps, st.HTTP.App) {
 				st.Apps = append(st.Apps, st.HTTP.App)
 			}
+		case KindAction:
+			if s.actions == nil {
+				return nil, invalid(where+".action", "action steps are not available on this server")
+			}
+			app, act, err := s.actions.Lookup(ctx, actor.WorkspaceID, st.Action)
+			if err != nil {
+				return nil, invalid(where+".action", "%v", err)
+			}
+			if _, err := actions.CheckInput(act, st.Input); err != nil {
+				return nil, invalid(where+".input", "%v", err)
+			}
+			// The step uses exactly its action's app.
+			st.Apps = []string{app.Slug}
 		default:
-			return nil, invalid(where+".kind", "%q must be code, command or http", st.Kind)
+			return nil, invalid(where+".kind", "%q must be code, command, http or action", st.Kind)
 		}
 		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > MaxTimeout {
 			return nil, invalid(where+".timeout_seconds", "must be from 1 to %d", MaxTimeout)

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/latchkeyhq/latchkey/internal/identity"
 )
@@ -21,6 +22,13 @@ func (s *Service) Link(ctx context.Context, actor identity.Actor, id, step, app,
 // applied to its latest version: links made meanwhile, to other steps or
 // by other callers, stay.
 func (s *Service) LinkSteps(ctx context.Context, actor identity.Actor, id string, choices []LinkChoice) (Workflow, error) {
+	return s.EditSteps(ctx, actor, id, choices, nil)
+}
+
+// EditSteps links steps' apps to accounts and sets action steps' inputs
+// (by step key) in one change: either all of it is saved or, when an
+// input breaks its action's schema, none.
+func (s *Service) EditSteps(ctx context.Context, actor identity.Actor, id string, choices []LinkChoice, inputs map[string]json.RawMessage) (Workflow, error) {
 	if err := actor.Require(identity.ScopeAccountsRead); err != nil {
 		return Workflow{}, err
 	}
@@ -31,6 +39,17 @@ func (s *Service) LinkSteps(ctx context.Context, actor identity.Actor, id string
 		for _, c := range choices {
 			if err := link(w.Steps, c); err != nil {
 				return "", nil, err
+			}
+		}
+		for key, in := range inputs {
+			found := false
+			for i := range w.Steps {
+				if w.Steps[i].Key == key && w.Steps[i].Kind == KindAction {
+					w.Steps[i].Input, found = in, true
+				}
+			}
+			if !found {
+				return "", nil, invalid("input", "step %s is not an action step of this workflow", key)
 			}
 		}
 		return w.Name, w.Steps, nil

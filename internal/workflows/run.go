@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
+	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -220,7 +222,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		return res
 	}
 	auths := map[string]appapi.Values{}
-	mask := newMasker()
+	mask := secret.NewMasker()
 	for _, app := range st.Apps {
 		id := st.Accounts[app]
 		if id == "" {
@@ -246,7 +248,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 			return fail(ErrorStep, "the %s account could not be read: %v", app, err)
 		}
 		auths[app] = values
-		mask.add(values)
+		mask.Add(values)
 	}
 	timeout := time.Duration(st.TimeoutSeconds) * time.Second
 	if timeout == 0 {
@@ -260,6 +262,8 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		s.commandStep(ctx, &res, st, auths, previous, timeout)
 	case KindHTTP:
 		credApp = s.httpStep(ctx, actor, &res, st, auths, timeout)
+	case KindAction:
+		credApp = s.actionStep(ctx, actor, &res, st, auths, timeout)
 	}
 	if res.ErrorKind == ErrorCredentials && credApp != "" {
 		id := st.Accounts[credApp]
@@ -270,7 +274,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 			res.AccountStatus = string(acc.Status)
 		}
 	}
-	mask.apply(&res)
+	maskResult(mask, &res)
 	return res
 }
 
@@ -454,11 +458,20 @@ func (s *Service) httpStep(ctx context.Context, actor identity.Actor, res *StepR
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
 	result, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "body": asResult(b)})
 	res.Result = result
+	return answered(res, app, h.App, resp.StatusCode)
+}
+
+// answered sets a step's outcome from the app's status: a 401 or 403 is a
+// credentials error (the caller re-checks the account), another 4xx or
+// 5xx a failure. It returns the app to blame, if any.
+func answered(res *StepResult, app *catalog.App, slug string, status int) string {
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return failf(ErrorCredentials, "%s refused the credentials (%d %s)", app.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
-	case resp.StatusCode >= 400:
-		return failf(ErrorStep, "%s answered %d %s", app.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorCredentials, fmt.Sprintf("%s refused the credentials (%d %s)", app.Name, status, http.StatusText(status))
+		return slug
+	case status >= 400:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, fmt.Sprintf("%s answered %d %s", app.Name, status, http.StatusText(status))
+		return slug
 	}
 	res.Status = StatusSucceeded
 	return ""
@@ -494,4 +507,54 @@ func failure(err error) string {
 		err = ue.Err
 	}
 	return outbound.Clip(err.Error())
+}
+
+// maskResult masks every credential handed to the step in what it left.
+func maskResult(m *secret.Masker, r *StepResult) {
+	if m.Empty() {
+		return
+	}
+	r.Logs, r.Error = m.Text(r.Logs), m.Text(r.Error)
+	if len(r.Result) > 0 {
+		r.Result = json.RawMessage(m.Text(string(r.Result)))
+	}
+	for k, v := range r.Exports {
+		r.Exports[k] = json.RawMessage(m.Text(string(v)))
+	}
+}
+
+// actionStep runs the step's catalog action with its linked account; the
+// result is the provider's status, body and the action's output.
+func (s *Service) actionStep(ctx context.Context, actor identity.Actor, res *StepResult, st Step, auths map[string]appapi.Values, timeout time.Duration) string {
+	appSlug := firstApp(st)
+	failf := func(kind, format string, args ...any) string {
+		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
+		return appSlug
+	}
+	if s.actions == nil {
+		return failf(ErrorStep, "action steps are not available on this server")
+	}
+	app, act, err := s.actions.Lookup(ctx, actor.WorkspaceID, st.Action)
+	if err != nil {
+		return failf(ErrorStep, "%v", err)
+	}
+	input, err := actions.CheckInput(act, st.Input)
+	if err != nil {
+		return failf(ErrorStep, "%v", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ans, err := actions.Execute(rctx, s.http, app, act, input, auths[app.Slug])
+	if err != nil {
+		if rctx.Err() != nil {
+			return failf(ErrorTimeout, "the request ran past its time limit of %s", timeout)
+		}
+		return failf(ErrorStep, "%s: %s", st.Action, failure(err))
+	}
+	out := map[string]any{"status": ans.Status, "body": orNull(ans.Body)}
+	if sel := actions.Select(act, ans.Body); sel != nil {
+		out["output"] = sel
+	}
+	res.Result, _ = json.Marshal(out)
+	return answered(res, app, appSlug, ans.Status)
 }

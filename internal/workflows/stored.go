@@ -21,6 +21,8 @@ type storedStep struct {
 	Code           string            `json:"code,omitempty"`
 	Command        []string          `json:"command,omitempty"`
 	HTTP           *storedHTTP       `json:"http,omitempty"`
+	Action         string            `json:"action,omitempty"`
+	Input          json.RawMessage   `json:"input,omitempty"`
 	Env            map[string]string `json:"env,omitempty"`
 	TimeoutSeconds int               `json:"timeout_seconds,omitempty"`
 }
@@ -56,7 +58,7 @@ func encodeSteps(steps []Step) ([]byte, error) {
 	out := make([]storedStep, len(steps))
 	for i, st := range steps {
 		out[i] = storedStep{Key: st.Key, Name: st.Name, Kind: st.Kind, Apps: st.Apps, Accounts: st.Accounts,
-			Code: st.Code, Command: st.Command, Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
+			Code: st.Code, Command: st.Command, Action: st.Action, Input: st.Input, Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
 		if h := st.HTTP; h != nil {
 			out[i].HTTP = &storedHTTP{App: h.App, Method: h.Method, Path: h.Path, URL: h.URL, Headers: h.Headers, Body: h.Body}
 		}
@@ -74,7 +76,7 @@ func decodeSteps(b []byte) ([]Step, error) {
 	out := make([]Step, len(in))
 	for i, st := range in {
 		out[i] = Step{Key: st.Key, Name: st.Name, Kind: st.Kind, Apps: st.Apps, Accounts: st.Accounts,
-			Code: st.Code, Command: st.Command, Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
+			Code: st.Code, Command: st.Command, Action: st.Action, Input: st.Input, Env: st.Env, TimeoutSeconds: st.TimeoutSeconds}
 		if h := st.HTTP; h != nil {
 			out[i].HTTP = &HTTPStep{App: h.App, Method: h.Method, Path: h.Path, URL: h.URL, Headers: h.Headers, Body: h.Body}
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
@@ -35,6 +36,8 @@ const (
 	KindCode    = "code"
 	KindCommand = "command"
 	KindHTTP    = "http"
+	// KindAction runs a catalog action with the step's account of its app.
+	KindAction = "action"
 )
 
 // Limits of a step.
@@ -63,6 +66,10 @@ type Step struct {
 	// Command is an executable and its arguments.
 	Command []string  `json:"command,omitempty"`
 	HTTP    *HTTPStep `json:"http,omitempty"`
+	// Action names an action step's catalog action ("app.action"); Input
+	// is its input, checked against the action's schema when saved.
+	Action string          `json:"action,omitempty"`
+	Input  json.RawMessage `json:"input,omitempty"`
 	// Env are extra, non-secret environment variables for code and
 	// command steps.
 	Env            map[string]string `json:"env,omitempty"`
@@ -115,6 +122,7 @@ type Service struct {
 	node    string
 	sandbox *sandbox.Sandbox
 	audit   *audit.Log
+	actions *actions.Service
 }
 
 // Options configure a Service.
@@ -134,6 +142,8 @@ type Options struct {
 	Sandbox *sandbox.Sandbox
 	// Audit records changes to workflows; nil records none.
 	Audit *audit.Log
+	// Actions finds the catalog actions of action steps.
+	Actions *actions.Service
 }
 
 // Apps looks apps up as the workspace sees them.
@@ -149,7 +159,7 @@ func New(o Options) *Service {
 	if o.Node == "" {
 		o.Node = findNode()
 	}
-	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node, sandbox: o.Sandbox, audit: o.Audit}
+	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clock: o.Clock, log: o.Log, http: o.HTTP, node: o.Node, sandbox: o.Sandbox, audit: o.Audit, actions: o.Actions}
 }
 
 // SandboxWarning says, for the workflow pages, what is wrong with the

@@ -1,4 +1,4 @@
-package workflows
+package secret
 
 import (
 	"encoding/base64"
@@ -7,9 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/latchkeyhq/latchkey/internal/appapi"
-	"github.com/latchkeyhq/latchkey/internal/secret"
 )
 
 // minMasked is the shortest value masked, and the shortest encoded form:
@@ -17,18 +14,19 @@ import (
 // would garble the text.
 const minMasked = 8
 
-// masker replaces every secret value handed to a step in what the step
-// left behind, whatever the code printed: the value itself and its
+// Masker replaces every credential value in text that may carry one (what
+// a workflow step left behind, a provider's answer): the value itself and its
 // common encodings (JSON-escaped, base64 and base64url with and without
 // padding, hex, URL-escaped). It is a safety net against accidents, not a
 // defence against hostile code, which can always encode a value some
 // other way; the sandbox and the access rules are that defence.
-type masker struct{ forms []string }
+type Masker struct{ forms []string }
 
-func newMasker() *masker { return &masker{} }
+// NewMasker returns a Masker that masks nothing yet.
+func NewMasker() *Masker { return &Masker{} }
 
-// add remembers the values of one account.
-func (m *masker) add(v appapi.Values) {
+// Add remembers the values of one account.
+func (m *Masker) Add(v map[string]string) {
 	for _, x := range v {
 		if len(x) >= minMasked {
 			m.forms = append(m.forms, encodings(x)...)
@@ -63,22 +61,14 @@ func encodings(v string) []string {
 	return slices.DeleteFunc(out, func(s string) bool { return len(s) < minMasked })
 }
 
-func (m *masker) text(s string) string {
+// Text returns s with every remembered value, in each of its forms,
+// replaced by Redacted.
+func (m *Masker) Text(s string) string {
 	for _, f := range m.forms {
-		s = strings.ReplaceAll(s, f, secret.Redacted)
+		s = strings.ReplaceAll(s, f, Redacted)
 	}
 	return s
 }
 
-func (m *masker) apply(r *StepResult) {
-	if len(m.forms) == 0 {
-		return
-	}
-	r.Logs, r.Error = m.text(r.Logs), m.text(r.Error)
-	if len(r.Result) > 0 {
-		r.Result = json.RawMessage(m.text(string(r.Result)))
-	}
-	for k, v := range r.Exports {
-		r.Exports[k] = json.RawMessage(m.text(string(v)))
-	}
-}
+// Empty reports whether there is nothing to mask.
+func (m *Masker) Empty() bool { return len(m.forms) == 0 }

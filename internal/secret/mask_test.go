@@ -1,4 +1,4 @@
-package workflows
+package secret
 
 import (
 	"encoding/base64"
@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/latchkeyhq/latchkey/internal/appapi"
 )
 
 func TestMaskerEncodings(t *testing.T) {
@@ -36,16 +34,14 @@ func TestMaskerEncodings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMasker()
-			m.add(appapi.Values{"oauth_access_token": token, "region": "eu", "api_key": key})
-			res := StepResult{
-				Logs:    "got " + tt.out + " from the app",
-				Error:   "failed with " + tt.out,
-				Result:  json.RawMessage(`{"v":"` + tt.out + `"}`),
-				Exports: map[string]json.RawMessage{"x": json.RawMessage(`"` + tt.out + `"`)},
+			m := NewMasker()
+			m.Add(map[string]string{"oauth_access_token": token, "region": "eu", "api_key": key})
+			texts := map[string]string{
+				"logs":   m.Text("got " + tt.out + " from the app"),
+				"json":   m.Text(`{"v":"` + tt.out + `"}`),
+				"quoted": m.Text(`"` + tt.out + `"`),
 			}
-			m.apply(&res)
-			for where, text := range map[string]string{"logs": res.Logs, "error": res.Error, "result": string(res.Result), "export": string(res.Exports["x"])} {
+			for where, text := range texts {
 				if strings.Contains(text, tt.out) {
 					t.Errorf("%s keeps the %s form: %s", where, tt.name, text)
 				}
@@ -53,22 +49,20 @@ func TestMaskerEncodings(t *testing.T) {
 					t.Errorf("%s has no [redacted]: %s", where, text)
 				}
 			}
-			if !strings.HasPrefix(res.Logs, "got ") || !strings.HasSuffix(res.Logs, " from the app") {
-				t.Errorf("the text around the secret changed: %q", res.Logs)
+			if logs := texts["logs"]; !strings.HasPrefix(logs, "got ") || !strings.HasSuffix(logs, " from the app") {
+				t.Errorf("the text around the secret changed: %q", logs)
 			}
-			if !json.Valid(res.Result) {
-				t.Errorf("the result is no longer JSON: %s", res.Result)
+			if !json.Valid([]byte(texts["json"])) {
+				t.Errorf("the result is no longer JSON: %s", texts["json"])
 			}
 		})
 	}
 
 	// Short values and unrelated text are left alone.
-	m := newMasker()
-	m.add(appapi.Values{"region": "eu-west", "api_key": key})
-	res := StepResult{Logs: "region eu-west, " + hex.EncodeToString([]byte("eu-west")) + ", plain words"}
-	want := res.Logs
-	m.apply(&res)
-	if res.Logs != want {
-		t.Errorf("masked what is no secret: %q, want %q", res.Logs, want)
+	m := NewMasker()
+	m.Add(map[string]string{"region": "eu-west", "api_key": key})
+	want := "region eu-west, " + hex.EncodeToString([]byte("eu-west")) + ", plain words"
+	if got := m.Text(want); got != want {
+		t.Errorf("masked what is no secret: %q, want %q", got, want)
 	}
 }
