@@ -7,22 +7,32 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 )
 
 // The hosted connect page: a product's end user, who has no Latchkey
-// sign-in, connects an account with a connect token. Only key-based apps
-// for now; an OAuth app is listed as not yet available here.
+// sign-in, connects an account with a connect token: the keys form of a
+// key-based app, or the OAuth flow of an OAuth app, bound to the page's
+// own cookie (linkCookie) so that only the browser that started it can
+// finish it.
+
+// linkCookie binds an OAuth flow started on the hosted page to the
+// browser: set when the flow starts, sent back only to the callback.
+// One browser runs one hosted flow at a time: a second start replaces
+// the cookie, and the first flow then fails at its callback.
+const linkCookie = "latchkey_link"
 
 // linkCard is an app the connect link offers.
 type linkCard struct {
 	Slug, Name, Href string
 	Categories       []string
-	// NotHere marks an OAuth app, which this page cannot connect yet.
-	NotHere bool
+	OAuth            bool
 }
 
 type connectLinkContent struct {
@@ -36,7 +46,12 @@ type connectLinkContent struct {
 	// refusal.
 	Values         map[string]string
 	ProviderStatus int
-	NotHere        bool
+	// OAuth: the app connects through its provider; Scopes are what the
+	// flow asks for, shown before the end user goes there.
+	OAuth  bool
+	Scopes []string
+	// Reconnect: the token renews one account of the end user's.
+	Reconnect bool
 	// Back is the app list, when the token offers more than one app.
 	Back      string
 	AccountID string
@@ -50,11 +65,20 @@ func linkHref(tok string, v url.Values) string {
 // linkPolicy is the page's Content-Security-Policy: the strict one, but
 // framed by the token's allowed origins, and its form may end in a
 // redirect to the token's redirect URIs (form-action governs that).
-func linkPolicy(t endusers.ConnectToken) string {
+// For an OAuth app the form ends in a redirect to its provider, which
+// form-action governs too.
+func (h *Handler) linkPolicy(t endusers.ConnectToken, app *catalog.App) string {
 	formAction := []string{"'self'"}
 	for _, u := range []string{t.SuccessRedirectURI, t.ErrorRedirectURI} {
 		if p, err := url.Parse(u); err == nil && u != "" {
 			if o := p.Scheme + "://" + p.Host; !slices.Contains(formAction, o) {
+				formAction = append(formAction, o)
+			}
+		}
+	}
+	if app != nil && app.Auth == catalog.AuthOAuth2 {
+		for _, o := range slices.Concat(authorizeSources(app), h.httpOrigins) {
+			if !slices.Contains(formAction, o) {
 				formAction = append(formAction, o)
 			}
 		}
@@ -67,8 +91,8 @@ func linkPolicy(t endusers.ConnectToken) string {
 		"form-action " + strings.Join(formAction, " ") + "; frame-ancestors " + frame + "; base-uri 'none'"
 }
 
-func setLinkHeaders(w http.ResponseWriter, t endusers.ConnectToken) {
-	w.Header().Set("Content-Security-Policy", linkPolicy(t))
+func (h *Handler) setLinkHeaders(w http.ResponseWriter, t endusers.ConnectToken, app *catalog.App) {
+	w.Header().Set("Content-Security-Policy", h.linkPolicy(t, app))
 	if len(t.AllowedOrigins) > 0 {
 		// frame-ancestors says who may frame the page; the blanket
 		// DENY would override it in older browsers.
@@ -76,7 +100,8 @@ func setLinkHeaders(w http.ResponseWriter, t endusers.ConnectToken) {
 	}
 }
 
-// linkPage shows the token's apps, or with app= one app's keys form.
+// linkPage shows the token's apps, or with app= (or when it offers one
+// app) that app: its keys form, or the scopes its OAuth flow asks for.
 func (h *Handler) connectLinkPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	tok := q.Get("token")
@@ -84,15 +109,20 @@ func (h *Handler) connectLinkPage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	setLinkHeaders(w, t)
 	c := connectLinkContent{Token: tok, Values: map[string]string{}}
-	if slug := q.Get("app"); slug != "" {
+	slug := q.Get("app")
+	if slug == "" && len(t.Apps) == 1 {
+		slug = t.Apps[0]
+	}
+	if slug != "" {
 		if err := h.linkApp(r, t, slug, &c); err != nil {
 			return err
 		}
-		h.render(w, r, http.StatusOK, "connect_link.html", view{Title: "Connect " + c.App.Name, Content: c})
+		h.setLinkHeaders(w, t, c.App)
+		h.render(w, r, http.StatusOK, "connect_link.html", view{Title: linkTitle(c), Content: c})
 		return nil
 	}
+	h.setLinkHeaders(w, t, nil)
 	c.Query = strings.TrimSpace(q.Get("q"))
 	if c.Apps, err = h.linkCards(r, t, tok, c.Query); err != nil {
 		return internalError{err}
@@ -109,16 +139,29 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 	if err != nil {
 		return err
 	}
-	c.App, c.NotHere = app, app.Auth != catalog.AuthKeys
+	if app.Auth != catalog.AuthKeys && app.Auth != catalog.AuthOAuth2 {
+		return endusers.ErrAppNotOffered
+	}
+	c.App, c.OAuth, c.Reconnect = app, app.Auth == catalog.AuthOAuth2, t.AccountID != ""
+	if c.OAuth {
+		c.Scopes = endusers.Scopes(app)
+	}
 	if len(t.Apps) != 1 {
 		c.Back = linkHref(c.Token, url.Values{})
 	}
 	return nil
 }
 
+func linkTitle(c connectLinkContent) string {
+	if c.Reconnect {
+		return "Reconnect " + c.App.Name
+	}
+	return "Connect " + c.App.Name
+}
+
 // linkCards are the apps the token offers that match query: its own
-// list (OAuth ones marked not yet available), or every key-based app of
-// the token's workspace.
+// list, or every app of the token's workspace that connects with keys or
+// OAuth.
 func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, tok, query string) ([]linkCard, error) {
 	var list []*catalog.App
 	if len(t.Apps) > 0 {
@@ -138,38 +181,41 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, tok, query
 		if err != nil {
 			return nil, err
 		}
-		list, _ = cat.List(catalog.Filter{Query: query, Auth: catalog.AuthKeys, Limit: 60})
+		list, _ = cat.List(catalog.Filter{Query: query, Limit: 60})
 	}
 	out := make([]linkCard, 0, len(list))
 	for _, a := range list {
-		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, NotHere: a.Auth != catalog.AuthKeys,
+		if a.Auth != catalog.AuthKeys && a.Auth != catalog.AuthOAuth2 {
+			continue
+		}
+		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, OAuth: a.Auth == catalog.AuthOAuth2,
 			Href: linkHref(tok, url.Values{"app": {a.Slug}})})
 	}
 	return out, nil
 }
 
-// linkConnect saves the end user's keys: the form again on a refusal
-// (the token unspent), the success redirect (or a done page) with the
-// account id, or the error redirect when the flow cannot go on.
+// connectLinkPost saves the end user's keys, or starts an OAuth app's
+// flow: the form again on a refusal (the token unspent), else the flow's
+// outcome (linkOutcome), or for OAuth the provider.
 func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error {
 	tok := r.PostFormValue("token")
 	t, err := h.endUsers.Lookup(r.Context(), tok)
 	if err != nil {
 		return err
 	}
-	setLinkHeaders(w, t)
 	c := connectLinkContent{Token: tok, Values: map[string]string{}}
 	if err := h.linkApp(r, t, r.PostFormValue("app"), &c); err != nil {
 		return err
 	}
-	if c.NotHere {
-		return endusers.ErrAppNotOffered
-	}
+	h.setLinkHeaders(w, t, c.App)
 	fields := map[string]string{}
 	for _, f := range c.App.Fields {
 		if v := r.PostFormValue("field_" + f.Name); v != "" {
 			fields[f.Name] = v
 		}
+	}
+	if c.OAuth {
+		return h.linkStartOAuth(w, r, tok, c, fields)
 	}
 	acc, _, err := h.endUsers.Connect(r.Context(), tok, endusers.ConnectInput{App: c.App.Slug, Fields: fields, Addr: clientIP(r)})
 	if err != nil {
@@ -179,27 +225,93 @@ func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		if e.internal() {
-			if t.ErrorRedirectURI != "" {
-				h.logFailure(r, e.Status, err)
-				http.Redirect(w, r, withQuery(t.ErrorRedirectURI, "error", "server_error"), http.StatusSeeOther)
-				return nil
-			}
+			h.logFailure(r, e.Status, err)
+			return h.linkOutcome(w, r, t, c.App, "", err)
+		}
+		h.linkForm(w, r, c, fields, e)
+		return nil
+	}
+	return h.linkOutcome(w, r, t, c.App, acc.ID, nil)
+}
+
+// linkForm shows the app's form again with the error beside it; secrets
+// are not sent back to the browser.
+func (h *Handler) linkForm(w http.ResponseWriter, r *http.Request, c connectLinkContent, fields map[string]string, e webError) {
+	for _, f := range c.App.Fields {
+		if !f.Secret {
+			c.Values[f.Name] = fields[f.Name]
+		}
+	}
+	c.ProviderStatus = e.ProviderStatus
+	h.render(w, r, e.Status, "connect_link.html", view{Title: linkTitle(c), Error: e.Message, Content: c})
+}
+
+// linkStartOAuth sets the page's cookie and sends the browser to the
+// provider; the callback must bring the cookie back.
+func (h *Handler) linkStartOAuth(w http.ResponseWriter, r *http.Request, tok string, c connectLinkContent, fields map[string]string) error {
+	value, err := randomValue()
+	if err != nil {
+		return internalError{err}
+	}
+	started, _, err := h.endUsers.StartOAuth(r.Context(), tok, endusers.OAuthInput{
+		App: c.App.Slug, Fields: fields, LinkHash: hashCookie(value), Addr: clientIP(r),
+	})
+	if err != nil {
+		if e := classify(err); !e.internal() && !errors.Is(err, endusers.ErrInvalidToken) {
+			h.linkForm(w, r, c, fields, e)
+			return nil
+		}
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: linkCookie, Value: value, Path: CallbackPath, HttpOnly: true, Secure: h.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(connecting.StateTTL / time.Second),
+	})
+	http.Redirect(w, r, started.AuthorizeURL, http.StatusSeeOther)
+	return nil
+}
+
+// linkCallback ends a hosted page's OAuth flow at the callback: the
+// cookie is spent, and the outcome shown.
+func (h *Handler) linkCallback(w http.ResponseWriter, r *http.Request, conn connecting.Connection, acc accounts.Account, err error) error {
+	http.SetCookie(w, &http.Cookie{Name: linkCookie, Path: CallbackPath, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	if errors.Is(err, connecting.ErrOtherBrowser) {
+		// Not the end user's own browser: nothing of the product's.
+		return err
+	}
+	t, terr := h.endUsers.Outcome(r.Context(), conn.WorkspaceID, conn.ConnectTokenID)
+	if terr != nil {
+		return internalError{terr}
+	}
+	app, aerr := h.apps.App(r.Context(), conn.WorkspaceID, conn.App)
+	if aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		if e := classify(err); e.internal() {
+			h.logFailure(r, e.Status, err)
+		}
+	}
+	h.setLinkHeaders(w, t, nil)
+	return h.linkOutcome(w, r, t, app, acc.ID, err)
+}
+
+// linkOutcome is how a hosted flow ends, whatever the app: success goes
+// to success_redirect_uri with the account id (or a done page), failure
+// to error_redirect_uri with its code (or the error page).
+func (h *Handler) linkOutcome(w http.ResponseWriter, r *http.Request, t endusers.ConnectToken, app *catalog.App, accountID string, err error) error {
+	if err != nil {
+		if t.ErrorRedirectURI == "" {
 			return err
 		}
-		for _, f := range c.App.Fields {
-			if !f.Secret {
-				c.Values[f.Name] = fields[f.Name]
-			}
-		}
-		c.ProviderStatus = e.ProviderStatus
-		h.render(w, r, e.Status, "connect_link.html", view{Title: "Connect " + c.App.Name, Error: e.Message, Content: c})
+		http.Redirect(w, r, withQuery(t.ErrorRedirectURI, "error", endusers.ErrorCode(err)), http.StatusSeeOther)
 		return nil
 	}
 	if t.SuccessRedirectURI != "" {
-		http.Redirect(w, r, withQuery(t.SuccessRedirectURI, "account_id", acc.ID), http.StatusSeeOther)
+		http.Redirect(w, r, withQuery(t.SuccessRedirectURI, "account_id", accountID), http.StatusSeeOther)
 		return nil
 	}
-	c.AccountID = acc.ID
+	c := connectLinkContent{App: app, AccountID: accountID, Reconnect: t.AccountID != ""}
 	h.render(w, r, http.StatusOK, "connect_link.html", view{Title: "Connected", Content: c})
 	return nil
 }
