@@ -107,9 +107,9 @@ type Options struct {
 	Connecting Connecting
 	// Webhooks is needed by Mint with a webhook_url only.
 	Webhooks Webhooks
-	Audit *audit.Log
-	Clock clockwork.Clock
-	Log   *slog.Logger
+	Audit    *audit.Log
+	Clock    clockwork.Clock
+	Log      *slog.Logger
 	// PublicURL is where Latchkey is reached; connect links start with it.
 	PublicURL string
 	// TokenTTL is how long a connect token lasts; zero means

@@ -274,11 +274,12 @@ func (h *Handler) linkStartOAuth(w http.ResponseWriter, r *http.Request, tok str
 // linkCallback ends a hosted page's OAuth flow at the callback: the
 // cookie is spent, and the outcome shown.
 func (h *Handler) linkCallback(w http.ResponseWriter, r *http.Request, conn connecting.Connection, acc accounts.Account, err error) error {
-	http.SetCookie(w, &http.Cookie{Name: linkCookie, Path: CallbackPath, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	if errors.Is(err, connecting.ErrOtherBrowser) {
-		// Not the end user's own browser: nothing of the product's.
+		// Not this browser's flow: nothing of the product's, and its own
+		// cookie (of a flow of its own, maybe) is left alone.
 		return err
 	}
+	http.SetCookie(w, &http.Cookie{Name: linkCookie, Path: CallbackPath, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	t, terr := h.endUsers.Outcome(r.Context(), conn.WorkspaceID, conn.ConnectTokenID)
 	if terr != nil {
 		return internalError{terr}
