@@ -234,7 +234,6 @@ func TestHostedOAuth(t *testing.T) {
 	})
 }
 
-
 // TestHostedOAuthForwarded: an authorize URL started on the hosted page
 // and finished in another browser (no cookie, or another flow's) attaches
 // nothing, goes to no product redirect and reports nothing; the token
@@ -366,4 +365,178 @@ func TestHostedOAuthFailures(t *testing.T) {
 			t.Errorf("an expired token made %d accounts", n)
 		}
 	})
+}
+
+// connectHosted runs a whole hosted OAuth flow of a new token for the end
+// user and returns the account it made.
+func (f hostedFixture) connectHosted(t *testing.T, user string) string {
+	t.Helper()
+	ct := f.mint(t, client.CreateConnectToken{ExternalUserID: user, Apps: []string{"testidp"}, Tags: map[string]string{"org": "acme"},
+		SuccessRedirectURI: "https://app.example/done"})
+	browser := endUserBrowser(t)
+	_, authURL := f.startFlow(t, browser, ct.Token, "testidp")
+	resp, _ := finish(t, browser, authURL)
+	id := location(t, resp).Query().Get("account_id")
+	if id == "" {
+		t.Fatal("no account id")
+	}
+	return id
+}
+
+// TestHostedReconnect: a token minted for an end user's account goes
+// straight to its app and renews it, OAuth or keys, keeping its id, tags
+// and workflow links, and sends account.reconnected; each token's own
+// endpoint gets the events of that token's flows and no other's. Keys
+// the app refuses report connect.failed (keys_refused) and leave the
+// token usable.
+func TestHostedReconnect(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		ownA, ownB := newHookReceiver(t), newHookReceiver(t)
+		f := startHosted(t, b, ownA, ownB)
+		ctx := context.Background()
+		accID := f.connectHosted(t, "eu-5")
+		wf, err := f.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "Who", Steps: []client.WorkflowStep{
+			{Key: "who", Kind: "http", Accounts: map[string]string{"testidp": accID}, HTTP: &client.HTTPStep{App: "testidp", Path: "/userinfo"}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := f.api.Credentials(ctx, accID)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		ctA := f.mint(t, client.CreateConnectToken{AccountID: accID, SuccessRedirectURI: "https://app.example/again", WebhookURL: ownA.URL + "/a"})
+		if ctA.ExternalUserID != "eu-5" || len(ctA.Apps) != 1 || ctA.Apps[0] != "testidp" || ctA.AccountID != accID {
+			t.Fatalf("reconnect token %+v, want the account's end user and app", ctA)
+		}
+		ownA.mu.Lock()
+		ownA.secret = ctA.WebhookSecret
+		ownA.mu.Unlock()
+		if resp, body := f.get(t, ctA.Token, url.Values{}); resp.StatusCode != 200 || !strings.Contains(body, "Reconnect Test IdP") {
+			t.Fatalf("the reconnect page: %d\n%s", resp.StatusCode, body)
+		}
+		browser := endUserBrowser(t)
+		_, authURL := f.startFlow(t, browser, ctA.Token, "testidp")
+		resp, _ := finish(t, browser, authURL)
+		if loc := location(t, resp); loc.Path != "/again" || loc.Query().Get("account_id") != accID {
+			t.Fatalf("reconnecting went to %q, want the same account id", loc)
+		}
+		list := f.endUserAccounts(t, "eu-5")
+		if len(list) != 1 || list[0].ID != accID || list[0].Tags["org"] != "acme" {
+			t.Fatalf("accounts after reconnecting %+v, want the one account, its tags kept", list)
+		}
+		after, err := f.api.Credentials(ctx, accID)
+		if err != nil || after["oauth_access_token"] == before["oauth_access_token"] {
+			t.Errorf("the account's access token was not renewed (%v)", err)
+		}
+		if got, err := f.api.GetWorkflow(ctx, wf.ID); err != nil || got.Steps[0].Accounts["testidp"] != accID {
+			t.Errorf("the workflow's link after reconnecting: %+v, %v", got.Steps, err)
+		}
+
+		// Keys: a SendGrid account of an end user, renewed by a token.
+		keyTok := f.mint(t, client.CreateConnectToken{ExternalUserID: "eu-6", Apps: []string{"sendgrid"}, SuccessRedirectURI: "https://app.example/done"})
+		resp, _ = f.post(t, keyTok.Token, "sendgrid", map[string]string{"api_key": goodKey})
+		keyAcc := location(t, resp).Query().Get("account_id")
+		ctB := f.mint(t, client.CreateConnectToken{AccountID: keyAcc, ExternalUserID: "eu-6", WebhookURL: ownB.URL + "/b"})
+		ownB.mu.Lock()
+		ownB.secret = ctB.WebhookSecret
+		ownB.mu.Unlock()
+		if resp, body := f.get(t, ctB.Token, url.Values{}); resp.StatusCode != 200 || !strings.Contains(body, "Reconnect SendGrid") || !strings.Contains(body, `name="field_api_key"`) {
+			t.Fatalf("the keys reconnect page: %d\n%s", resp.StatusCode, body)
+		}
+		if resp, _ := f.post(t, ctB.Token, "sendgrid", map[string]string{"api_key": "SG.wrong"}); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("a refused key: %d, want 422", resp.StatusCode)
+		}
+		if resp, _ := f.post(t, ctB.Token, "twilio", map[string]string{"account_sid": twilioSID, "auth_token": twilioToken}); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("another app with a reconnect token: %d, want 404", resp.StatusCode)
+		}
+		resp, body := f.post(t, ctB.Token, "sendgrid", map[string]string{"api_key": goodKey})
+		if resp.StatusCode != 200 || !strings.Contains(body, "reconnected") || !strings.Contains(body, keyAcc) {
+			t.Fatalf("new keys: %d, want the done page of the same account:\n%s", resp.StatusCode, body)
+		}
+		if list := f.endUserAccounts(t, "eu-6"); len(list) != 1 || list[0].ID != keyAcc {
+			t.Errorf("accounts of eu-6 %+v, want the one account", list)
+		}
+
+		ownA.await(t, f.clock, 1)
+		ownB.await(t, f.clock, 2)
+		if got := ownA.events("account.reconnected"); len(got) != 1 || got[0]["account_id"] != accID || got[0]["connect_token_id"] != ctA.ID {
+			t.Errorf("token A's endpoint got %v, want one account.reconnected of the account", got)
+		}
+		if got := ownB.events("connect.failed"); len(got) != 1 || got[0]["error"] != "keys_refused" || got[0]["account_id"] != keyAcc {
+			t.Errorf("token B's endpoint got connect.failed %v, want one keys_refused for the account", got)
+		}
+		if got := ownB.events("account.reconnected"); len(got) != 1 || got[0]["account_id"] != keyAcc || got[0]["connect_token_id"] != ctB.ID {
+			t.Errorf("token B's endpoint got account.reconnected %v", got)
+		}
+		// Let the deliverer run a while more: nothing else may come.
+		for range 5 {
+			f.clock.Advance(server.WebhookInterval)
+			time.Sleep(20 * time.Millisecond)
+		}
+		for name, r := range map[string]*hookReceiver{"A": ownA, "B": ownB} {
+			r.mu.Lock()
+			want := map[string]string{"A": ctA.ID, "B": ctB.ID}[name]
+			for _, m := range r.got {
+				if d, _ := m["data"].(map[string]any); d["connect_token_id"] != want {
+					t.Errorf("token %s's endpoint got another's event: %v", name, m)
+				}
+			}
+			if r.bad != 0 {
+				t.Errorf("token %s's endpoint: %d unverified deliveries", name, r.bad)
+			}
+			r.mu.Unlock()
+		}
+		ownA.mu.Lock()
+		if n := len(ownA.raw); n != 1 {
+			t.Errorf("token A's endpoint got %d events, want 1", n)
+		}
+		ownA.mu.Unlock()
+	})
+}
+
+// TestReconnectTokenMint: a reconnect token is minted only for an end
+// user's account the caller may see: not a member's account, not another
+// end user's, not another app, not an account another admin keeps
+// private, not an account of another workspace. Nothing is minted then.
+func TestReconnectTokenMint(t *testing.T) {
+	f := startHosted(t, servertest.Backends[0])
+	ctx := context.Background()
+	accID := f.connectHosted(t, "eu-7")
+	member, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := f.api.Invite(ctx, client.Invite{Email: "ada@acme.test", Role: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := join(t, f.Instance, inv.URL, "ada's password!")
+	adaBackend := namedToken(t, f.fixture, ada.id, "ada-backend", identity.ScopeConnectWrite, identity.ScopeAccountsRead)
+	outsider := otherWorkspace(t, f.Instance)
+	for _, tc := range []struct {
+		name  string
+		as    *client.Client
+		in    client.CreateConnectToken
+		field string
+	}{
+		{"a member's account", f.backend, client.CreateConnectToken{AccountID: member.ID}, "account_id"},
+		{"another end user", f.backend, client.CreateConnectToken{AccountID: accID, ExternalUserID: "eu-8"}, "external_user_id"},
+		{"another app", f.backend, client.CreateConnectToken{AccountID: accID, Apps: []string{"sendgrid"}}, "apps"},
+		{"no such account", f.backend, client.CreateConnectToken{AccountID: "acc_nosuch"}, "account_id"},
+		{"another admin's private account", adaBackend, client.CreateConnectToken{AccountID: accID}, "account_id"},
+		{"another workspace's account", outsider, client.CreateConnectToken{AccountID: accID}, "account_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.as.CreateConnectToken(ctx, tc.in)
+			var p *client.Problem
+			if !asProblem(err, &p) || p.Status != http.StatusUnprocessableEntity || p.Field != tc.field {
+				t.Errorf("minting: %v, want 422 naming %s", err, tc.field)
+			}
+		})
+	}
+	if ct := f.mint(t, client.CreateConnectToken{AccountID: accID, ExternalUserID: "eu-7"}); ct.AccountID != accID {
+		t.Errorf("a matching external_user_id: %+v", ct)
+	}
 }

@@ -260,20 +260,7 @@ func TestConnectLinkWorkspaces(t *testing.T) {
 	if _, err := f.api.SetCustomApp(ctx, "acme_crm", []byte(customApp)); err != nil {
 		t.Fatal(err)
 	}
-	st, now := f.Store(), time.Now().UTC()
-	other := store.Workspace{ID: ids.New("wsp", now), Name: "other", CreatedAt: now}
-	if err := st.CreateWorkspace(ctx, other); err != nil {
-		t.Fatal(err)
-	}
-	zed := store.User{ID: ids.New("usr", now), WorkspaceID: other.ID, Email: "zed@other.test", Name: "Zed", Role: store.RoleOwner, CreatedAt: now}
-	if err := st.CreateUser(ctx, zed); err != nil {
-		t.Fatal(err)
-	}
-	sec, _, err := f.Identity().IssueToken(ctx, other.ID, zed.ID, "other", []string{identity.ScopeAll})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outsider := client.New(f.URL, sec.Reveal(), nil)
+	outsider := otherWorkspace(t, f.Instance)
 	ct, err := outsider.CreateConnectToken(ctx, client.CreateConnectToken{ExternalUserID: "customer-42"})
 	if err != nil {
 		t.Fatal(err)
@@ -298,4 +285,25 @@ func TestConnectLinkWorkspaces(t *testing.T) {
 	if page, err := outsider.ListAccounts(ctx, client.ListOptions{ExternalUserID: "customer-42"}); err != nil || len(page.Data) != 1 {
 		t.Errorf("the other workspace's own account: %v, %v", page, err)
 	}
+}
+
+// otherWorkspace makes a second workspace with an owner, and returns a
+// client with an all-scopes token of that owner.
+func otherWorkspace(t *testing.T, inst *servertest.Instance) *client.Client {
+	t.Helper()
+	ctx := context.Background()
+	st, now := inst.Store(), time.Now().UTC()
+	other := store.Workspace{ID: ids.New("wsp", now), Name: "other", CreatedAt: now}
+	if err := st.CreateWorkspace(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	zed := store.User{ID: ids.New("usr", now), WorkspaceID: other.ID, Email: "zed@other.test", Name: "Zed", Role: store.RoleOwner, CreatedAt: now}
+	if err := st.CreateUser(ctx, zed); err != nil {
+		t.Fatal(err)
+	}
+	sec, _, err := inst.Identity().IssueToken(ctx, other.ID, zed.ID, "other", []string{identity.ScopeAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client.New(inst.URL, sec.Reveal(), nil)
 }
