@@ -73,19 +73,12 @@ type OAuthInput struct {
 // user, or for a reconnect token a new grant for its account. The token
 // is not spent until the account is saved.
 func (s *Service) StartOAuth(ctx context.Context, tok string, in OAuthInput) (connecting.Started, ConnectToken, error) {
-	t, err := s.Lookup(ctx, tok)
+	t, actor, err := s.hosted(ctx, tok, in.App, in.Addr)
 	if err != nil {
-		return connecting.Started{}, ConnectToken{}, err
-	}
-	if !t.Offers(in.App) {
-		return connecting.Started{}, t, ErrAppNotOffered
+		return connecting.Started{}, t, err
 	}
 	if s.conns == nil || len(in.LinkHash) == 0 {
 		return connecting.Started{}, t, errors.New("the hosted page cannot start OAuth connections here")
-	}
-	actor, err := s.minter(ctx, t, in.Addr)
-	if err != nil {
-		return connecting.Started{}, t, err
 	}
 	started, err := s.conns.Connect(ctx, actor, connecting.ConnectInput{
 		App: in.App, Fields: in.Fields, AccountID: t.AccountID, ConnectTokenID: t.ID, LinkHash: in.LinkHash,

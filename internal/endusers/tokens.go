@@ -379,14 +379,7 @@ type ConnectInput struct {
 // posts race. Keys the app's test request refuses are reported as a
 // connect.failed event (keys_refused); a form's mere mistakes are not.
 func (s *Service) Connect(ctx context.Context, tok string, in ConnectInput) (accounts.Account, ConnectToken, error) {
-	t, err := s.Lookup(ctx, tok)
-	if err != nil {
-		return accounts.Account{}, ConnectToken{}, err
-	}
-	if !t.Offers(in.App) {
-		return accounts.Account{}, t, ErrAppNotOffered
-	}
-	actor, err := s.minter(ctx, t, in.Addr)
+	t, actor, err := s.hosted(ctx, tok, in.App, in.Addr)
 	if err != nil {
 		return accounts.Account{}, t, err
 	}
@@ -413,11 +406,19 @@ func (s *Service) Connect(ctx context.Context, tok string, in ConnectInput) (acc
 	return acc, used, nil
 }
 
-// minter is the token's minter, as whom the hosted page connects.
-func (s *Service) minter(ctx context.Context, t ConnectToken, addr string) (identity.Actor, error) {
+// hosted finds the open token tok, checks it offers the app, and
+// returns it with its minter, as whom the hosted page connects.
+func (s *Service) hosted(ctx context.Context, tok, app, addr string) (ConnectToken, identity.Actor, error) {
+	t, err := s.Lookup(ctx, tok)
+	if err != nil {
+		return ConnectToken{}, identity.Actor{}, err
+	}
+	if !t.Offers(app) {
+		return t, identity.Actor{}, ErrAppNotOffered
+	}
 	u, err := s.users.User(ctx, t.WorkspaceID, t.CreatedBy)
 	if err != nil {
-		return identity.Actor{}, fmt.Errorf("connect token %s: its minter: %w", t.ID, err)
+		return t, identity.Actor{}, fmt.Errorf("connect token %s: its minter: %w", t.ID, err)
 	}
-	return identity.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: u.Role, Addr: addr, Surface: identity.SurfaceWeb}, nil
+	return t, identity.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: u.Role, Addr: addr, Surface: identity.SurfaceWeb}, nil
 }

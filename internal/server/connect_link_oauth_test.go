@@ -57,9 +57,7 @@ func startHosted(t *testing.T, b servertest.Backend, tokenReceivers ...*hookRece
 	f.browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var ep struct{ Secret string }
 	hookCall(t, inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/all"}`, http.StatusCreated, &ep)
-	rcv.mu.Lock()
-	rcv.secret = ep.Secret
-	rcv.mu.Unlock()
+	rcv.trust(ep.Secret)
 	return f
 }
 
@@ -117,7 +115,7 @@ func location(t *testing.T, resp *http.Response) *url.URL {
 	return loc
 }
 
-// eventData returns the data of the receiver's events of the type.
+// events returns the data of the receiver's events of the type.
 func (r *hookReceiver) events(typ string) []map[string]any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -146,9 +144,7 @@ func TestHostedOAuth(t *testing.T) {
 		if !strings.HasPrefix(ct.WebhookSecret, "whsec_") || ct.WebhookEndpointID == "" {
 			t.Fatalf("minting with a webhook_url returned secret %q, endpoint %q", ct.WebhookSecret, ct.WebhookEndpointID)
 		}
-		own.mu.Lock()
-		own.secret = ct.WebhookSecret
-		own.mu.Unlock()
+		own.trust(ct.WebhookSecret)
 
 		// One app: the page goes straight to it, with its scopes.
 		resp, body := f.get(t, ct.Token, url.Values{})
@@ -286,9 +282,7 @@ func TestHostedOAuthFailures(t *testing.T) {
 		f := startHosted(t, b, own)
 		ct := f.mint(t, client.CreateConnectToken{ExternalUserID: "eu-3", Apps: []string{"testidp"}, Tags: map[string]string{"plan": "pro"},
 			SuccessRedirectURI: "https://app.example/done", ErrorRedirectURI: "https://app.example/failed?from=lk", WebhookURL: own.URL + "/mine"})
-		own.mu.Lock()
-		own.secret = ct.WebhookSecret
-		own.mu.Unlock()
+		own.trust(ct.WebhookSecret)
 
 		f.idp.Deny("access_denied")
 		browser := endUserBrowser(t)
@@ -410,9 +404,7 @@ func TestHostedReconnect(t *testing.T) {
 		if ctA.ExternalUserID != "eu-5" || len(ctA.Apps) != 1 || ctA.Apps[0] != "testidp" || ctA.AccountID != accID {
 			t.Fatalf("reconnect token %+v, want the account's end user and app", ctA)
 		}
-		ownA.mu.Lock()
-		ownA.secret = ctA.WebhookSecret
-		ownA.mu.Unlock()
+		ownA.trust(ctA.WebhookSecret)
 		if resp, body := f.get(t, ctA.Token, url.Values{}); resp.StatusCode != 200 || !strings.Contains(body, "Reconnect Test IdP") {
 			t.Fatalf("the reconnect page: %d\n%s", resp.StatusCode, body)
 		}
@@ -439,9 +431,7 @@ func TestHostedReconnect(t *testing.T) {
 		resp, _ = f.post(t, keyTok.Token, "sendgrid", map[string]string{"api_key": goodKey})
 		keyAcc := location(t, resp).Query().Get("account_id")
 		ctB := f.mint(t, client.CreateConnectToken{AccountID: keyAcc, ExternalUserID: "eu-6", WebhookURL: ownB.URL + "/b"})
-		ownB.mu.Lock()
-		ownB.secret = ctB.WebhookSecret
-		ownB.mu.Unlock()
+		ownB.trust(ctB.WebhookSecret)
 		if resp, body := f.get(t, ctB.Token, url.Values{}); resp.StatusCode != 200 || !strings.Contains(body, "Reconnect SendGrid") || !strings.Contains(body, `name="field_api_key"`) {
 			t.Fatalf("the keys reconnect page: %d\n%s", resp.StatusCode, body)
 		}
