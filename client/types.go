@@ -156,7 +156,10 @@ type RenameAccount struct {
 
 // CreateConnectToken is the body of POST /v1/connect-tokens.
 type CreateConnectToken struct {
-	ExternalUserID     string            `json:"external_user_id"`
+	// AccountID mints a reconnect token for that end user's account;
+	// ExternalUserID may then be left out.
+	AccountID          string            `json:"account_id,omitempty"`
+	ExternalUserID     string            `json:"external_user_id,omitempty"`
 	Apps               []string          `json:"allowed_apps,omitempty"`
 	Tags               map[string]string `json:"tags,omitempty"`
 	SuccessRedirectURI string            `json:"success_redirect_uri,omitempty"`
@@ -178,8 +181,13 @@ type ConnectToken struct {
 	ErrorRedirectURI   string            `json:"error_redirect_uri,omitempty"`
 	AllowedOrigins     []string          `json:"allowed_origins"`
 	WebhookURL         string            `json:"webhook_url,omitempty"`
-	ExpiresAt          string            `json:"expires_at"`
-	CreatedAt          string            `json:"created_at"`
+	// WebhookEndpointID and WebhookSecret are the endpoint made for
+	// WebhookURL and its signing secret (whsec_...), shown once.
+	WebhookEndpointID string `json:"webhook_endpoint_id,omitempty"`
+	WebhookSecret     string `json:"webhook_secret,omitempty"`
+	AccountID         string `json:"account_id,omitempty"`
+	ExpiresAt         string `json:"expires_at"`
+	CreatedAt         string `json:"created_at"`
 }
 
 // EndUser is one of the product's users and their accounts.

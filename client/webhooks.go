@@ -9,7 +9,10 @@ type WebhookEndpoint struct {
 	Enabled        bool     `json:"enabled"`
 	DisabledReason string   `json:"disabled_reason,omitempty"`
 	Secret         string   `json:"secret,omitempty"`
-	CreatedAt      string   `json:"created_at"`
+	// ConnectTokenID marks the endpoint a connect token's webhook_url
+	// made: it takes that token's events only.
+	ConnectTokenID string `json:"connect_token_id,omitempty"`
+	CreatedAt      string `json:"created_at"`
 }
 
 // CreateWebhook is the body of POST /v1/webhooks; no event types means

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
@@ -75,6 +76,15 @@ type Grant struct {
 	// Scopes are what was asked for, kept when the provider does not say
 	// what it granted.
 	Scopes []string
+	// ExternalUserID and Tags give a new account to a product's end user
+	// (a connection of the hosted connect page).
+	ExternalUserID string
+	Tags           map[string]string
+	// Claim, when set, runs just before the account is saved, and its
+	// error saves nothing: the connect token is spent there.
+	Claim func(ctx context.Context) error
+	// ConnectTokenID is that token, named in the account's event.
+	ConnectTokenID string
 }
 
 // SaveGrant labels the account with the app's identity request and saves
@@ -107,13 +117,22 @@ func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error)
 		a.UpdatedAt = now
 		return nil
 	}
+	if g.Claim != nil {
+		if err := g.Claim(ctx); err != nil {
+			return store.Account{}, err
+		}
+	}
 	if g.AccountID != "" {
 		acc, err := s.store.UpdateAccount(ctx, g.WorkspaceID, g.AccountID, func(a *store.Account) error {
 			a.Nickname = g.Nickname
 			if err := apply(a); err != nil {
 				return err
 			}
-			a.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountReconnected, *a, now, nil)}
+			if g.ConnectTokenID != "" {
+				a.Outbox = []store.WebhookEvent{webhooks.TokenAccountEvent(webhooks.AccountReconnected, *a, now, g.ConnectTokenID)}
+			} else {
+				a.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountReconnected, *a, now, nil)}
+			}
 			return nil
 		})
 		if err != nil {
@@ -126,12 +145,15 @@ func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error)
 	}
 	acc := store.Account{
 		ID: ids.New(ids.Account, now), WorkspaceID: g.WorkspaceID, OwnerID: g.OwnerID, App: app.Slug,
-		Nickname: g.Nickname, Shared: g.Shared, CreatedAt: now,
+		Nickname: g.Nickname, Shared: g.Shared, CreatedAt: now, ExternalUserID: g.ExternalUserID,
+	}
+	if len(g.Tags) > 0 {
+		acc.Tags = maps.Clone(g.Tags)
 	}
 	if err := apply(&acc); err != nil {
 		return store.Account{}, err
 	}
-	acc.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountConnected, acc, now, nil)}
+	acc.Outbox = []store.WebhookEvent{connectedEvent(acc, now, g.ConnectTokenID)}
 	if err := s.store.CreateAccount(ctx, acc); err != nil {
 		return store.Account{}, fmt.Errorf("save account: %w", err)
 	}

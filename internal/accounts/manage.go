@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/audit"
@@ -44,6 +45,9 @@ type CreateInput struct {
 	// just before the account is saved; its error saves nothing. A
 	// connect token is spent here, so a refused key leaves it usable.
 	Claim func(ctx context.Context) error
+	// ConnectTokenID is the connect token the account is made through,
+	// named in its account.connected event.
+	ConnectTokenID string
 }
 
 // Create checks and saves a key-based account. When the app has a test
@@ -103,7 +107,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	if acc.Credentials, err = s.seal(acc.ID, creds); err != nil {
 		return Account{}, err
 	}
-	acc.Outbox = []store.WebhookEvent{webhooks.AccountEvent(webhooks.AccountConnected, acc, now, nil)}
+	acc.Outbox = []store.WebhookEvent{connectedEvent(acc, now, in.ConnectTokenID)}
 	if in.Claim != nil {
 		if err := in.Claim(ctx); err != nil {
 			return Account{}, err
@@ -120,6 +124,15 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	s.audit(ctx, actor, acc.ID, ActionConnected, detail)
 	s.log.InfoContext(ctx, "account connected", "account", acc.ID, "app", app.Slug, "untested", untested)
 	return viewOf(acc), nil
+}
+
+// connectedEvent is the account.connected event of a new account, made
+// through a connect token or not.
+func connectedEvent(acc store.Account, now time.Time, connectTokenID string) store.WebhookEvent {
+	if connectTokenID != "" {
+		return webhooks.TokenAccountEvent(webhooks.AccountConnected, acc, now, connectTokenID)
+	}
+	return webhooks.AccountEvent(webhooks.AccountConnected, acc, now, nil)
 }
 
 // checkKeys checks entered keys against the app's fields and, unless
@@ -452,6 +465,30 @@ const ActionCredentialsReplaced = "account.credentials_replaced"
 // app's test request runs first, as when creating, and a refusal changes
 // nothing.
 func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, fields map[string]string, skipTest bool) (Account, error) {
+	return s.replaceKeys(ctx, actor, id, ReconnectKeysInput{Fields: fields}, skipTest)
+}
+
+// ReconnectKeysInput is new keys given through a connect token for an
+// account of its end user.
+type ReconnectKeysInput struct {
+	Fields map[string]string
+	// Claim runs, as in CreateInput, after the test request passed and
+	// just before the keys are saved; its error saves nothing.
+	Claim func(ctx context.Context) error
+	// ConnectTokenID is the token, named in the account.reconnected
+	// event written with the new keys.
+	ConnectTokenID string
+}
+
+// ReconnectKeys is ReplaceKeys for a reconnect link: it always tests
+// the keys, spends the link through Claim, and reports an
+// account.reconnected event.
+func (s *Service) ReconnectKeys(ctx context.Context, actor Actor, id string, in ReconnectKeysInput) (Account, error) {
+	return s.replaceKeys(ctx, actor, id, in, false)
+}
+
+func (s *Service) replaceKeys(ctx context.Context, actor Actor, id string, in ReconnectKeysInput, skipTest bool) (Account, error) {
+	fields := in.Fields
 	if err := actor.Require(identity.ScopeAccountsWrite); err != nil {
 		return Account{}, err
 	}
@@ -480,10 +517,19 @@ func (s *Service) ReplaceKeys(ctx context.Context, actor Actor, id string, field
 	if err != nil {
 		return Account{}, err
 	}
+	if in.Claim != nil {
+		if err := in.Claim(ctx); err != nil {
+			return Account{}, err
+		}
+	}
 	acc, err = s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {
+		now := s.clock.Now().UTC()
 		a.Credentials, a.Untested, a.IdentityLabel = sealed, untested, label
 		a.Status, a.StatusError = store.StatusHealthy, ""
-		a.UpdatedAt = s.clock.Now().UTC()
+		a.UpdatedAt = now
+		if in.ConnectTokenID != "" {
+			a.Outbox = []store.WebhookEvent{webhooks.TokenAccountEvent(webhooks.AccountReconnected, *a, now, in.ConnectTokenID)}
+		}
 		return nil
 	})
 	if err != nil {

@@ -27,7 +27,7 @@ func (h *Handler) createConnectToken(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	m, err := svc.Mint(r.Context(), actor(r), endusers.MintInput{
-		ExternalUserID: req.ExternalUserID, Apps: req.Apps, Tags: req.Tags,
+		AccountID: req.AccountID, ExternalUserID: req.ExternalUserID, Apps: req.Apps, Tags: req.Tags,
 		SuccessRedirectURI: req.SuccessRedirectURI, ErrorRedirectURI: req.ErrorRedirectURI,
 		AllowedOrigins: req.AllowedOrigins, WebhookURL: req.WebhookURL,
 	})
@@ -38,7 +38,8 @@ func (h *Handler) createConnectToken(w http.ResponseWriter, r *http.Request) err
 	out := client.ConnectToken{
 		ID: t.ID, Token: m.Secret.Reveal(), ConnectLinkURL: m.LinkURL.Reveal(), ExternalUserID: t.ExternalUserID,
 		Apps: orEmpty(t.Apps), Tags: t.Tags, SuccessRedirectURI: t.SuccessRedirectURI, ErrorRedirectURI: t.ErrorRedirectURI,
-		AllowedOrigins: orEmpty(t.AllowedOrigins), WebhookURL: t.WebhookURL,
+		AllowedOrigins: orEmpty(t.AllowedOrigins), WebhookURL: t.WebhookURL, AccountID: t.AccountID,
+		WebhookEndpointID: m.WebhookEndpointID, WebhookSecret: m.WebhookSecret.Reveal(),
 		ExpiresAt: *timestamp(&t.ExpiresAt), CreatedAt: *timestamp(&t.CreatedAt),
 	}
 	if out.Tags == nil {

@@ -105,6 +105,8 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusBadRequest, "invalid-state", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherSession):
 		return problem(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, connecting.ErrOtherBrowser):
+		return problem(http.StatusBadRequest, "other-browser", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherUser):
 		return problem(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrTooManyAttempts):

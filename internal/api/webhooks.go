@@ -24,7 +24,7 @@ func endpointView(e webhooks.Endpoint) client.WebhookEndpoint {
 		types = []string{}
 	}
 	return client.WebhookEndpoint{ID: e.ID, URL: e.URL, EventTypes: types, Enabled: e.Enabled, DisabledReason: e.DisabledReason,
-		CreatedAt: *timestamp(&e.CreatedAt)}
+		ConnectTokenID: e.ConnectTokenID, CreatedAt: *timestamp(&e.CreatedAt)}
 }
 
 func deliveryView(d webhooks.Delivery) client.WebhookDelivery {

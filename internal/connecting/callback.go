@@ -24,6 +24,9 @@ type CallbackInput struct {
 	// HoldHash is the hash of a random cookie the surface sets on the
 	// browser when the connection must wait for it (see WaitingError).
 	HoldHash []byte
+	// LinkHash is the hash of the hosted connect page's cookie the
+	// browser brought, if any.
+	LinkHash []byte
 }
 
 // Errors of finishing a connection in the wrong place. None stores an
@@ -36,6 +39,10 @@ var (
 	// browser signed in as someone else. The connection is spent, so
 	// that browser cannot try again.
 	ErrOtherUser = errors.New("this connection was started by another user, and this browser is signed in as someone else; nothing was saved, and the link no longer works; whoever started it must start it again")
+	// ErrOtherBrowser: a connection started on the hosted connect page
+	// came back to a browser without that page's cookie (a forwarded
+	// authorize URL). The connection is spent; the connect token is not.
+	ErrOtherBrowser = errors.New("this authorization was started in another browser; nothing was saved; open the connect link again in the browser that finishes it")
 	// ErrTooManyAttempts: the one-time code was entered wrong too often.
 	ErrTooManyAttempts = errors.New("the one-time code was entered wrong too many times; nothing was saved; start the connection again")
 )
@@ -105,6 +112,9 @@ func (s *Service) callback(ctx context.Context, in CallbackInput) (store.Connect
 // admit decides whether the browser the callback came back to may finish
 // the connection now.
 func (s *Service) admit(conn store.Connection, in CallbackInput) error {
+	if conn.ConnectTokenID != "" && (len(conn.LinkHash) == 0 || subtle.ConstantTimeCompare(conn.LinkHash, in.LinkHash) != 1) {
+		return ErrOtherBrowser
+	}
 	if len(conn.SessionHash) > 0 && subtle.ConstantTimeCompare(conn.SessionHash, in.SessionHash) != 1 {
 		return ErrOtherSession
 	}
@@ -115,7 +125,7 @@ func (s *Service) admit(conn store.Connection, in CallbackInput) error {
 		return ErrMissingCode
 	}
 	switch {
-	case len(conn.SessionHash) > 0:
+	case len(conn.SessionHash) > 0, conn.ConnectTokenID != "":
 		return nil
 	case len(conn.CodeHash) > 0:
 		return &WaitingError{ConnectionID: conn.ID, NeedCode: true, AttemptsLeft: MaxCodeAttempts - conn.CodeAttempts}
@@ -245,8 +255,14 @@ func (s *Service) conclude(ctx context.Context, conn store.Connection, acc store
 		msg := err.Error()
 		var pe *ProviderError
 		var oe *oauth.Error
-		if !errors.As(err, &pe) && !errors.As(err, &oe) && !errors.Is(err, ErrMissingCode) && !errors.Is(err, ErrOtherSession) && !errors.Is(err, ErrOtherUser) {
+		if !errors.As(err, &pe) && !errors.As(err, &oe) && !errors.Is(err, ErrMissingCode) && !errors.Is(err, ErrOtherSession) &&
+			!errors.Is(err, ErrOtherUser) && !errors.Is(err, ErrOtherBrowser) {
 			msg = "the connection could not be completed"
+		}
+		// A forwarded authorize URL is no attempt of the end user's own:
+		// the product hears of failures of their flow only.
+		if conn.ConnectTokenID != "" && s.tokens != nil && !errors.Is(err, ErrOtherBrowser) {
+			s.tokens.Failed(ctx, conn.WorkspaceID, conn.ConnectTokenID, conn.App, err)
 		}
 		if ferr := s.store.FinishConnection(ctx, conn.ID, store.ConnectionFailed, conn.AccountID, msg); ferr != nil {
 			s.log.ErrorContext(ctx, "recording a failed connection", "connection", conn.ID, "err", ferr)

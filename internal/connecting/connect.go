@@ -65,6 +65,12 @@ type ConnectInput struct {
 	// SessionHash binds the connection to the browser session that started
 	// it: the callback must come back in that session.
 	SessionHash []byte
+	// ConnectTokenID starts the connection for the hosted connect page:
+	// it spends that token, and makes the account for its end user.
+	// LinkHash, the hash of the page's own cookie, binds it to that
+	// browser as SessionHash does.
+	ConnectTokenID string
+	LinkHash       []byte
 }
 
 // Started is a connection waiting for the user at the provider.
@@ -92,7 +98,16 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	if !actor.CanChangeAccounts() {
 		return Started{}, fmt.Errorf("%w: a viewer may not connect accounts", identity.ErrForbidden)
 	}
-	if err := s.limit.allow(actor.WorkspaceID+"/"+actor.UserID, s.clock.Now()); err != nil {
+	if in.ConnectTokenID != "" && (len(in.LinkHash) == 0 || s.tokens == nil) {
+		return Started{}, errors.New("a connection of the hosted connect page must be bound to its browser")
+	}
+	// A hosted page's flows count per connect token, not against the
+	// minter, whose end users are many.
+	limitKey := actor.WorkspaceID + "/" + actor.UserID
+	if in.ConnectTokenID != "" {
+		limitKey = actor.WorkspaceID + "/" + in.ConnectTokenID
+	}
+	if err := s.limit.allow(limitKey, s.clock.Now()); err != nil {
 		return Started{}, err
 	}
 	var reconnect store.Account
@@ -170,23 +185,25 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	verifier := oauth2.GenerateVerifier()
 	now := s.clock.Now().UTC()
 	conn := store.Connection{
-		ID:            ids.New("con", now),
-		WorkspaceID:   actor.WorkspaceID,
-		UserID:        actor.UserID,
-		App:           app.Slug,
-		StateHash:     hashState(state),
-		Nickname:      nickname,
-		Scopes:        scopes,
-		Shared:        in.Shared,
-		AccountID:     reconnect.ID,
-		OAuthClientID: client.ID,
-		SessionHash:   in.SessionHash,
-		Status:        store.ConnectionPending,
-		ExpiresAt:     now.Add(StateTTL),
-		CreatedAt:     now,
+		ID:             ids.New("con", now),
+		WorkspaceID:    actor.WorkspaceID,
+		UserID:         actor.UserID,
+		App:            app.Slug,
+		StateHash:      hashState(state),
+		Nickname:       nickname,
+		Scopes:         scopes,
+		Shared:         in.Shared,
+		AccountID:      reconnect.ID,
+		OAuthClientID:  client.ID,
+		SessionHash:    in.SessionHash,
+		ConnectTokenID: in.ConnectTokenID,
+		LinkHash:       in.LinkHash,
+		Status:         store.ConnectionPending,
+		ExpiresAt:      now.Add(StateTTL),
+		CreatedAt:      now,
 	}
 	var oneTime string
-	if len(in.SessionHash) == 0 && !s.canSignIn(ctx, actor) {
+	if len(in.SessionHash) == 0 && len(in.LinkHash) == 0 && !s.canSignIn(ctx, actor) {
 		// Nobody can sign in as this starter, so the browser that comes
 		// back proves itself with a code only the starter was shown.
 		if oneTime, err = newOneTimeCode(); err != nil {
@@ -287,15 +304,25 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 	if err != nil {
 		return store.Account{}, fmt.Errorf("connection %s: client: %w", conn.ID, err)
 	}
-	tok, err := flow.Exchange(ctx, code, p.Verifier)
-	if err != nil {
-		return store.Account{}, err
-	}
-	return s.accounts.SaveGrant(ctx, accounts.Grant{
+	g := accounts.Grant{
 		WorkspaceID: conn.WorkspaceID, OwnerID: conn.UserID, AccountID: conn.AccountID, App: app,
 		Nickname: conn.Nickname, Shared: conn.Shared, OAuthClientID: conn.OAuthClientID,
-		Fields: p.Fields, Token: tok, Scopes: conn.Scopes,
-	})
+		Fields: p.Fields, Scopes: conn.Scopes,
+	}
+	if conn.ConnectTokenID != "" {
+		// A token used or expired meanwhile fails before the provider is
+		// asked; the token is spent only as the account is saved.
+		t, err := s.tokens.Open(ctx, conn.WorkspaceID, conn.ConnectTokenID)
+		if err != nil {
+			return store.Account{}, err
+		}
+		g.ExternalUserID, g.Tags, g.ConnectTokenID = t.ExternalUserID, t.Tags, conn.ConnectTokenID
+		g.Claim = func(ctx context.Context) error { return s.tokens.Spend(ctx, conn.WorkspaceID, conn.ConnectTokenID) }
+	}
+	if g.Token, err = flow.Exchange(ctx, code, p.Verifier); err != nil {
+		return store.Account{}, err
+	}
+	return s.accounts.SaveGrant(ctx, g)
 }
 
 // clip shortens s to at most n runes, marking the cut.

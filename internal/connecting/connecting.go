@@ -50,7 +50,25 @@ type Users interface {
 	User(ctx context.Context, workspaceID, id string) (identity.User, error)
 }
 
-// Options configure a Service; every field but Clock and Log is required.
+// HostedToken is what a connection of the hosted connect page needs of
+// its connect token: whose account it makes.
+type HostedToken struct {
+	ExternalUserID string
+	Tags           map[string]string
+}
+
+// Tokens are the connect tokens hosted connections spend (package
+// endusers). Open fails when the token is used or expired; Spend spends
+// it, once, with a compare-and-swap; Failed reports a failed attempt
+// (the connect.failed event), and only logs its own failure.
+type Tokens interface {
+	Open(ctx context.Context, workspaceID, id string) (HostedToken, error)
+	Spend(ctx context.Context, workspaceID, id string) error
+	Failed(ctx context.Context, workspaceID, id, app string, err error)
+}
+
+// Options configure a Service; every field but Clock, Log and Tokens is
+// required.
 type Options struct {
 	Store    Store
 	Accounts Accounts
@@ -61,6 +79,8 @@ type Options struct {
 	Ring  *seal.Ring
 	Clock clockwork.Clock
 	Log   *slog.Logger
+	// Tokens is needed by connections of the hosted connect page only.
+	Tokens Tokens
 }
 
 // Service is the connecting service.
@@ -70,6 +90,7 @@ type Service struct {
 	apps     Apps
 	clients  Clients
 	users    Users
+	tokens   Tokens
 	ring     *seal.Ring
 	clock    clockwork.Clock
 	log      *slog.Logger
@@ -85,7 +106,7 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clients: o.Clients, users: o.Users, ring: o.Ring, clock: o.Clock, log: o.Log}
+	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clients: o.Clients, users: o.Users, tokens: o.Tokens, ring: o.Ring, clock: o.Clock, log: o.Log}
 }
 
 // NoClientError means no OAuth client is set for the app, so it cannot
@@ -100,3 +121,7 @@ func (e *NoClientError) Error() string { return e.AppName + ": " + clients.ErrNo
 
 // Unwrap lets errors.Is(err, clients.ErrNoClient) see it.
 func (e *NoClientError) Unwrap() error { return clients.ErrNoClient }
+
+// SetTokens gives the service the connect tokens of the hosted page,
+// which is made after it (package endusers starts its flows here).
+func (s *Service) SetTokens(t Tokens) { s.tokens = t }

@@ -19,13 +19,16 @@ type Connection struct {
 	// AccountID is the account reconnected, or made once done.
 	AccountID string
 	Error     string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// ConnectTokenID is the connect token of a connection of the hosted
+	// connect page, whose outcome that page shows.
+	ConnectTokenID string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
 }
 
 func viewOf(c store.Connection) Connection {
 	return Connection{ID: c.ID, WorkspaceID: c.WorkspaceID, UserID: c.UserID, App: c.App, Status: string(c.Status),
-		AccountID: c.AccountID, Error: c.Error, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
+		AccountID: c.AccountID, Error: c.Error, ConnectTokenID: c.ConnectTokenID, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
 }
 
 // views turns what the flow ended with into what its callers see.

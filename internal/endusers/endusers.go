@@ -19,8 +19,11 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
 
 // Errors of a connect token that cannot be used. Each matches
@@ -57,6 +60,8 @@ const idPrefix = "ctk"
 // Store is what the service needs of the store.
 type Store interface {
 	store.ConnectTokens
+	// AppendWebhookEvents writes the connect.failed events.
+	AppendWebhookEvents(ctx context.Context, events []store.WebhookEvent) error
 }
 
 // Accounts is what the service needs of the accounts service.
@@ -64,6 +69,21 @@ type Accounts interface {
 	List(ctx context.Context, actor identity.Actor, in accounts.ListInput) ([]accounts.Account, bool, error)
 	Delete(ctx context.Context, actor identity.Actor, id string, revoke bool) (outcome, detail string, err error)
 	Create(ctx context.Context, actor identity.Actor, in accounts.CreateInput) (accounts.Account, error)
+	Get(ctx context.Context, actor identity.Actor, id string) (accounts.Account, error)
+	ReconnectKeys(ctx context.Context, actor identity.Actor, id string, in accounts.ReconnectKeysInput) (accounts.Account, error)
+}
+
+// Connecting starts the OAuth flows of the hosted page (package
+// connecting).
+type Connecting interface {
+	Connect(ctx context.Context, actor identity.Actor, in connecting.ConnectInput) (connecting.Started, error)
+}
+
+// Webhooks adds a token's own endpoint, for its webhook_url (package
+// webhooks).
+type Webhooks interface {
+	CheckURL(raw string) error
+	CreateForToken(ctx context.Context, workspaceID, tokenID, rawURL string, tokenExpires time.Time) (webhooks.Endpoint, secret.String, error)
 }
 
 // Users finds a token's minter, as whom the hosted page connects.
@@ -83,9 +103,13 @@ type Options struct {
 	Apps     Apps
 	// Users is needed by Connect only.
 	Users Users
-	Audit *audit.Log
-	Clock clockwork.Clock
-	Log   *slog.Logger
+	// Connecting is needed by StartOAuth only.
+	Connecting Connecting
+	// Webhooks is needed by Mint with a webhook_url only.
+	Webhooks Webhooks
+	Audit    *audit.Log
+	Clock    clockwork.Clock
+	Log      *slog.Logger
 	// PublicURL is where Latchkey is reached; connect links start with it.
 	PublicURL string
 	// TokenTTL is how long a connect token lasts; zero means
@@ -99,6 +123,8 @@ type Service struct {
 	accounts  Accounts
 	apps      Apps
 	users     Users
+	conns     Connecting
+	hooks     Webhooks
 	auditLog  *audit.Log
 	clock     clockwork.Clock
 	log       *slog.Logger
@@ -108,7 +134,7 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, users: o.Users, auditLog: o.Audit, clock: o.Clock, log: o.Log,
+	s := &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, users: o.Users, conns: o.Connecting, hooks: o.Webhooks, auditLog: o.Audit, clock: o.Clock, log: o.Log,
 		publicURL: strings.TrimSuffix(o.PublicURL, "/"), ttl: o.TokenTTL}
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()

@@ -20,13 +20,17 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/validation"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
 
 // ConnectToken is a connect token as callers see it; never its secret.
 type ConnectToken struct {
-	ID                 string
-	WorkspaceID        string
-	ExternalUserID     string
+	ID             string
+	WorkspaceID    string
+	ExternalUserID string
+	// AccountID is the account a reconnect token renews; empty for a
+	// token that connects a new one.
+	AccountID          string
 	Apps               []string
 	Tags               map[string]string
 	SuccessRedirectURI string
@@ -40,13 +44,17 @@ type ConnectToken struct {
 }
 
 func viewOf(t store.ConnectToken) ConnectToken {
-	return ConnectToken{ID: t.ID, WorkspaceID: t.WorkspaceID, ExternalUserID: t.ExternalUserID, Apps: t.Apps, Tags: t.Tags,
+	return ConnectToken{ID: t.ID, WorkspaceID: t.WorkspaceID, ExternalUserID: t.ExternalUserID, AccountID: t.AccountID, Apps: t.Apps, Tags: t.Tags,
 		SuccessRedirectURI: t.SuccessRedirectURI, ErrorRedirectURI: t.ErrorRedirectURI, AllowedOrigins: t.AllowedOrigins,
 		WebhookURL: t.WebhookURL, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, UsedAt: t.UsedAt}
 }
 
 // MintInput is what a product's backend asks a connect token for.
 type MintInput struct {
+	// AccountID mints a reconnect token for that account of an end user:
+	// ExternalUserID then defaults to the account's and must match it,
+	// and the account's app is the one app offered.
+	AccountID          string
 	ExternalUserID     string
 	Apps               []string
 	Tags               map[string]string
@@ -65,6 +73,11 @@ type Minted struct {
 	// LinkURL is the hosted connect page for the token. It holds the
 	// secret, and is as secret.
 	LinkURL secret.String
+	// WebhookEndpointID and WebhookSecret are the endpoint made for the
+	// token's webhook_url and its signing secret, shown once; empty
+	// without one.
+	WebhookEndpointID string
+	WebhookSecret     secret.String
 }
 
 func invalid(field, format string, args ...any) error {
@@ -83,6 +96,11 @@ func (s *Service) Mint(ctx context.Context, actor identity.Actor, in MintInput) 
 	}
 	if !actor.Role.Grants(identity.ScopeConnectWrite) {
 		return Minted{}, fmt.Errorf("%w: a %s cannot mint connect tokens", identity.ErrForbidden, actor.Role)
+	}
+	if in.AccountID != "" {
+		if err := s.reconnectFor(ctx, actor, &in); err != nil {
+			return Minted{}, err
+		}
 	}
 	if err := accounts.CheckExternalUserID(in.ExternalUserID); err != nil {
 		return Minted{}, err
@@ -110,12 +128,25 @@ func (s *Service) Mint(ctx context.Context, actor identity.Actor, in MintInput) 
 	if len(appList) == 0 && actor.Limited() {
 		return Minted{}, invalid("apps", "a token limited to chosen apps must name the apps the end user may connect")
 	}
-	for field, u := range map[string]string{"success_redirect_uri": in.SuccessRedirectURI, "error_redirect_uri": in.ErrorRedirectURI, "webhook_url": in.WebhookURL} {
+	for field, u := range map[string]string{"success_redirect_uri": in.SuccessRedirectURI, "error_redirect_uri": in.ErrorRedirectURI} {
 		if u == "" {
 			continue
 		}
 		if err := checkURL(u); err != nil {
 			return Minted{}, invalid(field, "%v", err)
+		}
+	}
+	if in.WebhookURL != "" {
+		// Checked as every endpoint's URL is, for it becomes one.
+		if s.hooks == nil {
+			return Minted{}, invalid("webhook_url", "webhooks are not delivered by this server")
+		}
+		if err := s.hooks.CheckURL(in.WebhookURL); err != nil {
+			var ie *webhooks.InputError
+			if errors.As(err, &ie) {
+				return Minted{}, invalid("webhook_url", "%s", ie.Message)
+			}
+			return Minted{}, err
 		}
 	}
 	var origins []string
@@ -136,7 +167,7 @@ func (s *Service) Mint(ctx context.Context, actor identity.Actor, in MintInput) 
 	tok := TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	now := s.clock.Now().UTC()
 	t := store.ConnectToken{
-		ID: ids.New(idPrefix, now), WorkspaceID: actor.WorkspaceID, TokenHash: hash(tok), ExternalUserID: in.ExternalUserID,
+		ID: ids.New(idPrefix, now), WorkspaceID: actor.WorkspaceID, TokenHash: hash(tok), ExternalUserID: in.ExternalUserID, AccountID: in.AccountID,
 		Apps: appList, SuccessRedirectURI: in.SuccessRedirectURI, ErrorRedirectURI: in.ErrorRedirectURI,
 		AllowedOrigins: origins, WebhookURL: in.WebhookURL, CreatedBy: actor.UserID, CreatedAt: now, ExpiresAt: now.Add(s.ttl),
 	}
@@ -146,10 +177,53 @@ func (s *Service) Mint(ctx context.Context, actor identity.Actor, in MintInput) 
 	if err := s.store.CreateConnectToken(ctx, t); err != nil {
 		return Minted{}, fmt.Errorf("mint connect token: %w", err)
 	}
-	s.audit(actor, ActionTokenMinted, map[string]string{"connect_token": t.ID, "external_user_id": t.ExternalUserID,
-		"apps": strings.Join(appList, " "), "expires_at": t.ExpiresAt.Format(time.RFC3339)})
-	link := s.publicURL + LinkPath + "?" + url.Values{"token": {tok}}.Encode()
-	return Minted{Token: viewOf(t), Secret: secret.New(tok), LinkURL: secret.New(link)}, nil
+	detail := map[string]string{"connect_token": t.ID, "external_user_id": t.ExternalUserID,
+		"apps": strings.Join(appList, " "), "expires_at": t.ExpiresAt.Format(time.RFC3339)}
+	if t.AccountID != "" {
+		detail["account_id"] = t.AccountID
+	}
+	m := Minted{Token: viewOf(t), Secret: secret.New(tok),
+		LinkURL: secret.New(s.publicURL + LinkPath + "?" + url.Values{"token": {tok}}.Encode())}
+	if in.WebhookURL != "" {
+		// The token is stored first, so the endpoint never names a token
+		// that is not there; a failure here leaves a token nobody was
+		// given, which the purger removes.
+		e, key, err := s.hooks.CreateForToken(ctx, t.WorkspaceID, t.ID, in.WebhookURL, t.ExpiresAt)
+		if err != nil {
+			return Minted{}, fmt.Errorf("mint connect token: its webhook endpoint: %w", err)
+		}
+		m.WebhookEndpointID, m.WebhookSecret = e.ID, key
+		detail["webhook_endpoint"] = e.ID
+	}
+	s.audit(actor, ActionTokenMinted, detail)
+	return m, nil
+}
+
+// reconnectFor fills a reconnect token's end user and app in from its
+// account, which must be an end user's account the actor may see.
+func (s *Service) reconnectFor(ctx context.Context, actor identity.Actor, in *MintInput) error {
+	acc, err := s.accounts.Get(ctx, actor, in.AccountID)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, accounts.ErrNotFound) {
+		return invalid("account_id", "there is no account %q", in.AccountID)
+	}
+	if err != nil {
+		return err
+	}
+	if acc.ExternalUserID == "" {
+		return invalid("account_id", "account %s belongs to a member, not to an end user", acc.ID)
+	}
+	if in.ExternalUserID == "" {
+		in.ExternalUserID = acc.ExternalUserID
+	} else if in.ExternalUserID != acc.ExternalUserID {
+		return invalid("external_user_id", "account %s belongs to another end user", acc.ID)
+	}
+	for _, a := range in.Apps {
+		if a != acc.App {
+			return invalid("apps", "a reconnect token offers its account's app, %s, only", acc.App)
+		}
+	}
+	in.Apps = []string{acc.App}
+	return nil
 }
 
 func hash(tok string) []byte {
@@ -258,7 +332,11 @@ func (s *Service) Use(ctx context.Context, tok string) (ConnectToken, error) {
 	if err != nil {
 		return ConnectToken{}, fmt.Errorf("use connect token: %w", err)
 	}
-	t, err = s.store.UpdateConnectToken(ctx, t.WorkspaceID, t.ID, func(old store.ConnectToken) (store.ConnectToken, error) {
+	return s.spend(ctx, t.WorkspaceID, t.ID)
+}
+
+func (s *Service) spend(ctx context.Context, workspaceID, id string) (ConnectToken, error) {
+	t, err := s.store.UpdateConnectToken(ctx, workspaceID, id, func(old store.ConnectToken) (store.ConnectToken, error) {
 		if err := s.open(old); err != nil {
 			return old, err
 		}
@@ -266,6 +344,9 @@ func (s *Service) Use(ctx context.Context, tok string) (ConnectToken, error) {
 		old.UsedAt = &now
 		return old, nil
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		return ConnectToken{}, ErrInvalidToken
+	}
 	if err != nil {
 		return ConnectToken{}, fmt.Errorf("use connect token: %w", err)
 	}
@@ -290,34 +371,54 @@ type ConnectInput struct {
 }
 
 // Connect saves a key-based account for the token's end user, with its
-// tags, as the token's minter. The keys are tested first; the token is
-// spent only once they pass, just before the account is saved, with a
-// compare-and-swap, so a refused key leaves the token usable and one
-// token makes at most one account however many posts race.
+// tags, as the token's minter; for a reconnect token, it gives that
+// account the new keys instead, keeping its id. The keys are tested
+// first; the token is spent only once they pass, just before the
+// account is saved, with a compare-and-swap, so a refused key leaves the
+// token usable and one token makes at most one account however many
+// posts race. Keys the app's test request refuses are reported as a
+// connect.failed event (keys_refused); a form's mere mistakes are not.
 func (s *Service) Connect(ctx context.Context, tok string, in ConnectInput) (accounts.Account, ConnectToken, error) {
-	t, err := s.Lookup(ctx, tok)
-	if err != nil {
-		return accounts.Account{}, ConnectToken{}, err
-	}
-	if !t.Offers(in.App) {
-		return accounts.Account{}, t, ErrAppNotOffered
-	}
-	minter, err := s.users.User(ctx, t.WorkspaceID, t.CreatedBy)
-	if err != nil {
-		return accounts.Account{}, t, fmt.Errorf("connect token %s: its minter: %w", t.ID, err)
-	}
-	actor := identity.Actor{WorkspaceID: t.WorkspaceID, UserID: minter.ID, Role: minter.Role, Addr: in.Addr, Surface: identity.SurfaceWeb}
-	var used ConnectToken
-	acc, err := s.accounts.Create(ctx, actor, accounts.CreateInput{
-		App: in.App, Fields: in.Fields, ExternalUserID: t.ExternalUserID, Tags: t.Tags,
-		Claim: func(ctx context.Context) error {
-			u, err := s.Use(ctx, tok)
-			used = u
-			return err
-		},
-	})
+	t, actor, err := s.hosted(ctx, tok, in.App, in.Addr)
 	if err != nil {
 		return accounts.Account{}, t, err
 	}
+	var used ConnectToken
+	claim := func(ctx context.Context) error {
+		u, err := s.Use(ctx, tok)
+		used = u
+		return err
+	}
+	var acc accounts.Account
+	if t.AccountID != "" {
+		acc, err = s.accounts.ReconnectKeys(ctx, actor, t.AccountID, accounts.ReconnectKeysInput{Fields: in.Fields, Claim: claim, ConnectTokenID: t.ID})
+	} else {
+		acc, err = s.accounts.Create(ctx, actor, accounts.CreateInput{
+			App: in.App, Fields: in.Fields, ExternalUserID: t.ExternalUserID, Tags: t.Tags, Claim: claim, ConnectTokenID: t.ID,
+		})
+	}
+	if err != nil {
+		if isTestFailed(err) {
+			s.failed(ctx, t, in.App, ErrorKeysRefused)
+		}
+		return accounts.Account{}, t, err
+	}
 	return acc, used, nil
+}
+
+// hosted finds the open token tok, checks it offers the app, and
+// returns it with its minter, as whom the hosted page connects.
+func (s *Service) hosted(ctx context.Context, tok, app, addr string) (ConnectToken, identity.Actor, error) {
+	t, err := s.Lookup(ctx, tok)
+	if err != nil {
+		return ConnectToken{}, identity.Actor{}, err
+	}
+	if !t.Offers(app) {
+		return t, identity.Actor{}, ErrAppNotOffered
+	}
+	u, err := s.users.User(ctx, t.WorkspaceID, t.CreatedBy)
+	if err != nil {
+		return t, identity.Actor{}, fmt.Errorf("connect token %s: its minter: %w", t.ID, err)
+	}
+	return t, identity.Actor{WorkspaceID: t.WorkspaceID, UserID: u.ID, Role: u.Role, Addr: addr, Surface: identity.SurfaceWeb}, nil
 }

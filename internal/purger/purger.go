@@ -1,5 +1,5 @@
-// Package purger deletes expired browser sessions, OAuth connections and
-// connect tokens in the background, so that no table of them grows without
+// Package purger deletes expired browser sessions, OAuth connections,
+// connect tokens and their webhook endpoints in the background, so that no table of them grows without
 // bound. Several
 // replicas may run it at once: a DELETE of what is already gone is
 // harmless.
@@ -18,6 +18,7 @@ type Store interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 	DeleteExpiredConnections(ctx context.Context, before time.Time) (int, error)
 	DeleteExpiredConnectTokens(ctx context.Context, before time.Time) (int, error)
+	DeleteExpiredWebhookEndpoints(ctx context.Context, before time.Time) (int, error)
 }
 
 // Defaults.
@@ -80,7 +81,14 @@ func (p *Purger) Pass(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		p.Log.ErrorContext(ctx, "purging expired connect tokens", "err", err)
 	}
-	if sessions > 0 || connections > 0 || tokens > 0 {
-		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections, "connect_tokens", tokens)
+	// A connect token's own webhook endpoint carries its purge time,
+	// past the retry window of the token's last events.
+	endpoints, err := p.Store.DeleteExpiredWebhookEndpoints(ctx, now)
+	if err != nil && ctx.Err() == nil {
+		p.Log.ErrorContext(ctx, "purging connect tokens' webhook endpoints", "err", err)
+	}
+	if sessions > 0 || connections > 0 || tokens > 0 || endpoints > 0 {
+		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections, "connect_tokens", tokens,
+			"webhook_endpoints", endpoints)
 	}
 }

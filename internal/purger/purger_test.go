@@ -43,6 +43,16 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	if err := st.CreateConnectToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
+	// Its own webhook endpoint is due a day and more after it expires.
+	purgeAt := now.Add(4*time.Hour + 25*time.Hour)
+	if err := st.CreateWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "whk_1", WorkspaceID: "wsp_1", URL: "https://hooks.example/x", Secrets: []byte("s"),
+		Enabled: true, ConnectTokenID: tok.ID, PurgeAfter: &purgeAt, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	endpointLeft := func() bool {
+		_, err := st.GetWebhookEndpoint(ctx, "wsp_1", "whk_1")
+		return !errors.Is(err, store.ErrNotFound)
+	}
 	tokenLeft := func() bool {
 		_, err := st.GetConnectToken(ctx, "wsp_1", tok.ID)
 		return !errors.Is(err, store.ErrNotFound)
@@ -94,5 +104,12 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	pass(11 * time.Hour)
 	if sessionLeft() {
 		t.Fatal("a session expired 12 hours after sign-in was kept")
+	}
+	if !endpointLeft() {
+		t.Fatal("a connect token's endpoint was deleted within the retry window of its last events")
+	}
+	pass(14 * time.Hour)
+	if endpointLeft() {
+		t.Fatal("a connect token's endpoint past its purge time was kept")
 	}
 }

@@ -112,8 +112,8 @@ func TestConnectLinkPage(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(body, "SendGrid") || !strings.Contains(body, "Twilio") {
 			t.Fatalf("the app list: %d, want SendGrid and Twilio in:\n%s", resp.StatusCode, body)
 		}
-		if !strings.Contains(body, "not yet available here") {
-			t.Errorf("the OAuth app is not marked as not yet available")
+		if !strings.Contains(body, "Slack") || !strings.Contains(body, `class="tag oauth"`) {
+			t.Errorf("the OAuth app is not offered, marked as OAuth")
 		}
 		if strings.Contains(body, "HubSpot") {
 			t.Errorf("the list shows an app the token does not offer")
@@ -198,17 +198,18 @@ func TestConnectLinkPage(t *testing.T) {
 	})
 }
 
-// TestConnectLinkAnyApp: a token that names no apps offers the key apps,
-// frames nowhere, and without a success redirect shows a done page.
+// TestConnectLinkAnyApp: a token that names no apps offers the key and
+// OAuth apps, frames nowhere, and without a success redirect shows a
+// done page.
 func TestConnectLinkAnyApp(t *testing.T) {
 	f := startLink(t, servertest.Backends[0])
 	ct := f.mint(t, client.CreateConnectToken{ExternalUserID: "customer-7"})
 	resp, body := f.get(t, ct.Token, url.Values{"q": {"send"}})
-	if resp.StatusCode != 200 || !strings.Contains(body, "SendGrid") || strings.Contains(body, "not yet available here") {
-		t.Errorf("the any-app list: %d, want key apps only:\n%s", resp.StatusCode, body)
+	if resp.StatusCode != 200 || !strings.Contains(body, "SendGrid") {
+		t.Errorf("the any-app list: %d, want SendGrid:\n%s", resp.StatusCode, body)
 	}
-	if _, body := f.get(t, ct.Token, url.Values{"q": {"slack"}}); strings.Contains(body, ">Slack<") {
-		t.Errorf("the any-app list offers an OAuth app")
+	if _, body := f.get(t, ct.Token, url.Values{"q": {"slack"}}); !strings.Contains(body, ">Slack<") {
+		t.Errorf("the any-app list does not offer an OAuth app:\n%s", body)
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("CSP = %q, want frame-ancestors 'none'", csp)
@@ -259,20 +260,7 @@ func TestConnectLinkWorkspaces(t *testing.T) {
 	if _, err := f.api.SetCustomApp(ctx, "acme_crm", []byte(customApp)); err != nil {
 		t.Fatal(err)
 	}
-	st, now := f.Store(), time.Now().UTC()
-	other := store.Workspace{ID: ids.New("wsp", now), Name: "other", CreatedAt: now}
-	if err := st.CreateWorkspace(ctx, other); err != nil {
-		t.Fatal(err)
-	}
-	zed := store.User{ID: ids.New("usr", now), WorkspaceID: other.ID, Email: "zed@other.test", Name: "Zed", Role: store.RoleOwner, CreatedAt: now}
-	if err := st.CreateUser(ctx, zed); err != nil {
-		t.Fatal(err)
-	}
-	sec, _, err := f.Identity().IssueToken(ctx, other.ID, zed.ID, "other", []string{identity.ScopeAll})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outsider := client.New(f.URL, sec.Reveal(), nil)
+	outsider := otherWorkspace(t, f.Instance)
 	ct, err := outsider.CreateConnectToken(ctx, client.CreateConnectToken{ExternalUserID: "customer-42"})
 	if err != nil {
 		t.Fatal(err)
@@ -297,4 +285,25 @@ func TestConnectLinkWorkspaces(t *testing.T) {
 	if page, err := outsider.ListAccounts(ctx, client.ListOptions{ExternalUserID: "customer-42"}); err != nil || len(page.Data) != 1 {
 		t.Errorf("the other workspace's own account: %v, %v", page, err)
 	}
+}
+
+// otherWorkspace makes a second workspace with an owner, and returns a
+// client with an all-scopes token of that owner.
+func otherWorkspace(t *testing.T, inst *servertest.Instance) *client.Client {
+	t.Helper()
+	ctx := context.Background()
+	st, now := inst.Store(), time.Now().UTC()
+	other := store.Workspace{ID: ids.New("wsp", now), Name: "other", CreatedAt: now}
+	if err := st.CreateWorkspace(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	zed := store.User{ID: ids.New("usr", now), WorkspaceID: other.ID, Email: "zed@other.test", Name: "Zed", Role: store.RoleOwner, CreatedAt: now}
+	if err := st.CreateUser(ctx, zed); err != nil {
+		t.Fatal(err)
+	}
+	sec, _, err := inst.Identity().IssueToken(ctx, other.ID, zed.ID, "other", []string{identity.ScopeAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client.New(inst.URL, sec.Reveal(), nil)
 }

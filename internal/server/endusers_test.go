@@ -10,9 +10,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/identity"
-	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
-	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // TestEndUsersAPI: a product's backend keeps its users' accounts with
@@ -134,20 +132,7 @@ func TestEndUsersAPI(t *testing.T) {
 		}
 
 		// Another workspace: its customer-42 is nobody here.
-		st, now := f.Store(), time.Now().UTC()
-		other := store.Workspace{ID: ids.New("wsp", now), Name: "other", CreatedAt: now}
-		if err := st.CreateWorkspace(ctx, other); err != nil {
-			t.Fatal(err)
-		}
-		zed := store.User{ID: ids.New("usr", now), WorkspaceID: other.ID, Email: "zed@other.test", Name: "Zed", Role: store.RoleOwner, CreatedAt: now}
-		if err := st.CreateUser(ctx, zed); err != nil {
-			t.Fatal(err)
-		}
-		sec, _, err := f.Identity().IssueToken(ctx, other.ID, zed.ID, "other", []string{identity.ScopeAll})
-		if err != nil {
-			t.Fatal(err)
-		}
-		outsider := client.New(f.URL, sec.Reveal(), nil)
+		outsider := otherWorkspace(t, f.Instance)
 		if _, err := outsider.GetEndUser(ctx, "customer-42"); status(err) != 404 {
 			t.Errorf("another workspace's GET end user: %v, want 404", err)
 		}

@@ -156,16 +156,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.apiRoutes = apiHandler.Routes()
 	auditSvc := audit.NewService(st, auditLog, clock)
 	apiHandler.SetAudit(auditSvc)
-	endUsers := endusers.New(endusers.Options{
-		Store: st, Accounts: svc, Apps: appSvc, Users: who, Audit: auditLog, Clock: clock, Log: log,
-		PublicURL: cfg.PublicURL, TokenTTL: cfg.ConnectTokenTTL,
-	})
-	apiHandler.SetEndUsers(endUsers)
 	hooks, err := newWebhooks(cfg, st, ring, clock, log)
 	if err != nil {
 		return fail(err)
 	}
 	s.webhooks = hooks
+	endUsers := endusers.New(endusers.Options{
+		Store: st, Accounts: svc, Apps: appSvc, Users: who, Connecting: connSvc, Webhooks: hooks, Audit: auditLog, Clock: clock, Log: log,
+		PublicURL: cfg.PublicURL, TokenTTL: cfg.ConnectTokenTTL,
+	})
+	connSvc.SetTokens(endUsers)
+	apiHandler.SetEndUsers(endUsers)
 	apiHandler.SetWebhooks(hooks)
 	apiHandler.SetActions(actionSvc)
 	s.handler = s.routes(apiHandler, web.New(web.Options{

@@ -52,6 +52,13 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	return r
 }
 
+// trust sets the secret the receiver verifies signatures with.
+func (r *hookReceiver) trust(secret string) {
+	r.mu.Lock()
+	r.secret = secret
+	r.mu.Unlock()
+}
+
 // hookCall sends one API request with the admin token and decodes the answer.
 func hookCall(t *testing.T, inst *servertest.Instance, method, path, body string, want int, out any) {
 	t.Helper()
@@ -118,9 +125,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		if !strings.HasPrefix(ep.Secret, "whsec_") {
 			t.Fatalf("secret %q", ep.Secret)
 		}
-		rcv.mu.Lock()
-		rcv.secret = ep.Secret
-		rcv.mu.Unlock()
+		rcv.trust(ep.Secret)
 		var list struct {
 			Data []map[string]any `json:"data"`
 		}
@@ -196,9 +201,7 @@ func TestWebhooksOAuthGrantLost(t *testing.T) {
 		}
 		var ep struct{ ID, Secret string }
 		hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
-		rcv.mu.Lock()
-		rcv.secret = ep.Secret
-		rcv.mu.Unlock()
+		rcv.trust(ep.Secret)
 
 		started, err := f.api.Connect(ctx, client.Connect{App: "testidp", Nickname: ptr("work")})
 		if err != nil {

@@ -85,6 +85,11 @@ type Connection struct {
 	// empty when the starter signs in instead.
 	CodeHash     []byte
 	CodeAttempts int
+	// ConnectTokenID is the connect token a connection started on the
+	// hosted connect page spends; LinkHash is the SHA-256 of that page's
+	// cookie, which the callback must bring back. Both empty otherwise.
+	ConnectTokenID string
+	LinkHash       []byte
 	// Held is the provider's authorization code, sealed with the
 	// connection's id bound, while the connection is waiting; HoldHash is
 	// the SHA-256 of the cookie of the browser it came back to.

@@ -17,12 +17,27 @@ type WebhookEndpoint struct {
 	Enabled bool
 	// DisabledReason says why an endpoint was disabled, empty when enabled.
 	DisabledReason string
+	// ConnectTokenID binds an endpoint a connect token brought (its
+	// webhook_url) to that token: it takes only events of the token's
+	// flows. PurgeAfter is when it is deleted. Both empty for the
+	// workspace's own endpoints.
+	ConnectTokenID string
+	PurgeAfter     *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
 
-// Takes reports whether the endpoint is sent events of the type.
-func (e WebhookEndpoint) Takes(eventType string) bool {
+// Takes reports whether the endpoint is sent the event: of a type it
+// takes and, for a token's endpoint, of that token's flows.
+func (e WebhookEndpoint) Takes(ev WebhookEvent) bool {
+	if e.ConnectTokenID != "" && e.ConnectTokenID != ev.ConnectTokenID {
+		return false
+	}
+	return e.TakesType(ev.Type)
+}
+
+// TakesType reports whether the endpoint is sent events of the type.
+func (e WebhookEndpoint) TakesType(eventType string) bool {
 	if len(e.EventTypes) == 0 {
 		return true
 	}
@@ -42,6 +57,9 @@ type WebhookEvent struct {
 	Type        string
 	Payload     []byte
 	CreatedAt   time.Time
+	// ConnectTokenID is the connect token whose flow the event reports,
+	// if any: that token's own endpoint is sent it too. Not stored.
+	ConnectTokenID string
 }
 
 // DeliveryStatus is where one event's delivery to one endpoint is.
@@ -96,6 +114,10 @@ type Webhooks interface {
 	// with a pending delivery, due at its event's time, for every enabled
 	// endpoint of the event's workspace that takes its type.
 	AppendWebhookEvents(ctx context.Context, events []WebhookEvent) error
+	// DeleteExpiredWebhookEndpoints deletes the endpoints (connect
+	// tokens' ones) whose purge time is at or before the given time, with
+	// their deliveries, and says how many.
+	DeleteExpiredWebhookEndpoints(ctx context.Context, before time.Time) (int, error)
 	// DeleteAccountWithEvents is DeleteAccount that appends events to the
 	// outbox in the same transaction.
 	DeleteAccountWithEvents(ctx context.Context, workspaceID, id string, events []WebhookEvent) error

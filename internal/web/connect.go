@@ -196,12 +196,19 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	if s := h.current(r); s != nil {
 		in.SessionHash, in.UserID = s.hash, s.user.ID
 	}
+	if c, err := r.Cookie(linkCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
+		in.LinkHash = hashCookie(c.Value)
+	}
 	hold, err := randomValue()
 	if err != nil {
 		return internalError{err}
 	}
 	in.HoldHash = hashCookie(hold)
 	conn, acc, err := h.connecting.Callback(r.Context(), in)
+	if conn.ConnectTokenID != "" && h.endUsers != nil {
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		return h.linkCallback(w, r, conn, acc, err)
+	}
 	var wait *connecting.WaitingError
 	if errors.As(err, &wait) {
 		http.SetCookie(w, &http.Cookie{

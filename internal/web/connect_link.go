@@ -7,22 +7,37 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 )
 
 // The hosted connect page: a product's end user, who has no Latchkey
-// sign-in, connects an account with a connect token. Only key-based apps
-// for now; an OAuth app is listed as not yet available here.
+// sign-in, connects an account with a connect token: the keys form of a
+// key-based app, or the OAuth flow of an OAuth app, bound to the page's
+// own cookie (linkCookie) so that only the browser that started it can
+// finish it.
+
+// linkCookie binds an OAuth flow started on the hosted page to the
+// browser: set when the flow starts, sent back only to the callback.
+// One browser runs one hosted flow at a time: a second start replaces
+// the cookie, and the first flow then fails at its callback.
+const linkCookie = "latchkey_link"
+
+// linkOriginCookie carries, beside linkCookie, the origin of the page
+// that embeds the flow through connect.js, to the callback that posts it
+// the outcome; checked again there against the token's allowed origins.
+const linkOriginCookie = "latchkey_link_origin"
 
 // linkCard is an app the connect link offers.
 type linkCard struct {
 	Slug, Name, Href string
 	Categories       []string
-	// NotHere marks an OAuth app, which this page cannot connect yet.
-	NotHere bool
+	OAuth            bool
 }
 
 type connectLinkContent struct {
@@ -36,7 +51,12 @@ type connectLinkContent struct {
 	// refusal.
 	Values         map[string]string
 	ProviderStatus int
-	NotHere        bool
+	// OAuth: the app connects through its provider; Scopes are what the
+	// flow asks for, shown before the end user goes there.
+	OAuth  bool
+	Scopes []string
+	// Reconnect: the token renews one account of the end user's.
+	Reconnect bool
 	// Back is the app list, when the token offers more than one app.
 	Back      string
 	AccountID string
@@ -71,7 +91,7 @@ func embedOrigin(t endusers.ConnectToken, raw string) string {
 func (h *Handler) lookupLink(w http.ResponseWriter, r *http.Request, tok string) (endusers.ConnectToken, error) {
 	t, err := h.endUsers.Lookup(r.Context(), tok)
 	if errors.Is(err, endusers.ErrInvalidToken) {
-		w.Header().Set("Content-Security-Policy", linkPolicy(endusers.ConnectToken{AllowedOrigins: []string{"*"}}))
+		w.Header().Set("Content-Security-Policy", h.linkPolicy(endusers.ConnectToken{AllowedOrigins: []string{"*"}}, nil))
 		w.Header().Del("X-Frame-Options")
 	}
 	return t, err
@@ -80,11 +100,20 @@ func (h *Handler) lookupLink(w http.ResponseWriter, r *http.Request, tok string)
 // linkPolicy is the page's Content-Security-Policy: the strict one, but
 // framed by the token's allowed origins, and its form may end in a
 // redirect to the token's redirect URIs (form-action governs that).
-func linkPolicy(t endusers.ConnectToken) string {
+// For an OAuth app the form ends in a redirect to its provider, which
+// form-action governs too.
+func (h *Handler) linkPolicy(t endusers.ConnectToken, app *catalog.App) string {
 	formAction := []string{"'self'"}
 	for _, u := range []string{t.SuccessRedirectURI, t.ErrorRedirectURI} {
 		if p, err := url.Parse(u); err == nil && u != "" {
 			if o := p.Scheme + "://" + p.Host; !slices.Contains(formAction, o) {
+				formAction = append(formAction, o)
+			}
+		}
+	}
+	if app != nil && app.Auth == catalog.AuthOAuth2 {
+		for _, o := range slices.Concat(authorizeSources(app), h.httpOrigins) {
+			if !slices.Contains(formAction, o) {
 				formAction = append(formAction, o)
 			}
 		}
@@ -97,8 +126,8 @@ func linkPolicy(t endusers.ConnectToken) string {
 		"form-action " + strings.Join(formAction, " ") + "; frame-ancestors " + frame + "; base-uri 'none'"
 }
 
-func setLinkHeaders(w http.ResponseWriter, t endusers.ConnectToken) {
-	w.Header().Set("Content-Security-Policy", linkPolicy(t))
+func (h *Handler) setLinkHeaders(w http.ResponseWriter, t endusers.ConnectToken, app *catalog.App) {
+	w.Header().Set("Content-Security-Policy", h.linkPolicy(t, app))
 	if len(t.AllowedOrigins) > 0 {
 		// frame-ancestors says who may frame the page; the blanket
 		// DENY would override it in older browsers.
@@ -106,7 +135,8 @@ func setLinkHeaders(w http.ResponseWriter, t endusers.ConnectToken) {
 	}
 }
 
-// linkPage shows the token's apps, or with app= one app's keys form.
+// linkPage shows the token's apps, or with app= (or when it offers one
+// app) that app: its keys form, or the scopes its OAuth flow asks for.
 func (h *Handler) connectLinkPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	tok := q.Get("token")
@@ -114,15 +144,20 @@ func (h *Handler) connectLinkPage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	setLinkHeaders(w, t)
 	c := connectLinkContent{Token: tok, Values: map[string]string{}, Origin: embedOrigin(t, q.Get("origin"))}
-	if slug := q.Get("app"); slug != "" {
+	slug := q.Get("app")
+	if slug == "" && len(t.Apps) == 1 {
+		slug = t.Apps[0]
+	}
+	if slug != "" {
 		if err := h.linkApp(r, t, slug, &c); err != nil {
 			return err
 		}
-		h.render(w, r, http.StatusOK, "connect_link.html", view{Title: "Connect " + c.App.Name, Content: c})
+		h.setLinkHeaders(w, t, c.App)
+		h.render(w, r, http.StatusOK, "connect_link.html", view{Title: linkTitle(c), Content: c})
 		return nil
 	}
+	h.setLinkHeaders(w, t, nil)
 	c.Query = strings.TrimSpace(q.Get("q"))
 	if c.Apps, err = h.linkCards(r, t, &c); err != nil {
 		return internalError{err}
@@ -139,16 +174,29 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 	if err != nil {
 		return err
 	}
-	c.App, c.NotHere = app, app.Auth != catalog.AuthKeys
+	if app.Auth != catalog.AuthKeys && app.Auth != catalog.AuthOAuth2 {
+		return endusers.ErrAppNotOffered
+	}
+	c.App, c.OAuth, c.Reconnect = app, app.Auth == catalog.AuthOAuth2, t.AccountID != ""
+	if c.OAuth {
+		c.Scopes = endusers.Scopes(app)
+	}
 	if len(t.Apps) != 1 {
 		c.Back = linkHref(c.Token, c.Origin, url.Values{})
 	}
 	return nil
 }
 
+func linkTitle(c connectLinkContent) string {
+	if c.Reconnect {
+		return "Reconnect " + c.App.Name
+	}
+	return "Connect " + c.App.Name
+}
+
 // linkCards are the apps the token offers that match query: its own
-// list (OAuth ones marked not yet available), or every key-based app of
-// the token's workspace.
+// list, or every app of the token's workspace that connects with keys or
+// OAuth.
 func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, c *connectLinkContent) ([]linkCard, error) {
 	query := c.Query
 	var list []*catalog.App
@@ -169,38 +217,41 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, c *connect
 		if err != nil {
 			return nil, err
 		}
-		list, _ = cat.List(catalog.Filter{Query: query, Auth: catalog.AuthKeys, Limit: 60})
+		list, _ = cat.List(catalog.Filter{Query: query, Limit: 60})
 	}
 	out := make([]linkCard, 0, len(list))
 	for _, a := range list {
-		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, NotHere: a.Auth != catalog.AuthKeys,
+		if a.Auth != catalog.AuthKeys && a.Auth != catalog.AuthOAuth2 {
+			continue
+		}
+		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, OAuth: a.Auth == catalog.AuthOAuth2,
 			Href: linkHref(c.Token, c.Origin, url.Values{"app": {a.Slug}})})
 	}
 	return out, nil
 }
 
-// linkConnect saves the end user's keys: the form again on a refusal
-// (the token unspent), the success redirect (or a done page) with the
-// account id, or the error redirect when the flow cannot go on.
+// connectLinkPost saves the end user's keys, or starts an OAuth app's
+// flow: the form again on a refusal (the token unspent), else the flow's
+// outcome (linkOutcome), or for OAuth the provider.
 func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error {
 	tok := r.PostFormValue("token")
 	t, err := h.lookupLink(w, r, tok)
 	if err != nil {
 		return err
 	}
-	setLinkHeaders(w, t)
 	c := connectLinkContent{Token: tok, Values: map[string]string{}, Origin: embedOrigin(t, r.PostFormValue("origin"))}
 	if err := h.linkApp(r, t, r.PostFormValue("app"), &c); err != nil {
 		return err
 	}
-	if c.NotHere {
-		return endusers.ErrAppNotOffered
-	}
+	h.setLinkHeaders(w, t, c.App)
 	fields := map[string]string{}
 	for _, f := range c.App.Fields {
 		if v := r.PostFormValue("field_" + f.Name); v != "" {
 			fields[f.Name] = v
 		}
+	}
+	if c.OAuth {
+		return h.linkStartOAuth(w, r, tok, c, fields)
 	}
 	acc, _, err := h.endUsers.Connect(r.Context(), tok, endusers.ConnectInput{App: c.App.Slug, Fields: fields, Addr: clientIP(r)})
 	if err != nil {
@@ -210,36 +261,122 @@ func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		if e.internal() {
-			if c.Origin != "" {
-				// connect.js reports it; the page says so in general words.
-				h.logFailure(r, e.Status, err)
-				c.Failed = "server_error"
-				h.render(w, r, e.Status, "connect_link.html", view{Title: "Not connected", Error: friendly(e.Status), Content: c})
-				return nil
+			h.logFailure(r, e.Status, err)
+			return h.linkOutcome(w, r, t, c.App, c.Origin, "", err)
+		}
+		h.linkForm(w, r, c, fields, e)
+		return nil
+	}
+	return h.linkOutcome(w, r, t, c.App, c.Origin, acc.ID, nil)
+}
+
+// linkForm shows the app's form again with the error beside it; secrets
+// are not sent back to the browser.
+func (h *Handler) linkForm(w http.ResponseWriter, r *http.Request, c connectLinkContent, fields map[string]string, e webError) {
+	for _, f := range c.App.Fields {
+		if !f.Secret {
+			c.Values[f.Name] = fields[f.Name]
+		}
+	}
+	c.ProviderStatus = e.ProviderStatus
+	h.render(w, r, e.Status, "connect_link.html", view{Title: linkTitle(c), Error: e.Message, Content: c})
+}
+
+// linkStartOAuth sets the page's cookie and sends the browser to the
+// provider; the callback must bring the cookie back.
+func (h *Handler) linkStartOAuth(w http.ResponseWriter, r *http.Request, tok string, c connectLinkContent, fields map[string]string) error {
+	value, err := randomValue()
+	if err != nil {
+		return internalError{err}
+	}
+	started, _, err := h.endUsers.StartOAuth(r.Context(), tok, endusers.OAuthInput{
+		App: c.App.Slug, Fields: fields, LinkHash: hashCookie(value), Addr: clientIP(r),
+	})
+	if err != nil {
+		if e := classify(err); !e.internal() && !errors.Is(err, endusers.ErrInvalidToken) {
+			h.linkForm(w, r, c, fields, e)
+			return nil
+		}
+		return err
+	}
+	for name, v := range map[string]string{linkCookie: value, linkOriginCookie: c.Origin} {
+		if v != "" {
+			http.SetCookie(w, &http.Cookie{
+				Name: name, Value: v, Path: CallbackPath, HttpOnly: true, Secure: h.secure,
+				SameSite: http.SameSiteLaxMode, MaxAge: int(connecting.StateTTL / time.Second),
+			})
+		}
+	}
+	http.Redirect(w, r, started.AuthorizeURL, http.StatusSeeOther)
+	return nil
+}
+
+// linkCallback ends a hosted page's OAuth flow at the callback: the
+// cookie is spent, and the outcome shown.
+func (h *Handler) linkCallback(w http.ResponseWriter, r *http.Request, conn connecting.Connection, acc accounts.Account, err error) error {
+	if errors.Is(err, connecting.ErrOtherBrowser) {
+		// Not this browser's flow: nothing of the product's, and its own
+		// cookie (of a flow of its own, maybe) is left alone.
+		return err
+	}
+	var origin string
+	if c, err := r.Cookie(linkOriginCookie); err == nil {
+		origin = c.Value
+	}
+	for _, name := range []string{linkCookie, linkOriginCookie} {
+		http.SetCookie(w, &http.Cookie{Name: name, Path: CallbackPath, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	}
+	t, terr := h.endUsers.Outcome(r.Context(), conn.WorkspaceID, conn.ConnectTokenID)
+	if terr != nil {
+		return internalError{terr}
+	}
+	// The page that embedded the flow's start, if the token still allows
+	// it: the popup connect.js opened posts the outcome to it.
+	origin = embedOrigin(t, origin)
+	app, aerr := h.apps.App(r.Context(), conn.WorkspaceID, conn.App)
+	if aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		if e := classify(err); e.internal() {
+			h.logFailure(r, e.Status, err)
+		}
+	}
+	h.setLinkHeaders(w, t, nil)
+	return h.linkOutcome(w, r, t, app, origin, acc.ID, err)
+}
+
+// linkOutcome is how a hosted flow ends, whatever the app: success goes
+// to success_redirect_uri with the account id (or a done page), failure
+// to error_redirect_uri with its code (or the error page).
+//
+// Embedded by connect.js (origin, one of the token's allowed origins), the
+// page shows the outcome and posts it to origin instead.
+func (h *Handler) linkOutcome(w http.ResponseWriter, r *http.Request, t endusers.ConnectToken, app *catalog.App, origin, accountID string, err error) error {
+	if err != nil {
+		if origin != "" {
+			e := classify(err)
+			msg := e.Message
+			if e.internal() {
+				msg = friendly(e.Status)
 			}
-			if t.ErrorRedirectURI != "" {
-				h.logFailure(r, e.Status, err)
-				http.Redirect(w, r, withQuery(t.ErrorRedirectURI, "error", "server_error"), http.StatusSeeOther)
-				return nil
-			}
+			c := connectLinkContent{App: app, Origin: origin, Failed: endusers.ErrorCode(err)}
+			h.render(w, r, e.Status, "connect_link.html", view{Title: "Not connected", Error: msg, Content: c})
+			return nil
+		}
+		if t.ErrorRedirectURI == "" {
 			return err
 		}
-		for _, f := range c.App.Fields {
-			if !f.Secret {
-				c.Values[f.Name] = fields[f.Name]
-			}
-		}
-		c.ProviderStatus = e.ProviderStatus
-		h.render(w, r, e.Status, "connect_link.html", view{Title: "Connect " + c.App.Name, Error: e.Message, Content: c})
+		http.Redirect(w, r, withQuery(t.ErrorRedirectURI, "error", endusers.ErrorCode(err)), http.StatusSeeOther)
 		return nil
 	}
 	// Embedded by connect.js, the page posts the outcome to its opener
 	// instead of leaving for the redirect URI.
-	if t.SuccessRedirectURI != "" && c.Origin == "" {
-		http.Redirect(w, r, withQuery(t.SuccessRedirectURI, "account_id", acc.ID), http.StatusSeeOther)
+	if t.SuccessRedirectURI != "" && origin == "" {
+		http.Redirect(w, r, withQuery(t.SuccessRedirectURI, "account_id", accountID), http.StatusSeeOther)
 		return nil
 	}
-	c.AccountID = acc.ID
+	c := connectLinkContent{App: app, AccountID: accountID, Reconnect: t.AccountID != "", Origin: origin}
 	h.render(w, r, http.StatusOK, "connect_link.html", view{Title: "Connected", Content: c})
 	return nil
 }

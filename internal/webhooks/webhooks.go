@@ -111,6 +111,9 @@ type Endpoint struct {
 	EventTypes     []string
 	Enabled        bool
 	DisabledReason string
+	// ConnectTokenID marks an endpoint a connect token brought: it is
+	// sent that token's events only, and goes some time after the token.
+	ConnectTokenID string
 	CreatedAt      time.Time
 }
 
@@ -122,7 +125,8 @@ type signingSecret struct {
 }
 
 func view(e store.WebhookEndpoint) Endpoint {
-	return Endpoint{ID: e.ID, URL: e.URL, EventTypes: e.EventTypes, Enabled: e.Enabled, DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt}
+	return Endpoint{ID: e.ID, URL: e.URL, EventTypes: e.EventTypes, Enabled: e.Enabled, DisabledReason: e.DisabledReason,
+		ConnectTokenID: e.ConnectTokenID, CreatedAt: e.CreatedAt}
 }
 
 // may: owners and admins manage a workspace's webhooks.
@@ -190,17 +194,50 @@ func (s *Service) Create(ctx context.Context, a identity.Actor, in CreateInput) 
 		}
 	}
 	now := s.clock.Now().UTC()
-	e := store.WebhookEndpoint{ID: ids.New(ids.WebhookEndpoint, now), WorkspaceID: a.WorkspaceID, URL: u, EventTypes: types,
-		Enabled: true, CreatedAt: now, UpdatedAt: now}
+	return s.create(ctx, store.WebhookEndpoint{ID: ids.New(ids.WebhookEndpoint, now), WorkspaceID: a.WorkspaceID, URL: u, EventTypes: types,
+		Enabled: true, CreatedAt: now, UpdatedAt: now})
+}
+
+func (s *Service) create(ctx context.Context, e store.WebhookEndpoint) (Endpoint, secret.String, error) {
 	key := newSecret()
+	var err error
 	if e.Secrets, err = s.sealSecrets(e.ID, []signingSecret{{Key: key}}); err != nil {
 		return Endpoint{}, secret.String{}, err
 	}
 	if err := s.store.CreateWebhookEndpoint(ctx, e); err != nil {
 		return Endpoint{}, secret.String{}, fmt.Errorf("create webhook endpoint: %w", err)
 	}
-	s.log.InfoContext(ctx, "webhook endpoint created", "endpoint", e.ID, "workspace", e.WorkspaceID)
+	s.log.InfoContext(ctx, "webhook endpoint created", "endpoint", e.ID, "workspace", e.WorkspaceID, "connect_token", e.ConnectTokenID)
 	return view(e), secret.New(key), nil
+}
+
+// TokenEventTypes are what a connect token's own endpoint is sent, for
+// the flows of that token.
+var TokenEventTypes = []string{AccountConnected, AccountReconnected, ConnectFailed}
+
+// TokenRetention is how long after its token expires a token's endpoint
+// is kept: past RetryFor, so the last events' retries run out first.
+const TokenRetention = RetryFor + time.Hour
+
+// CheckURL checks an endpoint URL as Create would, storing nothing.
+func (s *Service) CheckURL(raw string) error {
+	_, err := s.checkURL(raw)
+	return err
+}
+
+// CreateForToken adds the endpoint a connect token brought (its
+// webhook_url), sent that token's TokenEventTypes only and deleted
+// TokenRetention after the token expires. It returns the signing
+// secret, shown this once. The caller minted the token, and so may.
+func (s *Service) CreateForToken(ctx context.Context, workspaceID, tokenID, rawURL string, tokenExpires time.Time) (Endpoint, secret.String, error) {
+	u, err := s.checkURL(rawURL)
+	if err != nil {
+		return Endpoint{}, secret.String{}, err
+	}
+	now := s.clock.Now().UTC()
+	purge := tokenExpires.UTC().Add(TokenRetention)
+	return s.create(ctx, store.WebhookEndpoint{ID: ids.New(ids.WebhookEndpoint, now), WorkspaceID: workspaceID, URL: u,
+		EventTypes: slices.Clone(TokenEventTypes), Enabled: true, ConnectTokenID: tokenID, PurgeAfter: &purge, CreatedAt: now, UpdatedAt: now})
 }
 
 func (s *Service) sealSecrets(id string, list []signingSecret) ([]byte, error) {
@@ -330,7 +367,61 @@ func (s *Service) Redeliver(ctx context.Context, a identity.Actor, endpointID, i
 // ids, app, owner, end user, tags, labels and status, never a credential
 // and never the free metadata.
 func AccountEvent(typ string, a store.Account, now time.Time, detail map[string]string) store.WebhookEvent {
+	data := accountData(a)
+	if len(detail) > 0 {
+		data["detail"] = detail
+	}
+	return event(typ, a.WorkspaceID, now, data)
+}
+
+// TokenAccountEvent is AccountEvent for a change made through a connect
+// token: its data names the token, and the token's own endpoint takes it.
+func TokenAccountEvent(typ string, a store.Account, now time.Time, connectTokenID string) store.WebhookEvent {
+	data := accountData(a)
+	data["connect_token_id"] = connectTokenID
+	ev := event(typ, a.WorkspaceID, now, data)
+	ev.ConnectTokenID = connectTokenID
+	return ev
+}
+
+// ConnectFailure is a hosted connect attempt that failed, as the
+// connect.failed event reports it.
+type ConnectFailure struct {
+	WorkspaceID    string
+	ConnectTokenID string
+	App            string
+	ExternalUserID string
+	Tags           map[string]string
+	// AccountID is the account a reconnect token was for, if any.
+	AccountID string
+	// Error is one of the documented codes (access_denied, ...).
+	Error string
+}
+
+// ConnectFailedEvent is the outbox event of a failed connect attempt.
+// It carries ids, app, end user, tags and the error code, never what
+// the end user entered nor what the provider sent.
+func ConnectFailedEvent(f ConnectFailure, now time.Time) store.WebhookEvent {
+	data := map[string]any{"connect_token_id": f.ConnectTokenID, "app": f.App, "external_user_id": f.ExternalUserID, "error": f.Error}
+	if f.AccountID != "" {
+		data["account_id"] = f.AccountID
+	}
+	if len(f.Tags) > 0 {
+		data["tags"] = f.Tags
+	}
+	ev := event(ConnectFailed, f.WorkspaceID, now, data)
+	ev.ConnectTokenID = f.ConnectTokenID
+	return ev
+}
+
+func event(typ, workspaceID string, now time.Time, data map[string]any) store.WebhookEvent {
 	now = now.UTC()
+	id := ids.New(ids.WebhookMessage, now)
+	body, _ := json.Marshal(map[string]any{"id": id, "type": typ, "timestamp": now.Format(time.RFC3339Nano), "data": data})
+	return store.WebhookEvent{ID: id, WorkspaceID: workspaceID, Type: typ, Payload: body, CreatedAt: now}
+}
+
+func accountData(a store.Account) map[string]any {
 	data := map[string]any{
 		"account_id": a.ID,
 		"app":        a.App,
@@ -346,12 +437,7 @@ func AccountEvent(typ string, a store.Account, now time.Time, detail map[string]
 	if len(a.Tags) > 0 {
 		data["tags"] = a.Tags
 	}
-	if len(detail) > 0 {
-		data["detail"] = detail
-	}
-	id := ids.New(ids.WebhookMessage, now)
-	body, _ := json.Marshal(map[string]any{"id": id, "type": typ, "timestamp": now.Format(time.RFC3339Nano), "data": data})
-	return store.WebhookEvent{ID: id, WorkspaceID: a.WorkspaceID, Type: typ, Payload: body, CreatedAt: now}
+	return data
 }
 
 // MaxOverlap bounds how long a rotated-out secret keeps signing.

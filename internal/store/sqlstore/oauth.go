@@ -149,7 +149,7 @@ func scanClient(row scanner) (store.OAuthClient, error) {
 
 const connectionColumns = `id, workspace_id, user_id, app, state_hash, nickname, scopes, shared,
 	account_id, oauth_client_id, sealed, status, error, expires_at, created_at, session_hash,
-	code_hash, code_attempts, held, hold_hash`
+	code_hash, code_attempts, held, hold_hash, connect_token_id, link_hash`
 
 // CreateConnection stores a new authorization in progress.
 func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error {
@@ -158,10 +158,11 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error 
 		return fmt.Errorf("create connection %s: %w", c.ID, err)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		c.ID, c.WorkspaceID, c.UserID, c.App, c.StateHash, c.Nickname, scopes, c.Shared,
 		c.AccountID, c.OAuthClientID, nonNil(c.Sealed), string(c.Status), c.Error, micros(c.ExpiresAt), micros(c.CreatedAt),
-		nonNil(c.SessionHash), nonNil(c.CodeHash), c.CodeAttempts, nonNil(c.Held), nonNil(c.HoldHash))
+		nonNil(c.SessionHash), nonNil(c.CodeHash), c.CodeAttempts, nonNil(c.Held), nonNil(c.HoldHash),
+		c.ConnectTokenID, nonNil(c.LinkHash))
 	if err != nil {
 		return s.conflict(err, "create connection %s", c.ID)
 	}
@@ -236,7 +237,7 @@ func scanConnection(row scanner) (store.Connection, error) {
 	var expires, created int64
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.UserID, &c.App, &c.StateHash, &c.Nickname, &scopes, &c.Shared,
 		&c.AccountID, &c.OAuthClientID, &c.Sealed, &status, &c.Error, &expires, &created, &c.SessionHash,
-		&c.CodeHash, &c.CodeAttempts, &c.Held, &c.HoldHash)
+		&c.CodeHash, &c.CodeAttempts, &c.Held, &c.HoldHash, &c.ConnectTokenID, &c.LinkHash)
 	if err != nil {
 		return store.Connection{}, err
 	}
@@ -244,7 +245,7 @@ func scanConnection(row scanner) (store.Connection, error) {
 		return store.Connection{}, fmt.Errorf("connection %s: scopes: %w", c.ID, err)
 	}
 	c.Status = store.ConnectionStatus(status)
-	c.SessionHash = storedBytes(c.SessionHash)
+	c.SessionHash, c.LinkHash = storedBytes(c.SessionHash), storedBytes(c.LinkHash)
 	c.CodeHash, c.Held, c.HoldHash = storedBytes(c.CodeHash), storedBytes(c.Held), storedBytes(c.HoldHash)
 	c.ExpiresAt, c.CreatedAt = fromMicros(expires), fromMicros(created)
 	return c, nil

@@ -11,7 +11,8 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-const endpointColumns = `id, workspace_id, url, event_types, secrets, enabled, disabled_reason, created_at, updated_at`
+const endpointColumns = `id, workspace_id, url, event_types, secrets, enabled, disabled_reason, created_at, updated_at,
+	connect_token_id, purge_after`
 
 // CreateWebhookEndpoint stores e; ErrConflict when its id exists.
 func (s *Store) CreateWebhookEndpoint(ctx context.Context, e store.WebhookEndpoint) error {
@@ -19,8 +20,9 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e store.WebhookEndpoi
 	if err != nil {
 		return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.ID, e.WorkspaceID, e.URL, types, e.Secrets, e.Enabled, e.DisabledReason, micros(e.CreatedAt), micros(e.UpdatedAt))
+	_, err = s.db.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.ID, e.WorkspaceID, e.URL, types, e.Secrets, e.Enabled, e.DisabledReason, micros(e.CreatedAt), micros(e.UpdatedAt),
+		e.ConnectTokenID, nullMicros(e.PurgeAfter))
 	if err != nil {
 		return s.conflict(err, "create webhook endpoint %s", e.ID)
 	}
@@ -39,8 +41,10 @@ func scanEndpoint(row scanner) (store.WebhookEndpoint, error) {
 		e            store.WebhookEndpoint
 		types        string
 		created, upd int64
+		purge        sql.NullInt64
 	)
-	if err := row.Scan(&e.ID, &e.WorkspaceID, &e.URL, &types, &e.Secrets, &e.Enabled, &e.DisabledReason, &created, &upd); err != nil {
+	if err := row.Scan(&e.ID, &e.WorkspaceID, &e.URL, &types, &e.Secrets, &e.Enabled, &e.DisabledReason, &created, &upd,
+		&e.ConnectTokenID, &purge); err != nil {
 		return store.WebhookEndpoint{}, err
 	}
 	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
@@ -49,7 +53,7 @@ func scanEndpoint(row scanner) (store.WebhookEndpoint, error) {
 	if len(e.EventTypes) == 0 {
 		e.EventTypes = nil
 	}
-	e.CreatedAt, e.UpdatedAt = fromMicros(created), fromMicros(upd)
+	e.CreatedAt, e.UpdatedAt, e.PurgeAfter = fromMicros(created), fromMicros(upd), fromNullMicros(purge)
 	return e, nil
 }
 
@@ -107,6 +111,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, workspaceID, id strin
 		return store.WebhookEndpoint{}, err
 	}
 	e.ID, e.WorkspaceID, e.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
+	e.ConnectTokenID, e.PurgeAfter = orig.ConnectTokenID, orig.PurgeAfter
 	types, err := toJSON(nonNilStrings(e.EventTypes))
 	if err != nil {
 		return store.WebhookEndpoint{}, fmt.Errorf("update webhook endpoint %s: %w", id, err)
@@ -188,7 +193,7 @@ func (s *Store) writeOutbox(ctx context.Context, tx *sql.Tx, events []store.Webh
 			endpoints[ev.WorkspaceID] = list
 		}
 		for _, e := range list {
-			if !e.Takes(ev.Type) {
+			if !e.Takes(ev) {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
@@ -200,6 +205,33 @@ func (s *Store) writeOutbox(ctx context.Context, tx *sql.Tx, events []store.Webh
 		}
 	}
 	return nil
+}
+
+// DeleteExpiredWebhookEndpoints deletes the endpoints due for purging,
+// with their deliveries.
+func (s *Store) DeleteExpiredWebhookEndpoints(ctx context.Context, before time.Time) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired webhook endpoints: begin: %w", err)
+	}
+	defer tx.Rollback()
+	// Deliveries first: SQLite enforces foreign keys only when asked.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE endpoint_id IN
+		(SELECT id FROM webhook_endpoints WHERE purge_after <= $1)`, micros(before)); err != nil {
+		return 0, fmt.Errorf("delete expired webhook endpoints: deliveries: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE purge_after <= $1`, micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired webhook endpoints: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete expired webhook endpoints: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("delete expired webhook endpoints: commit: %w", err)
+	}
+	return int(n), nil
 }
 
 // DeleteAccountWithEvents deletes the account and appends events, together.

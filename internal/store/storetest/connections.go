@@ -85,6 +85,11 @@ func testConnectionsCreateGet(t *testing.T, s store.Store) {
 			ID: "con_bare", WorkspaceID: "wsp_1", UserID: "usr_bob", App: "github", StateHash: hash(2),
 			Status: store.ConnectionPending, ExpiresAt: at(5), CreatedAt: at(1),
 		}},
+		{"of the hosted connect page", func() store.Connection {
+			c := fullConnection("wsp_1", "con_hosted", hash(4))
+			c.ConnectTokenID, c.LinkHash = "ctk_1", hash(5)
+			return c
+		}()},
 		{"empty scopes, failed", func() store.Connection {
 			c := fullConnection("wsp_1", "con_failed", hash(3))
 			c.Scopes = []string{}

@@ -17,6 +17,7 @@ var webhookTests = []struct {
 	{"WebhookOutboxWithTheChange", testWebhookOutboxWithTheChange},
 	{"WebhookDeliveryUpdate", testWebhookDeliveryUpdate},
 	{"WebhookLeaseConcurrent", testWebhookLeaseConcurrent},
+	{"WebhookTokenEndpoints", testWebhookTokenEndpoints},
 }
 
 func mustEndpoint(t *testing.T, s store.Store, ws, id string, enabled bool, types ...string) store.WebhookEndpoint {
@@ -249,5 +250,75 @@ func WebhookLeaseShared(t *testing.T, stores ...store.Store) {
 	wg.Wait()
 	if len(seen) != 30 {
 		t.Errorf("%d deliveries leased, want all 30", len(seen))
+	}
+}
+
+// testWebhookTokenEndpoints: a connect token's endpoint keeps its token
+// and purge time, takes only events of that token (the workspace's
+// endpoints take those too), and is purged with its deliveries once due.
+func testWebhookTokenEndpoints(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	mustEndpoint(t, s, "wsp_1", "whk_all", true)
+	purge := at(60)
+	tok := store.WebhookEndpoint{ID: "whk_tok", WorkspaceID: "wsp_1", URL: "https://hooks.example/tok", EventTypes: []string{"account.connected", "connect.failed"},
+		Secrets: []byte("sealed"), Enabled: true, ConnectTokenID: "ctk_1", PurgeAfter: &purge, CreatedAt: t0, UpdatedAt: t0}
+	must(t, "CreateWebhookEndpoint whk_tok", s.CreateWebhookEndpoint(ctx, tok))
+	got, err := s.GetWebhookEndpoint(ctx, "wsp_1", "whk_tok")
+	must(t, "GetWebhookEndpoint", err)
+	if got.ConnectTokenID != "ctk_1" || got.PurgeAfter == nil || !got.PurgeAfter.Equal(micro(purge)) {
+		t.Fatalf("whk_tok read back as %+v", got)
+	}
+	if all, _ := s.GetWebhookEndpoint(ctx, "wsp_1", "whk_all"); all.ConnectTokenID != "" || all.PurgeAfter != nil {
+		t.Errorf("the workspace's endpoint read back as %+v", all)
+	}
+	upd, err := s.UpdateWebhookEndpoint(ctx, "wsp_1", "whk_tok", func(e *store.WebhookEndpoint) error {
+		e.ConnectTokenID, e.PurgeAfter, e.UpdatedAt = "ctk_other", nil, at(1)
+		return nil
+	})
+	must(t, "UpdateWebhookEndpoint", err)
+	if got, _ := s.GetWebhookEndpoint(ctx, "wsp_1", "whk_tok"); got.ConnectTokenID != "ctk_1" || got.PurgeAfter == nil || upd.ConnectTokenID != "ctk_1" {
+		t.Errorf("an update changed the token binding: %+v", got)
+	}
+
+	mine := event("wsp_1", "msg_1", "account.connected", 1)
+	mine.ConnectTokenID = "ctk_1"
+	other := event("wsp_1", "msg_2", "account.connected", 2)
+	other.ConnectTokenID = "ctk_2"
+	failed := event("wsp_1", "msg_3", "connect.failed", 3)
+	failed.ConnectTokenID = "ctk_1"
+	must(t, "AppendWebhookEvents", s.AppendWebhookEvents(ctx, []store.WebhookEvent{mine, other, event("wsp_1", "msg_4", "account.connected", 4), failed}))
+	ids := func(endpoint string) []string {
+		t.Helper()
+		l, err := s.ListWebhookDeliveries(ctx, "wsp_1", endpoint, "", 0)
+		must(t, "ListWebhookDeliveries", err)
+		var out []string
+		for _, d := range l {
+			out = append(out, d.EventID)
+		}
+		return out
+	}
+	if got := fmt.Sprint(ids("whk_tok")); got != "[msg_3 msg_1]" {
+		t.Errorf("the token's endpoint got %s, want its token's msg_3 and msg_1 only", got)
+	}
+	if got := fmt.Sprint(ids("whk_all")); got != "[msg_4 msg_3 msg_2 msg_1]" {
+		t.Errorf("the workspace's endpoint got %s, want every event", got)
+	}
+
+	n, err := s.DeleteExpiredWebhookEndpoints(ctx, at(59))
+	must(t, "DeleteExpiredWebhookEndpoints", err)
+	if n != 0 {
+		t.Errorf("before its purge time: %d deleted", n)
+	}
+	n, err = s.DeleteExpiredWebhookEndpoints(ctx, at(60))
+	must(t, "DeleteExpiredWebhookEndpoints", err)
+	if _, gerr := s.GetWebhookEndpoint(ctx, "wsp_1", "whk_tok"); n != 1 || !errors.Is(gerr, store.ErrNotFound) {
+		t.Errorf("at its purge time: %d deleted, the endpoint %v", n, gerr)
+	}
+	if got := ids("whk_tok"); len(got) != 0 {
+		t.Errorf("the purged endpoint keeps deliveries %v", got)
+	}
+	if got := ids("whk_all"); len(got) != 4 {
+		t.Errorf("purging touched the workspace's endpoint: %v", got)
 	}
 }
