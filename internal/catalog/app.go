@@ -50,6 +50,9 @@ type App struct {
 	Test *Probe `yaml:"test,omitempty" json:"test,omitempty"`
 	// Identity is the "who am I" request whose answer labels the account.
 	Identity *Probe `yaml:"identity,omitempty" json:"identity,omitempty"`
+	// RateLimit names the app's own rate-limit reset header, which the
+	// proxy reads when an answer of 429 or 503 has no Retry-After.
+	RateLimit *RateLimit `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
 }
 
 // Field is one value the user enters when connecting.
