@@ -6,28 +6,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
-
-// syncBuffer is a buffer the stand-in writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestStandIn(t *testing.T) {
 	var errOut bytes.Buffer
@@ -38,7 +21,7 @@ func TestStandIn(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &servertest.LockedBuffer{}
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"standin", "-key", "the-key", "-size", "100"}, out, io.Discard) }()
 	var url string
