@@ -14,6 +14,11 @@
 // same against the bare handler. It cleans up after itself (temporary
 // folder, schema) and exits 0 whatever the ratio: it reports, it does not
 // judge.
+//
+//	go run ./cmd/latchkey-load standin -key KEY [-listen 127.0.0.1:PORT] [-size 512]
+//
+// runs a stand-in provider on loopback until interrupted, for measuring
+// the proxy from outside (scripts/bench-proxy).
 package main
 
 import (
@@ -54,6 +59,9 @@ type report struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "standin" {
+		return standin(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	backend := fs.String("backend", "sqlite", "store: sqlite or postgres")

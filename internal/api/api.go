@@ -23,6 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/proxy"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -55,6 +56,10 @@ type Handler struct {
 	webhooks *webhooks.Service
 	// actions lists and runs the catalog's actions.
 	actions *actions.Service
+	// proxy forwards requests to apps with an account's credentials.
+	proxy *proxy.Service
+	// proxyRoute is the proxy's handler, reached before the mux.
+	proxyRoute http.Handler
 }
 
 // New returns the API handler; mount it at the server's root.
@@ -134,13 +139,24 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("GET /v1/actions", h.listActions)
 	route("GET /v1/actions/{ref}", h.getAction)
 	route("POST /v1/actions/{ref}/run", h.runAction)
+	// The proxy takes any method, and its paths are read as sent: see
+	// IsProxyPath.
+	h.patterns = append(h.patterns, proxyPattern)
+	h.proxyRoute = h.authenticate(h.adapt(h.serveProxy))
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)
 	}))
 	return h
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if IsProxyPath(r) {
+		r.Pattern = proxyPattern
+		h.proxyRoute.ServeHTTP(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // Routes lists the patterns of every authenticated route, in the order
 // they were registered.

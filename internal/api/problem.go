@@ -18,6 +18,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/proxy"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -63,6 +64,8 @@ func toProblem(err error) *Problem {
 	var noClient *connecting.NoClientError
 	var keyApp *accounts.KeyAppError
 	var trl *identity.RateLimitError
+	var pathErr *proxy.PathError
+	var tooLarge *proxy.TooLargeError
 	switch {
 	case errors.As(err, &ie):
 		return inputProblem(ie)
@@ -184,6 +187,18 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such webhook endpoint or delivery in this workspace")
 	case errors.Is(err, webhooks.ErrInFlight):
 		return problem(http.StatusConflict, "in-flight", "The delivery is being sent", err.Error())
+	case errors.As(err, &pathErr):
+		return problem(http.StatusBadRequest, "proxy-path", "The path is not one the proxy forwards", pathErr.Error())
+	case errors.Is(err, proxy.ErrMethod):
+		return problem(http.StatusMethodNotAllowed, "method-not-allowed", "The proxy does not forward this method", err.Error())
+	case errors.As(err, &tooLarge) && tooLarge.Request:
+		return problem(http.StatusRequestEntityTooLarge, "body-too-large", "The body is too large", tooLarge.Error())
+	case errors.As(err, &tooLarge):
+		return problem(http.StatusBadGateway, "answer-too-large", "The provider's answer is too large", tooLarge.Error())
+	case errors.Is(err, proxy.ErrTimeout):
+		return problem(http.StatusGatewayTimeout, "provider-timeout", "The provider did not answer in time", err.Error())
+	case errors.Is(err, proxy.ErrUnreachable):
+		return problem(http.StatusBadGateway, "provider-unreachable", "The provider could not be reached", err.Error())
 	case isNotFound(err):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):

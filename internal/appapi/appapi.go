@@ -213,6 +213,10 @@ func providerMessage(b []byte) string {
 	return ""
 }
 
+// Scrub blanks any credential value in s, for text a provider sent back
+// that Latchkey passes on (the proxy's answer headers).
+func Scrub(s string, v Values) string { return scrub(s, v) }
+
 // scrub blanks any credential value that a provider echoed back.
 func scrub(s string, v Values) string {
 	for _, val := range v {

@@ -52,6 +52,9 @@ type App struct {
 	Identity *Probe `yaml:"identity,omitempty" json:"identity,omitempty"`
 	// Actions are prebuilt requests to the app's API (see Action).
 	Actions []Action `yaml:"actions,omitempty" json:"actions,omitempty"`
+	// RateLimit names the app's own rate-limit reset header, which the
+	// proxy reads when an answer of 429 or 503 has no Retry-After.
+	RateLimit *RateLimit `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
 }
 
 // Field is one value the user enters when connecting.

@@ -77,6 +77,14 @@ func TestParseRejects(t *testing.T) {
 		}, "request_auth: a keys app must say"},
 		{"identity without label", func(s string) string { return strings.Replace(s, "  label: '{email}'\n", "", 1) }, "identity.label: is required"},
 		{"bad pattern", func(s string) string { return strings.Replace(s, "'^(us|eu)$'", "'^(us'", 1) }, "fields[0].pattern"},
+		{"rate limit", func(s string) string {
+			return s + "rate_limit:\n  reset_header: X-RateLimit-Reset\n  reset_format: unix_ms\n"
+		}, ""},
+		{"rate limit without header", func(s string) string { return s + "rate_limit:\n  reset_format: unix\n" }, `rate_limit.reset_header: "" is not a header name`},
+		{"rate limit bad header", func(s string) string { return s + "rate_limit:\n  reset_header: 'X Reset:'\n" }, `rate_limit.reset_header: "X Reset:" is not a header name`},
+		{"rate limit bad format", func(s string) string {
+			return s + "rate_limit:\n  reset_header: X-RateLimit-Reset\n  reset_format: iso\n"
+		}, `rate_limit.reset_format: "iso" must be unix, unix_ms or seconds`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

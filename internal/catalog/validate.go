@@ -119,6 +119,9 @@ func (a *App) Validate() error {
 			bad("headers."+k, "%v", err)
 		}
 	}
+	if a.RateLimit != nil {
+		errs = append(errs, a.RateLimit.validate()...)
+	}
 	for _, p := range []struct {
 		name  string
 		probe *Probe

@@ -36,10 +36,13 @@ func New(o Options) *http.Client {
 	t := &http.Transport{
 		// No proxy from the environment: a proxy on loopback would carry
 		// every request past the address check.
-		Proxy:                  nil,
-		DialContext:            p.DialContext,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
+		Proxy:             nil,
+		DialContext:       p.DialContext,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      100,
+		// The proxy sends many requests at once to one app's host; the
+		// default of 2 idle connections a host would dial for most.
+		MaxIdleConnsPerHost:    32,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,

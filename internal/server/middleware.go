@@ -51,7 +51,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if p == http.ErrAbortHandler {
+				// A handler breaking off a response on purpose (the proxy,
+				// when an answer is cut): count it, then let net/http
+				// close the connection.
+				defer panic(p)
+			} else if p != nil {
 				s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", logPath(r.URL.Path), "panic", p)
 				if rec.status == 0 {
 					http.Error(rec, "internal error", http.StatusInternalServerError)

@@ -31,6 +31,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/proxy"
 	"github.com/latchkeyhq/latchkey/internal/purger"
 	"github.com/latchkeyhq/latchkey/internal/refresher"
 	"github.com/latchkeyhq/latchkey/internal/sandbox"
@@ -169,6 +170,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	apiHandler.SetEndUsers(endUsers)
 	apiHandler.SetWebhooks(hooks)
 	apiHandler.SetActions(actionSvc)
+	apiHandler.SetProxy(proxy.New(proxy.Options{Accounts: svc, Client: client, Audit: auditLog, Clock: clock, Log: log}))
 	s.handler = s.routes(apiHandler, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
@@ -371,5 +373,13 @@ func (s *Server) routes(apiHandler http.Handler, pages *web.Handler) http.Handle
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	return s.middleware(mux)
+	return s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Proxied paths reach the API as sent: the mux would clean ".."
+		// and "//" away with a redirect, and the proxy refuses them.
+		if api.IsProxyPath(r) {
+			apiHandler.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 }
