@@ -62,6 +62,8 @@ func SurfaceWords(surface string) string {
 		return "a workflow run"
 	case "cli-exec":
 		return "latchkey exec"
+	case "mcp":
+		return "the MCP server"
 	}
 	return surface
 }

@@ -84,6 +84,8 @@ const (
 	SurfaceAPI      = "api"
 	SurfaceWeb      = "web"
 	SurfaceWorkflow = "workflow"
+	// SurfaceMCP is the MCP server, for agents.
+	SurfaceMCP = "mcp"
 	// SurfaceCLIExec is the CLI's exec command, which says so in a header
 	// of its API requests. A client can claim it falsely; it tells a
 	// reader of the log what the caller meant, not what it proved.

@@ -30,6 +30,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpserver"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/proxy"
 	"github.com/latchkeyhq/latchkey/internal/purger"
@@ -171,7 +172,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	apiHandler.SetWebhooks(hooks)
 	apiHandler.SetActions(actionSvc)
 	apiHandler.SetProxy(proxy.New(proxy.Options{Accounts: svc, Client: client, Audit: auditLog, Clock: clock, Log: log}))
-	s.handler = s.routes(apiHandler, web.New(web.Options{
+	agents := mcpserver.New(mcpserver.Options{
+		Actions: actionSvc, Accounts: svc, Identity: who, EndUsers: endUsers, PublicURL: cfg.PublicURL, Clock: clock, Log: log,
+	})
+	s.handler = s.routes(apiHandler, agents, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
@@ -352,9 +356,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return s.Serve(ctx, ln)
 }
 
-func (s *Server) routes(apiHandler http.Handler, pages *web.Handler) http.Handler {
+func (s *Server) routes(apiHandler http.Handler, agents *mcpserver.Server, pages *web.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiHandler)
+	agents.Register(mux)
 	pages.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
