@@ -294,5 +294,3 @@ func (s *Server) watch(ss *mcp.ServerSession, c *caller, app, accountID, elicita
 		return
 	}
 }
-
-
