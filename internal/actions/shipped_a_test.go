@@ -65,3 +65,49 @@ func githubAuth(tok string) func(*http.Request) bool {
 		return bearer(tok)(r) && r.Header.Get("Accept") == "application/vnd.github+json" && r.Header.Get("X-GitHub-Api-Version") == "2022-11-28"
 	}
 }
+
+func init() {
+	shippedCases = append(shippedCases, []shippedCase{
+		{ref: "notion.search", values: appapi.Values{"oauth_access_token": "ntn_1"},
+			input:  `{"query":"meeting notes","page_size":10}`,
+			method: "POST", path: "/v1/search", auth: notionAuth("ntn_1"),
+			json: `{"query":"meeting notes","page_size":10,"sort":{"direction":"descending","timestamp":"last_edited_time"}}`},
+		{ref: "notion.append_paragraph", values: appapi.Values{"oauth_access_token": "ntn_1"},
+			input:  `{"block_id":"b55c9c91-384d-452b-81db-d1ef79372b75","text":"Lacinato kale"}`,
+			method: "PATCH", path: "/v1/blocks/b55c9c91-384d-452b-81db-d1ef79372b75/children", auth: notionAuth("ntn_1"),
+			json: `{"children":[{"object":"block","type":"paragraph","paragraph":{"rich_text":[{"type":"text","text":{"content":"Lacinato kale"}}]}}]}`},
+
+		// HubSpot's date-versioned CRM paths: /crm/objects/2026-03/...
+		{ref: "hubspot.get_contact", values: appapi.Values{"oauth_access_token": "hs-1"},
+			input:  `{"contact_id":"ann@example.com","id_property":"email","properties":"email,firstname,phone"}`,
+			method: "GET", path: "/crm/objects/2026-03/contacts/ann@example.com",
+			query: url.Values{"idProperty": {"email"}, "properties": {"email,firstname,phone"}}, auth: bearer("hs-1")},
+		{ref: "hubspot.search_contacts", values: appapi.Values{"oauth_access_token": "hs-1"},
+			input:  `{"filter_groups":[{"filters":[{"propertyName":"email","operator":"CONTAINS_TOKEN","value":"*@hubspot.com"}]}],"properties":["email","firstname"],"limit":20}`,
+			method: "POST", path: "/crm/objects/2026-03/contacts/search", auth: bearer("hs-1"),
+			json: `{"filterGroups":[{"filters":[{"propertyName":"email","operator":"CONTAINS_TOKEN","value":"*@hubspot.com"}]}],"properties":["email","firstname"],"limit":20}`},
+
+		{ref: "linear.list_teams", values: appapi.Values{"oauth_access_token": "lin_1"},
+			input:  `{"first":10}`,
+			method: "POST", path: "/graphql", auth: bearer("lin_1"),
+			json: `{"query":"query Teams($first: Int, $after: String) { teams(first: $first, after: $after) { nodes { id key name } pageInfo { hasNextPage endCursor } } }","variables":{"first":10}}`},
+		{ref: "linear.create_comment", values: appapi.Values{"oauth_access_token": "lin_1"},
+			input:  `{"issue_id":"9cfb482a-81e3-4154-b5b9-2c805e70a02d","body":"Fixed in main."}`,
+			method: "POST", path: "/graphql", auth: bearer("lin_1"),
+			json: `{"query":"mutation CommentCreate($input: CommentCreateInput!) { commentCreate(input: $input) { success comment { id url } } }","variables":{"input":{"issueId":"9cfb482a-81e3-4154-b5b9-2c805e70a02d","body":"Fixed in main."}}}`},
+
+		// Stripe takes form-encoded bodies.
+		{ref: "stripe.create_customer", values: appapi.Values{"secret_key": "sk_test_1"},
+			input:  `{"email":"jenny.rosen@example.com","name":"Jenny Rosen"}`,
+			method: "POST", path: "/v1/customers", auth: bearer("sk_test_1"),
+			form: url.Values{"email": {"jenny.rosen@example.com"}, "name": {"Jenny Rosen"}}},
+		{ref: "stripe.list_customers", values: appapi.Values{"secret_key": "sk_test_1"},
+			input:  `{"email":"jenny.rosen@example.com","limit":3}`,
+			method: "GET", path: "/v1/customers",
+			query: url.Values{"email": {"jenny.rosen@example.com"}, "limit": {"3"}}, auth: bearer("sk_test_1")},
+	}...)
+}
+
+func notionAuth(tok string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return bearer(tok)(r) && r.Header.Get("Notion-Version") == "2025-09-03" }
+}
