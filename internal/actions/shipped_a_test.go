@@ -111,3 +111,31 @@ func init() {
 func notionAuth(tok string) func(*http.Request) bool {
 	return func(r *http.Request) bool { return bearer(tok)(r) && r.Header.Get("Notion-Version") == "2025-09-03" }
 }
+
+func init() {
+	shippedCases = append(shippedCases, []shippedCase{
+		{ref: "openai.create_response", values: appapi.Values{"api_key": "sk-proj-1"},
+			input:  `{"model":"gpt-4.1","input":"Tell me a three sentence bedtime story about a unicorn.","instructions":"Be brief."}`,
+			method: "POST", path: "/v1/responses", auth: bearer("sk-proj-1"),
+			json: `{"model":"gpt-4.1","input":"Tell me a three sentence bedtime story about a unicorn.","instructions":"Be brief."}`},
+		{ref: "openai.create_embedding", values: appapi.Values{"api_key": "sk-proj-1"},
+			input:  `{"model":"text-embedding-3-small","input":["The food was delicious","The waiter was friendly"],"dimensions":256}`,
+			method: "POST", path: "/v1/embeddings", auth: bearer("sk-proj-1"),
+			json: `{"model":"text-embedding-3-small","input":["The food was delicious","The waiter was friendly"],"dimensions":256}`},
+
+		// Twilio's Account SID is the account's own field, named in the path.
+		{ref: "twilio.list_messages", values: appapi.Values{"account_sid": twilioSID, "auth_token": "tok"},
+			input:  `{"to":"+14155552671","date_sent":"2024-07-06","page_size":20}`,
+			method: "GET", path: "/2010-04-01/Accounts/" + twilioSID + "/Messages.json",
+			query: url.Values{"To": {"+14155552671"}, "DateSent": {"2024-07-06"}, "PageSize": {"20"}},
+			auth:  twilioAuth("tok")},
+		{ref: "twilio.get_message", values: appapi.Values{"account_sid": twilioSID, "auth_token": "tok"},
+			input:  `{"message_sid":"SM1234567890abcdef1234567890abcdef"}`,
+			method: "GET", path: "/2010-04-01/Accounts/" + twilioSID + "/Messages/SM1234567890abcdef1234567890abcdef.json",
+			auth: twilioAuth("tok")},
+	}...)
+}
+
+func twilioAuth(token string) func(*http.Request) bool {
+	return func(r *http.Request) bool { u, p, ok := r.BasicAuth(); return ok && u == twilioSID && p == token }
+}
