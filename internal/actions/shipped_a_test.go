@@ -57,17 +57,7 @@ func init() {
 			method: "PUT", path: "/v4/spreadsheets/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/values/Sheet1%21A1:B2",
 			query: url.Values{"valueInputOption": {"USER_ENTERED"}}, auth: bearer("ya29.x"),
 			json: `{"values":[["Name","Score"],["Ann",42]]}`},
-	}...)
-}
 
-func githubAuth(tok string) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		return bearer(tok)(r) && r.Header.Get("Accept") == "application/vnd.github+json" && r.Header.Get("X-GitHub-Api-Version") == "2022-11-28"
-	}
-}
-
-func init() {
-	shippedCases = append(shippedCases, []shippedCase{
 		{ref: "notion.search", values: appapi.Values{"oauth_access_token": "ntn_1"},
 			input:  `{"query":"meeting notes","page_size":10}`,
 			method: "POST", path: "/v1/search", auth: notionAuth("ntn_1"),
@@ -105,15 +95,7 @@ func init() {
 			input:  `{"email":"jenny.rosen@example.com","limit":3}`,
 			method: "GET", path: "/v1/customers",
 			query: url.Values{"email": {"jenny.rosen@example.com"}, "limit": {"3"}}, auth: bearer("sk_test_1")},
-	}...)
-}
 
-func notionAuth(tok string) func(*http.Request) bool {
-	return func(r *http.Request) bool { return bearer(tok)(r) && r.Header.Get("Notion-Version") == "2025-09-03" }
-}
-
-func init() {
-	shippedCases = append(shippedCases, []shippedCase{
 		{ref: "openai.create_response", values: appapi.Values{"api_key": "sk-proj-1"},
 			input:  `{"model":"gpt-4.1","input":"Tell me a three sentence bedtime story about a unicorn.","instructions":"Be brief."}`,
 			method: "POST", path: "/v1/responses", auth: bearer("sk-proj-1"),
@@ -133,7 +115,77 @@ func init() {
 			input:  `{"message_sid":"SM1234567890abcdef1234567890abcdef"}`,
 			method: "GET", path: "/2010-04-01/Accounts/" + twilioSID + "/Messages/SM1234567890abcdef1234567890abcdef.json",
 			auth: twilioAuth("tok")},
+
+		// Gmail: https://gmail.googleapis.com/gmail/v1/users/{userId}/...,
+		// with the special userId "me".
+		{ref: "gmail.list_messages", values: appapi.Values{"oauth_access_token": "ya29.g"},
+			input:  `{"q":"from:someuser@example.com is:unread","label_id":"INBOX","max_results":25}`,
+			method: "GET", path: "/gmail/v1/users/me/messages",
+			query: url.Values{"q": {"from:someuser@example.com is:unread"}, "labelIds": {"INBOX"}, "maxResults": {"25"}},
+			auth:  bearer("ya29.g")},
+		{ref: "gmail.get_message", values: appapi.Values{"oauth_access_token": "ya29.g"},
+			input:  `{"id":"18f2c3a4b5d6e7f8","format":"metadata"}`,
+			method: "GET", path: "/gmail/v1/users/me/messages/18f2c3a4b5d6e7f8",
+			query: url.Values{"format": {"metadata"}}, auth: bearer("ya29.g")},
+		{ref: "gmail.send_message", values: appapi.Values{"oauth_access_token": "ya29.g"},
+			// "To: ann@example.com\r\nSubject: Hi\r\n\r\nHello", base64url.
+			input:  `{"raw":"VG86IGFubkBleGFtcGxlLmNvbQ0KU3ViamVjdDogSGkNCg0KSGVsbG8"}`,
+			method: "POST", path: "/gmail/v1/users/me/messages/send", auth: bearer("ya29.g"),
+			json: `{"raw":"VG86IGFubkBleGFtcGxlLmNvbQ0KU3ViamVjdDogSGkNCg0KSGVsbG8"}`},
+
+		// Calendar: https://www.googleapis.com/calendar/v3/...; a calendar
+		// ID is an email address, one path segment.
+		{ref: "google_calendar.list_calendars", values: appapi.Values{"oauth_access_token": "ya29.c"},
+			input:  `{"min_access_role":"writer"}`,
+			method: "GET", path: "/calendar/v3/users/me/calendarList",
+			query: url.Values{"minAccessRole": {"writer"}}, auth: bearer("ya29.c")},
+		{ref: "google_calendar.list_events", values: appapi.Values{"oauth_access_token": "ya29.c"},
+			input:  `{"calendar_id":"primary","time_min":"2025-06-03T00:00:00Z","time_max":"2025-06-04T00:00:00Z","max_results":10}`,
+			method: "GET", path: "/calendar/v3/calendars/primary/events",
+			query: url.Values{"singleEvents": {"true"}, "orderBy": {"startTime"}, "timeMin": {"2025-06-03T00:00:00Z"},
+				"timeMax": {"2025-06-04T00:00:00Z"}, "maxResults": {"10"}},
+			auth: bearer("ya29.c")},
+		{ref: "google_calendar.create_event", values: appapi.Values{"oauth_access_token": "ya29.c"},
+			input: `{"calendar_id":"team@example.com","summary":"Google I/O 2015","location":"800 Howard St., San Francisco, CA 94103",
+				"start":{"dateTime":"2015-05-28T09:00:00-07:00","timeZone":"America/Los_Angeles"},
+				"end":{"dateTime":"2015-05-28T17:00:00-07:00","timeZone":"America/Los_Angeles"},
+				"attendees":[{"email":"lpage@example.com"}],"send_updates":"all"}`,
+			method: "POST", path: "/calendar/v3/calendars/team@example.com/events",
+			query: url.Values{"sendUpdates": {"all"}}, auth: bearer("ya29.c"),
+			json: `{"summary":"Google I/O 2015","location":"800 Howard St., San Francisco, CA 94103",
+				"start":{"dateTime":"2015-05-28T09:00:00-07:00","timeZone":"America/Los_Angeles"},
+				"end":{"dateTime":"2015-05-28T17:00:00-07:00","timeZone":"America/Los_Angeles"},
+				"attendees":[{"email":"lpage@example.com"}]}`},
+
+		// Drive: https://www.googleapis.com/drive/v3/...; without fields
+		// Drive returns only id, name and mimeType.
+		{ref: "google_drive.list_files", values: appapi.Values{"oauth_access_token": "ya29.d"},
+			input:  `{"q":"name contains 'report' and trashed = false","order_by":"modifiedTime desc","page_size":20}`,
+			method: "GET", path: "/drive/v3/files",
+			query: url.Values{"q": {"name contains 'report' and trashed = false"}, "orderBy": {"modifiedTime desc"}, "pageSize": {"20"},
+				"fields": {"nextPageToken,files(id,name,mimeType,parents,modifiedTime,webViewLink)"}},
+			auth: bearer("ya29.d")},
+		{ref: "google_drive.get_file", values: appapi.Values{"oauth_access_token": "ya29.d"},
+			input:  `{"file_id":"1ZdR3L3qP4Bkq8noWLJHSr_iBau0DNT4Kli4SxNc2YEo"}`,
+			method: "GET", path: "/drive/v3/files/1ZdR3L3qP4Bkq8noWLJHSr_iBau0DNT4Kli4SxNc2YEo",
+			query: url.Values{"fields": {"id,name,mimeType,description,parents,size,createdTime,modifiedTime,webViewLink,owners(displayName,emailAddress)"}},
+			auth:  bearer("ya29.d")},
+		{ref: "google_drive.create_folder", values: appapi.Values{"oauth_access_token": "ya29.d"},
+			input:  `{"name":"Invoices","parents":["0ADK06pfg"]}`,
+			method: "POST", path: "/drive/v3/files",
+			query: url.Values{"fields": {"id,name,webViewLink"}}, auth: bearer("ya29.d"),
+			json: `{"name":"Invoices","mimeType":"application/vnd.google-apps.folder","parents":["0ADK06pfg"]}`},
 	}...)
+}
+
+func githubAuth(tok string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return bearer(tok)(r) && r.Header.Get("Accept") == "application/vnd.github+json" && r.Header.Get("X-GitHub-Api-Version") == "2022-11-28"
+	}
+}
+
+func notionAuth(tok string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return bearer(tok)(r) && r.Header.Get("Notion-Version") == "2025-09-03" }
 }
 
 func twilioAuth(token string) func(*http.Request) bool {
