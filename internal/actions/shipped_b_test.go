@@ -1,10 +1,15 @@
 package actions_test
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
+	"testing"
 
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
 )
 
 // Batch b: Microsoft Outlook and Teams (Graph), Discord, Jira, Confluence,
@@ -115,9 +120,9 @@ func init() {
 
 		// Asana wraps every write in a data object.
 		{ref: "asana.create_task", values: appapi.Values{"oauth_access_token": "1/asana"},
-			input:  `{"name":"Buy catnip","projects":["1200000000000001"],"assignee":"me","due_on":"2026-06-01"}`,
+			input:  `{"name":"Buy catnip","workspace":"1100000000000001","projects":["1200000000000001"],"assignee":"me","due_on":"2026-06-01"}`,
 			method: "POST", path: "/api/1.0/tasks", auth: bearer("1/asana"),
-			json: `{"data":{"name":"Buy catnip","projects":["1200000000000001"],"assignee":"me","due_on":"2026-06-01"}}`},
+			json: `{"data":{"name":"Buy catnip","workspace":"1100000000000001","projects":["1200000000000001"],"assignee":"me","due_on":"2026-06-01"}}`},
 		{ref: "asana.list_project_tasks", values: appapi.Values{"oauth_access_token": "1/asana"},
 			input:  `{"project":"1200000000000001","limit":50}`,
 			method: "GET", path: "/api/1.0/projects/1200000000000001/tasks",
@@ -168,4 +173,50 @@ func init() {
 			method: "PATCH", path: "/services/data/v63.0/sobjects/Account/001D000000INjVe", auth: bearer("00D.sf"),
 			json: `{"BillingCity":"San Francisco"}`},
 	}...)
+}
+
+// TestShippedBRefusals: inputs the providers would reject, or that would
+// reach the wrong place, are refused by the schema before anything is
+// sent, naming the field at fault.
+func TestShippedBRefusals(t *testing.T) {
+	cat, err := catalog.Load(catalog.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ref, input, field string
+	}{
+		// Every Asana task lives in a workspace.
+		{"asana.create_task", `{"name":"Buy catnip","projects":["1200000000000001"]}`, "workspace"},
+		{"discord_bot.send_message", `{"channel_id":"general","content":"hi"}`, "channel_id"},
+		{"discord_bot.send_message", `{"channel_id":"1089521338827427852","content":""}`, "content"},
+		{"microsoft_outlook.send_mail", `{"to_recipients":[],"subject":"s","content_type":"text","content":"c"}`, "to_recipients"},
+		{"microsoft_outlook.send_mail", `{"to_recipients":[{"emailAddress":{"address":"a@b.c"}}],"subject":"s","content_type":"markdown","content":"c"}`, "content_type"},
+		{"airtable.update_record", `{"base_id":"appjEVaN8kBNXAWak","table":"T","record_id":"../x","fields":{}}`, "record_id"},
+		{"trello.create_card", `{"list_id":"todo","name":"x"}`, "list_id"},
+		{"salesforce.create_record", `{"sobject":"Account/../User","fields":{"Name":"x"}}`, "sobject"},
+		{"salesforce.update_record", `{"sobject":"Account","record_id":"001D000000INjVe","fields":{}}`, "fields"},
+		{"jira.create_issue", `{"cloud_id":"` + atlassianCloud + `","project_key":"DT","issue_type":"Task","summary":"x","priority":"High"}`, "priority"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			slug, name, _ := catalog.SplitRef(tt.ref)
+			app, _ := cat.Get(slug)
+			act, ok := app.Action(name)
+			if !ok {
+				t.Fatalf("no action %s", tt.ref)
+			}
+			_, err := actions.CheckInput(act, json.RawMessage(tt.input))
+			var ie *actions.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("%s accepted, want it refused", tt.input)
+			}
+			for _, p := range ie.Problems {
+				if p.Field == tt.field {
+					return
+				}
+			}
+			t.Errorf("problems %+v do not name %q", ie.Problems, tt.field)
+		})
+	}
 }
