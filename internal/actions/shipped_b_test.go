@@ -99,10 +99,10 @@ func init() {
 			query: url.Values{"jql": {"assignee = currentUser() ORDER BY updated DESC"}, "maxResults": {"10"},
 				"fields": {"summary,status,assignee,priority,issuetype,updated"}},
 			auth: bearer("eyJ0.atl")},
-		{ref: "jira.add_comment", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","issue":"DT-7","text":"Fixed in 1.2."}`,
-			method: "POST", path: "/ex/jira/" + atlassianCloud + "/rest/api/3/issue/DT-7/comment", auth: bearer("eyJ0.atl"),
-			json: `{"body":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Fixed in 1.2."}]}]}}`},
+		// The sites a 3LO token reaches, and their cloud IDs.
+		{ref: "jira.list_sites", values: atlassian,
+			input:  `{}`,
+			method: "GET", path: "/oauth/token/accessible-resources", auth: bearer("eyJ0.atl")},
 
 		// Confluence Cloud through 3LO: /ex/confluence/<cloudid>/wiki/...
 		{ref: "confluence.search_content", values: atlassian,
@@ -117,6 +117,9 @@ func init() {
 			input:  `{"cloud_id":"` + atlassianCloud + `","page_id":"98306"}`,
 			method: "GET", path: "/ex/confluence/" + atlassianCloud + "/wiki/api/v2/pages/98306",
 			query: url.Values{"body-format": {"storage"}}, auth: bearer("eyJ0.atl")},
+		{ref: "confluence.list_sites", values: atlassian,
+			input:  `{}`,
+			method: "GET", path: "/oauth/token/accessible-resources", auth: bearer("eyJ0.atl")},
 
 		// Asana wraps every write in a data object.
 		{ref: "asana.create_task", values: appapi.Values{"oauth_access_token": "1/asana"},
