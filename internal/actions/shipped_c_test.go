@@ -1,10 +1,14 @@
 package actions_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"testing"
 
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
+	"github.com/latchkeyhq/latchkey/internal/catalog"
 )
 
 // Batch c: each row is written out from the provider's own reference for
@@ -27,6 +31,9 @@ func init() {
 	shopify := appapi.Values{"shop": "acme", "oauth_access_token": "shpat_1"}
 	dropbox := appapi.Values{"oauth_access_token": "sl.1"}
 	zoom := appapi.Values{"oauth_access_token": "zm-1"}
+	calendly := appapi.Values{"oauth_access_token": "cal-1"}
+	typeform := appapi.Values{"oauth_access_token": "tfp-1"}
+	clickup := appapi.Values{"oauth_access_token": "cu-1"}
 	shippedCases = append(shippedCases, []shippedCase{
 		// Zendesk: POST /api/v2/tickets.json {"ticket": {...}}.
 		{ref: "zendesk.create_ticket", values: zendesk,
@@ -116,5 +123,78 @@ func init() {
 		{ref: "zoom.get_meeting", values: zoom,
 			input:  `{"meeting_id":85746065432}`,
 			method: "GET", path: "/v2/meetings/85746065432", auth: bearer("zm-1")},
+
+		// Calendly API v2: user and organization are URIs, passed as query values.
+		{ref: "calendly.list_event_types", values: calendly,
+			input:  `{"user":"https://api.calendly.com/users/AAAAAAAAAAAAAAAA","active":true,"count":50}`,
+			method: "GET", path: "/event_types", auth: bearer("cal-1"),
+			query: url.Values{"user": {"https://api.calendly.com/users/AAAAAAAAAAAAAAAA"}, "active": {"true"}, "count": {"50"}}},
+		{ref: "calendly.list_scheduled_events", values: calendly,
+			input:  `{"organization":"https://api.calendly.com/organizations/AAAAAAAAAAAAAAAA","status":"active","min_start_time":"2026-08-01T00:00:00Z"}`,
+			method: "GET", path: "/scheduled_events", auth: bearer("cal-1"),
+			query: url.Values{"organization": {"https://api.calendly.com/organizations/AAAAAAAAAAAAAAAA"}, "status": {"active"}, "min_start_time": {"2026-08-01T00:00:00Z"}}},
+		{ref: "calendly.list_event_invitees", values: calendly,
+			input:  `{"event_uuid":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","status":"active"}`,
+			method: "GET", path: "/scheduled_events/a1b2c3d4-e5f6-7890-abcd-ef1234567890/invitees", auth: bearer("cal-1"),
+			query: url.Values{"status": {"active"}}},
+
+		// Typeform: Create API (forms) and Responses API on api.typeform.com.
+		{ref: "typeform.list_forms", values: typeform,
+			input:  `{"search":"survey","page":2,"page_size":50}`,
+			method: "GET", path: "/forms", auth: bearer("tfp-1"),
+			query: url.Values{"search": {"survey"}, "page": {"2"}, "page_size": {"50"}}},
+		{ref: "typeform.get_form", values: typeform,
+			input:  `{"form_id":"u6nXL7"}`,
+			method: "GET", path: "/forms/u6nXL7", auth: bearer("tfp-1")},
+		{ref: "typeform.list_responses", values: typeform,
+			input:  `{"form_id":"u6nXL7","page_size":100,"since":"2020-03-20T14:00:59"}`,
+			method: "GET", path: "/forms/u6nXL7/responses", auth: bearer("tfp-1"),
+			query: url.Values{"page_size": {"100"}, "since": {"2020-03-20T14:00:59"}}},
+
+		// ClickUp API v2.
+		{ref: "clickup.create_task", values: clickup,
+			input:  `{"list_id":"901100200300","name":"Ship it","description":"Before Friday","assignees":[183],"priority":2,"due_date":1508369194377}`,
+			method: "POST", path: "/api/v2/list/901100200300/task", auth: bearer("cu-1"),
+			json: `{"name":"Ship it","description":"Before Friday","assignees":[183],"priority":2,"due_date":1508369194377}`},
+		{ref: "clickup.list_tasks", values: clickup,
+			input:  `{"list_id":"901100200300","page":1,"include_closed":true}`,
+			method: "GET", path: "/api/v2/list/901100200300/task", auth: bearer("cu-1"),
+			query: url.Values{"page": {"1"}, "include_closed": {"true"}}},
+		{ref: "clickup.get_task", values: clickup,
+			input:  `{"task_id":"9hz"}`,
+			method: "GET", path: "/api/v2/task/9hz", auth: bearer("cu-1")},
 	}...)
+}
+
+// TestBatchCRefusesBadInput checks the schemas of batch c turn away what
+// the providers would refuse, before anything is sent.
+func TestBatchCRefusesBadInput(t *testing.T) {
+	cat, err := catalog.Load(catalog.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ ref, input string }{
+		// Calendly needs a user or an organization to list by.
+		{"calendly.list_scheduled_events", `{"status":"active"}`},
+		{"calendly.list_event_types", `{}`},
+		{"zendesk.create_ticket", `{"subject":"Hi","body":"x","priority":"critical"}`},
+		{"zendesk.add_ticket_comment", `{"ticket_id":"35436","body":"x"}`},
+		{"intercom.reply_to_conversation", `{"conversation_id":"1","admin_id":"2","message_type":"comment"}`},
+		{"mailchimp_api_key.add_list_member", `{"list_id":"9e67587f52","email_address":"a@example.com","status":"maybe"}`},
+		{"shopify.list_products", `{"first":500}`},
+		{"dropbox.create_folder", `{"path":"no-leading-slash"}`},
+		{"zoom.create_meeting", `{"topic":"x","type":3}`},
+		{"clickup.create_task", `{"list_id":"1","name":"x","priority":5}`},
+		{"typeform.get_form", `{"form_id":"u6nXL7","extra":1}`},
+	} {
+		slug, name, _ := catalog.SplitRef(tt.ref)
+		app, _ := cat.Get(slug)
+		act, ok := app.Action(name)
+		if !ok {
+			t.Fatalf("no action %s", tt.ref)
+		}
+		if _, err := actions.CheckInput(act, json.RawMessage(tt.input)); err == nil {
+			t.Errorf("%s accepted %s", tt.ref, tt.input)
+		}
+	}
 }
