@@ -14,15 +14,16 @@ import (
 // Batch c: each row is written out from the provider's own reference for
 // the request (the action's docs_url), not from the template.
 
-func header(name, value string) func(*http.Request) bool {
+// The helpers carry the batch letter so that batches merge into one package.
+func headerIsC(name, value string) func(*http.Request) bool {
 	return func(r *http.Request) bool { return r.Header.Get(name) == value }
 }
 
-func basic(user, pass string) func(*http.Request) bool {
+func basicAuthC(user, pass string) func(*http.Request) bool {
 	return func(r *http.Request) bool { u, p, ok := r.BasicAuth(); return ok && u == user && p == pass }
 }
 
-const shopifyGraphQL = "/admin/api/2025-10/graphql.json"
+const shopifyGraphQLC = "/admin/api/2025-10/graphql.json"
 
 func init() {
 	zendesk := appapi.Values{"subdomain": "acme", "oauth_access_token": "zd-1"}
@@ -71,30 +72,30 @@ func init() {
 		{ref: "mailchimp_api_key.list_audiences", values: mailchimp,
 			input:  `{"count":20,"offset":40}`,
 			method: "GET", path: "/3.0/lists", query: url.Values{"count": {"20"}, "offset": {"40"}},
-			auth: basic("latchkey", "mc-key-us6")},
+			auth: basicAuthC("latchkey", "mc-key-us6")},
 		{ref: "mailchimp_api_key.add_list_member", values: mailchimp,
 			input:  `{"list_id":"9e67587f52","email_address":"urist@example.com","status":"subscribed","merge_fields":{"FNAME":"Urist"},"tags":["vip"]}`,
-			method: "POST", path: "/3.0/lists/9e67587f52/members", auth: basic("latchkey", "mc-key-us6"),
+			method: "POST", path: "/3.0/lists/9e67587f52/members", auth: basicAuthC("latchkey", "mc-key-us6"),
 			json: `{"email_address":"urist@example.com","status":"subscribed","merge_fields":{"FNAME":"Urist"},"tags":["vip"]}`},
 		{ref: "mailchimp_api_key.search_members", values: mailchimp,
 			input:  `{"query":"urist@example.com","list_id":"9e67587f52"}`,
 			method: "GET", path: "/3.0/search-members",
 			query: url.Values{"query": {"urist@example.com"}, "list_id": {"9e67587f52"}},
-			auth:  basic("latchkey", "mc-key-us6")},
+			auth:  basicAuthC("latchkey", "mc-key-us6")},
 
 		// Shopify GraphQL Admin API: POST /admin/api/{version}/graphql.json,
 		// the token in X-Shopify-Access-Token.
 		{ref: "shopify.list_products", values: shopify,
 			input:  `{"first":5,"search":"status:active"}`,
-			method: "POST", path: shopifyGraphQL, auth: header("X-Shopify-Access-Token", "shpat_1"),
+			method: "POST", path: shopifyGraphQLC, auth: headerIsC("X-Shopify-Access-Token", "shpat_1"),
 			json: `{"query":"query Products($first: Int = 10, $after: String, $query: String) { products(first: $first, after: $after, query: $query) { nodes { id title handle status vendor productType totalInventory } pageInfo { hasNextPage endCursor } } }","variables":{"first":5,"query":"status:active"}}`},
 		{ref: "shopify.create_product", values: shopify,
 			input:  `{"title":"Red Ball","product_type":"Toy","vendor":"Toys","status":"DRAFT","tags":["summer"]}`,
-			method: "POST", path: shopifyGraphQL, auth: header("X-Shopify-Access-Token", "shpat_1"),
+			method: "POST", path: shopifyGraphQLC, auth: headerIsC("X-Shopify-Access-Token", "shpat_1"),
 			json: `{"query":"mutation ProductCreate($product: ProductCreateInput!) { productCreate(product: $product) { product { id title handle status } userErrors { field message } } }","variables":{"product":{"title":"Red Ball","productType":"Toy","vendor":"Toys","status":"DRAFT","tags":["summer"]}}}`},
 		{ref: "shopify.list_orders", values: shopify,
 			input:  `{"search":"financial_status:paid","after":"eyJsYXN0X2lkIjo0fQ=="}`,
-			method: "POST", path: shopifyGraphQL, auth: header("X-Shopify-Access-Token", "shpat_1"),
+			method: "POST", path: shopifyGraphQLC, auth: headerIsC("X-Shopify-Access-Token", "shpat_1"),
 			json: `{"query":"query Orders($first: Int = 10, $after: String, $query: String) { orders(first: $first, after: $after, query: $query, sortKey: CREATED_AT, reverse: true) { nodes { id name createdAt displayFinancialStatus displayFulfillmentStatus totalPriceSet { shopMoney { amount currencyCode } } } pageInfo { hasNextPage endCursor } } }","variables":{"query":"financial_status:paid","after":"eyJsYXN0X2lkIjo0fQ=="}}`},
 
 		// Dropbox API v2: RPC endpoints take a JSON body, POST, Bearer token.
