@@ -43,6 +43,9 @@ func bearer(tok string) func(*http.Request) bool {
 
 const twilioSID = "AC0123456789abcdef0123456789abcdef"
 
+// standIn is standInOrigin (see atStandIn) by the name batch D's rows use.
+const standIn = standInOrigin
+
 var shippedCases = []shippedCase{
 	{ref: "slack.post_message", values: appapi.Values{"oauth_access_token": "xoxp-1"},
 		input:  `{"channel":"C0123456789","text":"Hello, world!"}`,
