@@ -626,3 +626,112 @@ func TestConnectJSSpentToken(t *testing.T) {
 		}
 	}
 }
+
+// otherBrowser opens a tab in a fresh browser context: another browser,
+// with no cookie of the end user's, watched for errors like the tab.
+func (f *connectFixture) otherBrowser() context.Context {
+	f.t.Helper()
+	ref := &targetRef{}
+	ctx, cancel := chromedp.NewContext(browser(f.t), chromedp.WithNewBrowserContext(), chromedp.WithListener(f.log.listener("other browser", ref)))
+	ref.set(ctx)
+	f.t.Cleanup(cancel)
+	if err := guarded(startTimeout, cancel, func() error { return chromedp.Do(ctx) }); err != nil {
+		f.fatalf("opening another browser: %v", err)
+	}
+	return ctx
+}
+
+// TestConnectJSOAuthForwarded: the end user continues to the provider
+// from the modal, and the authorize URL in the popup is forwarded to
+// another browser, which approves it there: that browser's page says the
+// flow was started in another browser, no account is attached, and the
+// product hears nothing. The flow is spent, not the token: the end user
+// closes the popup, the modal says nothing was connected, and Continue
+// connects in a new popup.
+func TestConnectJSOAuthForwarded(t *testing.T) {
+	f := startConnect(t, options{oauth: true})
+	f.idp.RequireConsent(true)
+	product := newProductPage(t, f.inst.URL)
+	ct := f.mint(client.CreateConnectToken{ExternalUserID: "customer-7", Apps: []string{"testidp"}, AllowedOrigins: []string{product.URL}})
+	f.openProduct(product, "token="+ct.Token+"&app=testidp")
+	frame := f.modalFrame()
+	pctx, _ := f.continueFromModal(frame)
+	lctx, lcancel := context.WithTimeout(pctx, stepTimeout)
+	forwarded, err := chromedp.Run(lctx, chromedp.Evaluate[string](`location.href`))
+	lcancel()
+	if err != nil || !strings.HasPrefix(forwarded, f.idp.URL+"/authorize?") {
+		t.Fatalf("the popup is at %q (%v), want the provider's authorize URL", forwarded, err)
+	}
+
+	f.log.expectStatus("/oauth/callback", http.StatusBadRequest)
+	other := f.otherBrowser()
+	sctx, cancel := context.WithTimeout(other, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Navigate(forwarded)); err != nil {
+		f.fatalf("opening the forwarded URL in another browser: %v", err)
+	}
+	f.waitIn(other, "the consent page in the other browser", consentCond)
+	f.clickIn(other, "approve in the other browser", "#approve")
+	f.waitIn(other, "the other browser's refusal", `location.pathname === "/oauth/callback" && !!document.querySelector("#error-page")`)
+	page, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.querySelector("#error-page").innerText`))
+	if err != nil || !strings.Contains(page, "The authorization cannot be completed") || !strings.Contains(page, "started in another browser") {
+		t.Errorf("the other browser's page %q, %v: want it to say the flow was started in another browser", page, err)
+	}
+	if list, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: "customer-7"}); err != nil || len(list.Data) != 0 {
+		t.Fatalf("the forwarded URL attached %v, %v", list.Data, err)
+	}
+
+	// The end user gives up on that window; the modal says so, and the
+	// product has heard nothing.
+	if err := chromedp.Cancel(pctx); err != nil {
+		f.fatalf("closing the popup: %v", err)
+	}
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
+		said, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[role="status"]`), chromedp.FromNode(frame)))
+		cancel()
+		if strings.Contains(said, "closed before you finished") {
+			break
+		}
+		if time.Now().After(deadline) {
+			f.fatalf("the modal says %q, want that the window was closed before the end", said)
+		}
+	}
+	if o := f.outcomes(); len(o) != 0 {
+		t.Errorf("callbacks %+v after the forwarded URL, want none", o)
+	}
+	for _, m := range f.messages() {
+		if m.Type != "latchkey:ready" {
+			t.Errorf("the product heard %+v from a forwarded URL", m)
+		}
+	}
+
+	approveFromModal(f, f.ctx, frame)
+	got := waitEval(f.harness, "the onSuccess callback", `window.outcomes`, func(o []outcome) bool { return len(o) > 0 })
+	list, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: "customer-7"})
+	if err != nil || len(list.Data) != 1 || len(got) != 1 || got[0].Kind != "success" || got[0].AccountID != list.Data[0].ID {
+		t.Errorf("callbacks %+v, accounts %v, %v: want onSuccess with the one account", got, list.Data, err)
+	}
+}
+
+// TestConnectJSOAuthDeclined: an end user who declines at the provider,
+// in the popup the modal opened, ends the flow with onError and the
+// provider's code; nothing is connected.
+func TestConnectJSOAuthDeclined(t *testing.T) {
+	f := startConnect(t, options{oauth: true})
+	f.idp.RequireConsent(true)
+	f.log.expectStatus("/oauth/callback", http.StatusBadRequest)
+	product := newProductPage(t, f.inst.URL)
+	ct := f.mint(client.CreateConnectToken{ExternalUserID: "customer-8", Apps: []string{"testidp"}, AllowedOrigins: []string{product.URL}})
+	f.openProduct(product, "token="+ct.Token+"&app=testidp")
+	pctx, _ := f.continueFromModal(f.modalFrame())
+	f.clickIn(pctx, "decline at the provider", "#deny")
+	got := waitEval(f.harness, "the onError callback", `window.outcomes`, func(o []outcome) bool { return len(o) > 0 })
+	if len(got) != 1 || got[0].Kind != "error" || got[0].Code != "access_denied" {
+		t.Errorf("callbacks %+v, want onError with access_denied", got)
+	}
+	f.waitFor("the modal to close", `!document.querySelector("dialog")`)
+	if list, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: "customer-8"}); err != nil || len(list.Data) != 0 {
+		t.Errorf("a declined flow connected %v, %v", list.Data, err)
+	}
+}
