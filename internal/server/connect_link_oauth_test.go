@@ -82,9 +82,15 @@ func endUserBrowser(t *testing.T) *http.Client {
 // the provider's authorize URL it was sent to, with the response.
 func (f hostedFixture) startFlow(t *testing.T, browser *http.Client, tok, app string) (*http.Response, string) {
 	t.Helper()
+	return f.startForm(t, browser, url.Values{"token": {tok}, "app": {app}})
+}
+
+// startForm is startFlow with the form's every field given.
+func (f hostedFixture) startForm(t *testing.T, browser *http.Client, form url.Values) (*http.Response, string) {
+	t.Helper()
 	noFollow := *browser
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := noFollow.PostForm(strings.TrimSuffix(f.URL, "/")+"/connect/link", url.Values{"token": {tok}, "app": {app}})
+	resp, err := noFollow.PostForm(strings.TrimSuffix(f.URL, "/")+"/connect/link", form)
 	if err != nil {
 		t.Fatal(err)
 	}

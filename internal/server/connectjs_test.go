@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,5 +121,100 @@ func TestConnectLinkEmbedded(t *testing.T) {
 	closed := f.mint(t, client.CreateConnectToken{ExternalUserID: "customer-10"})
 	if _, body := f.get(t, closed.Token, url.Values{"origin": {app}}); strings.Contains(body, "link-embed") {
 		t.Errorf("a token without allowed origins would report:\n%s", body)
+	}
+}
+
+// TestHostedOAuthEmbedded: an OAuth flow started from a page connect.js
+// embeds keeps the embedding origin, and whether the modal's page relays
+// the outcome, in cookies as narrow as the flow's own; the callback then
+// shows the outcome for the popup to post (to its Latchkey opener when
+// relayed, else to the origin) instead of redirecting. An origin the
+// token does not allow is kept by no cookie, relayed or not, and the
+// flow ends in the redirect.
+func TestHostedOAuthEmbedded(t *testing.T) {
+	f := startHosted(t, servertest.Backends[0])
+	const app = "https://app.example"
+	cases := []struct {
+		name, origin string
+		relay, deny  bool
+		// embedded: the page posts to app; want is its relay attribute.
+		embedded bool
+	}{
+		{name: "relayed by the modal's page", origin: app, relay: true, embedded: true},
+		{name: "declined, relayed", origin: app, relay: true, deny: true, embedded: true},
+		{name: "connect.js's popup", origin: app, embedded: true},
+		{name: "an origin the token does not allow", origin: "https://evil.example", relay: true},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			user := fmt.Sprintf("eu-embed-%d", i)
+			ct := f.mint(t, client.CreateConnectToken{ExternalUserID: user, Apps: []string{"testidp"}, AllowedOrigins: []string{app},
+				SuccessRedirectURI: app + "/done", ErrorRedirectURI: app + "/failed"})
+			browser := endUserBrowser(t)
+			form := url.Values{"token": {ct.Token}, "app": {"testidp"}, "origin": {c.origin}}
+			if c.relay {
+				form.Set("relay", "1")
+			}
+			resp, authURL := f.startForm(t, browser, form)
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(authURL, f.idp.URL+"/authorize") {
+				t.Fatalf("starting: %d to %q", resp.StatusCode, authURL)
+			}
+			set := map[string]*http.Cookie{}
+			for _, ck := range resp.Cookies() {
+				set[ck.Name] = ck
+			}
+			wantCookies := map[string]string{"latchkey_link_origin": "", "latchkey_link_relay": ""}
+			if c.embedded {
+				wantCookies["latchkey_link_origin"] = app
+				if c.relay {
+					wantCookies["latchkey_link_relay"] = "1"
+				}
+			}
+			for name, want := range wantCookies {
+				ck := set[name]
+				switch {
+				case want == "" && ck != nil:
+					t.Errorf("cookie %s = %q, want none", name, ck.Value)
+				case want != "" && (ck == nil || ck.Value != want || !ck.HttpOnly || ck.Path != "/oauth/callback" || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 || ck.MaxAge > 600):
+					t.Errorf("cookie %s %+v, want %q, HttpOnly, SameSite=Lax, path /oauth/callback, at most 10 minutes", name, ck, want)
+				}
+			}
+
+			if c.deny {
+				f.idp.Deny("access_denied")
+				defer f.idp.Deny("")
+			}
+			resp, body := finish(t, browser, authURL)
+			accounts := f.endUserAccounts(t, user)
+			if !c.embedded {
+				if loc := location(t, resp); loc.Host != "app.example" || loc.Path != "/done" || len(accounts) != 1 {
+					t.Fatalf("finished at %q with %d accounts, want the success redirect", loc, len(accounts))
+				}
+				if strings.Contains(body, "link-embed") {
+					t.Errorf("the callback would post to an origin the token does not allow:\n%s", body)
+				}
+				return
+			}
+			embed := `id="link-embed" hidden data-origin="` + app + `"`
+			switch {
+			case c.deny:
+				embed += ` data-account="" data-failed="access_denied"`
+			case len(accounts) == 1:
+				embed += ` data-account="` + accounts[0].ID + `" data-failed=""`
+			default:
+				t.Fatalf("%d accounts after the flow, want one", len(accounts))
+			}
+			if c.relay {
+				embed += ` data-relay="1"`
+			}
+			embed += `></div>`
+			if resp.Request.URL.Path != "/oauth/callback" || !strings.Contains(body, embed) {
+				t.Errorf("the callback page (%d at %s) does not post the outcome; want %s in:\n%s", resp.StatusCode, resp.Request.URL.Path, embed, body)
+			}
+			cb, _ := url.Parse(strings.TrimSuffix(f.URL, "/") + "/oauth/callback")
+			if left := browser.Jar.Cookies(cb); len(left) != 0 {
+				t.Errorf("the callback left cookies %v", left)
+			}
+		})
 	}
 }

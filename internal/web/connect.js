@@ -7,6 +7,9 @@
 //
 // It opens Latchkey's hosted connect page in a modal (an iframe), or with
 // mode: "popup" in a popup window, and learns the outcome by postMessage.
+// An OAuth app's flow cannot run in the iframe (providers refuse to be
+// framed): the hosted page opens it in a popup on the end user's click, and
+// passes its outcome on as its own, so this script hears the frame only.
 // Exactly one of onSuccess, onError and onClose is called, once. The page
 // only reports to an origin among the token's allowed_origins.
 //

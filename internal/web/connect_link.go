@@ -33,6 +33,13 @@ const linkCookie = "latchkey_link"
 // the outcome; checked again there against the token's allowed origins.
 const linkOriginCookie = "latchkey_link_origin"
 
+// linkRelayCookie marks a flow that connect.js's modal started in a popup
+// of its own (providers refuse to be framed): the callback in that popup
+// tells the modal's page, its opener on Latchkey's origin, which tells the
+// embedding page. Without it the callback's opener is the embedding page
+// itself (connect.js's popup mode).
+const linkRelayCookie = "latchkey_link_relay"
+
 // linkCard is an app the connect link offers.
 type linkCard struct {
 	Slug, Name, Href string
@@ -64,6 +71,9 @@ type connectLinkContent struct {
 	// of the token's allowed origins; the outcome is posted to it alone.
 	// Empty: nothing is posted.
 	Origin string
+	// Relay: the outcome goes to the page's opener, the modal's page on
+	// Latchkey's own origin, which posts it on to Origin.
+	Relay bool
 	// Failed is the error code of an outcome posted to Origin.
 	Failed string
 }
@@ -262,12 +272,12 @@ func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error 
 		}
 		if e.internal() {
 			h.logFailure(r, e.Status, err)
-			return h.linkOutcome(w, r, t, c.App, c.Origin, "", err)
+			return h.linkOutcome(w, r, t, c.App, linkEmbed{Origin: c.Origin}, "", err)
 		}
 		h.linkForm(w, r, c, fields, e)
 		return nil
 	}
-	return h.linkOutcome(w, r, t, c.App, c.Origin, acc.ID, nil)
+	return h.linkOutcome(w, r, t, c.App, linkEmbed{Origin: c.Origin}, acc.ID, nil)
 }
 
 // linkForm shows the app's form again with the error beside it; secrets
@@ -299,7 +309,11 @@ func (h *Handler) linkStartOAuth(w http.ResponseWriter, r *http.Request, tok str
 		}
 		return err
 	}
-	for name, v := range map[string]string{linkCookie: value, linkOriginCookie: c.Origin} {
+	relay := ""
+	if c.Origin != "" && r.PostFormValue("relay") == "1" {
+		relay = "1"
+	}
+	for name, v := range map[string]string{linkCookie: value, linkOriginCookie: c.Origin, linkRelayCookie: relay} {
 		if v != "" {
 			http.SetCookie(w, &http.Cookie{
 				Name: name, Value: v, Path: CallbackPath, HttpOnly: true, Secure: h.secure,
@@ -319,11 +333,14 @@ func (h *Handler) linkCallback(w http.ResponseWriter, r *http.Request, conn conn
 		// cookie (of a flow of its own, maybe) is left alone.
 		return err
 	}
-	var origin string
+	var embed linkEmbed
 	if c, err := r.Cookie(linkOriginCookie); err == nil {
-		origin = c.Value
+		embed.Origin = c.Value
 	}
-	for _, name := range []string{linkCookie, linkOriginCookie} {
+	if c, err := r.Cookie(linkRelayCookie); err == nil {
+		embed.Relay = c.Value == "1"
+	}
+	for _, name := range []string{linkCookie, linkOriginCookie, linkRelayCookie} {
 		http.SetCookie(w, &http.Cookie{Name: name, Path: CallbackPath, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	}
 	t, terr := h.endUsers.Outcome(r.Context(), conn.WorkspaceID, conn.ConnectTokenID)
@@ -331,8 +348,11 @@ func (h *Handler) linkCallback(w http.ResponseWriter, r *http.Request, conn conn
 		return internalError{terr}
 	}
 	// The page that embedded the flow's start, if the token still allows
-	// it: the popup connect.js opened posts the outcome to it.
-	origin = embedOrigin(t, origin)
+	// it: the popup posts the outcome to it, or to the modal's page that
+	// opened it (Relay).
+	if embed.Origin = embedOrigin(t, embed.Origin); embed.Origin == "" {
+		embed.Relay = false
+	}
 	app, aerr := h.apps.App(r.Context(), conn.WorkspaceID, conn.App)
 	if aerr != nil {
 		return aerr
@@ -343,16 +363,25 @@ func (h *Handler) linkCallback(w http.ResponseWriter, r *http.Request, conn conn
 		}
 	}
 	h.setLinkHeaders(w, t, nil)
-	return h.linkOutcome(w, r, t, app, origin, acc.ID, err)
+	return h.linkOutcome(w, r, t, app, embed, acc.ID, err)
+}
+
+// linkEmbed is how a flow's page was embedded by connect.js: Origin, one
+// of the token's allowed origins, or "" for not at all; Relay, through the
+// modal's page (linkRelayCookie).
+type linkEmbed struct {
+	Origin string
+	Relay  bool
 }
 
 // linkOutcome is how a hosted flow ends, whatever the app: success goes
 // to success_redirect_uri with the account id (or a done page), failure
 // to error_redirect_uri with its code (or the error page).
 //
-// Embedded by connect.js (origin, one of the token's allowed origins), the
-// page shows the outcome and posts it to origin instead.
-func (h *Handler) linkOutcome(w http.ResponseWriter, r *http.Request, t endusers.ConnectToken, app *catalog.App, origin, accountID string, err error) error {
+// Embedded by connect.js, the page shows the outcome and posts it to
+// embed.Origin instead (through the modal's page, with embed.Relay).
+func (h *Handler) linkOutcome(w http.ResponseWriter, r *http.Request, t endusers.ConnectToken, app *catalog.App, embed linkEmbed, accountID string, err error) error {
+	origin := embed.Origin
 	if err != nil {
 		if origin != "" {
 			e := classify(err)
@@ -360,7 +389,7 @@ func (h *Handler) linkOutcome(w http.ResponseWriter, r *http.Request, t endusers
 			if e.internal() {
 				msg = friendly(e.Status)
 			}
-			c := connectLinkContent{App: app, Origin: origin, Failed: endusers.ErrorCode(err)}
+			c := connectLinkContent{App: app, Origin: origin, Relay: embed.Relay, Failed: endusers.ErrorCode(err)}
 			h.render(w, r, e.Status, "connect_link.html", view{Title: "Not connected", Error: msg, Content: c})
 			return nil
 		}
@@ -376,7 +405,7 @@ func (h *Handler) linkOutcome(w http.ResponseWriter, r *http.Request, t endusers
 		http.Redirect(w, r, withQuery(t.SuccessRedirectURI, "account_id", accountID), http.StatusSeeOther)
 		return nil
 	}
-	c := connectLinkContent{App: app, AccountID: accountID, Reconnect: t.AccountID != "", Origin: origin}
+	c := connectLinkContent{App: app, AccountID: accountID, Reconnect: t.AccountID != "", Origin: origin, Relay: embed.Relay}
 	h.render(w, r, http.StatusOK, "connect_link.html", view{Title: "Connected", Content: c})
 	return nil
 }

@@ -2,7 +2,8 @@
 // server for tests, built from github.com/ory/fosite with its in-memory store.
 //
 // The server registers one confidential client and auto-approves every
-// authorization request for the current user (no login page). It serves:
+// authorization request for the current user (no login page), unless
+// RequireConsent asks for a consent page first. It serves:
 //
 //	/authorize  authorization code grant (RFC 6749 §4.1), optional PKCE S256 (RFC 7636)
 //	/token      authorization_code and refresh_token grants; client_secret_basic
@@ -10,7 +11,7 @@
 //	/revoke     token revocation (RFC 7009)
 //	/userinfo   {"sub","email","name"} for a valid bearer access token
 //
-// Knobs (SetUser, Deny, RevokeUser, SetTokenDelay, HoldRefreshes, FailNextToken) and counters
+// Knobs (SetUser, Deny, RequireConsent, RevokeUser, SetTokenDelay, HoldRefreshes, FailNextToken) and counters
 // (CodeExchanges, Refreshes, Revocations) let tests steer and observe it. It is
 // test-support code: a normal package so that other packages' tests can
 // import it.
@@ -22,6 +23,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,6 +86,7 @@ type Server struct {
 	knobs      sync.Mutex
 	user       string
 	denyCode   string
+	consent    bool
 	failStatus int
 	failLeft   int
 	tokenDelay atomic.Int64
@@ -215,6 +218,27 @@ func (s *Server) Deny(errCode string) {
 	s.knobs.Unlock()
 }
 
+// RequireConsent makes authorizations stop at a consent page, as a real
+// provider's do, until RequireConsent(false): its Approve button goes on
+// to the redirect with a code, its Deny button to access_denied. Like a
+// real provider's, the page refuses to be framed. Browser tests use it to
+// act while the end user is at the provider.
+func (s *Server) RequireConsent(on bool) {
+	s.knobs.Lock()
+	s.consent = on
+	s.knobs.Unlock()
+}
+
+// consentPage asks the user to approve; its form repeats the authorize
+// request's parameters, plus the answer.
+var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test IdP: approve access</title><link rel="icon" href="data:,"></head>
+<body><h1>Allow access?</h1><p id="consent-client">{{.Client}} asks for: {{.Scopes}}</p>
+<form method="get" action="/authorize">{{range $k, $vs := .Params}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}
+<button type="submit" name="consent" value="approve" id="approve">Approve</button>
+<button type="submit" name="consent" value="deny" id="deny">Deny</button>
+</form></body></html>`))
+
 // CodeExchanges counts token requests with grant_type=authorization_code
 // (including ones answered by FailNextToken).
 func (s *Server) CodeExchanges() int { return int(s.codeExch.Load()) }
@@ -308,8 +332,29 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.knobs.Lock()
-	user, deny := s.user, s.denyCode
+	user, deny, consent := s.user, s.denyCode, s.consent
 	s.knobs.Unlock()
+	if consent {
+		switch r.Form.Get("consent") {
+		case "approve":
+		case "deny":
+			deny = fosite.ErrAccessDenied.ErrorField
+		default:
+			params := url.Values{}
+			for k, vs := range r.Form {
+				if k != "consent" {
+					params[k] = vs
+				}
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("X-Frame-Options", "DENY")
+			w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+			_ = consentPage.Execute(w, map[string]any{
+				"Client": ar.GetClient().GetID(), "Scopes": strings.Join(ar.GetRequestedScopes(), " "), "Params": params,
+			})
+			return
+		}
+	}
 	if deny != "" {
 		var e error = fosite.ErrAccessDenied
 		if deny != fosite.ErrAccessDenied.ErrorField {

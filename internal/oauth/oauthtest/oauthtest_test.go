@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -386,6 +387,47 @@ func TestDeny(t *testing.T) {
 	}
 	s.Deny("")
 	code(t, cfg, "state-deny-9012")
+}
+
+// TestRequireConsent: with consent required, the authorize URL shows a
+// page that refuses to be framed and repeats the request in its form;
+// approving it redirects with a code, denying it with access_denied, and
+// turning consent off again approves at once.
+func TestRequireConsent(t *testing.T) {
+	s := newServer(t, nil)
+	cfg := config(s, oauth2.AuthStyleInHeader)
+	s.RequireConsent(true)
+	resp, err := noFollow.Get(cfg.AuthCodeURL("state-consent-1234"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Frame-Options") != "DENY" ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("the consent page: %d, headers %v", resp.StatusCode, resp.Header)
+	}
+	for _, want := range []string{`id="approve"`, `id="deny"`, `name="state" value="state-consent-1234"`, `name="client_id" value="` + s.ClientID() + `"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the consent page lacks %s:\n%s", want, page)
+		}
+	}
+	answer := func(consent string) url.Values {
+		u, _ := url.Parse(cfg.AuthCodeURL("state-consent-1234"))
+		q := u.Query()
+		q.Set("consent", consent)
+		u.RawQuery = q.Encode()
+		return authorize(t, u.String())
+	}
+	if q := answer("approve"); q.Get("code") == "" || q.Get("state") != "state-consent-1234" {
+		t.Errorf("approved: %v, want a code", q)
+	}
+	if q := answer("deny"); q.Get("error") != "access_denied" || q.Has("code") {
+		t.Errorf("denied: %v, want access_denied", q)
+	}
+	s.RequireConsent(false)
+	code(t, cfg, "state-consent-5678")
 }
 
 func TestAuthorizeErrors(t *testing.T) {

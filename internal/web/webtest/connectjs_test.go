@@ -216,6 +216,13 @@ func (f *connectFixture) openProduct(product *httptest.Server, query string) {
 // frame runs in the tab's process.
 func (f *connectFixture) modalFrame() *chromedp.Node {
 	f.t.Helper()
+	return f.modalFrameAt("")
+}
+
+// modalFrameAt is modalFrame once the frame's address holds part: after
+// a navigation inside the modal.
+func (f *connectFixture) modalFrameAt(part string) *chromedp.Node {
+	f.t.Helper()
 	f.waitFor("the modal", `!!document.querySelector("dialog[open] iframe")`)
 	deadline := time.Now().Add(waitTimeout)
 	for {
@@ -226,7 +233,7 @@ func (f *connectFixture) modalFrame() *chromedp.Node {
 			f.fatalf("the modal's frame: %d nodes, %v", len(nodes), err)
 		}
 		// Until the hosted page has loaded, the frame holds about:blank.
-		if doc := nodes[0].ContentDocument; doc != nil && strings.HasPrefix(doc.DocumentURL, f.inst.URL) {
+		if doc := nodes[0].ContentDocument; doc != nil && strings.HasPrefix(doc.DocumentURL, f.inst.URL) && strings.Contains(doc.DocumentURL, part) {
 			return nodes[0]
 		}
 		if time.Now().After(deadline) {
@@ -268,30 +275,43 @@ func (f *connectFixture) messages() []message { return eval[[]message](f.harness
 // end user pastes a key the stand-in provider accepts; onSuccess fires
 // once with the account's id, the modal closes, the account is the end
 // user's with the token's tags, and a signed account.connected reaches a
-// receiver that verifies it. Each app kind is a case: OAuth joins when the
-// hosted page can run it.
+// receiver that verifies it. Each app kind is a case, in the modal and in
+// connect.js's popup: an OAuth app, named to LatchkeyConnect.open or
+// picked in the modal, runs at the in-test authorization server, from the
+// modal in a popup of its own (the provider refuses to be framed).
 func TestConnectJSEndToEnd(t *testing.T) {
 	cases := []struct {
 		name, app, mode string
+		// pick: the app is not named to LatchkeyConnect.open; the token
+		// offers two, and the end user picks it in the hosted page.
+		pick bool
 		// connect does what the end user does in the hosted page, inside
 		// the modal's frame or the popup (ctx and from say where).
 		connect func(f *connectFixture, ctx context.Context, from *chromedp.Node)
 	}{
-		{"keys in the modal", "sendgrid", "", fillKey},
-		{"keys in a popup", "sendgrid", "popup", fillKey},
+		{"keys in the modal", "sendgrid", "", false, fillKey},
+		{"keys in a popup", "sendgrid", "popup", false, fillKey},
+		{"OAuth from the modal", "testidp", "", false, approveFromModal},
+		{"OAuth picked in the modal", "testidp", "", true, pickTestIdP},
+		{"OAuth in a popup", "testidp", "popup", false, approveInPopup},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rcv := newReceiver(t)
-			f := startConnect(t, options{webhookOrigins: []string{rcv.URL}})
+			f := startConnect(t, options{oauth: true, webhookOrigins: []string{rcv.URL}})
+			f.idp.RequireConsent(true)
 			rcv.subscribe(t, f.harness)
 			product := newProductPage(t, f.inst.URL)
-			ct := f.mint(client.CreateConnectToken{ExternalUserID: "customer-42", Apps: []string{c.app},
+			apps, app := []string{c.app}, c.app
+			if c.pick {
+				apps, app = []string{"sendgrid", c.app}, ""
+			}
+			ct := f.mint(client.CreateConnectToken{ExternalUserID: "customer-42", Apps: apps,
 				Tags: map[string]string{"org": "acme"}, AllowedOrigins: []string{product.URL},
 				// The redirect is for the full-page flow; connect.js gets the outcome by message.
 				SuccessRedirectURI: product.URL + "/done"})
 
-			query := "token=" + ct.Token + "&app=" + c.app + "&mode=" + c.mode
+			query := "token=" + ct.Token + "&app=" + app + "&mode=" + c.mode
 			if c.mode == "popup" {
 				pctx := f.openPopup(product, query)
 				c.connect(f, pctx, nil)
@@ -356,11 +376,20 @@ func fillKey(f *connectFixture, ctx context.Context, from *chromedp.Node) {
 // popup; it returns the popup's context, watched for errors like the tab.
 func (f *connectFixture) openPopup(product *httptest.Server, query string) context.Context {
 	f.t.Helper()
+	pctx, _ := f.popupOf(func() { f.openProduct(product, query) })
+	return pctx
+}
+
+// popupOf runs click, which opens a popup from the tab (or a frame in
+// it), and attaches to the popup: its context, watched for errors like
+// the tab, and its label in the log.
+func (f *connectFixture) popupOf(click func()) (context.Context, string) {
+	f.t.Helper()
 	opener := f.tabID
 	created := chromedp.WaitNewTarget(f.ctx, func(info *target.Info) bool {
 		return info.Type == "page" && info.OpenerID == opener
 	})
-	f.openProduct(product, query)
+	click()
 	var id target.ID
 	select {
 	case id = <-created:
@@ -376,7 +405,95 @@ func (f *connectFixture) openPopup(product *httptest.Server, query string) conte
 	if err := guarded(startTimeout, cancel, func() error { return chromedp.Do(pctx) }); err != nil {
 		f.fatalf("attaching to the popup: %v", err)
 	}
-	return pctx
+	return pctx, label
+}
+
+// waitIn waits until the JavaScript condition holds in the window of ctx
+// (a popup, another browser's tab).
+func (f *connectFixture) waitIn(ctx context.Context, what, cond string) {
+	f.t.Helper()
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(50 * time.Millisecond) {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		ok, _ := chromedp.Run(cctx, chromedp.Evaluate[bool](`document.readyState === "complete" && (`+cond+`)`))
+		cancel()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.fatalf("waited %v for %s", waitTimeout, what)
+		}
+	}
+}
+
+// consentCond: the window shows the in-test authorization server's
+// consent page.
+const consentCond = `!!document.querySelector("#approve")`
+
+// clickIn clicks the element sel matches in the window of ctx.
+func (f *connectFixture) clickIn(ctx context.Context, what, sel string, opts ...chromedp.QueryOption) {
+	f.t.Helper()
+	cctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(cctx, chromedp.Click(chromedp.CSS(sel), opts...)); err != nil {
+		f.fatalf("%s: %v", what, err)
+	}
+}
+
+// continueFromModal clicks the OAuth app's Continue in the modal's frame,
+// which opens a popup at the provider's consent page; it returns the
+// popup's context and log label.
+func (f *connectFixture) continueFromModal(frame *chromedp.Node) (context.Context, string) {
+	f.t.Helper()
+	pctx, label := f.popupOf(func() {
+		f.clickIn(f.ctx, "click Continue in the modal", `form[data-link-oauth] button[type="submit"]`, chromedp.FromNode(frame))
+	})
+	f.waitIn(pctx, "the consent page in the popup", consentCond)
+	return pctx, label
+}
+
+// approveFromModal: the end user continues to the provider from the
+// modal, approves in the popup that opens, and the popup closes itself.
+// The modal's frame started nothing itself: the POST that sets the flow's
+// cookie went top-level, in the popup.
+func approveFromModal(f *connectFixture, _ context.Context, frame *chromedp.Node) {
+	f.t.Helper()
+	pctx, label := f.continueFromModal(frame)
+	detached, err := chromedp.Detached(pctx)
+	if err != nil {
+		f.fatalf("watching the popup: %v", err)
+	}
+	f.clickIn(pctx, "approve at the provider", "#approve")
+	select {
+	case <-detached:
+	case <-time.After(waitTimeout):
+		f.fatalf("the popup did not close itself")
+	}
+	for _, r := range f.log.requestsOf("page") {
+		if strings.HasPrefix(r, "POST "+f.inst.URL+"/connect/link") {
+			f.t.Errorf("the modal's frame posted the OAuth form itself: %s", r)
+		}
+	}
+	if navs := f.log.navigations(label); len(navs) == 0 || !strings.HasPrefix(navs[len(navs)-1], f.inst.URL+"/oauth/callback?") {
+		f.t.Errorf("the popup's pages %q: want it to end at Latchkey's callback", navs)
+	}
+}
+
+// pickTestIdP: the end user picks Test IdP among the token's apps inside
+// the modal, then connects it as approveFromModal does.
+func pickTestIdP(f *connectFixture, ctx context.Context, frame *chromedp.Node) {
+	f.t.Helper()
+	f.clickIn(f.ctx, "pick Test IdP in the modal", `a.app-card[href*="app=testidp"]`, chromedp.FromNode(frame))
+	approveFromModal(f, ctx, f.modalFrameAt("app=testidp"))
+}
+
+// approveInPopup: in connect.js's popup the flow runs in place: Continue,
+// then approve at the provider; connect.js closes the popup.
+func approveInPopup(f *connectFixture, pctx context.Context, _ *chromedp.Node) {
+	f.t.Helper()
+	f.waitIn(pctx, "the OAuth form in the popup", `!!document.querySelector("form[data-link-oauth]")`)
+	f.clickIn(pctx, "click Continue in the popup", `form[data-link-oauth] button[type="submit"]`)
+	f.waitIn(pctx, "the consent page in the popup", consentCond)
+	f.clickIn(pctx, "approve at the provider", "#approve")
 }
 
 // TestConnectJSAllowedOrigins: a page on an origin the token does not
@@ -453,17 +570,7 @@ func TestConnectJSAllowedOrigins(t *testing.T) {
 			pctx := f.openPopup(other, "token="+ct.Token+"&app=sendgrid"+c.query)
 			fillKey(f, pctx, nil)
 			// The page shows it is connected, to the end user only.
-			for deadline := time.Now().Add(waitTimeout); ; time.Sleep(50 * time.Millisecond) {
-				ctx, cancel := context.WithTimeout(pctx, 3*time.Second)
-				done, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && document.querySelector("h1")?.textContent === "Connected"`))
-				cancel()
-				if done {
-					break
-				}
-				if time.Now().After(deadline) {
-					f.fatalf("the popup never showed its done page")
-				}
-			}
+			f.waitIn(pctx, "the popup's done page", `document.querySelector("h1")?.textContent === "Connected"`)
 			page, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: "customer-42"})
 			if err != nil || len(page.Data) == 0 {
 				t.Fatalf("the popup connected nothing: %v", err)
@@ -517,5 +624,114 @@ func TestConnectJSSpentToken(t *testing.T) {
 		if page, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: user}); err != nil || len(page.Data) != want {
 			t.Errorf("%s: accounts %v, %v; want %d", user, page.Data, err, want)
 		}
+	}
+}
+
+// otherBrowser opens a tab in a fresh browser context: another browser,
+// with no cookie of the end user's, watched for errors like the tab.
+func (f *connectFixture) otherBrowser() context.Context {
+	f.t.Helper()
+	ref := &targetRef{}
+	ctx, cancel := chromedp.NewContext(browser(f.t), chromedp.WithNewBrowserContext(), chromedp.WithListener(f.log.listener("other browser", ref)))
+	ref.set(ctx)
+	f.t.Cleanup(cancel)
+	if err := guarded(startTimeout, cancel, func() error { return chromedp.Do(ctx) }); err != nil {
+		f.fatalf("opening another browser: %v", err)
+	}
+	return ctx
+}
+
+// TestConnectJSOAuthForwarded: the end user continues to the provider
+// from the modal, and the authorize URL in the popup is forwarded to
+// another browser, which approves it there: that browser's page says the
+// flow was started in another browser, no account is attached, and the
+// product hears nothing. The flow is spent, not the token: the end user
+// closes the popup, the modal says nothing was connected, and Continue
+// connects in a new popup.
+func TestConnectJSOAuthForwarded(t *testing.T) {
+	f := startConnect(t, options{oauth: true})
+	f.idp.RequireConsent(true)
+	product := newProductPage(t, f.inst.URL)
+	ct := f.mint(client.CreateConnectToken{ExternalUserID: "customer-7", Apps: []string{"testidp"}, AllowedOrigins: []string{product.URL}})
+	f.openProduct(product, "token="+ct.Token+"&app=testidp")
+	frame := f.modalFrame()
+	pctx, _ := f.continueFromModal(frame)
+	lctx, lcancel := context.WithTimeout(pctx, stepTimeout)
+	forwarded, err := chromedp.Run(lctx, chromedp.Evaluate[string](`location.href`))
+	lcancel()
+	if err != nil || !strings.HasPrefix(forwarded, f.idp.URL+"/authorize?") {
+		t.Fatalf("the popup is at %q (%v), want the provider's authorize URL", forwarded, err)
+	}
+
+	f.log.expectStatus("/oauth/callback", http.StatusBadRequest)
+	other := f.otherBrowser()
+	sctx, cancel := context.WithTimeout(other, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Navigate(forwarded)); err != nil {
+		f.fatalf("opening the forwarded URL in another browser: %v", err)
+	}
+	f.waitIn(other, "the consent page in the other browser", consentCond)
+	f.clickIn(other, "approve in the other browser", "#approve")
+	f.waitIn(other, "the other browser's refusal", `location.pathname === "/oauth/callback" && !!document.querySelector("#error-page")`)
+	page, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.querySelector("#error-page").innerText`))
+	if err != nil || !strings.Contains(page, "The authorization cannot be completed") || !strings.Contains(page, "started in another browser") {
+		t.Errorf("the other browser's page %q, %v: want it to say the flow was started in another browser", page, err)
+	}
+	if list, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: "customer-7"}); err != nil || len(list.Data) != 0 {
+		t.Fatalf("the forwarded URL attached %v, %v", list.Data, err)
+	}
+
+	// The end user gives up on that window; the modal says so, and the
+	// product has heard nothing.
+	if err := chromedp.Cancel(pctx); err != nil {
+		f.fatalf("closing the popup: %v", err)
+	}
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
+		said, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[role="status"]`), chromedp.FromNode(frame)))
+		cancel()
+		if strings.Contains(said, "closed before you finished") {
+			break
+		}
+		if time.Now().After(deadline) {
+			f.fatalf("the modal says %q, want that the window was closed before the end", said)
+		}
+	}
+	if o := f.outcomes(); len(o) != 0 {
+		t.Errorf("callbacks %+v after the forwarded URL, want none", o)
+	}
+	for _, m := range f.messages() {
+		if m.Type != "latchkey:ready" {
+			t.Errorf("the product heard %+v from a forwarded URL", m)
+		}
+	}
+
+	approveFromModal(f, f.ctx, frame)
+	got := waitEval(f.harness, "the onSuccess callback", `window.outcomes`, func(o []outcome) bool { return len(o) > 0 })
+	list, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: "customer-7"})
+	if err != nil || len(list.Data) != 1 || len(got) != 1 || got[0].Kind != "success" || got[0].AccountID != list.Data[0].ID {
+		t.Errorf("callbacks %+v, accounts %v, %v: want onSuccess with the one account", got, list.Data, err)
+	}
+}
+
+// TestConnectJSOAuthDeclined: an end user who declines at the provider,
+// in the popup the modal opened, ends the flow with onError and the
+// provider's code; nothing is connected.
+func TestConnectJSOAuthDeclined(t *testing.T) {
+	f := startConnect(t, options{oauth: true})
+	f.idp.RequireConsent(true)
+	f.log.expectStatus("/oauth/callback", http.StatusBadRequest)
+	product := newProductPage(t, f.inst.URL)
+	ct := f.mint(client.CreateConnectToken{ExternalUserID: "customer-8", Apps: []string{"testidp"}, AllowedOrigins: []string{product.URL}})
+	f.openProduct(product, "token="+ct.Token+"&app=testidp")
+	pctx, _ := f.continueFromModal(f.modalFrame())
+	f.clickIn(pctx, "decline at the provider", "#deny")
+	got := waitEval(f.harness, "the onError callback", `window.outcomes`, func(o []outcome) bool { return len(o) > 0 })
+	if len(got) != 1 || got[0].Kind != "error" || got[0].Code != "access_denied" {
+		t.Errorf("callbacks %+v, want onError with access_denied", got)
+	}
+	f.waitFor("the modal to close", `!document.querySelector("dialog")`)
+	if list, err := f.backend.ListAccounts(context.Background(), client.ListOptions{ExternalUserID: "customer-8"}); err != nil || len(list.Data) != 0 {
+		t.Errorf("a declined flow connected %v, %v", list.Data, err)
 	}
 }
