@@ -31,6 +31,26 @@ type WebhookDelivery struct {
 	LastError      string  `json:"last_error,omitempty"`
 	LastAttemptAt  *string `json:"last_attempt_at"`
 	CreatedAt      string  `json:"created_at"`
+	// AttemptLog is every attempt, oldest first.
+	AttemptLog []WebhookAttempt `json:"attempt_log"`
+}
+
+// WebhookAttempt is one try at sending a delivery. StatusCode is 0 when
+// the receiver gave no answer; Error is short and never holds a secret.
+type WebhookAttempt struct {
+	At         string `json:"at"`
+	StatusCode int    `json:"status_code"`
+	Error      string `json:"error,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// UpdateWebhook is the body of PATCH /v1/webhooks/{id}; absent fields stay.
+// Enabled false turns the endpoint off (its pending deliveries fail), true
+// turns it on again; an empty event_types list means every type.
+type UpdateWebhook struct {
+	URL        *string   `json:"url,omitempty"`
+	EventTypes *[]string `json:"event_types,omitempty"`
+	Enabled    *bool     `json:"enabled,omitempty"`
 }
 
 // RotateWebhookSecret is the body of POST /v1/webhooks/{id}/rotate-secret:

@@ -124,9 +124,12 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("DELETE /v1/end-users/{id}", h.deleteEndUser)
 	route("POST /v1/webhooks", h.createWebhook)
 	route("GET /v1/webhooks", h.listWebhooks)
+	route("GET /v1/webhooks/{id}", h.getWebhook)
+	route("PATCH /v1/webhooks/{id}", h.updateWebhook)
 	route("DELETE /v1/webhooks/{id}", h.deleteWebhook)
 	route("POST /v1/webhooks/{id}/rotate-secret", h.rotateWebhookSecret)
 	route("GET /v1/webhooks/{id}/deliveries", h.listDeliveries)
+	route("GET /v1/webhooks/{id}/deliveries/{delivery}", h.getDelivery)
 	route("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
 	h.mux.Handle("/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "No such API route", r.Method+" "+r.URL.Path)

@@ -43,6 +43,29 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	if err := st.CreateConnectToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
+	// A webhook event delivered at once, its delivery and its attempt.
+	if err := st.CreateWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "whk_1", WorkspaceID: "wsp_1", URL: "https://hooks.example/", Secrets: []byte("x"),
+		Enabled: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendWebhookEvents(ctx, []store.WebhookEvent{{ID: "msg_1", WorkspaceID: "wsp_1", Type: "account.connected", Payload: []byte("{}"), CreatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	leased, err := st.LeaseWebhookDeliveries(ctx, "h", now, now.Add(time.Minute), 1)
+	if err != nil || len(leased) != 1 {
+		t.Fatalf("lease: %v %v", leased, err)
+	}
+	if _, err := st.UpdateWebhookDelivery(ctx, "wsp_1", leased[0].ID, func(d *store.WebhookDelivery) error {
+		d.Status, d.NextAttemptAt, d.LeaseHolder, d.LeaseUntil = store.DeliveryDelivered, nil, "", nil
+		d.NewAttempt = &store.WebhookAttempt{ID: "wha_1", AttemptedAt: now, StatusCode: 200}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deliveryLeft := func() bool {
+		_, err := st.GetWebhookDelivery(ctx, "wsp_1", leased[0].ID)
+		return !errors.Is(err, store.ErrNotFound)
+	}
 	tokenLeft := func() bool {
 		_, err := st.GetConnectToken(ctx, "wsp_1", tok.ID)
 		return !errors.Is(err, store.ErrNotFound)
@@ -94,5 +117,12 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	pass(11 * time.Hour)
 	if sessionLeft() {
 		t.Fatal("a session expired 12 hours after sign-in was kept")
+	}
+	if !deliveryLeft() {
+		t.Fatal("a webhook delivery of today was deleted")
+	}
+	pass(purger.DefaultWebhookRetention)
+	if deliveryLeft() {
+		t.Fatal("a webhook delivery older than the retention was kept")
 	}
 }

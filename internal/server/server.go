@@ -205,7 +205,8 @@ func providerClient(cfg config.Config) (*http.Client, error) {
 	return outbound.New(outbound.Options{Allow: allow, Timeout: cfg.ProviderTimeout}), nil
 }
 
-// WebhookInterval is how often the deliverer looks for due deliveries.
+// WebhookInterval is how often the deliverer looks for due deliveries,
+// unless webhook_interval says otherwise.
 const WebhookInterval = 5 * time.Second
 
 // newWebhooks is the webhooks service. Its deliveries go through a guarded
@@ -221,7 +222,8 @@ func newWebhooks(cfg config.Config, st store.Store, ring *seal.Ring, clock clock
 		allow = append(allow, hp)
 	}
 	client := outbound.New(outbound.Options{Allow: allow, Timeout: 15 * time.Second})
-	return webhooks.New(webhooks.Options{Store: st, Ring: ring, Client: client, Trusted: cfg.WebhookOrigins, Clock: clock, Log: log}), nil
+	return webhooks.New(webhooks.Options{Store: st, Ring: ring, Client: client, Trusted: cfg.WebhookOrigins, Clock: clock, Log: log,
+		RetryBase: cfg.WebhookRetry}), nil
 }
 
 // Webhooks is the webhooks service.
@@ -299,7 +301,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer func() { stopRefresher(); <-hooksDone }()
 	go func() {
 		defer close(hooksDone)
-		s.webhooks.Run(rctx, WebhookInterval)
+		interval := s.cfg.WebhookInterval
+		if interval <= 0 {
+			interval = WebhookInterval
+		}
+		s.webhooks.Run(rctx, interval)
 	}()
 	purgeDone := make(chan struct{})
 	defer func() { stopRefresher(); <-purgeDone }()

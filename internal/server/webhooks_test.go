@@ -246,3 +246,78 @@ func mustConnected(t *testing.T, api *client.Client, connection string) string {
 	}
 	return done.AccountID
 }
+
+// TestWebhooksAccountRecovered: a refresh that works after transient
+// failures sends account.recovered, once, after the one
+// account.refresh_failed; a refresh with no failure before it sends
+// nothing. Every delivery verifies, and each carries its attempts.
+func TestWebhooksAccountRecovered(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		rcv := newHookReceiver(t)
+		f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}
+		f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
+		f.cfg.WebhookOrigins = []string{rcv.URL}
+		f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
+		f.api = f.inst.Client()
+		ctx := t.Context()
+		if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
+			t.Fatal(err)
+		}
+		var ep struct{ ID, Secret string }
+		hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
+		rcv.mu.Lock()
+		rcv.secret = ep.Secret
+		rcv.mu.Unlock()
+
+		acc := f.connect(t, client.Connect{App: "testidp"})
+		rcv.await(t, f.clock, 1)
+		// Two failed refreshes, an hour apart, then one that works.
+		f.idp.FailNextToken(503, 2)
+		for range 2 {
+			f.clock.Advance(2 * time.Hour)
+			if _, err := f.api.Credentials(ctx, acc.ID); !client.IsProblem(err, "refresh-unavailable") {
+				t.Fatalf("read during the outage: %v", err)
+			}
+		}
+		f.clock.Advance(2 * time.Hour)
+		if _, err := f.api.Credentials(ctx, acc.ID); err != nil {
+			t.Fatalf("read after the outage: %v", err)
+		}
+		rcv.await(t, f.clock, 3)
+		// A plain refresh later: nothing to recover from.
+		f.clock.Advance(2 * time.Hour)
+		if _, err := f.api.Credentials(ctx, acc.ID); err != nil {
+			t.Fatalf("read after another expiry: %v", err)
+		}
+		for range 5 {
+			f.clock.Advance(server.WebhookInterval)
+			if _, err := f.inst.Webhooks().DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rcv.mu.Lock()
+		var types []string
+		for _, m := range rcv.got {
+			types = append(types, m["type"].(string))
+		}
+		bad := rcv.bad
+		last := rcv.got[len(rcv.got)-1]
+		rcv.mu.Unlock()
+		if want := "account.connected account.refresh_failed account.recovered"; strings.Join(types, " ") != want || bad != 0 {
+			t.Fatalf("got %v (%d unverified), want %s", types, bad, want)
+		}
+		if data, _ := last["data"].(map[string]any); data["account_id"] != acc.ID || data["status"] != "healthy" {
+			t.Errorf("recovered data %v", data)
+		}
+		if n := countEvents(t, f.api, acc.ID, "account.recovered"); n != 1 {
+			t.Errorf("%d account.recovered audit events, want 1", n)
+		}
+		var dl struct {
+			Data []client.WebhookDelivery `json:"data"`
+		}
+		hookCall(t, f.inst, "GET", "/v1/webhooks/"+ep.ID+"/deliveries", "", http.StatusOK, &dl)
+		if len(dl.Data) != 3 || dl.Data[0].EventType != "account.recovered" || len(dl.Data[0].AttemptLog) != 1 || dl.Data[0].AttemptLog[0].StatusCode != 200 {
+			t.Errorf("deliveries %+v, want three, the newest account.recovered delivered in one logged attempt", dl.Data)
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -24,10 +25,11 @@ const (
 	// holder died.
 	leaseLength = 2 * requestTimeout
 	// RetryFor is how long a failing delivery is retried, from its event.
-	RetryFor    = 24 * time.Hour
-	backoffBase = 30 * time.Second
-	backoffMax  = time.Hour
-	batch       = 20
+	RetryFor = 24 * time.Hour
+	// DefaultRetryBase is the wait after a first failure.
+	DefaultRetryBase = 30 * time.Second
+	backoffMax       = time.Hour
+	batch            = 20
 )
 
 // errLeaseLost: another deliverer took the row after this one's lease
@@ -35,8 +37,8 @@ const (
 var errLeaseLost = errors.New("the delivery's lease was lost")
 
 // backoff is the wait after the nth failed attempt, before jitter.
-func backoff(n int) time.Duration {
-	d := backoffBase
+func backoff(base time.Duration, n int) time.Duration {
+	d := base
 	for i := 1; i < n && d < backoffMax; i++ {
 		d *= 2
 	}
@@ -91,12 +93,14 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) {
 		return
 	}
 	code, errText := 0, ""
+	start := s.clock.Now().UTC()
 	if !e.Enabled {
 		errText = "the endpoint is disabled"
 	} else {
 		code, errText = s.send(ctx, e, d)
 	}
 	now := s.clock.Now().UTC()
+	attempt := &store.WebhookAttempt{ID: ids.New(ids.WebhookAttempt, start), AttemptedAt: start, StatusCode: code, Error: errText, Duration: now.Sub(start)}
 	gone := code == http.StatusGone
 	_, err = s.store.UpdateWebhookDelivery(context.WithoutCancel(ctx), d.WorkspaceID, d.ID, func(r *store.WebhookDelivery) error {
 		if r.LeaseHolder != s.holder {
@@ -105,13 +109,14 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) {
 		r.Attempts++
 		r.LastStatusCode, r.LastError, r.LastAttemptAt, r.UpdatedAt = code, errText, &now, now
 		r.LeaseHolder, r.LeaseUntil = "", nil
+		r.NewAttempt = attempt
 		switch {
 		case code >= 200 && code < 300:
 			r.Status, r.NextAttemptAt = store.DeliveryDelivered, nil
 		case gone || !e.Enabled:
 			r.Status, r.NextAttemptAt = store.DeliveryFailed, nil
 		default:
-			next := now.Add(jitter(backoff(r.Attempts)))
+			next := now.Add(jitter(backoff(s.retry, r.Attempts)))
 			if next.Sub(r.EventCreatedAt) > RetryFor {
 				r.Status, r.NextAttemptAt = store.DeliveryFailed, nil
 			} else {
