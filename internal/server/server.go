@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.webhooks = hooks
 	apiHandler.SetWebhooks(hooks)
 	s.handler = s.routes(apiHandler, web.New(web.Options{
-		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers,
+		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Webhooks: hooks,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())

@@ -407,6 +407,8 @@ type harness struct {
 type options struct {
 	oauth bool            // the test IdP app, its stand-in and its managed client
 	clock clockwork.Clock // nil: the real clock
+	// webhookOrigins are the loopback receivers webhooks may go to.
+	webhookOrigins []string
 }
 
 // start runs a Latchkey on SQLite with its stand-ins, and opens a tab.
@@ -424,6 +426,7 @@ func start(t *testing.T, o options) *harness {
 		h.idp = servertest.NewIdP(t)
 		servertest.UseIdP(t, &cfg, h.idp)
 	}
+	cfg.WebhookOrigins = o.webhookOrigins
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
 	h.api = h.inst.Client()
 	if o.oauth {
