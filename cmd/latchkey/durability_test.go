@@ -285,4 +285,3 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 		t.Error("no delivery logged a failed attempt while the receiver was down")
 	}
 }
-
