@@ -279,6 +279,9 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 		}
 		if len(d.AttemptLog) > 1 && d.AttemptLog[0].StatusCode == 0 && d.AttemptLog[0].Error != "" {
 			failedFirst++
+			if strings.Contains(d.AttemptLog[0].Error, "/hook") {
+				t.Errorf("an attempt's error repeats the endpoint's URL: %q", d.AttemptLog[0].Error)
+			}
 		}
 	}
 	if failedFirst == 0 {

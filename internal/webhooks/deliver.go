@@ -8,6 +8,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -172,6 +173,11 @@ func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, d store.Web
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// The cause alone: the URL, which may carry a receiver's token
+		// in its path, is not repeated into the attempt's record.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return 0, outbound.Clip(err.Error())
 	}
 	defer resp.Body.Close()

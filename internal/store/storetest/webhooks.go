@@ -268,6 +268,11 @@ func keyed(ws, id, typ, key string, minute int) store.WebhookEvent {
 // deliverer does.
 func finish(t *testing.T, s store.Store, d store.WebhookDelivery, status store.DeliveryStatus, next *time.Time, code int, now time.Time) {
 	t.Helper()
+	must(t, "UpdateWebhookDelivery", record(t, s, d, status, next, code, now))
+}
+
+// record is finish for a goroutine: it returns the error for t.Errorf.
+func record(t *testing.T, s store.Store, d store.WebhookDelivery, status store.DeliveryStatus, next *time.Time, code int, now time.Time) error {
 	_, err := s.UpdateWebhookDelivery(t.Context(), d.WorkspaceID, d.ID, func(r *store.WebhookDelivery) error {
 		r.Status, r.NextAttemptAt, r.LeaseHolder, r.LeaseUntil, r.UpdatedAt = status, next, "", nil, now
 		r.Attempts++
@@ -275,7 +280,7 @@ func finish(t *testing.T, s store.Store, d store.WebhookDelivery, status store.D
 		r.NewAttempt = &store.WebhookAttempt{ID: fmt.Sprintf("wha_%s_%d", d.ID, r.Attempts), AttemptedAt: now, StatusCode: code, Duration: 12 * time.Millisecond}
 		return nil
 	})
-	must(t, "UpdateWebhookDelivery", err)
+	return err
 }
 
 func testWebhookAttempts(t *testing.T, s store.Store) {
@@ -467,7 +472,9 @@ func WebhookOrderShared(t *testing.T, stores ...store.Store) {
 					order[d.OrderKey] = append(order[d.OrderKey], d.EventID)
 					total++
 					mu.Unlock()
-					finish(t, st, d, store.DeliveryDelivered, nil, 200, at(2))
+					if err := record(t, st, d, store.DeliveryDelivered, nil, 200, at(2)); err != nil {
+						t.Errorf("UpdateWebhookDelivery: %v", err)
+					}
 				}
 			}
 		})
