@@ -5,6 +5,10 @@
 //	go run ./cmd/latchkey-load [-backend sqlite|postgres] [-postgres-url URL]
 //	    [-duration 5s] [-warmup 1s] [-concurrency 16] [-v]
 //
+//	go run ./cmd/latchkey-load webhooks -latchkey BIN [-events 10000] [-endpoints 10]
+//
+// measures webhook fan-out instead: see webhooks.go.
+//
 // It starts a Latchkey in-process (SQLite in a temporary folder, or a
 // fresh schema on the PostgreSQL server at -postgres-url), connects one
 // OAuth 2 account through an in-process authorization server, and reads
@@ -61,6 +65,9 @@ type report struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "standin" {
 		return standin(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "webhooks" {
+		return runWebhooks(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)

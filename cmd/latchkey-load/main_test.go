@@ -120,3 +120,33 @@ func TestRunPostgres(t *testing.T) {
 		t.Fatalf("%d load schemas before the run, %d after: the run's schema was not dropped", before, after)
 	}
 }
+
+// TestRunWebhooks runs a small fan-out against a real latchkey process:
+// it checks that every delivery arrives verified and once, and that the
+// figures are reported, never how fast anything is.
+func TestRunWebhooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the latchkey binary")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build latchkey with: %v", err)
+	}
+	bin := t.TempDir() + "/latchkey"
+	if out, err := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, "../latchkey").CombinedOutput(); err != nil {
+		t.Skipf("cannot build latchkey here: %v\n%s", err, out)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"webhooks", "-latchkey", bin, "-events", "20", "-endpoints", "3", "-timeout", "2m"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &out, &errOut)
+	}
+	t.Logf("output:\n%s", &out)
+	for _, want := range []string{"20 events x 3 endpoints", "60 verified, 0 duplicates, 0 unverified", "delay p99", "events/s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if code := run(t.Context(), []string{"webhooks"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "-latchkey names the binary") {
+		t.Errorf("without -latchkey: exit %d, %s", code, &errOut)
+	}
+}

@@ -45,7 +45,7 @@ on the same machine they find it and its admin token by themselves.`,
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return c.load(cmd) }
 
 	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.appsCmd(), c.accountsCmd(), c.credentialsCmd(), c.execCmd(), c.keysCmd(),
-		c.oauthClientsCmd(), c.connectCmd(), c.tokenCmd(), c.tokensCmd(), c.workflowsCmd(), c.actionsCmd(), c.membersCmd(), c.workspacesCmd(), c.auditCmd())
+		c.oauthClientsCmd(), c.connectCmd(), c.tokenCmd(), c.tokensCmd(), c.workflowsCmd(), c.actionsCmd(), c.membersCmd(), c.workspacesCmd(), c.auditCmd(), c.webhooksCmd())
 	return root
 }
 

@@ -19,6 +19,8 @@ const (
 	ActionReconnected    = "account.reconnected"
 	ActionNeedsReconnect = "account.needs_reconnect"
 	ActionRefreshFailed  = "account.refresh_failed"
+	// ActionRecovered: a refresh worked after transient failures.
+	ActionRecovered = "account.recovered"
 )
 
 // KeyAppError means the account's app connects with keys, not OAuth: it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/oauth"
@@ -84,8 +85,20 @@ func (s *Service) refreshLeased(ctx context.Context, acc store.Account, holder s
 			a.Outbox = outboxOf(*a, now, events)
 			return nil
 		}
+		// Transient failures recorded before this success: the account
+		// works again, and says so once.
+		failures := a.RefreshFailures
 		events = nil
-		return s.applyToken(a, app, now, tok)
+		if err := s.applyToken(a, app, now, tok); err != nil {
+			return err
+		}
+		if failures > 0 {
+			events = []store.AuditEvent{{WorkspaceID: a.WorkspaceID, ActorID: "system", AccountID: a.ID, Action: ActionRecovered,
+				Detail: map[string]string{"app": a.App, "failures": strconv.Itoa(failures)}}}
+			a.Outbox = outboxOf(*a, now, events)
+			s.log.InfoContext(ctx, "account recovered: refresh works again", "account", a.ID, "app", a.App, "failures", failures)
+		}
+		return nil
 	})
 	if errors.Is(werr, errSuperseded) {
 		s.log.WarnContext(ctx, "refresh answer dropped: the account's tokens changed meanwhile", "account", acc.ID, "app", acc.App)

@@ -28,9 +28,54 @@ func endpointView(e webhooks.Endpoint) client.WebhookEndpoint {
 }
 
 func deliveryView(d webhooks.Delivery) client.WebhookDelivery {
-	return client.WebhookDelivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Status: d.Status, Attempts: d.Attempts,
+	v := client.WebhookDelivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Status: d.Status, Attempts: d.Attempts,
 		NextAttemptAt: timestamp(d.NextAttemptAt), LastStatusCode: d.LastStatusCode, LastError: d.LastError,
-		LastAttemptAt: timestamp(d.LastAttemptAt), CreatedAt: *timestamp(&d.CreatedAt)}
+		LastAttemptAt: timestamp(d.LastAttemptAt), CreatedAt: *timestamp(&d.CreatedAt), AttemptLog: []client.WebhookAttempt{}}
+	for _, at := range d.History {
+		v.AttemptLog = append(v.AttemptLog, client.WebhookAttempt{At: *timestamp(&at.At), StatusCode: at.StatusCode, Error: at.Error,
+			DurationMS: at.Duration.Milliseconds()})
+	}
+	return v
+}
+
+func (h *Handler) getWebhook(w http.ResponseWriter, r *http.Request) error {
+	svc, err := h.webhookService()
+	if err != nil {
+		return err
+	}
+	e, err := svc.Get(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, endpointView(e))
+}
+
+func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) error {
+	svc, err := h.webhookService()
+	if err != nil {
+		return err
+	}
+	var req client.UpdateWebhook
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	e, err := svc.Update(r.Context(), actor(r), r.PathValue("id"), webhooks.UpdateInput{URL: req.URL, EventTypes: req.EventTypes, Enabled: req.Enabled})
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, endpointView(e))
+}
+
+func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) error {
+	svc, err := h.webhookService()
+	if err != nil {
+		return err
+	}
+	d, err := svc.Delivery(r.Context(), actor(r), r.PathValue("id"), r.PathValue("delivery"))
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, deliveryView(d))
 }
 
 func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) error {

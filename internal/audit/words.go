@@ -12,6 +12,7 @@ var words = map[string]string{
 	"account.credentials_replaced": "Credentials replaced",
 	"account.refresh_failed":       "Token refresh failed",
 	"account.needs_reconnect":      "Account needs reconnecting",
+	"account.recovered":            "Token refresh works again",
 	"account.owner_changed":        "Account owner changed",
 	"member.invited":               "Member invited",
 	"member.joined":                "Member joined",

@@ -77,6 +77,11 @@ type Config struct {
 	// WebhookOrigins are origins (scheme://host[:port]) webhook endpoints
 	// may use over plain http or on private addresses.
 	WebhookOrigins []string
+	// WebhookInterval is how often the deliverer looks for due
+	// deliveries; WebhookRetry is the wait after a first failed attempt,
+	// doubling after each next one up to an hour.
+	WebhookInterval time.Duration
+	WebhookRetry    time.Duration
 	// StepsUnsandboxed runs code and command steps as plain processes of
 	// the server's user: for a single-user machine only.
 	StepsUnsandboxed bool
@@ -306,6 +311,12 @@ func (c *Config) Validate() error {
 	}
 	if c.UnhealthyAfter <= 0 {
 		bad("unhealthy_after", "must be positive")
+	}
+	if c.WebhookInterval <= 0 {
+		bad("webhook_interval", "must be positive")
+	}
+	if c.WebhookRetry <= 0 || c.WebhookRetry > time.Hour {
+		bad("webhook_retry", "must be positive and at most 1h")
 	}
 	if c.StepMemory < 16<<20 {
 		bad("step_memory", "must be at least 16MiB")

@@ -55,6 +55,8 @@ var settings = func() []setting {
 		{key: "log_format", def: "text", help: "text or json"},
 		{key: "step_network_allow", help: "host:port pairs that sandboxed steps may reach although their addresses are private or loopback (a gateway; stand-in providers in tests), comma separated"},
 		{key: "webhook_origins", help: "origins (scheme://host[:port]) webhook endpoints may use although they are plain http or private addresses (stand-in receivers in tests), comma separated"},
+		{key: "webhook_interval", def: "5s", help: "how often the webhook deliverer looks for due deliveries"},
+		{key: "webhook_retry", def: "30s", help: "wait after a webhook delivery's first failure; it doubles after each next one, up to an hour"},
 		{key: "steps_unsandboxed", def: "false", help: "run code and command steps as plain processes of the server's user, seeing all it sees: for a single-user machine only"},
 		{key: "step_memory", def: "512MiB", help: "memory limit of each process of a sandboxed step (KiB, MiB or GiB)"},
 		{key: "step_processes", def: "64", help: "how many processes a sandboxed step may run at once"},
@@ -77,6 +79,8 @@ var settings = func() []setting {
 		"refresh_interval":  func(c *Config) *time.Duration { return &c.RefreshInterval },
 		"unhealthy_after":   func(c *Config) *time.Duration { return &c.UnhealthyAfter },
 		"connect_token_ttl": func(c *Config) *time.Duration { return &c.ConnectTokenTTL },
+		"webhook_interval":  func(c *Config) *time.Duration { return &c.WebhookInterval },
+		"webhook_retry":     func(c *Config) *time.Duration { return &c.WebhookRetry },
 	}
 	for i := range s {
 		st := &s[i]

@@ -20,10 +20,11 @@ const (
 	Event      = "evt"
 	Invitation = "inv"
 	// Webhook endpoints, outbox messages (Standard Webhooks calls an
-	// event a message) and deliveries.
+	// event a message), deliveries and their attempts.
 	WebhookEndpoint = "whk"
 	WebhookMessage  = "msg"
 	WebhookDelivery = "whd"
+	WebhookAttempt  = "wha"
 )
 
 // entropy is monotonic, so ids made in one millisecond by this process

@@ -1,6 +1,6 @@
 // Package purger deletes expired browser sessions, OAuth connections,
-// connect tokens and their webhook endpoints in the background, so that no table of them grows without
-// bound. Several
+// connect tokens and their webhook endpoints, and old webhook deliveries
+// in the background, so that no table of them grows without bound. Several
 // replicas may run it at once: a DELETE of what is already gone is
 // harmless.
 package purger
@@ -19,6 +19,7 @@ type Store interface {
 	DeleteExpiredConnections(ctx context.Context, before time.Time) (int, error)
 	DeleteExpiredConnectTokens(ctx context.Context, before time.Time) (int, error)
 	DeleteExpiredWebhookEndpoints(ctx context.Context, before time.Time) (int, error)
+	DeleteOldWebhookRows(ctx context.Context, before time.Time) (int, error)
 }
 
 // Defaults.
@@ -29,6 +30,9 @@ const (
 	// exchanging the code, and a client polling the connection should
 	// still read how it ended.
 	DefaultConnectionGrace = time.Hour
+	// DefaultWebhookRetention keeps webhook events, deliveries and their
+	// attempts this long; a delivery still pending stays however old.
+	DefaultWebhookRetention = 30 * 24 * time.Hour
 )
 
 // Purger deletes expired rows every Interval.
@@ -41,6 +45,9 @@ type Purger struct {
 	// ConnectionGrace is how long past its expiry a connection is kept;
 	// zero means DefaultConnectionGrace.
 	ConnectionGrace time.Duration
+	// WebhookRetention is how long webhook deliveries and attempts are
+	// kept; zero means DefaultWebhookRetention.
+	WebhookRetention time.Duration
 }
 
 // Run purges at once and then every Interval, until ctx is done.
@@ -87,8 +94,16 @@ func (p *Purger) Pass(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		p.Log.ErrorContext(ctx, "purging connect tokens' webhook endpoints", "err", err)
 	}
-	if sessions > 0 || connections > 0 || tokens > 0 || endpoints > 0 {
+	retention := p.WebhookRetention
+	if retention <= 0 {
+		retention = DefaultWebhookRetention
+	}
+	hooks, err := p.Store.DeleteOldWebhookRows(ctx, now.Add(-retention))
+	if err != nil && ctx.Err() == nil {
+		p.Log.ErrorContext(ctx, "purging old webhook deliveries", "err", err)
+	}
+	if sessions > 0 || connections > 0 || tokens > 0 || endpoints > 0 || hooks > 0 {
 		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections, "connect_tokens", tokens,
-			"webhook_endpoints", endpoints)
+			"webhook_endpoints", endpoints, "webhook_rows", hooks)
 	}
 }

@@ -45,12 +45,35 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	}
 	// Its own webhook endpoint is due a day and more after it expires.
 	purgeAt := now.Add(4*time.Hour + 25*time.Hour)
-	if err := st.CreateWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "whk_1", WorkspaceID: "wsp_1", URL: "https://hooks.example/x", Secrets: []byte("s"),
+	if err := st.CreateWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "whk_tok", WorkspaceID: "wsp_1", URL: "https://hooks.example/x", Secrets: []byte("s"),
 		Enabled: true, ConnectTokenID: tok.ID, PurgeAfter: &purgeAt, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	endpointLeft := func() bool {
-		_, err := st.GetWebhookEndpoint(ctx, "wsp_1", "whk_1")
+		_, err := st.GetWebhookEndpoint(ctx, "wsp_1", "whk_tok")
+		return !errors.Is(err, store.ErrNotFound)
+	}
+	// A webhook event delivered at once, its delivery and its attempt.
+	if err := st.CreateWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "whk_1", WorkspaceID: "wsp_1", URL: "https://hooks.example/", Secrets: []byte("x"),
+		Enabled: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendWebhookEvents(ctx, []store.WebhookEvent{{ID: "msg_1", WorkspaceID: "wsp_1", Type: "account.connected", Payload: []byte("{}"), CreatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	leased, err := st.LeaseWebhookDeliveries(ctx, "h", now, now.Add(time.Minute), 1)
+	if err != nil || len(leased) != 1 {
+		t.Fatalf("lease: %v %v", leased, err)
+	}
+	if _, err := st.UpdateWebhookDelivery(ctx, "wsp_1", leased[0].ID, func(d *store.WebhookDelivery) error {
+		d.Status, d.NextAttemptAt, d.LeaseHolder, d.LeaseUntil = store.DeliveryDelivered, nil, "", nil
+		d.NewAttempt = &store.WebhookAttempt{ID: "wha_1", AttemptedAt: now, StatusCode: 200}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deliveryLeft := func() bool {
+		_, err := st.GetWebhookDelivery(ctx, "wsp_1", leased[0].ID)
 		return !errors.Is(err, store.ErrNotFound)
 	}
 	tokenLeft := func() bool {
@@ -111,5 +134,12 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	pass(14 * time.Hour)
 	if endpointLeft() {
 		t.Fatal("a connect token's endpoint past its purge time was kept")
+	}
+	if !deliveryLeft() {
+		t.Fatal("a webhook delivery of today was deleted")
+	}
+	pass(purger.DefaultWebhookRetention)
+	if deliveryLeft() {
+		t.Fatal("a webhook delivery older than the retention was kept")
 	}
 }

@@ -107,9 +107,12 @@ var routeTable = []routeRow{
 	// Owners and admins manage webhooks; a scoped token lacks webhooks:write.
 	{"POST /v1/webhooks", fixed("/v1/webhooks"), `{"url":"ftp://hooks.example"}`, "yynnn"},
 	{"GET /v1/webhooks", fixed("/v1/webhooks"), "", "yynnn"},
+	{"GET /v1/webhooks/{id}", fixed("/v1/webhooks/whk_01j0000000000000000000000"), "", "yynnn"},
+	{"PATCH /v1/webhooks/{id}", fixed("/v1/webhooks/whk_01j0000000000000000000000"), `{"enabled":false}`, "yynnn"},
 	{"DELETE /v1/webhooks/{id}", fixed("/v1/webhooks/whk_01j0000000000000000000000"), "", "yynnn"},
 	{"POST /v1/webhooks/{id}/rotate-secret", fixed("/v1/webhooks/whk_01j0000000000000000000000/rotate-secret"), `{"overlap_seconds":60}`, "yynnn"},
 	{"GET /v1/webhooks/{id}/deliveries", fixed("/v1/webhooks/whk_01j0000000000000000000000/deliveries"), "", "yynnn"},
+	{"GET /v1/webhooks/{id}/deliveries/{delivery}", fixed("/v1/webhooks/whk_01j0000000000000000000000/deliveries/whd_01j0000000000000000000000"), "", "yynnn"},
 	{"POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", fixed("/v1/webhooks/whk_01j0000000000000000000000/deliveries/whd_01j0000000000000000000000/redeliver"), "", "yynnn"},
 	{"GET /v1/audit/export", fixed("/v1/audit/export"), "", "yynnn"},
 	{"POST /v1/connect-tokens", fixed("/v1/connect-tokens"), `{"external_user_id":"customer-42"}`, "yynnn"},

@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Actions: actionSvc, Accounts: svc, Identity: who, EndUsers: endUsers, PublicURL: cfg.PublicURL, Clock: clock, Log: log,
 	})
 	s.handler = s.routes(apiHandler, agents, web.New(web.Options{
-		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc,
+		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc, Webhooks: hooks,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
@@ -215,7 +215,8 @@ func providerClient(cfg config.Config) (*http.Client, error) {
 	return outbound.New(outbound.Options{Allow: allow, Timeout: cfg.ProviderTimeout}), nil
 }
 
-// WebhookInterval is how often the deliverer looks for due deliveries.
+// WebhookInterval is how often the deliverer looks for due deliveries,
+// unless webhook_interval says otherwise.
 const WebhookInterval = 5 * time.Second
 
 // newWebhooks is the webhooks service. Its deliveries go through a guarded
@@ -231,7 +232,8 @@ func newWebhooks(cfg config.Config, st store.Store, ring *seal.Ring, clock clock
 		allow = append(allow, hp)
 	}
 	client := outbound.New(outbound.Options{Allow: allow, Timeout: 15 * time.Second})
-	return webhooks.New(webhooks.Options{Store: st, Ring: ring, Client: client, Trusted: cfg.WebhookOrigins, Clock: clock, Log: log}), nil
+	return webhooks.New(webhooks.Options{Store: st, Ring: ring, Client: client, Trusted: cfg.WebhookOrigins, Clock: clock, Log: log,
+		RetryBase: cfg.WebhookRetry}), nil
 }
 
 // Webhooks is the webhooks service.
@@ -309,7 +311,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer func() { stopRefresher(); <-hooksDone }()
 	go func() {
 		defer close(hooksDone)
-		s.webhooks.Run(rctx, WebhookInterval)
+		interval := s.cfg.WebhookInterval
+		if interval <= 0 {
+			interval = WebhookInterval
+		}
+		s.webhooks.Run(rctx, interval)
 	}()
 	purgeDone := make(chan struct{})
 	defer func() { stopRefresher(); <-purgeDone }()

@@ -14,8 +14,10 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // hookReceiver is a loopback webhook endpoint that verifies signatures.
@@ -248,4 +250,158 @@ func mustConnected(t *testing.T, api *client.Client, connection string) string {
 		t.Fatalf("connection: %+v %v", done, err)
 	}
 	return done.AccountID
+}
+
+// TestWebhooksAccountRecovered: a refresh that works after transient
+// failures sends account.recovered, once, after the one
+// account.refresh_failed; a refresh with no failure before it sends
+// nothing. Every delivery verifies, and each carries its attempts.
+func TestWebhooksAccountRecovered(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		rcv := newHookReceiver(t)
+		f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}
+		f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
+		f.cfg.WebhookOrigins = []string{rcv.URL}
+		f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
+		f.api = f.inst.Client()
+		ctx := t.Context()
+		if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
+			t.Fatal(err)
+		}
+		var ep struct{ ID, Secret string }
+		hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
+		rcv.mu.Lock()
+		rcv.secret = ep.Secret
+		rcv.mu.Unlock()
+
+		acc := f.connect(t, client.Connect{App: "testidp"})
+		rcv.await(t, f.clock, 1)
+		// Two failed refreshes, an hour apart, then one that works.
+		f.idp.FailNextToken(503, 2)
+		for range 2 {
+			f.clock.Advance(2 * time.Hour)
+			if _, err := f.api.Credentials(ctx, acc.ID); !client.IsProblem(err, "refresh-unavailable") {
+				t.Fatalf("read during the outage: %v", err)
+			}
+		}
+		f.clock.Advance(2 * time.Hour)
+		if _, err := f.api.Credentials(ctx, acc.ID); err != nil {
+			t.Fatalf("read after the outage: %v", err)
+		}
+		rcv.await(t, f.clock, 3)
+		// A plain refresh later: nothing to recover from.
+		f.clock.Advance(2 * time.Hour)
+		if _, err := f.api.Credentials(ctx, acc.ID); err != nil {
+			t.Fatalf("read after another expiry: %v", err)
+		}
+		for range 5 {
+			f.clock.Advance(server.WebhookInterval)
+			if _, err := f.inst.Webhooks().DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rcv.mu.Lock()
+		var types []string
+		for _, m := range rcv.got {
+			types = append(types, m["type"].(string))
+		}
+		bad := rcv.bad
+		last := rcv.got[len(rcv.got)-1]
+		rcv.mu.Unlock()
+		if want := "account.connected account.refresh_failed account.recovered"; strings.Join(types, " ") != want || bad != 0 {
+			t.Fatalf("got %v (%d unverified), want %s", types, bad, want)
+		}
+		if data, _ := last["data"].(map[string]any); data["account_id"] != acc.ID || data["status"] != "healthy" {
+			t.Errorf("recovered data %v", data)
+		}
+		if n := countEvents(t, f.api, acc.ID, "account.recovered"); n != 1 {
+			t.Errorf("%d account.recovered audit events, want 1", n)
+		}
+		var dl struct {
+			Data []client.WebhookDelivery `json:"data"`
+		}
+		hookCall(t, f.inst, "GET", "/v1/webhooks/"+ep.ID+"/deliveries", "", http.StatusOK, &dl)
+		if len(dl.Data) != 3 || dl.Data[0].EventType != "account.recovered" || len(dl.Data[0].AttemptLog) != 1 || dl.Data[0].AttemptLog[0].StatusCode != 200 {
+			t.Errorf("deliveries %+v, want three, the newest account.recovered delivered in one logged attempt", dl.Data)
+		}
+	})
+}
+
+// TestWebhooksOtherUserAndWorkspace: a member of the workspace is refused
+// every webhooks route, and the owner of another workspace finds nothing
+// of this one's (404) and changes nothing.
+func TestWebhooksOtherUserAndWorkspace(t *testing.T) {
+	rcv := newHookReceiver(t)
+	cfg := servertest.Config(t, "")
+	cfg.WebhookOrigins = []string{rcv.URL}
+	inst := servertest.Start(t, cfg, server.Options{})
+	ctx := t.Context()
+	owner := inst.Client()
+	ep, err := owner.CreateWebhook(ctx, client.CreateWebhook{URL: rcv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.mu.Lock()
+	rcv.secret = ep.Secret
+	rcv.mu.Unlock()
+	if _, err := owner.CreateAccount(ctx, client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}, Test: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.Webhooks().DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := owner.WebhookDeliveries(ctx, ep.ID, "", 0)
+	if err != nil || len(page.Data) != 1 {
+		t.Fatalf("deliveries: %+v %v", page, err)
+	}
+	dl := page.Data[0]
+	if got, err := owner.WebhookDelivery(ctx, ep.ID, dl.ID); err != nil || got.Status != "delivered" || len(got.AttemptLog) != 1 || got.AttemptLog[0].StatusCode != 200 {
+		t.Fatalf("the owner's delivery: %+v %v", got, err)
+	}
+
+	// The other workspace's owner, with a token of every scope.
+	st, now := inst.Store(), time.Now().UTC()
+	other := store.Workspace{ID: ids.New(ids.Workspace, now), Name: "other", CreatedAt: now}
+	if err := st.CreateWorkspace(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	outsider := store.User{ID: ids.New(ids.User, now), WorkspaceID: other.ID, Email: "eve@example.com", Role: store.RoleOwner, PasswordHash: "x", CreatedAt: now}
+	if err := st.CreateUser(ctx, outsider); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := inst.Identity().IssueToken(ctx, other.ID, outsider.ID, "test", []string{"*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := addUser(t, inst, "mo@example.com", store.RoleMember)
+	off := false
+	for _, c := range []struct {
+		who  string
+		api  *client.Client
+		kind string
+	}{{"another workspace's owner", client.New(inst.URL, tok.Reveal(), nil), "not-found"}, {"a member", member.api, "forbidden"}} {
+		checks := map[string]error{}
+		_, checks["get"] = c.api.Webhook(ctx, ep.ID)
+		_, checks["update"] = c.api.UpdateWebhook(ctx, ep.ID, client.UpdateWebhook{Enabled: &off})
+		_, checks["rotate"] = c.api.RotateWebhookSecret(ctx, ep.ID, client.RotateWebhookSecret{})
+		_, checks["deliveries"] = c.api.WebhookDeliveries(ctx, ep.ID, "", 0)
+		_, checks["delivery"] = c.api.WebhookDelivery(ctx, ep.ID, dl.ID)
+		_, checks["redeliver"] = c.api.Redeliver(ctx, ep.ID, dl.ID)
+		checks["delete"] = c.api.DeleteWebhook(ctx, ep.ID)
+		for what, err := range checks {
+			if !client.IsProblem(err, c.kind) {
+				t.Errorf("%s: %s: %v, want %s", c.who, what, err, c.kind)
+			}
+		}
+		if list, err := c.api.Webhooks(ctx); c.kind == "not-found" && (err != nil || len(list) != 0) {
+			t.Errorf("%s lists %+v, %v", c.who, list, err)
+		}
+	}
+	got, err := owner.Webhook(ctx, ep.ID)
+	if err != nil || !got.Enabled {
+		t.Fatalf("after the others tried: %+v %v", got, err)
+	}
+	if d, _ := owner.WebhookDelivery(ctx, ep.ID, dl.ID); d.Status != "delivered" {
+		t.Errorf("the delivery was sent again: %+v", d)
+	}
 }

@@ -60,6 +60,24 @@ type WebhookEvent struct {
 	// ConnectTokenID is the connect token whose flow the event reports,
 	// if any: that token's own endpoint is sent it too. Not stored.
 	ConnectTokenID string
+	// OrderKey (an account's id) orders deliveries: to one endpoint, one
+	// with a key is not sent while an earlier event's with the same key is
+	// pending. Empty means no order.
+	OrderKey string
+}
+
+// WebhookAttempt is one try at sending a delivery.
+type WebhookAttempt struct {
+	ID          string
+	WorkspaceID string
+	DeliveryID  string
+	EndpointID  string
+	AttemptedAt time.Time
+	// StatusCode is the receiver's answer, 0 when there was none.
+	StatusCode int
+	// Error is short, clipped and scrubbed; empty on success.
+	Error    string
+	Duration time.Duration
 }
 
 // DeliveryStatus is where one event's delivery to one endpoint is.
@@ -92,8 +110,12 @@ type WebhookDelivery struct {
 	LastStatusCode int
 	LastError      string
 	LastAttemptAt  *time.Time
+	OrderKey       string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// NewAttempt, when set by an UpdateWebhookDelivery fn, is recorded in
+	// the same transaction; it is never read back.
+	NewAttempt *WebhookAttempt
 }
 
 // Webhooks stores webhook endpoints and the outbox of their deliveries.
@@ -123,8 +145,10 @@ type Webhooks interface {
 	DeleteAccountWithEvents(ctx context.Context, workspaceID, id string, events []WebhookEvent) error
 	// LeaseWebhookDeliveries gives holder, until the time given, up to
 	// limit pending deliveries due by now whose lease is free or lapsed,
-	// earliest due first. Each is one conditional write, so no delivery
-	// goes to two holders at once, whichever process asks.
+	// earliest due first, passing over one whose endpoint has a pending
+	// delivery of an earlier event with the same order key. Each is one
+	// conditional write, so no delivery goes to two holders at once, and
+	// none overtakes an earlier one of its key, whichever process asks.
 	LeaseWebhookDeliveries(ctx context.Context, holder string, now, until time.Time, limit int) ([]WebhookDelivery, error)
 	GetWebhookDelivery(ctx context.Context, workspaceID, id string) (WebhookDelivery, error)
 	// ListWebhookDeliveries lists an endpoint's deliveries, newest first;
@@ -132,6 +156,14 @@ type Webhooks interface {
 	ListWebhookDeliveries(ctx context.Context, workspaceID, endpointID, before string, limit int) ([]WebhookDelivery, error)
 	// UpdateWebhookDelivery is the compare-and-swap of one delivery: what
 	// fn leaves of status, attempts, next attempt, lease and last outcome
-	// is written under the row's lock. An error from fn writes nothing.
+	// is written under the row's lock, with fn's NewAttempt if it set one.
+	// An error from fn writes nothing.
 	UpdateWebhookDelivery(ctx context.Context, workspaceID, id string, fn func(*WebhookDelivery) error) (WebhookDelivery, error)
+	// WebhookAttempts returns the attempts of the workspace's deliveries
+	// given, oldest first, by delivery id: one query for a page.
+	WebhookAttempts(ctx context.Context, workspaceID string, deliveryIDs []string) (map[string][]WebhookAttempt, error)
+	// DeleteOldWebhookRows deletes attempts made, finished deliveries of
+	// events created, and events with no delivery left created, before
+	// the time given, and says how many rows went.
+	DeleteOldWebhookRows(ctx context.Context, before time.Time) (int, error)
 }

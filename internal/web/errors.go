@@ -19,6 +19,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -151,6 +152,12 @@ func classify(err error) webError {
 		return e(http.StatusNotFound, "not-found", "Not found", "no such member in this workspace")
 	case errors.Is(err, identity.ErrNoSession):
 		return e(http.StatusUnauthorized, "sign-in-required", "Sign in first", "")
+	case errors.Is(err, webhooks.ErrNotFound):
+		return e(http.StatusNotFound, "not-found", "Not found", "no such webhook endpoint or delivery in this workspace")
+	case errors.As(err, new(*webhooks.InputError)):
+		return e(http.StatusUnprocessableEntity, "invalid", "Check the form", err.Error())
+	case errors.Is(err, webhooks.ErrInFlight):
+		return e(http.StatusConflict, "in-flight", "Being sent", err.Error())
 	case isNotFound(err):
 		return e(http.StatusNotFound, "not-found", "Not found", "no such account, or you may not see it")
 	case errors.Is(err, identity.ErrForbidden):

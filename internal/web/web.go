@@ -38,6 +38,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -74,6 +75,8 @@ type Options struct {
 	EndUsers *endusers.Service
 	// Actions finds the catalog actions whose steps the workflow pages edit.
 	Actions *actions.Service
+	// Webhooks manages the workspace's webhook endpoints.
+	Webhooks *webhooks.Service
 }
 
 // Handler serves the browser pages.
@@ -95,6 +98,7 @@ type Handler struct {
 	audit       *audit.Service
 	endUsers    *endusers.Service
 	actions     *actions.Service
+	webhooks    *webhooks.Service
 }
 
 // New returns the web handler.
@@ -102,7 +106,7 @@ func New(o Options) *Handler {
 	u, _ := url.Parse(o.PublicURL)
 	h := &Handler{
 		accounts: o.Accounts, connecting: o.Connecting, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
-		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers, actions: o.Actions,
+		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers, actions: o.Actions, webhooks: o.Webhooks,
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -330,6 +334,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("POST /tokens/{id}/revoke", h.revokeToken)
 	signedIn("POST /tokens/{id}/rotate", h.rotateToken)
 	signedIn("GET /activity", h.activityPage)
+	signedIn("GET /webhooks", h.webhooksPage)
+	signedIn("POST /webhooks", h.createWebhook)
+	signedIn("GET /webhooks/{id}", h.deliveriesPage)
+	signedIn("POST /webhooks/{id}/enable", h.turnWebhook(true))
+	signedIn("POST /webhooks/{id}/disable", h.turnWebhook(false))
+	signedIn("POST /webhooks/{id}/rotate", h.rotateWebhook)
+	signedIn("POST /webhooks/{id}/delete", h.deleteWebhook)
+	signedIn("POST /webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliverWebhook)
 }
 
 // adapt renders the error a signed-in page returns.

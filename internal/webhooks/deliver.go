@@ -8,11 +8,14 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -24,10 +27,11 @@ const (
 	// holder died.
 	leaseLength = 2 * requestTimeout
 	// RetryFor is how long a failing delivery is retried, from its event.
-	RetryFor    = 24 * time.Hour
-	backoffBase = 30 * time.Second
-	backoffMax  = time.Hour
-	batch       = 20
+	RetryFor = 24 * time.Hour
+	// DefaultRetryBase is the wait after a first failure.
+	DefaultRetryBase = 30 * time.Second
+	backoffMax       = time.Hour
+	batch            = 20
 )
 
 // errLeaseLost: another deliverer took the row after this one's lease
@@ -35,8 +39,8 @@ const (
 var errLeaseLost = errors.New("the delivery's lease was lost")
 
 // backoff is the wait after the nth failed attempt, before jitter.
-func backoff(n int) time.Duration {
-	d := backoffBase
+func backoff(base time.Duration, n int) time.Duration {
+	d := base
 	for i := 1; i < n && d < backoffMax; i++ {
 		d *= 2
 	}
@@ -51,15 +55,20 @@ func jitter(d time.Duration) time.Duration {
 
 // DeliverDue sends up to one batch of due deliveries and says how many it
 // took. Each is leased first, so replicas share the work, each row once.
+// The batch is sent at once, so one slow receiver holds up no other; a
+// batch never holds two of one account's events to one endpoint (the
+// lease passes over the later), so order holds.
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	now := s.clock.Now().UTC()
 	list, err := s.store.LeaseWebhookDeliveries(ctx, s.holder, now, now.Add(leaseLength), batch)
 	if err != nil {
 		return 0, fmt.Errorf("lease webhook deliveries: %w", err)
 	}
+	var wg sync.WaitGroup
 	for _, d := range list {
-		s.deliver(ctx, d)
+		wg.Go(func() { s.deliver(ctx, d) })
 	}
+	wg.Wait()
 	return len(list), nil
 }
 
@@ -91,12 +100,14 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) {
 		return
 	}
 	code, errText := 0, ""
+	start := s.clock.Now().UTC()
 	if !e.Enabled {
 		errText = "the endpoint is disabled"
 	} else {
 		code, errText = s.send(ctx, e, d)
 	}
 	now := s.clock.Now().UTC()
+	attempt := &store.WebhookAttempt{ID: ids.New(ids.WebhookAttempt, start), AttemptedAt: start, StatusCode: code, Error: errText, Duration: now.Sub(start)}
 	gone := code == http.StatusGone
 	_, err = s.store.UpdateWebhookDelivery(context.WithoutCancel(ctx), d.WorkspaceID, d.ID, func(r *store.WebhookDelivery) error {
 		if r.LeaseHolder != s.holder {
@@ -105,13 +116,14 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) {
 		r.Attempts++
 		r.LastStatusCode, r.LastError, r.LastAttemptAt, r.UpdatedAt = code, errText, &now, now
 		r.LeaseHolder, r.LeaseUntil = "", nil
+		r.NewAttempt = attempt
 		switch {
 		case code >= 200 && code < 300:
 			r.Status, r.NextAttemptAt = store.DeliveryDelivered, nil
 		case gone || !e.Enabled:
 			r.Status, r.NextAttemptAt = store.DeliveryFailed, nil
 		default:
-			next := now.Add(jitter(backoff(r.Attempts)))
+			next := now.Add(jitter(backoff(s.retry, r.Attempts)))
 			if next.Sub(r.EventCreatedAt) > RetryFor {
 				r.Status, r.NextAttemptAt = store.DeliveryFailed, nil
 			} else {
@@ -161,6 +173,11 @@ func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, d store.Web
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// The cause alone: the URL, which may carry a receiver's token
+		// in its path, is not repeated into the attempt's record.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return 0, outbound.Clip(err.Error())
 	}
 	defer resp.Body.Close()

@@ -72,6 +72,9 @@ type Options struct {
 	Trusted []string
 	Clock   clockwork.Clock
 	Log     *slog.Logger
+	// RetryBase is the wait after a first failed attempt, doubling after
+	// each next one up to an hour; zero means 30 seconds.
+	RetryBase time.Duration
 }
 
 // Service manages endpoints and delivers the outbox.
@@ -83,6 +86,7 @@ type Service struct {
 	clock   clockwork.Clock
 	log     *slog.Logger
 	holder  string
+	retry   time.Duration
 }
 
 // New returns a Service.
@@ -100,8 +104,11 @@ func New(o Options) *Service {
 	for _, t := range o.Trusted {
 		trusted = append(trusted, strings.TrimSuffix(t, "/"))
 	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = DefaultRetryBase
+	}
 	return &Service{store: o.Store, ring: o.Ring, client: o.Client, trusted: trusted, clock: o.Clock, log: o.Log,
-		holder: ids.New("dlv", o.Clock.Now())}
+		holder: ids.New("dlv", o.Clock.Now()), retry: o.RetryBase}
 }
 
 // Endpoint is an endpoint as callers see it; never its secrets.
@@ -184,14 +191,9 @@ func (s *Service) Create(ctx context.Context, a identity.Actor, in CreateInput) 
 	if err != nil {
 		return Endpoint{}, secret.String{}, err
 	}
-	var types []string
-	for _, t := range in.EventTypes {
-		if !slices.Contains(EventTypes, t) {
-			return Endpoint{}, secret.String{}, &InputError{"event_types", fmt.Sprintf("%q is not an event type; the types are %s", t, strings.Join(EventTypes, ", "))}
-		}
-		if !slices.Contains(types, t) {
-			types = append(types, t)
-		}
+	types, err := checkTypes(in.EventTypes)
+	if err != nil {
+		return Endpoint{}, secret.String{}, err
 	}
 	now := s.clock.Now().UTC()
 	return s.create(ctx, store.WebhookEndpoint{ID: ids.New(ids.WebhookEndpoint, now), WorkspaceID: a.WorkspaceID, URL: u, EventTypes: types,
@@ -238,6 +240,90 @@ func (s *Service) CreateForToken(ctx context.Context, workspaceID, tokenID, rawU
 	purge := tokenExpires.UTC().Add(TokenRetention)
 	return s.create(ctx, store.WebhookEndpoint{ID: ids.New(ids.WebhookEndpoint, now), WorkspaceID: workspaceID, URL: u,
 		EventTypes: slices.Clone(TokenEventTypes), Enabled: true, ConnectTokenID: tokenID, PurgeAfter: &purge, CreatedAt: now, UpdatedAt: now})
+}
+
+// checkTypes refuses unknown event types and drops repeated ones.
+func checkTypes(in []string) ([]string, error) {
+	var types []string
+	for _, t := range in {
+		if !slices.Contains(EventTypes, t) {
+			return nil, &InputError{"event_types", fmt.Sprintf("%q is not an event type; the types are %s", t, strings.Join(EventTypes, ", "))}
+		}
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	return types, nil
+}
+
+// Get returns one endpoint.
+func (s *Service) Get(ctx context.Context, a identity.Actor, id string) (Endpoint, error) {
+	if err := may(a); err != nil {
+		return Endpoint{}, err
+	}
+	e, err := s.store.GetWebhookEndpoint(ctx, a.WorkspaceID, id)
+	if err != nil {
+		return Endpoint{}, notFound(err)
+	}
+	return view(e), nil
+}
+
+// UpdateInput changes an endpoint; nil fields stay as they are.
+type UpdateInput struct {
+	URL *string
+	// EventTypes replaces the filter; an empty list means every type.
+	EventTypes *[]string
+	// Enabled turns the endpoint off or on again; turning it on clears
+	// why it was turned off. Events made while it was off are not sent.
+	Enabled *bool
+}
+
+// Update changes an endpoint in one compare-and-swap; bad input changes
+// nothing.
+func (s *Service) Update(ctx context.Context, a identity.Actor, id string, in UpdateInput) (Endpoint, error) {
+	if err := may(a); err != nil {
+		return Endpoint{}, err
+	}
+	var (
+		u     string
+		types []string
+		err   error
+	)
+	if in.URL != nil {
+		if u, err = s.checkURL(*in.URL); err != nil {
+			return Endpoint{}, err
+		}
+	}
+	if in.EventTypes != nil {
+		if types, err = checkTypes(*in.EventTypes); err != nil {
+			return Endpoint{}, err
+		}
+	}
+	now := s.clock.Now().UTC()
+	e, err := s.store.UpdateWebhookEndpoint(ctx, a.WorkspaceID, id, func(e *store.WebhookEndpoint) error {
+		if in.URL != nil {
+			e.URL = u
+		}
+		if in.EventTypes != nil {
+			e.EventTypes = types
+		}
+		if in.Enabled != nil {
+			e.Enabled = *in.Enabled
+			switch {
+			case e.Enabled:
+				e.DisabledReason = ""
+			case e.DisabledReason == "":
+				e.DisabledReason = "turned off by a person"
+			}
+		}
+		e.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return Endpoint{}, notFound(err)
+	}
+	s.log.InfoContext(ctx, "webhook endpoint updated", "endpoint", id, "workspace", a.WorkspaceID, "enabled", e.Enabled)
+	return view(e), nil
 }
 
 func (s *Service) sealSecrets(id string, list []signingSecret) ([]byte, error) {
@@ -307,11 +393,62 @@ type Delivery struct {
 	LastError      string
 	LastAttemptAt  *time.Time
 	CreatedAt      time.Time
+	// History is every attempt, oldest first.
+	History []Attempt
 }
 
-func deliveryView(d store.WebhookDelivery) Delivery {
-	return Delivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Status: string(d.Status), Attempts: d.Attempts,
-		NextAttemptAt: d.NextAttemptAt, LastStatusCode: d.LastStatusCode, LastError: d.LastError, LastAttemptAt: d.LastAttemptAt, CreatedAt: d.CreatedAt}
+// Attempt is one try at sending a delivery.
+type Attempt struct {
+	At         time.Time
+	StatusCode int
+	Error      string
+	Duration   time.Duration
+}
+
+func deliveryView(d store.WebhookDelivery, attempts []store.WebhookAttempt) Delivery {
+	v := Delivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Status: string(d.Status), Attempts: d.Attempts,
+		NextAttemptAt: d.NextAttemptAt, LastStatusCode: d.LastStatusCode, LastError: d.LastError, LastAttemptAt: d.LastAttemptAt, CreatedAt: d.CreatedAt,
+		History: []Attempt{}}
+	for _, at := range attempts {
+		v.History = append(v.History, Attempt{At: at.AttemptedAt, StatusCode: at.StatusCode, Error: at.Error, Duration: at.Duration})
+	}
+	return v
+}
+
+// withHistory reads the attempts of a page of deliveries, in one query.
+func (s *Service) withHistory(ctx context.Context, workspaceID string, list []store.WebhookDelivery) ([]Delivery, error) {
+	var idList []string
+	for _, d := range list {
+		idList = append(idList, d.ID)
+	}
+	attempts, err := s.store.WebhookAttempts(ctx, workspaceID, idList)
+	if err != nil {
+		return nil, err
+	}
+	out := []Delivery{}
+	for _, d := range list {
+		out = append(out, deliveryView(d, attempts[d.ID]))
+	}
+	return out, nil
+}
+
+// Delivery returns one of an endpoint's deliveries with its attempts.
+func (s *Service) Delivery(ctx context.Context, a identity.Actor, endpointID, id string) (Delivery, error) {
+	if err := may(a); err != nil {
+		return Delivery{}, err
+	}
+	d, err := s.store.GetWebhookDelivery(ctx, a.WorkspaceID, id)
+	if err != nil {
+		return Delivery{}, notFound(err)
+	}
+	if d.EndpointID != endpointID {
+		return Delivery{}, ErrNotFound
+	}
+	list, err := s.withHistory(ctx, a.WorkspaceID, []store.WebhookDelivery{d})
+	if err != nil {
+		return Delivery{}, err
+	}
+	return list[0], nil
 }
 
 // Deliveries lists an endpoint's deliveries, newest first.
@@ -326,11 +463,7 @@ func (s *Service) Deliveries(ctx context.Context, a identity.Actor, endpointID, 
 	if err != nil {
 		return nil, err
 	}
-	out := []Delivery{}
-	for _, d := range list {
-		out = append(out, deliveryView(d))
-	}
-	return out, nil
+	return s.withHistory(ctx, a.WorkspaceID, list)
 }
 
 // Redeliver sends a delivery again, now, whatever became of it.
@@ -359,7 +492,11 @@ func (s *Service) Redeliver(ctx context.Context, a identity.Actor, endpointID, i
 	if err != nil {
 		return Delivery{}, notFound(err)
 	}
-	return deliveryView(d), nil
+	list, err := s.withHistory(ctx, a.WorkspaceID, []store.WebhookDelivery{d})
+	if err != nil {
+		return Delivery{}, err
+	}
+	return list[0], nil
 }
 
 // AccountEvent is the outbox event of a change to an account, for
@@ -371,7 +508,10 @@ func AccountEvent(typ string, a store.Account, now time.Time, detail map[string]
 	if len(detail) > 0 {
 		data["detail"] = detail
 	}
-	return event(typ, a.WorkspaceID, now, data)
+	ev := event(typ, a.WorkspaceID, now, data)
+	// Keyed by the account, so its events reach each endpoint in order.
+	ev.OrderKey = a.ID
+	return ev
 }
 
 // TokenAccountEvent is AccountEvent for a change made through a connect
@@ -380,7 +520,7 @@ func TokenAccountEvent(typ string, a store.Account, now time.Time, connectTokenI
 	data := accountData(a)
 	data["connect_token_id"] = connectTokenID
 	ev := event(typ, a.WorkspaceID, now, data)
-	ev.ConnectTokenID = connectTokenID
+	ev.ConnectTokenID, ev.OrderKey = connectTokenID, a.ID
 	return ev
 }
 
@@ -410,7 +550,8 @@ func ConnectFailedEvent(f ConnectFailure, now time.Time) store.WebhookEvent {
 		data["tags"] = f.Tags
 	}
 	ev := event(ConnectFailed, f.WorkspaceID, now, data)
-	ev.ConnectTokenID = f.ConnectTokenID
+	// A failed reconnect is ordered with the account's other events.
+	ev.ConnectTokenID, ev.OrderKey = f.ConnectTokenID, f.AccountID
 	return ev
 }
 

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/ids"
@@ -138,6 +140,9 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, workspaceID, id strin
 	}
 	defer tx.Rollback()
 	// Deleted explicitly: SQLite enforces foreign keys only when asked.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_attempts WHERE workspace_id = $1 AND endpoint_id = $2`, workspaceID, id); err != nil {
+		return fmt.Errorf("delete webhook endpoint %s: attempts: %w", id, err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE workspace_id = $1 AND endpoint_id = $2`, workspaceID, id); err != nil {
 		return fmt.Errorf("delete webhook endpoint %s: deliveries: %w", id, err)
 	}
@@ -197,9 +202,9 @@ func (s *Store) writeOutbox(ctx context.Context, tx *sql.Tx, events []store.Webh
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-				(id, workspace_id, event_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-				ids.New(ids.WebhookDelivery, ev.CreatedAt), ev.WorkspaceID, ev.ID, e.ID, string(store.DeliveryPending), micros(ev.CreatedAt), micros(ev.CreatedAt)); err != nil {
+				(id, workspace_id, event_id, endpoint_id, status, next_attempt_at, order_key, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+				ids.New(ids.WebhookDelivery, ev.CreatedAt), ev.WorkspaceID, ev.ID, e.ID, string(store.DeliveryPending), micros(ev.CreatedAt), ev.OrderKey, micros(ev.CreatedAt)); err != nil {
 				return fmt.Errorf("append webhook event %s: delivery to %s: %w", ev.ID, e.ID, err)
 			}
 		}
@@ -261,7 +266,7 @@ func (s *Store) DeleteAccountWithEvents(ctx context.Context, workspaceID, id str
 
 const deliveryColumns = `d.id, d.workspace_id, d.event_id, d.endpoint_id, o.type, o.payload, o.created_at,
 	d.status, d.attempts, d.next_attempt_at, d.lease_holder, d.lease_until,
-	d.last_status_code, d.last_error, d.last_attempt_at, d.created_at, d.updated_at`
+	d.last_status_code, d.last_error, d.last_attempt_at, d.order_key, d.created_at, d.updated_at`
 
 const deliveryFrom = ` FROM webhook_deliveries d JOIN webhook_outbox o ON o.id = d.event_id`
 
@@ -274,7 +279,7 @@ func scanDelivery(row scanner) (store.WebhookDelivery, error) {
 	)
 	if err := row.Scan(&d.ID, &d.WorkspaceID, &d.EventID, &d.EndpointID, &d.EventType, &payload, &evCreated,
 		&status, &d.Attempts, &next, &d.LeaseHolder, &leaseUntil,
-		&d.LastStatusCode, &d.LastError, &attempt, &created, &upd); err != nil {
+		&d.LastStatusCode, &d.LastError, &attempt, &d.OrderKey, &created, &upd); err != nil {
 		return store.WebhookDelivery{}, err
 	}
 	d.Payload, d.Status = []byte(payload), store.DeliveryStatus(status)
@@ -283,15 +288,27 @@ func scanDelivery(row scanner) (store.WebhookDelivery, error) {
 	return d, nil
 }
 
+// leasable is the condition a delivery d must meet to be leased at $now:
+// pending, due, its lease free or lapsed, and no earlier event with its
+// order key still pending to its endpoint. Event ids sort in the order
+// the events were made, so they order a key's events.
+func leasable(d, now string) string {
+	return d + `.status = 'pending' AND ` + d + `.next_attempt_at <= ` + now + `
+		AND (` + d + `.lease_holder = '' OR ` + d + `.lease_until IS NULL OR ` + d + `.lease_until <= ` + now + `)
+		AND (` + d + `.order_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+			WHERE p.endpoint_id = ` + d + `.endpoint_id AND p.order_key = ` + d + `.order_key AND p.status = 'pending' AND p.event_id < ` + d + `.event_id))`
+}
+
 // LeaseWebhookDeliveries picks due candidates, then wins each with one
-// conditional UPDATE: a row another process leased meanwhile is skipped.
+// conditional UPDATE: a row another process leased meanwhile, or that an
+// earlier delivery of its key now holds back, is skipped.
 func (s *Store) LeaseWebhookDeliveries(ctx context.Context, holder string, now, until time.Time, limit int) ([]store.WebhookDelivery, error) {
 	if holder == "" {
 		return nil, fmt.Errorf("lease webhook deliveries: empty holder")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM webhook_deliveries
-		WHERE status = $1 AND next_attempt_at <= $2 AND (lease_holder = '' OR lease_until IS NULL OR lease_until <= $2)
-		ORDER BY next_attempt_at, id LIMIT $3`, string(store.DeliveryPending), micros(now), max(limit, 1))
+	rows, err := s.db.QueryContext(ctx, `SELECT d.id FROM webhook_deliveries d
+		WHERE `+leasable("d", "$1")+`
+		ORDER BY d.next_attempt_at, d.id LIMIT $2`, micros(now), max(limit, 1))
 	if err != nil {
 		return nil, fmt.Errorf("lease webhook deliveries: %w", err)
 	}
@@ -311,8 +328,8 @@ func (s *Store) LeaseWebhookDeliveries(ctx context.Context, holder string, now, 
 	var out []store.WebhookDelivery
 	for _, id := range candidates {
 		res, err := s.db.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_holder = $2, lease_until = $3
-			WHERE id = $1 AND status = $4 AND next_attempt_at <= $5 AND (lease_holder = '' OR lease_until IS NULL OR lease_until <= $5)`,
-			id, holder, micros(until), string(store.DeliveryPending), micros(now))
+			WHERE id = $1 AND `+leasable("webhook_deliveries", "$4"),
+			id, holder, micros(until), micros(now))
 		if err != nil {
 			return out, fmt.Errorf("lease webhook delivery %s: %w", id, err)
 		}
@@ -394,12 +411,82 @@ func (s *Store) UpdateWebhookDelivery(ctx context.Context, workspaceID, id strin
 		d.LeaseHolder, nullMicros(d.LeaseUntil), d.LastStatusCode, d.LastError, nullMicros(d.LastAttemptAt), micros(d.UpdatedAt)); err != nil {
 		return store.WebhookDelivery{}, fmt.Errorf("update webhook delivery %s: %w", id, err)
 	}
+	if at := d.NewAttempt; at != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
+			(id, workspace_id, delivery_id, endpoint_id, attempted_at, status_code, error, duration_ms)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, at.ID, workspaceID, id, orig.EndpointID, micros(at.AttemptedAt),
+			at.StatusCode, at.Error, at.Duration.Milliseconds()); err != nil {
+			return store.WebhookDelivery{}, s.conflict(err, "update webhook delivery %s: attempt %s", id, at.ID)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return store.WebhookDelivery{}, fmt.Errorf("update webhook delivery %s: commit: %w", id, err)
 	}
 	// What cannot change is what was read.
 	d.ID, d.WorkspaceID, d.EventID, d.EndpointID, d.EventType, d.Payload = orig.ID, orig.WorkspaceID, orig.EventID, orig.EndpointID, orig.EventType, orig.Payload
-	d.EventCreatedAt, d.CreatedAt = orig.EventCreatedAt, orig.CreatedAt
+	d.EventCreatedAt, d.CreatedAt, d.OrderKey, d.NewAttempt = orig.EventCreatedAt, orig.CreatedAt, orig.OrderKey, nil
 	d.NextAttemptAt, d.LeaseUntil, d.LastAttemptAt, d.UpdatedAt = storedPtr(d.NextAttemptAt), storedPtr(d.LeaseUntil), storedPtr(d.LastAttemptAt), stored(d.UpdatedAt)
 	return d, nil
+}
+
+// WebhookAttempts returns the attempts of the deliveries, in one query.
+func (s *Store) WebhookAttempts(ctx context.Context, workspaceID string, deliveryIDs []string) (map[string][]store.WebhookAttempt, error) {
+	out := map[string][]store.WebhookAttempt{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	args := []any{workspaceID}
+	marks := make([]string, 0, len(deliveryIDs))
+	for _, id := range deliveryIDs {
+		args = append(args, id)
+		marks = append(marks, "$"+strconv.Itoa(len(args)))
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, workspace_id, delivery_id, endpoint_id, attempted_at, status_code, error, duration_ms
+		FROM webhook_attempts WHERE workspace_id = $1 AND delivery_id IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY delivery_id, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("attempts of %d deliveries: %w", len(deliveryIDs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			a      store.WebhookAttempt
+			at, ms int64
+		)
+		if err := rows.Scan(&a.ID, &a.WorkspaceID, &a.DeliveryID, &a.EndpointID, &at, &a.StatusCode, &a.Error, &ms); err != nil {
+			return nil, fmt.Errorf("attempts of %d deliveries: %w", len(deliveryIDs), err)
+		}
+		a.AttemptedAt, a.Duration = fromMicros(at), time.Duration(ms)*time.Millisecond
+		out[a.DeliveryID] = append(out[a.DeliveryID], a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("attempts of %d deliveries: %w", len(deliveryIDs), err)
+	}
+	return out, nil
+}
+
+// DeleteOldWebhookRows deletes old attempts, then old finished deliveries
+// with no attempt left, then old events with no delivery left, in
+// batches. A pending delivery and its event stay, however old.
+func (s *Store) DeleteOldWebhookRows(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for _, step := range []struct{ what, query string }{
+		{"attempts", `DELETE FROM webhook_attempts WHERE id IN
+			(SELECT id FROM webhook_attempts WHERE attempted_at < $1 LIMIT $2)`},
+		// A delivery sent again lately keeps its recent attempts, and so
+		// stays with them.
+		{"deliveries", `DELETE FROM webhook_deliveries WHERE id IN
+			(SELECT d.id FROM webhook_deliveries d WHERE d.created_at < $1 AND d.status <> 'pending'
+				AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id) LIMIT $2)`},
+		{"events", `DELETE FROM webhook_outbox WHERE id IN
+			(SELECT o.id FROM webhook_outbox o WHERE o.created_at < $1
+				AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = o.id) LIMIT $2)`},
+	} {
+		n, err := s.purge(ctx, step.query, before)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("delete old webhook %s: %w", step.what, err)
+		}
+	}
+	return total, nil
 }

@@ -442,6 +442,7 @@ func start(t *testing.T, o options) *harness {
 		h.idp = servertest.NewIdP(t)
 		servertest.UseIdP(t, &cfg, h.idp)
 	}
+	cfg.WebhookOrigins = o.webhookOrigins
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
 	h.api = h.inst.Client()
 	if o.oauth {
