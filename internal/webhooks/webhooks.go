@@ -550,8 +550,12 @@ func ConnectFailedEvent(f ConnectFailure, now time.Time) store.WebhookEvent {
 		data["tags"] = f.Tags
 	}
 	ev := event(ConnectFailed, f.WorkspaceID, now, data)
-	// A failed reconnect is ordered with the account's other events.
+	// A failed reconnect is ordered with the account's other events; other
+	// failures with their token's.
 	ev.ConnectTokenID, ev.OrderKey = f.ConnectTokenID, f.AccountID
+	if ev.OrderKey == "" {
+		ev.OrderKey = f.ConnectTokenID
+	}
 	return ev
 }
 
