@@ -1,14 +1,11 @@
 package actions_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
 
-	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
-	"github.com/latchkeyhq/latchkey/internal/catalog"
 )
 
 // Batch c: each row is written out from the provider's own reference for
@@ -170,10 +167,6 @@ func init() {
 // TestBatchCRefusesBadInput checks the schemas of batch c turn away what
 // the providers would refuse, before anything is sent.
 func TestBatchCRefusesBadInput(t *testing.T) {
-	cat, err := catalog.Load(catalog.Embedded())
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range []struct{ ref, input string }{
 		// Calendly needs a user or an organization to list by.
 		{"calendly.list_scheduled_events", `{"status":"active"}`},
@@ -188,14 +181,6 @@ func TestBatchCRefusesBadInput(t *testing.T) {
 		{"clickup.create_task", `{"list_id":"1","name":"x","priority":5}`},
 		{"typeform.get_form", `{"form_id":"u6nXL7","extra":1}`},
 	} {
-		slug, name, _ := catalog.SplitRef(tt.ref)
-		app, _ := cat.Get(slug)
-		act, ok := app.Action(name)
-		if !ok {
-			t.Fatalf("no action %s", tt.ref)
-		}
-		if _, err := actions.CheckInput(act, json.RawMessage(tt.input)); err == nil {
-			t.Errorf("%s accepted %s", tt.ref, tt.input)
-		}
+		t.Run(tt.ref, func(t *testing.T) { refusal(t, tt.ref, tt.input) })
 	}
 }

@@ -3,6 +3,7 @@ package actions_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -208,4 +209,29 @@ func orEmpty(v url.Values) url.Values {
 		return url.Values{}
 	}
 	return v
+}
+
+// refusal checks that the shipped action ref refuses input before
+// anything is sent, and returns the problems it names.
+func refusal(t *testing.T, ref, input string) []catalog.Problem {
+	t.Helper()
+	cat, err := catalog.Load(catalog.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slug, name, _ := catalog.SplitRef(ref)
+	app, ok := cat.Get(slug)
+	if !ok {
+		t.Fatalf("no app %s", slug)
+	}
+	act, ok := app.Action(name)
+	if !ok {
+		t.Fatalf("no action %s", ref)
+	}
+	_, err = actions.CheckInput(act, json.RawMessage(input))
+	var ie *actions.InputError
+	if !errors.As(err, &ie) || len(ie.Problems) == 0 {
+		t.Fatalf("%s accepted %s (%v); want it refused", ref, input, err)
+	}
+	return ie.Problems
 }

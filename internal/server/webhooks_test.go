@@ -186,24 +186,35 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	})
 }
 
+// webhookEndpoint is an endpoint as the API made it, with its secret.
+type webhookEndpoint struct{ ID, Secret string }
+
+// hookedOAuth starts Latchkey with the test IdP as an OAuth app and a
+// webhook endpoint whose receiver verifies each delivery.
+func hookedOAuth(t *testing.T, b servertest.Backend) (*oauthFixture, *hookReceiver, webhookEndpoint) {
+	t.Helper()
+	rcv := newHookReceiver(t)
+	f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}
+	f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
+	f.cfg.WebhookOrigins = []string{rcv.URL}
+	f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
+	f.api = f.inst.Client()
+	if _, err := f.api.SetOAuthClient(t.Context(), "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
+		t.Fatal(err)
+	}
+	var ep webhookEndpoint
+	hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
+	rcv.trust(ep.Secret)
+	return f, rcv, ep
+}
+
 // TestWebhooksOAuthGrantLost: an OAuth account connected through the
 // provider sends account.connected, and the refresh that finds the grant
 // revoked sends account.needs_reconnect, once. No payload holds a token.
 func TestWebhooksOAuthGrantLost(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
-		rcv := newHookReceiver(t)
-		f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}
-		f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
-		f.cfg.WebhookOrigins = []string{rcv.URL}
-		f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
-		f.api = f.inst.Client()
+		f, rcv, _ := hookedOAuth(t, b)
 		ctx := t.Context()
-		if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
-			t.Fatal(err)
-		}
-		var ep struct{ ID, Secret string }
-		hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
-		rcv.trust(ep.Secret)
 
 		started, err := f.api.Connect(ctx, client.Connect{App: "testidp", Nickname: ptr("work")})
 		if err != nil {
@@ -258,21 +269,8 @@ func mustConnected(t *testing.T, api *client.Client, connection string) string {
 // nothing. Every delivery verifies, and each carries its attempts.
 func TestWebhooksAccountRecovered(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
-		rcv := newHookReceiver(t)
-		f := &oauthFixture{idp: newIdP(t), clock: clockwork.NewFakeClockAt(time.Now())}
-		f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
-		f.cfg.WebhookOrigins = []string{rcv.URL}
-		f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
-		f.api = f.inst.Client()
+		f, rcv, ep := hookedOAuth(t, b)
 		ctx := t.Context()
-		if _, err := f.api.SetOAuthClient(ctx, "testidp", client.SetOAuthClient{ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true}); err != nil {
-			t.Fatal(err)
-		}
-		var ep struct{ ID, Secret string }
-		hookCall(t, f.inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook"}`, http.StatusCreated, &ep)
-		rcv.mu.Lock()
-		rcv.secret = ep.Secret
-		rcv.mu.Unlock()
 
 		acc := f.connect(t, client.Connect{App: "testidp"})
 		rcv.await(t, f.clock, 1)
