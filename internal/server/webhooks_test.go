@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -402,4 +404,61 @@ func TestWebhooksOtherUserAndWorkspace(t *testing.T) {
 	if d, _ := owner.WebhookDelivery(ctx, ep.ID, dl.ID); d.Status != "delivered" {
 		t.Errorf("the delivery was sent again: %+v", d)
 	}
+}
+
+// TestWebhooksEndUserDeleted: deleting an end user sends a signed
+// account.deleted for each of their accounts, naming them, and none for
+// another end user's.
+func TestWebhooksEndUserDeleted(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		p := newProvider(t)
+		rcv := newHookReceiver(t)
+		cfg := servertest.Config(t, b.DatabaseURL(t))
+		cfg.AppOrigins = map[string]string{"sendgrid": p.URL}
+		cfg.WebhookOrigins = []string{rcv.URL}
+		clock := clockwork.NewFakeClockAt(time.Now())
+		inst := servertest.Start(t, cfg, server.Options{Clock: clock})
+		api, ctx := inst.Client(), t.Context()
+		var ep webhookEndpoint
+		hookCall(t, inst, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`/hook","event_types":["account.deleted"]}`, http.StatusCreated, &ep)
+		rcv.trust(ep.Secret)
+
+		var theirs []string
+		for _, user := range []string{"customer-42", "customer-42", "customer-43"} {
+			acc, err := api.CreateAccount(ctx, client.CreateAccount{App: "sendgrid", ExternalUserID: user, Fields: map[string]string{"api_key": goodKey}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if user == "customer-42" {
+				theirs = append(theirs, acc.ID)
+			}
+		}
+		if _, err := api.DeleteEndUser(ctx, "customer-42"); err != nil {
+			t.Fatal(err)
+		}
+		rcv.await(t, clock, 2)
+		// Another tick or two: an account.deleted for customer-43 would
+		// have come by then.
+		for range 3 {
+			clock.Advance(server.WebhookInterval)
+			time.Sleep(20 * time.Millisecond)
+		}
+		var gone []string
+		for _, d := range rcv.events("account.deleted") {
+			if d["external_user_id"] != "customer-42" {
+				t.Errorf("account.deleted for %v", d)
+			}
+			gone = append(gone, fmt.Sprint(d["account_id"]))
+		}
+		slices.Sort(gone)
+		slices.Sort(theirs)
+		if !slices.Equal(gone, theirs) {
+			t.Errorf("account.deleted for %v, want %v", gone, theirs)
+		}
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		if rcv.bad != 0 {
+			t.Errorf("%d deliveries failed verification", rcv.bad)
+		}
+	})
 }
