@@ -23,6 +23,14 @@
 //
 // runs a stand-in provider on loopback until interrupted, for measuring
 // the proxy from outside (scripts/bench-proxy).
+//
+//	go run ./cmd/latchkey-load bare [-listen 127.0.0.1:PORT] [-size 200]
+//	go run ./cmd/latchkey-load connect -print-app
+//	go run ./cmd/latchkey-load connect -server URL -token-file FILE -idp-listen 127.0.0.1:PORT
+//
+// run the bare handler in a process of its own, and connect an OAuth 2
+// account to a running `latchkey serve`, for measuring the credential
+// read from outside (scripts/bench-read).
 package main
 
 import (
@@ -63,8 +71,15 @@ type report struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "standin" {
-		return standin(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "standin":
+			return standin(ctx, args[1:], stdout, stderr)
+		case "bare":
+			return bare(ctx, args[1:], stdout, stderr)
+		case "connect":
+			return connect(ctx, args[1:], stdout, stderr)
+		}
 	}
 	if len(args) > 0 && args[0] == "webhooks" {
 		return runWebhooks(ctx, args[1:], stdout, stderr)

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // standin is `latchkey-load standin`: a stand-in provider, in a process
@@ -43,31 +41,14 @@ func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	body := []byte(`"` + strings.Repeat("x", *size-2) + `"`)
 	want := "Bearer " + *key
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "latchkey-load standin: %v\n", err)
-		return 1
-	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveLoopback(ctx, "latchkey-load standin", *listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != want {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
-	})}
-	fmt.Fprintf(stdout, "latchkey-load standin: listening on http://%s\n", ln.Addr())
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "latchkey-load standin: %v\n", err)
-		return 1
-	}
-	return 0
+	}), stdout, stderr)
 }
 
 // loopback reports whether host names the loopback interface.

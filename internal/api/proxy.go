@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/latchkeyhq/latchkey/internal/proxy"
 )
@@ -66,11 +67,17 @@ func (h *Handler) serveProxy(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// streamBuffers are stream's copy buffers: a fresh 32 KiB for every
+// proxied call was most of the proxy's garbage, and so of its GC time.
+var streamBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // stream copies the answer as it comes, flushing each piece, so that a
 // provider's server-sent events reach the caller as they are sent.
 func stream(w http.ResponseWriter, body io.Reader) error {
 	rc := http.NewResponseController(w)
-	buf := make([]byte, 32<<10)
+	bp := streamBuffers.Get().(*[]byte)
+	defer streamBuffers.Put(bp)
+	buf := *bp
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {

@@ -89,6 +89,9 @@ type Config struct {
 	// StepProcesses caps how many processes a step may run.
 	StepMemory    int64
 	StepProcesses int
+	// PprofListen, when set, serves net/http/pprof on this loopback
+	// host:port, apart from the API, for profiling; empty turns it off.
+	PprofListen string
 	// Server and Token are what the CLI uses to reach the API.
 	Server string
 	Token  string
@@ -267,6 +270,17 @@ func (c *Config) Validate() error {
 		bad("listen", "%q is not host:port", c.Listen)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		bad("listen", "%q has no valid port", c.Listen)
+	}
+	if c.PprofListen != "" {
+		// The profiles show the server's memory and code paths: loopback
+		// only, never the API's own listener.
+		if host, _, err := net.SplitHostPort(c.PprofListen); err != nil {
+			bad("pprof_listen", "%q is not host:port", c.PprofListen)
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			bad("pprof_listen", "%q must be on loopback (127.0.0.1 or ::1)", c.PprofListen)
+		} else if c.PprofListen == c.Listen {
+			bad("pprof_listen", "%q must differ from listen", c.PprofListen)
+		}
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")

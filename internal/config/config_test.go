@@ -71,6 +71,10 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{"bad database", map[string]string{"LATCHKEY_DATABASE_URL": "mysql://root:hunter2@x/db"}, "", "LATCHKEY_DATABASE_URL"},
 		{"bad log level", map[string]string{"LATCHKEY_LOG_LEVEL": "loud"}, "", "LATCHKEY_LOG_LEVEL"},
 		{"bad origin", map[string]string{"LATCHKEY_APP_ORIGINS": "slack=ftp://x"}, "", "LATCHKEY_APP_ORIGINS"},
+		{"pprof off loopback", map[string]string{"LATCHKEY_PPROF_LISTEN": "0.0.0.0:6060"}, "", "LATCHKEY_PPROF_LISTEN"},
+		{"pprof on a public name", map[string]string{"LATCHKEY_PPROF_LISTEN": "example.com:6060"}, "", "LATCHKEY_PPROF_LISTEN"},
+		{"pprof on the API's port", map[string]string{"LATCHKEY_PPROF_LISTEN": "127.0.0.1:7355"}, "", "LATCHKEY_PPROF_LISTEN"},
+		{"pprof not host:port", map[string]string{"LATCHKEY_PPROF_LISTEN": "6060"}, "", "LATCHKEY_PPROF_LISTEN"},
 		{"unknown file key", nil, "colour: red\n", `unknown setting "colour"`},
 		{"secret in file", nil, "master_key: abc\n", "master_key is a secret"},
 	}

@@ -63,6 +63,7 @@ var settings = func() []setting {
 		{key: "server", help: "CLI: the server's URL (default: http://<listen>)", clientOK: true},
 		{key: "token", secret: true, help: "CLI: the API token (default: the admin token in data_dir)", clientOK: true},
 		{key: "connect_token_ttl", def: "4h", help: "how long a connect token minted for an end user can be used"},
+		{key: "pprof_listen", help: "loopback host:port serving Go's profiler (net/http/pprof) apart from the API, for measuring; empty (the default) turns it off"},
 	}
 	bind := map[string]func(*Config) *string{
 		"listen": func(c *Config) *string { return &c.Listen }, "public_url": func(c *Config) *string { return &c.PublicURL },
@@ -70,7 +71,8 @@ var settings = func() []setting {
 		"master_key": func(c *Config) *string { return &c.MasterKey }, "master_key_file": func(c *Config) *string { return &c.MasterKeyFile },
 		"catalog_dir": func(c *Config) *string { return &c.CatalogDir }, "log_level": func(c *Config) *string { return &c.LogLevel },
 		"log_format": func(c *Config) *string { return &c.LogFormat }, "server": func(c *Config) *string { return &c.Server },
-		"token": func(c *Config) *string { return &c.Token },
+		"token":        func(c *Config) *string { return &c.Token },
+		"pprof_listen": func(c *Config) *string { return &c.PprofListen },
 	}
 	durs := map[string]func(*Config) *time.Duration{
 		"provider_timeout":  func(c *Config) *time.Duration { return &c.ProviderTimeout },

@@ -41,6 +41,13 @@ type grant struct {
 	expires                       time.Time
 }
 
+// IdPApp is the catalog entry of the IdP, for a catalog_dir file named
+// IdPSlug + ".yaml"; app_origins must send IdPSlug to the IdP's URL.
+const IdPApp = idpApp
+
+// IdPSlug is the IdP's app.
+const IdPSlug = "loadidp"
+
 // idpApp is the catalog entry for the IdP; its URLs name a placeholder
 // host that app_origins sends to the IdP's loopback address.
 const idpApp = `slug: loadidp
@@ -63,9 +70,12 @@ identity:
 // a run never refreshes.
 const accessTokenLife = time.Hour
 
-// NewIdP starts an IdP on loopback.
-func NewIdP() (*IdP, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// NewIdP starts an IdP on loopback, on a free port.
+func NewIdP() (*IdP, error) { return NewIdPAt("127.0.0.1:0") }
+
+// NewIdPAt starts an IdP listening on addr, a loopback host:port.
+func NewIdPAt(addr string) (*IdP, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

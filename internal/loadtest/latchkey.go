@@ -46,10 +46,14 @@ type Latchkey struct {
 
 // Target is the warm credential read: GET /v1/accounts/{id}/credentials
 // with the admin token.
-func (l *Latchkey) Target() Target {
+func (l *Latchkey) Target() Target { return CredentialRead(l.URL, l.Token, l.AccountID, len(l.Body)) }
+
+// CredentialRead is GET /v1/accounts/{id}/credentials with token, whose
+// answers must be bodyLen bytes long when bodyLen is above 0.
+func CredentialRead(serverURL, token, accountID string, bodyLen int) Target {
 	h := http.Header{}
-	h.Set("Authorization", "Bearer "+l.Token)
-	return Target{URL: l.URL + "/v1/accounts/" + l.AccountID + "/credentials", Header: h, BodyLen: int64(len(l.Body))}
+	h.Set("Authorization", "Bearer "+token)
+	return Target{URL: serverURL + "/v1/accounts/" + accountID + "/credentials", Header: h, BodyLen: int64(bodyLen)}
 }
 
 // Stop shuts the server and the IdP down and removes the temporary
@@ -151,76 +155,88 @@ func serverConfig(dir, databaseURL string, idp *IdP) (config.Config, error) {
 	if err := os.Mkdir(cfg.CatalogDir, 0o700); err != nil {
 		return cfg, err
 	}
-	if err := os.WriteFile(filepath.Join(cfg.CatalogDir, "loadidp.yaml"), []byte(idpApp), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(cfg.CatalogDir, IdPSlug+".yaml"), []byte(IdPApp), 0o600); err != nil {
 		return cfg, err
 	}
-	cfg.AppOrigins = map[string]string{"loadidp": idp.URL}
+	cfg.AppOrigins = map[string]string{IdPSlug: idp.URL}
 	return cfg, nil
 }
 
-// connect registers the IdP's client, connects an account through it as a
-// browser would, and reads its credentials once.
+// connect connects the account through the IdP and keeps the answer of
+// its first credential read.
 func (l *Latchkey) connect(ctx context.Context) error {
+	id, body, err := Connect(ctx, l.URL, l.Token, l.IdP)
+	if err != nil {
+		return err
+	}
+	l.AccountID, l.Body = id, body
+	return nil
+}
+
+// Connect registers the IdP's client with the Latchkey at serverURL (whose
+// catalog has IdPApp, sent to the IdP by app_origins), connects an account
+// through it as a browser would, with the admin token, and reads its
+// credentials once. It returns the account's id and the raw answer of
+// that read, whose size a bare handler copies.
+func Connect(ctx context.Context, serverURL, token string, idp *IdP) (accountID string, body []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	hc := &http.Client{Timeout: 30 * time.Second}
-	api := client.New(l.URL, l.Token, hc)
-	if _, err := api.SetOAuthClient(ctx, "loadidp", client.SetOAuthClient{
-		ClientID: l.IdP.ClientID, ClientSecret: l.IdP.ClientSecret, Managed: true,
+	api := client.New(serverURL, token, hc)
+	if _, err := api.SetOAuthClient(ctx, IdPSlug, client.SetOAuthClient{
+		ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, Managed: true,
 	}); err != nil {
-		return fmt.Errorf("set OAuth client: %w", err)
+		return "", nil, fmt.Errorf("set OAuth client: %w", err)
 	}
-	started, err := api.Connect(ctx, client.Connect{App: "loadidp"})
+	started, err := api.Connect(ctx, client.Connect{App: IdPSlug})
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return "", nil, fmt.Errorf("connect: %w", err)
 	}
 	// The browser: the IdP approves and redirects to Latchkey's callback.
 	// The admin token cannot sign in on the web, so the callback asks
 	// for the one-time code the start returned.
 	status, page, err := approve(ctx, started.AuthorizeURL, started.OneTimeCode)
 	if err != nil {
-		return fmt.Errorf("approve: %w", err)
+		return "", nil, fmt.Errorf("approve: %w", err)
 	}
 	if status != http.StatusOK || !strings.Contains(page, "is connected") {
-		return fmt.Errorf("callback page %d:\n%s", status, page)
+		return "", nil, fmt.Errorf("callback page %d:\n%s", status, page)
 	}
 	conn, err := api.GetConnection(ctx, started.ID)
 	if err != nil || conn.Status != "completed" || conn.AccountID == "" {
-		return fmt.Errorf("connection after approval: %+v, %v", conn, err)
+		return "", nil, fmt.Errorf("connection after approval: %+v, %v", conn, err)
 	}
-	l.AccountID = conn.AccountID
-	creds, err := api.Credentials(ctx, l.AccountID)
+	accountID = conn.AccountID
+	creds, err := api.Credentials(ctx, accountID)
 	if err != nil {
-		return fmt.Errorf("read credentials: %w", err)
+		return "", nil, fmt.Errorf("read credentials: %w", err)
 	}
 	if creds["oauth_access_token"] == "" {
-		return fmt.Errorf("credentials without an access token: %d fields", len(creds))
+		return "", nil, fmt.Errorf("credentials without an access token: %d fields", len(creds))
 	}
 
-	// The raw answer, whose size the bare handler copies.
-	t := l.Target()
+	t := CredentialRead(serverURL, token, accountID, 0)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	req.Header = t.Header.Clone()
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("read credentials: %w", err)
+		return "", nil, fmt.Errorf("read credentials: %w", err)
 	}
-	body, err := io.ReadAll(resp.Body)
+	body, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return fmt.Errorf("read credentials: %w", err)
+		return "", nil, fmt.Errorf("read credentials: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
-		return fmt.Errorf("read credentials: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
+		return "", nil, fmt.Errorf("read credentials: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
 	}
-	if n := l.IdP.Refreshes(); n != 0 {
-		return fmt.Errorf("the fresh token was refreshed %d times", n)
+	if n := idp.Refreshes(); n != 0 {
+		return "", nil, fmt.Errorf("the fresh token was refreshed %d times", n)
 	}
-	l.Body = body
-	return nil
+	return accountID, body, nil
 }
 
 var resumeForm = regexp.MustCompile(`action="(/oauth/callback/resume/[^"]+)"`)

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +45,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"route"})
 	s.registry.MustRegister(requests, latency)
+	metrics := &routeMetrics{requests: requests, latency: latency, routes: map[string]*routeSeries{}}
+	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.clock.Now()
@@ -68,12 +73,57 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			elapsed := s.clock.Since(start)
-			requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-			latency.WithLabelValues(route).Observe(elapsed.Seconds())
-			s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status, "duration", elapsed.Round(time.Microsecond))
+			metrics.observe(route, rec.status, elapsed)
+			if debug {
+				s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status, "duration", elapsed.Round(time.Microsecond))
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// routeMetrics holds the series of each route, so that a request looks
+// its series up in a map rather than hashing its labels in the vectors.
+type routeMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	mu       sync.RWMutex
+	routes   map[string]*routeSeries
+}
+
+// routeSeries are one route's series; byStatus holds the few statuses it
+// answers with.
+type routeSeries struct {
+	latency  prometheus.Observer
+	mu       sync.RWMutex
+	byStatus map[int]prometheus.Counter
+}
+
+func (m *routeMetrics) observe(route string, status int, elapsed time.Duration) {
+	m.mu.RLock()
+	rs := m.routes[route]
+	m.mu.RUnlock()
+	if rs == nil {
+		m.mu.Lock()
+		if rs = m.routes[route]; rs == nil {
+			rs = &routeSeries{latency: m.latency.WithLabelValues(route), byStatus: map[int]prometheus.Counter{}}
+			m.routes[route] = rs
+		}
+		m.mu.Unlock()
+	}
+	rs.mu.RLock()
+	c := rs.byStatus[status]
+	rs.mu.RUnlock()
+	if c == nil {
+		rs.mu.Lock()
+		if c = rs.byStatus[status]; c == nil {
+			c = m.requests.WithLabelValues(route, strconv.Itoa(status))
+			rs.byStatus[status] = c
+		}
+		rs.mu.Unlock()
+	}
+	c.Inc()
+	rs.latency.Observe(elapsed.Seconds())
 }
 
 // logPath keeps the token of an invitation or reset link out of the log.

@@ -296,6 +296,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.cfg.PprofListen != "" {
+		stopPprof, err := s.servePprof(ctx)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer stopPprof()
+	}
 	refreshDone := make(chan struct{})
 	// rctx runs the background work: the refresher and the purger.
 	rctx, stopRefresher := context.WithCancel(ctx)

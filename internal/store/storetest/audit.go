@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -206,4 +207,51 @@ func testMetaConcurrentPutIfAbsent(t *testing.T, s store.Store) {
 		t.Fatalf("%d of %d racing PutMetaIfAbsent stored (%v), want exactly 1", len(wins), n, wins)
 	}
 	checkMeta(t, s, "canary", []byte(wins[0]))
+}
+
+// testAuditBatch appends a batch larger than one multi-row statement, then
+// a batch with a duplicate in it: the first is stored whole, with every
+// field, the second not at all.
+func testAuditBatch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	batch := make([]store.AuditEvent, 1203)
+	for i := range batch {
+		batch[i] = store.AuditEvent{ID: fmt.Sprintf("evt_%05d", i), WorkspaceID: "wsp_1", ActorID: "usr_alice", AccountID: "acc_a",
+			Action: "credentials.read", Detail: map[string]string{"token_id": "tok_1", "n": fmt.Sprint(i)}, CreatedAt: at(i)}
+	}
+	must(t, "AppendAudits", s.AppendAudits(ctx, batch))
+	got, err := s.ListAudit(ctx, store.AuditFilter{WorkspaceID: "wsp_1", OldestFirst: true, Limit: 500})
+	must(t, "ListAudit", err)
+	for after := ""; len(got) > 0 && len(got)%500 == 0; {
+		after = got[len(got)-1].ID
+		more, err := s.ListAudit(ctx, store.AuditFilter{WorkspaceID: "wsp_1", OldestFirst: true, After: after, Limit: 500})
+		must(t, "ListAudit after "+after, err)
+		got = append(got, more...)
+		if len(more) < 500 {
+			break
+		}
+	}
+	if len(got) != len(batch) {
+		t.Fatalf("stored %d events of a batch of %d", len(got), len(batch))
+	}
+	for i, e := range got {
+		w := batch[i]
+		if e.ID != w.ID || e.WorkspaceID != w.WorkspaceID || e.ActorID != w.ActorID || e.AccountID != w.AccountID ||
+			e.Action != w.Action || !maps.Equal(e.Detail, w.Detail) || !e.CreatedAt.Equal(w.CreatedAt.Truncate(time.Microsecond)) {
+			t.Fatalf("event %d = %+v, want %+v", i, e, w)
+		}
+	}
+
+	dup := []store.AuditEvent{
+		{ID: "evt_new1", WorkspaceID: "wsp_1", Action: "credentials.read", CreatedAt: at(2000)},
+		batch[7],
+		{ID: "evt_new2", WorkspaceID: "wsp_1", Action: "credentials.read", CreatedAt: at(2001)},
+	}
+	wantErr(t, "AppendAudits with a duplicate", s.AppendAudits(ctx, dup), store.ErrConflict)
+	none, err := s.ListAudit(ctx, store.AuditFilter{WorkspaceID: "wsp_1", After: "evt_01202"})
+	must(t, "ListAudit", err)
+	if len(none) != 0 {
+		t.Errorf("a refused batch stored %v", eventIDs(none))
+	}
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AllAccountIDs", testAllAccountIDs},
 		{"Audit", testAudit},
 		{"AuditPages", testAuditPages},
+		{"AuditBatch", testAuditBatch},
 		{"Meta", testMeta},
 		{"MetaConcurrentPutIfAbsent", testMetaConcurrentPutIfAbsent},
 		{"OAuthClientUpdate", testOAuthClientUpdate},
