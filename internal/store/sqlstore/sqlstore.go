@@ -33,6 +33,10 @@ type Dialect struct {
 	// ILike is the case-insensitive LIKE operator ("ILIKE", or "LIKE" in
 	// SQLite, whose LIKE ignores ASCII case).
 	ILike string
+	// TextIndex names the FTS5 table (trigram tokenizer) that narrows a
+	// text filter down before its LIKE runs, in SQLite; empty where
+	// ILike itself is indexed (PostgreSQL's pg_trgm).
+	TextIndex string
 	// MultiRowInsert batches rows into one INSERT, for a database whose
 	// every statement is a network round trip.
 	MultiRowInsert bool
