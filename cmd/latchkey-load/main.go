@@ -19,6 +19,11 @@
 //
 // runs a stand-in provider on loopback until interrupted, for measuring
 // the proxy from outside (scripts/bench-proxy).
+//
+//	go run ./cmd/latchkey-load seed -n N
+//
+// adds N accounts to the store the LATCHKEY_* environment configures, for
+// measuring lists at scale (scripts/bench-list).
 package main
 
 import (
@@ -61,6 +66,9 @@ type report struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "standin" {
 		return standin(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "seed" {
+		return seedAccounts(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -39,13 +39,13 @@ func (s *Store) CreateAccounts(ctx context.Context, list []store.Account) error 
 		return fmt.Errorf("create %d accounts: begin: %w", len(list), err)
 	}
 	defer tx.Rollback()
-	if err := insertRows(ctx, tx, `INSERT INTO accounts (`+accountColumns+`) VALUES `, accounts); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO accounts (`+accountColumns+`) VALUES `, accounts); err != nil {
 		return s.conflict(err, "create %d accounts", len(list))
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO account_tags (account_id, workspace_id, tag_key, tag_value) VALUES `, tags); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO account_tags (account_id, workspace_id, tag_key, tag_value) VALUES `, tags); err != nil {
 		return fmt.Errorf("create %d accounts: tags: %w", len(list), err)
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO account_shares (account_id, user_id) VALUES `, shares); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO account_shares (account_id, user_id) VALUES `, shares); err != nil {
 		return fmt.Errorf("create %d accounts: shares: %w", len(list), err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -59,10 +59,17 @@ func (s *Store) CreateAccounts(ctx context.Context, list []store.Account) error 
 const maxParams = 30000
 
 // insertRows runs head ("INSERT INTO t (a, b) VALUES ") over rows, which
-// all have the same number of values, as few multi-row statements.
-func insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any) error {
+// all have the same number of values: as few multi-row statements where
+// each statement is a round trip (MultiRowInsert), else as one prepared
+// row at a time, which an in-process SQLite runs fastest (it looks up
+// each $N of a statement in a list, so a statement of thousands of
+// parameters takes time quadratic in them to prepare).
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if !s.d.MultiRowInsert {
+		return insertEach(ctx, tx, head, rows)
 	}
 	per := max(1, maxParams/len(rows[0]))
 	for len(rows) > 0 {
@@ -86,6 +93,31 @@ func insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any) erro
 			b.WriteByte(')')
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertEach runs head over rows with one prepared statement, a row at a
+// time.
+func insertEach(ctx context.Context, tx *sql.Tx, head string, rows [][]any) error {
+	var b strings.Builder
+	b.WriteString(head + "(")
+	for j := range rows[0] {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", j+1)
+	}
+	b.WriteString(")")
+	st, err := tx.PrepareContext(ctx, b.String())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, row := range rows {
+		if _, err := st.ExecContext(ctx, row...); err != nil {
 			return err
 		}
 	}

@@ -59,6 +59,8 @@ type Store struct {
 	// stmts holds prepared statements of the hot reads, so that each
 	// connection parses them once rather than on every call.
 	stmts sync.Map // query -> *sql.Stmt
+	// textIndexCap overrides the constant of that name when set.
+	textIndexCap int
 }
 
 var _ store.Store = (*Store)(nil)
