@@ -120,3 +120,12 @@ func TestRunPostgres(t *testing.T) {
 		t.Fatalf("%d load schemas before the run, %d after: the run's schema was not dropped", before, after)
 	}
 }
+
+func TestSeedRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"seed", "-n", "0"}, {"seed", "extra"}, {"seed", "-n", "x"}} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), args, &out, &errOut); code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s", args, code, &errOut)
+		}
+	}
+}

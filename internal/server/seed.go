@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/latchkeyhq/latchkey/internal/bootstrap"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/loadtest/seed"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -21,18 +20,11 @@ func SeedAccounts(ctx context.Context, cfg config.Config, log *slog.Logger, n in
 	if err := cfg.Validate(); err != nil {
 		return seed.Seed{}, err
 	}
-	ring, err := loadRing(cfg, log)
+	st, ring, err := openKeyed(ctx, cfg, log)
 	if err != nil {
 		return seed.Seed{}, err
-	}
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return seed.Seed{}, fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
-	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
-		return seed.Seed{}, err
-	}
 	ws, err := st.FirstWorkspace(ctx)
 	if err != nil {
 		return seed.Seed{}, fmt.Errorf("seed: no workspace yet (start the server once first): %w", err)

@@ -38,6 +38,10 @@ CREATE TABLE account_counts (
 	n      BIGINT NOT NULL,
 	PRIMARY KEY (status, shard)
 );
+-- Its few rows are updated on every write of an account: room on the
+-- page for their new versions (HOT updates, pruned without a vacuum), and
+-- a vacuum soon after a bulk load leaves many behind.
+ALTER TABLE account_counts SET (fillfactor = 50, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0);
 INSERT INTO account_counts (status, shard, n)
 	SELECT status, hashtext(id) & 15, COUNT(*) FROM accounts GROUP BY 1, 2;
 -- +goose StatementBegin
