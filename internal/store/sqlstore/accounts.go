@@ -311,6 +311,15 @@ func ftsPhrase(text string) string {
 	return `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
 }
 
+// planArgs are args as a query of the accounts f selects passes them: led
+// by the dialect's PlanWithValues when f searches text.
+func (s *Store) planArgs(f store.AccountFilter, args []any) []any {
+	if f.Text == "" || s.d.PlanWithValues == nil {
+		return args
+	}
+	return append([]any{s.d.PlanWithValues}, args...)
+}
+
 // ListAccounts returns one page of the accounts f selects, ordered by id.
 func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]store.Account, error) {
 	where, args, err := s.accountWhere(ctx, f)
@@ -326,7 +335,7 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 	}
 	query := `SELECT ` + accountSelect + ` FROM accounts WHERE ` + where + ` ORDER BY id LIMIT ` + arg(limit(f.Limit))
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.db.QueryContext(ctx, query, s.planArgs(f, args)...)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
 	}
@@ -369,7 +378,7 @@ func (s *Store) AccountApps(ctx context.Context, f store.AccountFilter) ([]strin
 		if err != nil {
 			return nil, err
 		}
-		query, args = `SELECT DISTINCT app FROM accounts WHERE `+where+` ORDER BY app`, wargs
+		query, args = `SELECT DISTINCT app FROM accounts WHERE `+where+` ORDER BY app`, s.planArgs(f, wargs)
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -37,6 +37,12 @@ type Dialect struct {
 	// text filter down before its LIKE runs, in SQLite; empty where
 	// ILike itself is indexed (PostgreSQL's pg_trgm).
 	TextIndex string
+	// PlanWithValues, when set, is put before the arguments of a query
+	// whose best plan depends on their values, a text search: PostgreSQL
+	// would otherwise come to reuse one generic plan for a cached
+	// statement, made without the pattern, which cannot use the trigram
+	// index and walks every account instead.
+	PlanWithValues any
 	// MultiRowInsert batches rows into one INSERT, for a database whose
 	// every statement is a network round trip.
 	MultiRowInsert bool
