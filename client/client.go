@@ -124,6 +124,7 @@ type ListOptions struct {
 	// accounts of the product's end users.
 	ExternalUserID string
 	Tags           []string
+	Owner          string // accounts: a member's user id
 	Limit          int
 	Cursor         string
 }
@@ -142,6 +143,7 @@ func (o ListOptions) values() url.Values {
 	set("status", o.Status)
 	set("cursor", o.Cursor)
 	set("external_user_id", o.ExternalUserID)
+	set("owner", o.Owner)
 	for _, t := range o.Tags {
 		v.Add("tags", t)
 	}

@@ -31,6 +31,11 @@
 // run the bare handler in a process of its own, and connect an OAuth 2
 // account to a running `latchkey serve`, for measuring the credential
 // read from outside (scripts/bench-read).
+//
+//	go run ./cmd/latchkey-load seed -n N
+//
+// adds N accounts to the store the LATCHKEY_* environment configures, for
+// measuring lists at scale (scripts/bench-list).
 package main
 
 import (
@@ -79,10 +84,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return bare(ctx, args[1:], stdout, stderr)
 		case "connect":
 			return connect(ctx, args[1:], stdout, stderr)
+		case "webhooks":
+			return runWebhooks(ctx, args[1:], stdout, stderr)
+		case "seed":
+			return seedAccounts(ctx, args[1:], stdout, stderr)
 		}
-	}
-	if len(args) > 0 && args[0] == "webhooks" {
-		return runWebhooks(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -150,3 +150,12 @@ func TestRunWebhooks(t *testing.T) {
 		t.Errorf("without -latchkey: exit %d, %s", code, &errOut)
 	}
 }
+
+func TestSeedRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"seed", "-n", "0"}, {"seed", "extra"}, {"seed", "-n", "x"}} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), args, &out, &errOut); code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s", args, code, &errOut)
+		}
+	}
+}

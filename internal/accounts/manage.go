@@ -201,8 +201,10 @@ type ListInput struct {
 	// each) the accounts that carry all of them.
 	ExternalUserID string
 	Tags           []string
-	After          string
-	Limit          int
+	// Owner selects the accounts of one member, by user id.
+	Owner string
+	After string
+	Limit int
 }
 
 // MaxPage is the largest page size.
@@ -228,12 +230,16 @@ func (s *Service) List(ctx context.Context, actor Actor, in ListInput) ([]Accoun
 	if in.After != "" && !ids.Valid(ids.Account, in.After) {
 		return nil, false, invalid("cursor", "is not a cursor this server gave")
 	}
+	if in.Owner != "" && !ids.Valid(ids.User, in.Owner) {
+		return nil, false, invalid("owner", "%q is not a user id", in.Owner)
+	}
 	f := store.AccountFilter{
 		WorkspaceID:    actor.WorkspaceID,
 		App:            in.App,
 		Status:         store.AccountStatus(in.Status),
 		Text:           in.Text,
 		ExternalUserID: in.ExternalUserID,
+		OwnerID:        in.Owner,
 		After:          in.After,
 		Limit:          in.Limit + 1,
 	}

@@ -52,7 +52,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := accounts.ListInput{App: q.Get("app"), Status: accounts.Status(q.Get("status")), Text: q.Get("q"), After: after, Limit: limit,
-		ExternalUserID: q.Get("external_user_id"), Tags: q["tags"]}
+		ExternalUserID: q.Get("external_user_id"), Tags: q["tags"], Owner: q.Get("owner")}
 	// The service keeps to what the caller may see, a token's limits
 	// included, in the one query that reads the page.
 	page, more, err := h.accounts.List(r.Context(), actor(r), in)

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/seal"
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // RotateKeys is `latchkey keys rotate`. With newKey (key-file mode only) it
@@ -42,19 +43,11 @@ func RotateKeys(ctx context.Context, cfg config.Config, log *slog.Logger, newKey
 		}
 		log.Info("added a new primary key to the key file; the old keys stay in it", "file", cfg.MasterKeyFile, "key", seal.KeyID(k))
 	}
-	ring, err := loadRing(cfg, log)
+	st, ring, err := openKeyed(ctx, cfg, log)
 	if err != nil {
 		return accounts.ResealStats{}, err
-	}
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return accounts.ResealStats{}, fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
-	// The canary proves the ring opens this data, and moves to the primary.
-	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
-		return accounts.ResealStats{}, err
-	}
 	cat, err := catalog.LoadDir(cfg.CatalogDir)
 	if err != nil {
 		return accounts.ResealStats{}, err
@@ -66,4 +59,23 @@ func RotateKeys(ctx context.Context, cfg config.Config, log *slog.Logger, newKey
 	clientSvc := clients.New(clients.Options{Store: st, Apps: appSvc, Operators: who, Ring: ring, Audit: auditLog, Log: log})
 	svc := accounts.New(accounts.Options{Store: st, Apps: appSvc, Clients: clientSvc, Audit: auditLog, Ring: ring, Log: log})
 	return svc.Reseal(ctx)
+}
+
+// openKeyed opens the configured store and the key ring, for a command
+// that works on the store without a server, and checks the ring against
+// the store's canary (which also moves the canary to the primary key).
+func openKeyed(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, *seal.Ring, error) {
+	ring, err := loadRing(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := bootstrap.CheckKey(ctx, st, ring); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, ring, nil
 }

@@ -111,6 +111,8 @@ type AccountFilter struct {
 	WithinApps []string
 	App        string
 	Status     AccountStatus
+	// OwnerID selects the accounts one member owns.
+	OwnerID string
 	// ExternalUserID selects the accounts of one end user.
 	ExternalUserID string
 	// Tags selects the accounts that carry every one of them.
@@ -172,6 +174,10 @@ type Workspaces interface {
 type Accounts interface {
 	// CreateAccount fails with ErrConflict when the id exists.
 	CreateAccount(ctx context.Context, a Account) error
+	// CreateAccounts stores many accounts in one transaction, all or
+	// none (ErrConflict when an id exists): a bulk import such as the
+	// seeding of a load test. Their Outbox is ignored.
+	CreateAccounts(ctx context.Context, list []Account) error
 	GetAccount(ctx context.Context, workspaceID, id string) (Account, error)
 	ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error)
 	// AccountApps lists, sorted and once each, the apps of all the

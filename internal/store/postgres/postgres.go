@@ -28,11 +28,13 @@ var migrations embed.FS
 
 // Dialect describes PostgreSQL to the shared store.
 var Dialect = sqlstore.Dialect{
-	Name:              "postgres",
-	LockRows:          " FOR UPDATE",
-	SkipLocked:        " FOR UPDATE SKIP LOCKED",
-	MultiRowInsert:    true,
-	ILike:             "ILIKE",
+	Name:           "postgres",
+	LockRows:       " FOR UPDATE",
+	SkipLocked:     " FOR UPDATE SKIP LOCKED",
+	MultiRowInsert: true,
+	ILike:          "ILIKE",
+	// Parse and bind in one round trip, planned with the values.
+	PlanWithValues:    pgx.QueryExecModeExec,
 	IsUniqueViolation: isUniqueViolation,
 }
 

@@ -30,6 +30,7 @@ var Dialect = sqlstore.Dialect{
 	LockRows:          "",
 	SkipLocked:        "",
 	ILike:             "LIKE",
+	TextIndex:         "accounts_fts",
 	IsUniqueViolation: isUniqueViolation,
 }
 

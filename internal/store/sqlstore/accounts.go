@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,13 +28,9 @@ const accountSelect = accountColumns + `,
 
 // CreateAccount stores a; ErrConflict when its id exists.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	scopes, err := toJSON(a.Scopes)
+	values, err := accountValues(a)
 	if err != nil {
-		return fmt.Errorf("create account %s: scopes: %w", a.ID, err)
-	}
-	tags, err := tagsJSON(a.Tags)
-	if err != nil {
-		return fmt.Errorf("create account %s: tags: %w", a.ID, err)
+		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -43,13 +40,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO accounts (`+accountColumns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
-		a.ID, a.WorkspaceID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
-		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID, storedBytes(a.Credentials),
-		nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt), nullMicros(a.NextRefreshAt),
-		nullMicros(a.FailingSince), a.RefreshFailures,
-		a.RefreshLeaseHolder, nullMicros(a.RefreshLeaseUntil),
-		micros(a.CreatedAt), micros(a.UpdatedAt),
-		a.ExternalUserID, string(a.Metadata), tags)
+		values...)
 	if err != nil {
 		return s.conflict(err, "create account %s", a.ID)
 	}
@@ -66,6 +57,25 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 		return fmt.Errorf("create account %s: commit: %w", a.ID, err)
 	}
 	return nil
+}
+
+// accountValues are a's values for the accountColumns of a new row.
+func accountValues(a store.Account) ([]any, error) {
+	scopes, err := toJSON(a.Scopes)
+	if err != nil {
+		return nil, fmt.Errorf("create account %s: scopes: %w", a.ID, err)
+	}
+	tags, err := tagsJSON(a.Tags)
+	if err != nil {
+		return nil, fmt.Errorf("create account %s: tags: %w", a.ID, err)
+	}
+	return []any{a.ID, a.WorkspaceID, a.OwnerID, a.App, a.Nickname, a.IdentityLabel, scopes,
+		string(a.Status), a.StatusError, a.Shared, a.Untested, a.OAuthClientID, storedBytes(a.Credentials),
+		nullMicros(a.ExpiresAt), nullMicros(a.LastRefreshedAt), nullMicros(a.NextRefreshAt),
+		nullMicros(a.FailingSince), a.RefreshFailures,
+		a.RefreshLeaseHolder, nullMicros(a.RefreshLeaseUntil),
+		micros(a.CreatedAt), micros(a.UpdatedAt),
+		a.ExternalUserID, string(a.Metadata), tags}, nil
 }
 
 // writeShares replaces the account's shares with members inside tx, when
@@ -159,7 +169,7 @@ func (s *Store) GetAccount(ctx context.Context, workspaceID, id string) (store.A
 
 // accountWhere is the WHERE clause (and its arguments) of the accounts f
 // selects, leaving out the page: After and Limit.
-func (s *Store) accountWhere(f store.AccountFilter) (string, []any) {
+func (s *Store) accountWhere(ctx context.Context, f store.AccountFilter) (string, []any, error) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -186,6 +196,9 @@ func (s *Store) accountWhere(f store.AccountFilter) (string, []any) {
 	if f.Status != "" {
 		where = append(where, "status = "+arg(string(f.Status)))
 	}
+	if f.OwnerID != "" {
+		where = append(where, "owner_id = "+arg(f.OwnerID))
+	}
 	if f.ExternalUserID != "" {
 		where = append(where, "external_user_id = "+arg(f.ExternalUserID))
 	}
@@ -196,16 +209,123 @@ func (s *Store) accountWhere(f store.AccountFilter) (string, []any) {
 			" AND t.tag_key = "+arg(tag.Key)+" AND t.tag_value = "+arg(tag.Value)+")")
 	}
 	if f.Text != "" {
+		match, err := s.narrowText(ctx, f.Text)
+		if err != nil {
+			return "", nil, fmt.Errorf("list accounts of %s: text: %w", f.WorkspaceID, err)
+		}
+		if match != "" {
+			where = append(where, "accounts.rowid IN (SELECT rowid FROM "+s.d.TextIndex+" WHERE "+s.d.TextIndex+" MATCH "+arg(match)+")")
+			// The few candidates lead. A unary + keeps the planner from
+			// walking the workspace's index in id order instead, as it
+			// would (it takes workspace_id = ? to select few rows), and
+			// testing every account against the candidates.
+			where[0] = "+" + where[0]
+		}
+		// The LIKE decides, with or without the index: the index only
+		// narrows down the rows it looks at.
 		p := arg("%" + escapeLike(f.Text) + "%")
 		like := " " + s.d.ILike + " " + p + ` ESCAPE '\'`
 		where = append(where, "(nickname"+like+" OR identity_label"+like+" OR app"+like+")")
 	}
-	return strings.Join(where, " AND "), args
+	return strings.Join(where, " AND "), args, nil
+}
+
+// textIndexCap is how many rows of the text index a search may take as
+// its candidates. A text that more rows hold is common: a scan in id order
+// meets its matches soon and stops at the page's end, where a page built
+// from the candidates would read and sort every one of them.
+const textIndexCap = 5000
+
+// textCap is textIndexCap, or what SetTextIndexCap set.
+func (s *Store) textCap() int {
+	if s.textIndexCap > 0 {
+		return s.textIndexCap
+	}
+	return textIndexCap
+}
+
+// SetTextIndexCap changes textIndexCap, for a test to take both ways of
+// searching over a small set. It must be called before the store is used.
+func (s *Store) SetTextIndexCap(n int) { s.textIndexCap = n }
+
+// maxProbes bounds the trigrams narrowText looks up, each a short read.
+const maxProbes = 6
+
+// narrowText returns the FTS5 query that narrows a text filter's
+// candidates down, or "" to scan instead: where there is no text index
+// (PostgreSQL's ILIKE uses its own), where the text is shorter than a
+// trigram, or where it is common. The candidates are the rows that hold
+// each of the text's rare trigrams: FTS5 reads the whole list of every
+// trigram in a query, so the trigrams that nearly every row holds
+// ("com", "exa") would cost far more than they narrow. The trigrams looked
+// at are the text's consecutive three-character pieces (and its last
+// three); one is rare when fewer than textIndexCap rows hold it. Either
+// way the results are the same, since the LIKE decides; only the speed
+// differs.
+func (s *Store) narrowText(ctx context.Context, text string) (string, error) {
+	runes := []rune(text)
+	if s.d.TextIndex == "" || len(runes) < 3 {
+		return "", nil
+	}
+	var pieces []string
+	for i := 0; i+3 <= len(runes) && len(pieces) < maxProbes-1; i += 3 {
+		pieces = append(pieces, string(runes[i:i+3]))
+	}
+	if last := string(runes[len(runes)-3:]); !slices.Contains(pieces, last) {
+		pieces = append(pieces, last)
+	}
+	var rare []string
+	for _, p := range pieces {
+		n, err := s.textCandidates(ctx, ftsPhrase(p))
+		if err != nil {
+			return "", err
+		}
+		if n < s.textCap() {
+			rare = append(rare, ftsPhrase(p))
+		}
+	}
+	if len(rare) > 0 {
+		return strings.Join(rare, " AND "), nil
+	}
+	// Every piece is common; the whole text may not be.
+	whole := ftsPhrase(text)
+	n, err := s.textCandidates(ctx, whole)
+	if err != nil || n >= s.textCap() {
+		return "", err
+	}
+	return whole, nil
+}
+
+// textCandidates counts the rows of the text index that match, up to
+// textIndexCap.
+func (s *Store) textCandidates(ctx context.Context, match string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+s.d.TextIndex+` WHERE `+s.d.TextIndex+` MATCH $1 LIMIT $2) AS candidates`,
+		match, s.textCap()).Scan(&n)
+	return n, err
+}
+
+// ftsPhrase is text as one FTS5 phrase: quoted, its quotes doubled, so
+// that no character of it is query syntax.
+func ftsPhrase(text string) string {
+	return `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
+}
+
+// planArgs are args as a query of the accounts f selects passes them: led
+// by the dialect's PlanWithValues when f searches text.
+func (s *Store) planArgs(f store.AccountFilter, args []any) []any {
+	if f.Text == "" || s.d.PlanWithValues == nil {
+		return args
+	}
+	return append([]any{s.d.PlanWithValues}, args...)
 }
 
 // ListAccounts returns one page of the accounts f selects, ordered by id.
 func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]store.Account, error) {
-	where, args := s.accountWhere(f)
+	where, args, err := s.accountWhere(ctx, f)
+	if err != nil {
+		return nil, err
+	}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -215,7 +335,7 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 	}
 	query := `SELECT ` + accountSelect + ` FROM accounts WHERE ` + where + ` ORDER BY id LIMIT ` + arg(limit(f.Limit))
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.db.QueryContext(ctx, query, s.planArgs(f, args)...)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
 	}
@@ -234,11 +354,33 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 	return out, nil
 }
 
+// workspaceApps lists a workspace's apps by skipping through the
+// (workspace_id, app, id) index from one app to the next: one probe per
+// app rather than a read of every account, which SELECT DISTINCT is in
+// both databases (neither has a loose index scan).
+const workspaceApps = `WITH RECURSIVE apps (app) AS (
+	SELECT MIN(app) FROM accounts WHERE workspace_id = $1
+	UNION ALL
+	SELECT (SELECT MIN(a.app) FROM accounts a WHERE a.workspace_id = $1 AND a.app > apps.app)
+	FROM apps WHERE apps.app IS NOT NULL
+)
+SELECT app FROM apps WHERE app IS NOT NULL`
+
 // AccountApps lists, sorted, the apps of the accounts f selects, whatever
-// their number: one SELECT DISTINCT. After and Limit are ignored.
+// their number. After and Limit are ignored. A filter on the workspace
+// alone (an owner's or an admin's accounts page) skips through the index;
+// any other filter reads the accounts it selects, once.
 func (s *Store) AccountApps(ctx context.Context, f store.AccountFilter) ([]string, error) {
-	where, args := s.accountWhere(f)
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT app FROM accounts WHERE `+where+` ORDER BY app`, args...)
+	query, args := workspaceApps, []any{f.WorkspaceID}
+	f.After, f.Limit = "", 0
+	if !reflect.DeepEqual(f, store.AccountFilter{WorkspaceID: f.WorkspaceID}) {
+		where, wargs, err := s.accountWhere(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		query, args = `SELECT DISTINCT app FROM accounts WHERE `+where+` ORDER BY app`, s.planArgs(f, wargs)
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
 	}

@@ -33,6 +33,16 @@ type Dialect struct {
 	// ILike is the case-insensitive LIKE operator ("ILIKE", or "LIKE" in
 	// SQLite, whose LIKE ignores ASCII case).
 	ILike string
+	// TextIndex names the FTS5 table (trigram tokenizer) that narrows a
+	// text filter down before its LIKE runs, in SQLite; empty where
+	// ILike itself is indexed (PostgreSQL's pg_trgm).
+	TextIndex string
+	// PlanWithValues, when set, is put before the arguments of a query
+	// whose best plan depends on their values, a text search: PostgreSQL
+	// would otherwise come to reuse one generic plan for a cached
+	// statement, made without the pattern, which cannot use the trigram
+	// index and walks every account instead.
+	PlanWithValues any
 	// MultiRowInsert batches rows into one INSERT, for a database whose
 	// every statement is a network round trip.
 	MultiRowInsert bool
@@ -55,6 +65,8 @@ type Store struct {
 	// stmts holds prepared statements of the hot reads, so that each
 	// connection parses them once rather than on every call.
 	stmts sync.Map // query -> *sql.Stmt
+	// textIndexCap overrides the constant of that name when set.
+	textIndexCap int
 }
 
 var _ store.Store = (*Store)(nil)
