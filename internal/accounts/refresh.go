@@ -248,6 +248,12 @@ func (s *Service) RefreshDue(ctx context.Context, limit int) (int, error) {
 	return done, nil
 }
 
+// NextDue is when the earliest account comes due for the background
+// refresher (perhaps already past); false when none is scheduled.
+func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
+	return s.store.NextRefreshAt(ctx)
+}
+
 func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalog.App, Credentials, *oauth.Flow, error) {
 	app, err := s.apps.App(ctx, a.WorkspaceID, a.App)
 	if err != nil {
