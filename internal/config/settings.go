@@ -55,6 +55,7 @@ var settings = func() []setting {
 		{key: "public_url", help: "URL users reach the server at; OAuth redirect URIs are built from it (default: http://<listen>)"},
 		{key: "data_dir", def: "latchkey-data", help: "folder for the SQLite database, the key file and the admin token", clientOK: true},
 		{key: "database_url", help: "store: empty for SQLite in data_dir, sqlite:PATH, or postgres://user@host/db"},
+		{key: "database_connections", def: "10", help: "PostgreSQL: the most connections each replica keeps open; keep replicas times this under the server's max_connections"},
 		{key: "master_key", secret: true, help: "base64 AES-256 key(s), comma separated, primary first; environment only"},
 		{key: "master_key_file", help: "key file used when master_key is unset; created with mode 0600 on first start (default: <data_dir>/master.key)"},
 		{key: "catalog_dir", help: "folder of extra app definitions (*.yaml) that add to or override the shipped catalog"},
@@ -122,6 +123,8 @@ var settings = func() []setting {
 			st.set, st.get = setBytes, func(c *Config) string { return strconv.FormatInt(c.StepMemory, 10) }
 		case st.key == "step_processes":
 			st.set, st.get = integer(func(c *Config) *int { return &c.StepProcesses })
+		case st.key == "database_connections":
+			st.set, st.get = integer(func(c *Config) *int { return &c.DatabaseConnections })
 		case st.key == "refresh_concurrency":
 			st.set, st.get = integer(func(c *Config) *int { return &c.RefreshConcurrency })
 		}
