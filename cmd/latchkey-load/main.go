@@ -18,7 +18,13 @@
 //	go run ./cmd/latchkey-load standin -key KEY [-listen 127.0.0.1:PORT] [-size 512]
 //
 // runs a stand-in provider on loopback until interrupted, for measuring
-// the proxy from outside (scripts/bench-proxy).
+// the proxy, account creation and the refresher from outside
+// (scripts/bench-proxy, scripts/bench-create, scripts/bench-refresh).
+//
+//	go run ./cmd/latchkey-load seed-oauth -app SLUG [-n 1000] [-workers 16]
+//
+// makes OAuth 2 accounts in the installation LATCHKEY_* describes, whose
+// refresh tokens that stand-in knows (scripts/bench-refresh).
 package main
 
 import (
@@ -61,6 +67,9 @@ type report struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "standin" {
 		return standin(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "seed-oauth" {
+		return seed(ctx, args[1:], os.Getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
