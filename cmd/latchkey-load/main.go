@@ -25,6 +25,12 @@
 //
 // makes OAuth 2 accounts in the installation LATCHKEY_* describes, whose
 // refresh tokens that stand-in knows (scripts/bench-refresh).
+//
+//	go run ./cmd/latchkey-load soak -urls URL,URL,... -token T -app SLUG -key KEY [-duration 10m]
+//
+// sends mixed traffic (credential reads, creates, renames) to replicas at
+// their own loopback URLs for a bounded time and counts the answers
+// (scripts/soak).
 package main
 
 import (
@@ -67,6 +73,9 @@ type report struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "standin" {
 		return standin(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "soak" {
+		return soak(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "seed-oauth" {
 		return seed(ctx, args[1:], os.Getenv, stdout, stderr)
