@@ -135,8 +135,11 @@ type CreateAccount struct {
 	Nickname *string           `json:"nickname,omitempty"`
 	Fields   map[string]string `json:"fields"`
 	// Test runs the app's test request before saving; default true.
-	Test   *bool `json:"test,omitempty"`
-	Shared bool  `json:"shared,omitempty"`
+	Test *bool `json:"test,omitempty"`
+	// Identify runs the app's identity request to label the account;
+	// default true. Skipping the test does not skip it.
+	Identify *bool `json:"identify,omitempty"`
+	Shared   bool  `json:"shared,omitempty"`
 	// ExternalUserID gives the account to one of the product's users.
 	ExternalUserID string            `json:"external_user_id,omitempty"`
 	Tags           map[string]string `json:"tags,omitempty"`

@@ -22,7 +22,8 @@
 //	go run ./cmd/latchkey-load standin -key KEY [-listen 127.0.0.1:PORT] [-size 512]
 //
 // runs a stand-in provider on loopback until interrupted, for measuring
-// the proxy from outside (scripts/bench-proxy).
+// the proxy, account creation and the refresher from outside
+// (scripts/bench-proxy, scripts/bench-create, scripts/bench-refresh).
 //
 //	go run ./cmd/latchkey-load bare [-listen 127.0.0.1:PORT] [-size 200]
 //	go run ./cmd/latchkey-load connect -print-app
@@ -36,6 +37,17 @@
 //
 // adds N accounts to the store the LATCHKEY_* environment configures, for
 // measuring lists at scale (scripts/bench-list).
+//
+//	go run ./cmd/latchkey-load seed-oauth -app SLUG [-n 1000] [-workers 16]
+//
+// makes OAuth 2 accounts in the installation LATCHKEY_* describes, whose
+// refresh tokens that stand-in knows (scripts/bench-refresh).
+//
+//	go run ./cmd/latchkey-load soak -urls URL,URL,... -token T -app SLUG -key KEY [-duration 10m]
+//
+// sends mixed traffic (credential reads, creates, renames) to replicas at
+// their own loopback URLs for a bounded time and counts the answers
+// (scripts/soak).
 package main
 
 import (
@@ -88,6 +100,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runWebhooks(ctx, args[1:], stdout, stderr)
 		case "seed":
 			return seedAccounts(ctx, args[1:], stdout, stderr)
+		case "seed-oauth":
+			return seed(ctx, args[1:], os.Getenv, stdout, stderr)
+		case "soak":
+			return soak(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)

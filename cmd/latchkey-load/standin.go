@@ -12,15 +12,22 @@ import (
 
 // standin is `latchkey-load standin`: a stand-in provider, in a process
 // of its own, for measuring the proxy against a direct call (see
-// scripts/bench-proxy). It answers every GET with a JSON body of -size
-// bytes, to a request carrying "Authorization: Bearer <-key>", and 401
-// to any other.
+// scripts/bench-proxy), account creation (scripts/bench-create) and the
+// background refresher (scripts/bench-refresh). To a request carrying
+// "Authorization: Bearer <-key>" it answers GET /v1/me with a profile to
+// label an account by, and every other GET with a JSON body of -size
+// bytes; 401 to any other. POST /oauth/token answers refresh grants (see
+// tokens) and GET /stats what that endpoint saw.
 func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("latchkey-load standin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback host:port to listen on")
 	key := fs.String("key", "", "the API key the stand-in accepts (required)")
 	size := fs.Int("size", 512, "bytes of each answer's JSON body")
+	clientID := fs.String("client-id", "bench-client", "the OAuth client id the token endpoint accepts")
+	clientSecret := fs.String("client-secret", "bench-secret", "that client's secret")
+	expiresIn := fs.Int("expires-in", 3600, "lifetime in seconds of the access tokens the token endpoint issues")
+	delay := fs.Duration("token-delay", 0, "how long the token endpoint thinks before each answer")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -41,14 +48,23 @@ func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	body := []byte(`"` + strings.Repeat("x", *size-2) + `"`)
 	want := "Bearer " + *key
-	return serveLoopback(ctx, "latchkey-load standin", *listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tok := newTokens(*clientID, *clientSecret, *expiresIn, *delay)
+	mux := http.NewServeMux()
+	mux.Handle("POST /oauth/token", tok)
+	mux.HandleFunc("GET /stats", tok.serveStats)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != want {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/me" {
+			_, _ = w.Write([]byte(`{"name":"Stand-in User"}`))
+			return
+		}
 		_, _ = w.Write(body)
-	}), stdout, stderr)
+	})
+	return serveLoopback(ctx, "latchkey-load standin", *listen, mux, stdout, stderr)
 }
 
 // loopback reports whether host names the loopback interface.

@@ -70,10 +70,11 @@ func (c *cli) accountsListCmd() *cobra.Command {
 
 func (c *cli) accountsCreateCmd() *cobra.Command {
 	var (
-		nickname string
-		fields   []string
-		noTest   bool
-		shared   bool
+		nickname   string
+		fields     []string
+		noTest     bool
+		noIdentify bool
+		shared     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create APP --field NAME=VALUE ...",
@@ -97,6 +98,10 @@ func (c *cli) accountsCreateCmd() *cobra.Command {
 				f := false
 				in.Test = &f
 			}
+			if noIdentify {
+				f := false
+				in.Identify = &f
+			}
 			cl, err := c.client()
 			if err != nil {
 				return err
@@ -110,7 +115,8 @@ func (c *cli) accountsCreateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&nickname, "nickname", "", "a name that tells this account apart (default: the app's name)")
 	cmd.Flags().StringArrayVar(&fields, "field", nil, "a credential or connection field, NAME=VALUE (repeat for each field)")
-	cmd.Flags().BoolVar(&noTest, "no-test", false, "save without running the app's test request (the account is marked untested)")
+	cmd.Flags().BoolVar(&noTest, "no-test", false, "save without running the app's test request (the account is marked untested; the identity request still runs)")
+	cmd.Flags().BoolVar(&noIdentify, "no-identify", false, "save without running the app's identity request (the account has no identity label)")
 	cmd.Flags().BoolVar(&shared, "shared", false, "let everyone in the workspace see and use the account")
 	return cmd
 }

@@ -34,6 +34,9 @@ type CreateInput struct {
 	// SkipTest saves without running the app's test request; the account
 	// is marked untested.
 	SkipTest bool
+	// SkipIdentify saves without running the app's identity request; the
+	// account has no identity label. SkipTest does not imply it.
+	SkipIdentify bool
 	// Shared makes the account visible to the whole workspace.
 	Shared bool
 	// ExternalUserID gives the account to a product's end user; Tags and
@@ -82,7 +85,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 			return Account{}, err
 		}
 	}
-	creds, untested, label, err := s.checkKeys(ctx, app, in.Fields, in.SkipTest)
+	creds, untested, label, err := s.checkKeys(ctx, app, in.Fields, in.SkipTest, in.SkipIdentify)
 	if err != nil {
 		return Account{}, err
 	}
@@ -136,8 +139,9 @@ func connectedEvent(acc store.Account, now time.Time, connectTokenID string) sto
 }
 
 // checkKeys checks entered keys against the app's fields and, unless
-// skipped, its test request, and labels them with its identity request.
-func (s *Service) checkKeys(ctx context.Context, app *catalog.App, fields map[string]string, skipTest bool) (creds Credentials, untested bool, label string, err error) {
+// skipped, its test request, and labels them with its identity request
+// unless that is skipped.
+func (s *Service) checkKeys(ctx context.Context, app *catalog.App, fields map[string]string, skipTest, skipIdentify bool) (creds Credentials, untested bool, label string, err error) {
 	if fields, err = CheckFields(app, fields); err != nil {
 		return Credentials{}, false, "", err
 	}
@@ -147,6 +151,9 @@ func (s *Service) checkKeys(ctx context.Context, app *catalog.App, fields map[st
 		if _, err := appapi.Probe(ctx, s.client, app, app.Test, creds.Values()); err != nil {
 			return Credentials{}, false, "", &TestFailedError{Err: err}
 		}
+	}
+	if skipIdentify {
+		return creds, untested, "", nil
 	}
 	return creds, untested, s.identify(ctx, app, creds.Values()), nil
 }
@@ -515,7 +522,7 @@ func (s *Service) replaceKeys(ctx context.Context, actor Actor, id string, in Re
 	if app.Auth != catalog.AuthKeys {
 		return Account{}, invalid("app", "%s connects with %s; reconnect it instead", app.Name, app.Auth)
 	}
-	creds, untested, label, err := s.checkKeys(ctx, app, fields, skipTest)
+	creds, untested, label, err := s.checkKeys(ctx, app, fields, skipTest, false)
 	if err != nil {
 		return Account{}, err
 	}

@@ -209,6 +209,9 @@ func (s *Service) applyToken(a *store.Account, app *catalog.App, now time.Time, 
 func (s *Service) RefreshDue(ctx context.Context, limit int) (int, error) {
 	done := 0
 	for range limit {
+		if ctx.Err() != nil {
+			return done, ctx.Err()
+		}
 		holder := rand.Text()
 		now := s.clock.Now()
 		until := now.Add(s.leaseLength())
@@ -240,12 +243,22 @@ func (s *Service) RefreshDue(ctx context.Context, limit int) (int, error) {
 			continue
 		}
 		s.cache.Delete(cacheKey(claimed.WorkspaceID, claimed.ID))
-		if _, err := s.refreshLeased(ctx, *claimed, holder); err != nil {
+		// A shutdown does not cut a claimed refresh short: a rotating
+		// provider may already have spent the old refresh token, and the
+		// new one exists only in its answer. The provider budget bounds
+		// the wait; the loop stops claiming once ctx is done.
+		if _, err := s.refreshLeased(context.WithoutCancel(ctx), *claimed, holder); err != nil {
 			return done, err
 		}
 		done++
 	}
 	return done, nil
+}
+
+// NextDue is when the earliest account comes due for the background
+// refresher (perhaps already past); false when none is scheduled.
+func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
+	return s.store.NextRefreshAt(ctx)
 }
 
 func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalog.App, Credentials, *oauth.Flow, error) {

@@ -94,7 +94,8 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	acc, err := h.accounts.Create(r.Context(), actor(r), accounts.CreateInput{
-		App: req.App, Nickname: req.Nickname, Fields: req.Fields, SkipTest: req.Test != nil && !*req.Test, Shared: req.Shared,
+		App: req.App, Nickname: req.Nickname, Fields: req.Fields, SkipTest: req.Test != nil && !*req.Test,
+		SkipIdentify: req.Identify != nil && !*req.Identify, Shared: req.Shared,
 		ExternalUserID: req.ExternalUserID, Tags: req.Tags, Metadata: req.Metadata,
 	})
 	if err != nil {

@@ -58,6 +58,11 @@ type Config struct {
 	// RefreshInterval is how often the background refresher looks for
 	// tokens due for renewal; zero turns it off.
 	RefreshInterval time.Duration
+	// DatabaseConnections caps the PostgreSQL connections of a replica.
+	DatabaseConnections int
+	// RefreshConcurrency caps the background refresher's provider calls
+	// at a time, per replica.
+	RefreshConcurrency int
 	// UnhealthyAfter is how long refreshes may fail transiently before the
 	// account needs reconnecting.
 	UnhealthyAfter time.Duration
@@ -319,6 +324,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshInterval < 0 {
 		bad("refresh_interval", "must not be negative")
+	}
+	if c.DatabaseConnections < 1 || c.DatabaseConnections > 1000 {
+		bad("database_connections", "must be from 1 to 1000")
+	}
+	if c.RefreshConcurrency < 1 || c.RefreshConcurrency > 256 {
+		bad("refresh_concurrency", "must be from 1 to 256")
 	}
 	if c.ConnectTokenTTL <= 0 {
 		bad("connect_token_ttl", "must be positive")

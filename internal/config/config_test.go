@@ -69,6 +69,8 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{"bad duration", map[string]string{"LATCHKEY_REFRESH_MARGIN": "soon"}, "", "LATCHKEY_REFRESH_MARGIN"},
 		{"bad listen", map[string]string{"LATCHKEY_LISTEN": "nowhere"}, "", "LATCHKEY_LISTEN"},
 		{"bad database", map[string]string{"LATCHKEY_DATABASE_URL": "mysql://root:hunter2@x/db"}, "", "LATCHKEY_DATABASE_URL"},
+		{"no refresh workers", map[string]string{"LATCHKEY_REFRESH_CONCURRENCY": "0"}, "", "LATCHKEY_REFRESH_CONCURRENCY: must be from 1 to 256"},
+		{"refresh workers not a number", map[string]string{"LATCHKEY_REFRESH_CONCURRENCY": "many"}, "", "LATCHKEY_REFRESH_CONCURRENCY"},
 		{"bad log level", map[string]string{"LATCHKEY_LOG_LEVEL": "loud"}, "", "LATCHKEY_LOG_LEVEL"},
 		{"bad origin", map[string]string{"LATCHKEY_APP_ORIGINS": "slack=ftp://x"}, "", "LATCHKEY_APP_ORIGINS"},
 		{"pprof off loopback", map[string]string{"LATCHKEY_PPROF_LISTEN": "0.0.0.0:6060"}, "", "LATCHKEY_PPROF_LISTEN"},

@@ -36,12 +36,26 @@ func dur(p func(*Config) *time.Duration) (func(*Config, string) error, func(*Con
 		}
 }
 
+func integer(p func(*Config) *int) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			*p(c) = n
+			return nil
+		}, func(c *Config) string {
+			return strconv.Itoa(*p(c))
+		}
+}
+
 var settings = func() []setting {
 	s := []setting{
 		{key: "listen", def: "127.0.0.1:" + strconv.Itoa(DefaultPort), help: "host:port the server listens on", clientOK: true},
 		{key: "public_url", help: "URL users reach the server at; OAuth redirect URIs are built from it (default: http://<listen>)"},
 		{key: "data_dir", def: "latchkey-data", help: "folder for the SQLite database, the key file and the admin token", clientOK: true},
 		{key: "database_url", help: "store: empty for SQLite in data_dir, sqlite:PATH, or postgres://user@host/db"},
+		{key: "database_connections", def: "10", help: "PostgreSQL: the most connections each replica keeps open; keep replicas times this under the server's max_connections"},
 		{key: "master_key", secret: true, help: "base64 AES-256 key(s), comma separated, primary first; environment only"},
 		{key: "master_key_file", help: "key file used when master_key is unset; created with mode 0600 on first start (default: <data_dir>/master.key)"},
 		{key: "catalog_dir", help: "folder of extra app definitions (*.yaml) that add to or override the shipped catalog"},
@@ -49,6 +63,7 @@ var settings = func() []setting {
 		{key: "provider_timeout", def: "10s", help: "time limit of each request to a provider"},
 		{key: "refresh_margin", def: "5m", help: "credentials expiring within this are refreshed before they are handed out"},
 		{key: "refresh_interval", def: "30s", help: "how often the background refresher renews tokens due soon; 0 turns it off"},
+		{key: "refresh_concurrency", def: "8", help: "how many provider calls the background refresher of each replica makes at once (1 to 256)"},
 		{key: "unhealthy_after", def: "24h", help: "how long refreshes may fail transiently (network, 5xx, 429) before the account needs reconnecting"},
 		{key: "shutdown_timeout", def: "15s", help: "how long a graceful shutdown waits for requests in flight"},
 		{key: "log_level", def: "info", help: "debug, info, warn or error"},
@@ -113,15 +128,11 @@ var settings = func() []setting {
 		case st.key == "step_memory":
 			st.set, st.get = setBytes, func(c *Config) string { return strconv.FormatInt(c.StepMemory, 10) }
 		case st.key == "step_processes":
-			st.set = func(c *Config, v string) error {
-				n, err := strconv.Atoi(v)
-				if err != nil {
-					return fmt.Errorf("%q is not a whole number", v)
-				}
-				c.StepProcesses = n
-				return nil
-			}
-			st.get = func(c *Config) string { return strconv.Itoa(c.StepProcesses) }
+			st.set, st.get = integer(func(c *Config) *int { return &c.StepProcesses })
+		case st.key == "database_connections":
+			st.set, st.get = integer(func(c *Config) *int { return &c.DatabaseConnections })
+		case st.key == "refresh_concurrency":
+			st.set, st.get = integer(func(c *Config) *int { return &c.RefreshConcurrency })
 		}
 	}
 	return s

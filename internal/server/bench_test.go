@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/loadtest"
+	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
 
@@ -106,4 +108,37 @@ func measure(b *testing.B, target loadtest.Target) float64 {
 	rate := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "req/s")
 	return rate
+}
+
+// BenchmarkCreateAccount measures POST /v1/accounts of a key-based app
+// whose test and identity requests go to a stand-in that answers at once,
+// from benchWorkers concurrent clients; scripts/bench-create measures the
+// same from outside with wrk.
+func BenchmarkCreateAccount(b *testing.B) {
+	for _, be := range servertest.Backends {
+		b.Run(be.Name, func(b *testing.B) {
+			p := servertest.NewProvider(b, servertest.ProviderKeys{SendGridKey: goodKey})
+			cfg := servertest.Config(b, be.DatabaseURL(b))
+			cfg.AppOrigins = map[string]string{"sendgrid": p.URL}
+			cfg.LogLevel = "warn"
+			inst := servertest.StartWith(b, cfg, server.Options{}, servertest.DiscardLogger())
+			api := inst.Client()
+			in := client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}}
+			if acc, err := api.CreateAccount(b.Context(), in); err != nil || acc.IdentityLabel == "" {
+				b.Fatalf("first create: %+v, %v", acc, err)
+			}
+			b.SetParallelism((benchWorkers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := api.CreateAccount(context.Background(), in); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "accounts/s")
+		})
+	}
 }

@@ -271,3 +271,61 @@ func TestBackgroundRefreshWhileWriting(t *testing.T) {
 		}
 	})
 }
+
+// TestShutdownKeepsABackgroundRefresh: a shutdown while the background
+// refresher waits on the provider lets that call finish and saves its
+// answer (a rotating provider has already spent the old refresh token),
+// then claims nothing more.
+func TestShutdownKeepsABackgroundRefresh(t *testing.T) {
+	f := startOAuth(t, servertest.Backends[0])
+	ctx := context.Background()
+	acc := f.connect(t, client.Connect{App: "testidp"})
+	second := f.connect(t, client.Connect{App: "testidp", Nickname: ptr("second")})
+	f.clock.Advance(2 * time.Hour) // both due, and expired
+
+	arrived, release := f.idp.HoldRefreshes()
+	defer release()
+	rctx, shutdown := context.WithCancel(ctx)
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := f.inst.Accounts().RefreshDue(rctx, 10)
+		done <- result{n, err}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the refresher never reached the provider")
+	}
+	shutdown()
+	release()
+	r := <-done
+	if r.n != 1 || !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("refresh pass after shutdown: %d accounts, %v; want 1 and the cancellation", r.n, r.err)
+	}
+	if n := f.idp.Refreshes(); n != 1 {
+		t.Fatalf("the provider saw %d refreshes, want 1 (nothing claimed after the shutdown)", n)
+	}
+	var renewed, untouched int
+	for _, before := range []client.Account{acc, second} {
+		id := before.ID
+		got, err := f.api.GetAccount(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != "healthy" || got.StatusError != "" {
+			t.Fatalf("account %s after the shutdown: %s %q; want healthy, no error", id, got.Status, got.StatusError)
+		}
+		if got.ExpiresAt != nil && *got.ExpiresAt != *before.ExpiresAt {
+			renewed++
+		} else {
+			untouched++
+		}
+	}
+	if renewed != 1 || untouched != 1 {
+		t.Fatalf("%d accounts renewed and %d untouched, want one each", renewed, untouched)
+	}
+}

@@ -311,7 +311,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		defer close(refreshDone)
 		if s.cfg.RefreshInterval > 0 {
-			r := &refresher.Refresher{Renewer: s.accounts, Clock: s.clock, Log: s.log, Interval: s.cfg.RefreshInterval}
+			r := &refresher.Refresher{Renewer: s.accounts, Clock: s.clock, Log: s.log, Interval: s.cfg.RefreshInterval, Concurrency: s.cfg.RefreshConcurrency}
 			r.Run(rctx)
 		}
 	}()

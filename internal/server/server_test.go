@@ -246,6 +246,42 @@ func TestNoTestMarksUntested(t *testing.T) {
 	}
 }
 
+// TestNoIdentifySkipsTheLabel: identify false makes no identity request,
+// so the account has no label; with the test skipped too, the provider
+// hears nothing at all. The test still runs when only identify is off.
+func TestNoIdentifySkipsTheLabel(t *testing.T) {
+	f := start(t, servertest.Backends[0])
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		in       client.CreateAccount
+		requests int64
+		untested bool
+	}{
+		{"test, no identity", client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}, Identify: ptr(false)}, 1, false},
+		{"neither", client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": goodKey}, Identify: ptr(false), Test: ptr(false)}, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.provider.Requests.Load()
+			acc, err := f.api.CreateAccount(ctx, tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if acc.IdentityLabel != "" || acc.Untested != tc.untested {
+				t.Errorf("created with label %q, untested %v; want no label, untested %v", acc.IdentityLabel, acc.Untested, tc.untested)
+			}
+			if n := f.provider.Requests.Load() - before; n != tc.requests {
+				t.Errorf("provider got %d requests, want %d", n, tc.requests)
+			}
+		})
+	}
+	// A bad key is still refused when only identify is off.
+	if _, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "sendgrid", Fields: map[string]string{"api_key": "SG.bad"}, Identify: ptr(false)}); err == nil {
+		t.Error("a refused key was saved with identify off")
+	}
+}
+
 func TestListFiltersAndPages(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
 		f := start(t, b)

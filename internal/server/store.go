@@ -18,7 +18,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	}
 	switch kind {
 	case "postgres":
-		return postgres.Open(ctx, loc)
+		return postgres.OpenSized(ctx, loc, cfg.DatabaseConnections)
 	default:
 		return sqlite.Open(ctx, loc)
 	}

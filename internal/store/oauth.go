@@ -132,6 +132,9 @@ type Refreshing interface {
 	// must move NextRefreshAt on (or clear it); an error from fn stops the
 	// run, and that row is not written.
 	RefreshDue(ctx context.Context, now time.Time, limit int, fn func(*Account) error) (int, error)
+	// NextRefreshAt is the earliest NextRefreshAt of any account, due or
+	// not; false when no account has one.
+	NextRefreshAt(ctx context.Context) (time.Time, bool, error)
 	// CountAccountsByStatus counts every account by status.
 	CountAccountsByStatus(ctx context.Context) (map[AccountStatus]int, error)
 }

@@ -38,10 +38,20 @@ var Dialect = sqlstore.Dialect{
 	IsUniqueViolation: isUniqueViolation,
 }
 
+// DefaultConns is how many connections a store keeps open at most when
+// not told: bounded so that several replicas (and parallel tests) stay
+// well under the server's max_connections.
+const DefaultConns = 10
+
 // Open connects to the database at url (a postgres:// URL or a key=value
 // string; search_path is honoured) and brings its schema up to date.
 func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
-	db, err := OpenDB(ctx, url)
+	return OpenSized(ctx, url, DefaultConns)
+}
+
+// OpenSized is Open with at most conns connections (database_connections).
+func OpenSized(ctx context.Context, url string, conns int) (*sqlstore.Store, error) {
+	db, err := openDB(ctx, url, conns)
 	if err != nil {
 		return nil, err
 	}
@@ -54,16 +64,21 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 
 // OpenDB connects to the database at url without migrating it.
 func OpenDB(ctx context.Context, url string) (*sql.DB, error) {
+	return openDB(ctx, url, DefaultConns)
+}
+
+func openDB(ctx context.Context, url string, conns int) (*sql.DB, error) {
+	if conns < 1 {
+		conns = DefaultConns
+	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		// pgx leaves the password out of its parse errors.
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	db := stdlib.OpenDB(*cfg)
-	// Bounded so that several replicas (and parallel tests) stay well under
-	// the server's max_connections.
-	db.SetMaxOpenConns(10)
-	db.SetMaxIdleConns(10)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()

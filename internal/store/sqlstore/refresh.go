@@ -64,6 +64,19 @@ func (s *Store) refreshOne(ctx context.Context, now time.Time, fn func(*store.Ac
 	return true, nil
 }
 
+// NextRefreshAt reads the earliest next refresh off the index.
+func (s *Store) NextRefreshAt(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(next_refresh_at) FROM accounts`).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next refresh: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMicros(next.Int64), true, nil
+}
+
 // CountAccountsByStatus counts every account by status: it adds up the
 // counts that triggers keep as accounts come, go and change status, a few
 // rows whatever the number of accounts.

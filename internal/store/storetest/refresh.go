@@ -308,3 +308,35 @@ func RefreshDueShared(t *testing.T, stores ...store.Store) {
 		samePtr(t, id+" NextRefreshAt", a.NextRefreshAt, ptr(t0.Add(time.Hour)))
 	}
 }
+
+// testNextRefreshAt: the earliest next refresh across every workspace,
+// due or not, as a plain scan of the accounts would find it.
+func testNextRefreshAt(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	check := func(label string, want *time.Time) {
+		t.Helper()
+		got, ok, err := s.NextRefreshAt(ctx)
+		must(t, "NextRefreshAt", err)
+		switch {
+		case want == nil && ok:
+			t.Errorf("%s: NextRefreshAt = %v, want none", label, got)
+		case want != nil && (!ok || !got.Equal(micro(*want))):
+			t.Errorf("%s: NextRefreshAt = %v, %v; want %v", label, got, ok, micro(*want))
+		}
+	}
+	check("no accounts", nil)
+	mustWorkspace(t, s, "wsp_1")
+	mustWorkspace(t, s, "wsp_2")
+	mustAccount(t, s, dueAccount("wsp_1", "acc_never", nil))
+	check("none scheduled", nil)
+	mustAccount(t, s, dueAccount("wsp_1", "acc_later", ptr(at(30))))
+	mustAccount(t, s, dueAccount("wsp_2", "acc_sooner", ptr(at(5).Add(time.Microsecond))))
+	mustAccount(t, s, dueAccount("wsp_1", "acc_latest", ptr(at(90))))
+	check("the sooner of three, in another workspace", ptr(at(5).Add(time.Microsecond)))
+	// Overdue counts too: the refresher must not sleep past it.
+	mustAccount(t, s, dueAccount("wsp_2", "acc_overdue", ptr(at(-20))))
+	check("an overdue one", ptr(at(-20)))
+	_, err := s.UpdateAccount(ctx, "wsp_2", "acc_overdue", func(a *store.Account) error { a.NextRefreshAt = nil; return nil })
+	must(t, "UpdateAccount", err)
+	check("after clearing the overdue one", ptr(at(5).Add(time.Microsecond)))
+}

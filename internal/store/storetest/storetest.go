@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshDueFnError", testRefreshDueFnError},
 		{"RefreshDueMustMoveOn", testRefreshDueMustMoveOn},
 		{"RefreshDueConcurrent", testRefreshDueConcurrent},
+		{"NextRefreshAt", testNextRefreshAt},
 		{"CountAccountsByStatus", testCountAccountsByStatus},
 		{"RefreshLease", testRefreshLease},
 		{"RefreshLeaseConcurrent", testRefreshLeaseConcurrent},
