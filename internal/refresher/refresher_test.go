@@ -96,9 +96,22 @@ func TestConcurrencyCaps(t *testing.T) {
 	r := &refresher.Refresher{Renewer: f, Clock: clock, Log: slog.New(slog.DiscardHandler), Interval: time.Hour, Batch: 1, Concurrency: 4}
 	start(t, r)
 
-	// Let passes finish one at a time until the backlog is gone; the
-	// first full pass wakes the sleeping workers.
-	for range 1000 {
+	// The first full pass wakes the sleeping workers; once all four are
+	// in a pass, let passes finish one at a time until the backlog is gone.
+	f.hold <- struct{}{}
+	<-f.ch
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		in := f.inFlight
+		f.mu.Unlock()
+		if in == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d passes ran at once after the first full pass, want 4", in)
+		}
+	}
+	for range 999 {
 		f.hold <- struct{}{}
 		<-f.ch
 	}
