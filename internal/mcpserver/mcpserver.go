@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -83,6 +84,9 @@ type Options struct {
 type Server struct {
 	o       Options
 	handler http.Handler
+	// watching holds the elicitation of each session and app whose
+	// connection is awaited.
+	watching sync.Map
 }
 
 // New returns the server.

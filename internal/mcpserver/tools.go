@@ -219,8 +219,18 @@ func (s *Server) connectFirst(ctx context.Context, req *mcp.CallToolRequest, c *
 	}
 	message := fmt.Sprintf("This needs a %s account. Open this link to %s it, then try again: %s", a.AppName, verb, link)
 	if supportsURLElicitation(req.Session) {
+		// One watch per session and app: a call repeated while the person
+		// connects gets the same elicitation, not another poller.
+		key := req.Session.ID() + "/" + a.App + "/" + accountID
 		id := ids.New("eli", s.o.Clock.Now())
-		go s.watch(req.Session, c, a.App, accountID, id)
+		if prev, loaded := s.watching.LoadOrStore(key, id); loaded {
+			id = prev.(string)
+		} else {
+			go func() {
+				defer s.watching.Delete(key)
+				s.watch(req.Session, c, a.App, accountID, id)
+			}()
+		}
 		return nil, mcp.URLElicitationRequiredError([]*mcp.ElicitParams{{
 			Mode: "url", ElicitationID: id, URL: link,
 			Message: fmt.Sprintf("Connect your %s account to Latchkey to continue.", a.AppName),
