@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
@@ -38,6 +39,18 @@ func TestPprof(t *testing.T) {
 	cfg := servertest.Config(t, "")
 	cfg.PprofListen = addr
 	on := servertest.Start(t, cfg, server.Options{})
+	// Start returns with the API's listener open; the profiler's opens
+	// as Serve begins, in its own goroutine.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pprof_listen %s never opened: %v", addr, err)
+		}
+	}
 	if status, body := get("http://" + addr + "/debug/pprof/"); status != http.StatusOK || !strings.Contains(body, "goroutine") {
 		t.Errorf("pprof_listen: %d %.100q, want the profiles' index", status, body)
 	}
