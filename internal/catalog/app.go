@@ -32,8 +32,11 @@ type App struct {
 	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
 	Categories  []string `yaml:"categories" json:"categories"`
 	// DocsURL is the provider's own page the entry was checked against.
-	DocsURL string   `yaml:"docs_url" json:"docs_url"`
-	Auth    AuthType `yaml:"auth" json:"auth"`
+	DocsURL string `yaml:"docs_url" json:"docs_url"`
+	// Notes say where the provider's docs were unclear or what an entry
+	// could not express, so a reader does not take a guess for a fact.
+	Notes string   `yaml:"notes,omitempty" json:"notes,omitempty"`
+	Auth  AuthType `yaml:"auth" json:"auth"`
 	// BaseURL is the root of the provider's API; probe paths are relative to it.
 	BaseURL string `yaml:"base_url,omitempty" json:"base_url,omitempty"`
 	// Fields are what the user enters: the credentials of a keys app, or the
