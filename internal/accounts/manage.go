@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
@@ -379,19 +380,31 @@ func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string
 	if err != nil || app.Auth != catalog.AuthOAuth2 {
 		return RevokeUnsupported, "only OAuth accounts are revoked"
 	}
+	if !app.OAuth2.CanRevoke() {
+		return RevokeUnsupported, app.Name + " has no revocation endpoint"
+	}
+	kinds := []string{"refresh_token", "access_token"}
+	if r := app.OAuth2.Revoke; r != nil {
+		kinds = r.RevokeTokens()
+		// A call that presents the access token (Dropbox's) needs one
+		// that still works.
+		if r.Auth == "bearer" || slices.Equal(kinds, []string{"access_token"}) {
+			if got, err := s.fresh(ctx, acc); err == nil {
+				acc = got
+			}
+		}
+	}
 	a := acc
-	app, creds, flow, err := s.prepareRefresh(ctx, &a)
+	_, creds, flow, err := s.prepareRefresh(ctx, &a)
 	if err != nil {
 		return RevokeFailed, err.Error()
 	}
-	if app.OAuth2.RevokeURL == "" {
-		return RevokeUnsupported, app.Name + " has no revocation endpoint"
-	}
-	for _, t := range []struct{ token, hint string }{{creds.RefreshToken, "refresh_token"}, {creds.AccessToken, "access_token"}} {
-		if t.token == "" {
+	tokens := map[string]string{"refresh_token": creds.RefreshToken, "access_token": creds.AccessToken}
+	for _, kind := range kinds {
+		if tokens[kind] == "" {
 			continue
 		}
-		if err := flow.Revoke(ctx, secret.New(t.token), t.hint); err != nil {
+		if err := flow.Revoke(ctx, secret.New(tokens[kind]), kind); err != nil {
 			return RevokeFailed, err.Error()
 		}
 	}

@@ -116,6 +116,9 @@ type OAuth2 struct {
 	// RefreshTokenIdle is how long a refresh token lives unused; the
 	// refresher touches accounts before that.
 	RefreshTokenIdle Duration `yaml:"refresh_token_idle,omitempty" json:"refresh_token_idle,omitempty"`
+
+	// Provider quirks beyond RFC 6749, each its own block (see quirks.go).
+	Quirks `yaml:",inline"`
 }
 
 // UsesPKCE reports whether the flow uses PKCE S256.

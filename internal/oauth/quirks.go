@@ -30,7 +30,7 @@ func (q *quirks) RoundTrip(req *http.Request) (*http.Response, error) {
 	for k, v := range q.app.TokenHeaders {
 		req.Header.Set(k, v)
 	}
-	if req.Body != nil && (len(q.refreshParams) > 0 || q.app.TokenBody == "json") {
+	if req.Body != nil && (len(q.refreshParams) > 0 || q.app.TokenBody == "json" || q.app.ClientIDParam != "") {
 		b, err := io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
@@ -44,6 +44,10 @@ func (q *quirks) RoundTrip(req *http.Request) (*http.Response, error) {
 			for k, v := range q.refreshParams {
 				form.Set(k, v)
 			}
+		}
+		if p := q.app.ClientIDParam; p != "" && form.Has("client_id") {
+			form[p] = form["client_id"]
+			form.Del("client_id")
 		}
 		body := []byte(form.Encode())
 		if q.app.TokenBody == "json" {
@@ -111,6 +115,13 @@ func (q *quirks) reshape(b []byte, status int) ([]byte, int) {
 
 // lookupObject follows a dot path ("authed_user", "data.0") to an object.
 func lookupObject(doc any, path string) (map[string]any, bool) {
+	m, ok := lookupValue(doc, path).(map[string]any)
+	return m, ok
+}
+
+// lookupValue follows a dot path through objects and arrays; nil when the
+// path leads nowhere.
+func lookupValue(doc any, path string) any {
 	cur := doc
 	for _, part := range strings.Split(path, ".") {
 		switch node := cur.(type) {
@@ -119,13 +130,12 @@ func lookupObject(doc any, path string) (map[string]any, bool) {
 		case []any:
 			i, err := strconv.Atoi(part)
 			if err != nil || i < 0 || i >= len(node) {
-				return nil, false
+				return nil
 			}
 			cur = node[i]
 		default:
-			return nil, false
+			return nil
 		}
 	}
-	m, ok := cur.(map[string]any)
-	return m, ok
+	return cur
 }

@@ -192,7 +192,8 @@ const holdCookie = "latchkey_connect"
 // it; a client asking for JSON gets JSON.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	in := connecting.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
+	in := connecting.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description"),
+		Query: callbackQuery(q)}
 	if s := h.current(r); s != nil {
 		in.SessionHash, in.UserID = s.hash, s.user.ID
 	}
