@@ -232,6 +232,9 @@ var publicRoutes = []struct {
 	status        int
 }{
 	{"GET /connect.js", "/connect.js", http.StatusOK},
+	// A posted callback (Copper's) with no state is no callback, for any
+	// caller; with one it becomes the GET callback (TestSchemaGapsEndToEnd).
+	{"POST /oauth/callback", "/oauth/callback", http.StatusBadRequest},
 }
 
 func TestPublicRoutes(t *testing.T) {

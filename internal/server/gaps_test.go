@@ -1,0 +1,226 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/server"
+	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+	"github.com/latchkeyhq/latchkey/internal/web"
+)
+
+// gapApp is the in-test IdP described with the schema's quirk blocks: a
+// callback parameter kept (as QuickBooks' realmId), a metadata request
+// whose answer is kept (as Mailchimp's dc), the client id on API requests
+// (as Twitch's Client-Id) and a revocation template in place of RFC 7009.
+const gapApp = `slug: gapidp
+name: Gap IdP
+categories: [developer-tools]
+docs_url: https://idp.example/docs
+auth: oauth2
+base_url: https://idp.example
+oauth2:
+  authorize_url: https://idp.example/authorize
+  token_url: https://idp.example/token
+  default_scopes: [openid, email, offline_access, read]
+  client_auth: basic
+  # Unlike testidp's, so the copy-paste check tells the two apart.
+  authorize_params:
+    gap: "1"
+  callback_fields:
+    realm_id: realmId
+  metadata:
+    url: https://idp.example/userinfo
+    keep:
+      tenant: sub
+  revoke:
+    url: https://idp.example/revoke
+    auth: basic
+    body: token={token}&token_type_hint={token_type_hint}
+    tokens: [refresh_token]
+headers:
+  X-Client-Id: '{oauth_client_id}'
+identity:
+  url: /userinfo
+  label: '{email}'
+`
+
+// callbackAs plays a provider that sends the user back its own way: it
+// adds parameters to the callback and, when post is set, delivers it as a
+// cross-site form post, as a browser would submit Copper's page.
+type callbackAs struct {
+	extra url.Values
+	post  bool
+	idp   string
+	// posted counts the callbacks delivered as posts.
+	posted int
+}
+
+func (c *callbackAs) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet || req.URL.Path != web.CallbackPath || req.URL.Query().Get("code") == "" {
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	q := req.URL.Query()
+	for k, v := range c.extra {
+		q[k] = v
+	}
+	// Latchkey answers the post with the GET callback, which goes as is.
+	if !c.post || c.posted > 0 {
+		r := req.Clone(req.Context())
+		r.URL.RawQuery = q.Encode()
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	c.posted++
+	u := *req.URL
+	u.RawQuery = ""
+	r, err := http.NewRequestWithContext(req.Context(), http.MethodPost, u.String(), strings.NewReader(q.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", c.idp)
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	for _, ck := range req.Cookies() {
+		r.AddCookie(ck)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestSchemaGapsEndToEnd connects through the real authorization server
+// an app that uses the quirk blocks, and checks what the user gets: the
+// callback's and the metadata's values and the client id among the
+// account's credentials, a callback that arrives as a post, and a delete
+// that revokes with the template.
+func TestSchemaGapsEndToEnd(t *testing.T) {
+	idp := newIdP(t)
+	cfg := oauthConfig(t, servertest.Backends[0].DatabaseURL(t), idp)
+	servertest.WriteApp(t, &cfg, "gapidp", gapApp)
+	cfg.AppOrigins["gapidp"] = idp.URL
+	inst := servertest.Start(t, cfg, server.Options{})
+	api := inst.Client()
+	ctx := context.Background()
+	if _, err := api.SetOAuthClient(ctx, "gapidp", client.SetOAuthClient{
+		ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(), Managed: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	idp.SetUser("tenant-42")
+
+	connect := func(t *testing.T, as *callbackAs) (client.Connection, int, string) {
+		t.Helper()
+		started, err := api.Connect(ctx, client.Connect{App: "gapidp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, page, err := servertest.Approve(&http.Client{Transport: as}, started.AuthorizeURL, started.OneTimeCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, err := api.GetConnection(ctx, started.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return done, status, page
+	}
+
+	for _, post := range []bool{false, true} {
+		name := map[bool]string{false: "callback by GET", true: "callback by cross-site POST"}[post]
+		t.Run(name, func(t *testing.T) {
+			as := &callbackAs{extra: url.Values{"realmId": {"9130350"}}, post: post, idp: idp.URL}
+			done, status, page := connect(t, as)
+			if status != 200 || done.Status != "completed" {
+				t.Fatalf("connection %+v, page %d:\n%s", done, status, page)
+			}
+			if post && as.posted != 1 {
+				t.Fatalf("the callback was posted %d times", as.posted)
+			}
+			creds, err := api.Credentials(ctx, done.AccountID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"realm_id": "9130350", "tenant": "tenant-42", "oauth_client_id": idp.ClientID()}
+			for k, v := range want {
+				if creds[k] != v {
+					t.Errorf("credential %s = %q, want %q", k, creds[k], v)
+				}
+			}
+			if _, ok := creds["oauth_refresh_token"]; ok {
+				t.Error("the refresh token is among the credentials")
+			}
+		})
+	}
+
+	t.Run("a callback without the kept parameter saves nothing", func(t *testing.T) {
+		before, _ := api.ListAccounts(ctx, client.ListOptions{})
+		done, status, page := connect(t, &callbackAs{})
+		if done.Status != "failed" || status != http.StatusBadRequest || !strings.Contains(page, "did not include realmId") {
+			t.Fatalf("connection %+v, page %d:\n%s", done, status, page)
+		}
+		after, _ := api.ListAccounts(ctx, client.ListOptions{})
+		if len(after.Data) != len(before.Data) {
+			t.Fatalf("%d accounts, then %d", len(before.Data), len(after.Data))
+		}
+	})
+
+	t.Run("a kept parameter that is not a plain value saves nothing", func(t *testing.T) {
+		done, status, _ := connect(t, &callbackAs{extra: url.Values{"realmId": {"evil.example/x"}}})
+		if done.Status != "failed" || status != http.StatusBadRequest {
+			t.Fatalf("connection %+v, page %d", done, status)
+		}
+	})
+
+	t.Run("a posted callback without a state is refused", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, inst.URL+web.CallbackPath, strings.NewReader("code=abc"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("the cross-origin check still guards the other posts", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, inst.URL+web.CallbackPath+"/resume/conn_x", strings.NewReader("code=abc"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d: %s", resp.StatusCode, b)
+		}
+	})
+
+	t.Run("delete revokes with the template", func(t *testing.T) {
+		done, _, _ := connect(t, &callbackAs{extra: url.Values{"realmId": {"1"}}})
+		creds, err := api.Credentials(ctx, done.AccountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := idp.Revocations()
+		del, err := api.DeleteAndRevoke(ctx, done.AccountID)
+		if err != nil || del.Revocation != "revoked" {
+			t.Fatalf("delete: %+v %v", del, err)
+		}
+		if idp.Revocations() != before+1 {
+			t.Fatalf("the IdP saw %d revocations, want one", idp.Revocations()-before)
+		}
+		// Revoking the refresh token ends the grant's access tokens too.
+		if code, _ := userinfo(t, idp, creds["oauth_access_token"]); code != 401 {
+			t.Fatalf("the access token still works after revocation: %d", code)
+		}
+	})
+	assertNoSecrets(t, inst.Logs.String(), idp.ClientSecret(), "ory_at_", "ory_rt_", "ory_ac_")
+}
