@@ -36,7 +36,9 @@ func with(names map[string]bool, extra ...string) map[string]bool {
 	return m
 }
 
-func (o *OAuth2) validateQuirks(names, urlNames map[string]bool, hasBase bool) []error {
+// fieldNames are the patterned connection fields: the only values a flow
+// has before the account exists.
+func (o *OAuth2) validateQuirks(names, urlNames, fieldNames map[string]bool, hasBase bool) []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("oauth2.%s: %s", field, fmt.Sprintf(format, args...)))
@@ -46,12 +48,12 @@ func (o *OAuth2) validateQuirks(names, urlNames map[string]bool, hasBase bool) [
 	}
 	if o.RedirectURI != "" {
 		// Only the connection fields exist when the authorize URL is made.
-		if err := checkTemplate(o.RedirectURI, onlyFields(urlNames, names)); err != nil {
+		if err := checkTemplate(o.RedirectURI, fieldNames); err != nil {
 			bad("redirect_uri", "%v", err)
 		}
 	}
 	if o.RefreshURL != "" {
-		if err := checkURL(o.RefreshURL, onlyFields(urlNames, names)); err != nil {
+		if err := checkURL(o.RefreshURL, fieldNames); err != nil {
 			bad("refresh_url", "%v", err)
 		}
 	}

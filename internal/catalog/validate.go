@@ -94,7 +94,7 @@ func (a *App) Validate() error {
 				names[k] = true
 			}
 			errs = append(errs, a.OAuth2.validate(names, a.patterned())...)
-			errs = append(errs, a.OAuth2.validateQuirks(names, a.patternedOr(names), a.BaseURL != "")...)
+			errs = append(errs, a.OAuth2.validateQuirks(names, a.patternedOr(names), a.patterned(), a.BaseURL != "")...)
 		}
 		if a.Test != nil {
 			bad("test", "is for keys apps; OAuth 2 apps are checked by their identity request")
