@@ -50,6 +50,26 @@ identity:
   label: '{email}'
 `
 
+// metaApp keeps, from the IdP's userinfo, the value at the path {path}.
+const metaApp = `slug: {slug}
+name: {slug}
+categories: [developer-tools]
+docs_url: https://idp.example/docs
+auth: oauth2
+base_url: https://idp.example
+oauth2:
+  authorize_url: https://idp.example/authorize
+  token_url: https://idp.example/token
+  default_scopes: [openid, email, offline_access, read]
+  client_auth: basic
+  authorize_params:
+    which: {slug}
+  metadata:
+    url: https://idp.example/userinfo
+    keep:
+      kept: {path}
+`
+
 // callbackAs plays a provider that sends the user back its own way: it
 // adds parameters to the callback and, when post is set, delivers it as a
 // cross-site form post, as a browser would submit Copper's page.
@@ -101,19 +121,32 @@ func TestSchemaGapsEndToEnd(t *testing.T) {
 	cfg := oauthConfig(t, servertest.Backends[0].DatabaseURL(t), idp)
 	servertest.WriteApp(t, &cfg, "gapidp", gapApp)
 	cfg.AppOrigins["gapidp"] = idp.URL
+	// An answer without the kept path, and one whose value is no plain
+	// one (an address has an @).
+	for slug, path := range map[string]string{"metamissing": "no_such", "metaunsafe": "email"} {
+		servertest.WriteApp(t, &cfg, slug, strings.NewReplacer("{slug}", slug, "{path}", path).Replace(metaApp))
+		cfg.AppOrigins[slug] = idp.URL
+	}
 	inst := servertest.Start(t, cfg, server.Options{})
 	api := inst.Client()
 	ctx := context.Background()
-	if _, err := api.SetOAuthClient(ctx, "gapidp", client.SetOAuthClient{
-		ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(), Managed: true,
-	}); err != nil {
-		t.Fatal(err)
+	for _, slug := range []string{"gapidp", "metamissing", "metaunsafe"} {
+		if _, err := api.SetOAuthClient(ctx, slug, client.SetOAuthClient{
+			ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(), Managed: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	idp.SetUser("tenant-42")
+	var connectApp func(t *testing.T, app string, as *callbackAs) (client.Connection, int, string)
 
 	connect := func(t *testing.T, as *callbackAs) (client.Connection, int, string) {
 		t.Helper()
-		started, err := api.Connect(ctx, client.Connect{App: "gapidp"})
+		return connectApp(t, "gapidp", as)
+	}
+	connectApp = func(t *testing.T, app string, as *callbackAs) (client.Connection, int, string) {
+		t.Helper()
+		started, err := api.Connect(ctx, client.Connect{App: app})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,6 +206,20 @@ func TestSchemaGapsEndToEnd(t *testing.T) {
 			t.Fatalf("connection %+v, page %d", done, status)
 		}
 	})
+
+	for _, app := range []string{"metamissing", "metaunsafe"} {
+		t.Run("a metadata answer that cannot be kept saves nothing: "+app, func(t *testing.T) {
+			before, _ := api.ListAccounts(ctx, client.ListOptions{})
+			done, status, page := connectApp(t, app, &callbackAs{})
+			if done.Status != "failed" || status != http.StatusBadGateway || !strings.Contains(page, "account details could not be read") {
+				t.Fatalf("connection %+v, page %d:\n%s", done, status, page)
+			}
+			after, _ := api.ListAccounts(ctx, client.ListOptions{})
+			if len(after.Data) != len(before.Data) {
+				t.Fatalf("%d accounts, then %d", len(before.Data), len(after.Data))
+			}
+		})
+	}
 
 	t.Run("a posted callback without a state is refused", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, inst.URL+web.CallbackPath, strings.NewReader("code=abc"))
