@@ -102,3 +102,14 @@ func TestCopiedClientSetup(t *testing.T) {
 		})
 	}
 }
+
+// TestReservedFieldNames refuses an OAuth 2 field named as a value
+// Latchkey gives the account itself.
+func TestReservedFieldNames(t *testing.T) {
+	for _, name := range []string{"oauth_access_token", "oauth_client_id", "redirect_uri"} {
+		entry := strings.Replace(quirkEntry("acme", "  keep_fields: [dc]\n"), "  - name: ru_name", "  - name: "+name, 1)
+		if _, err := catalog.Parse([]byte(entry)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("a field named %s: %v", name, err)
+		}
+	}
+}

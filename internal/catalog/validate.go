@@ -79,6 +79,11 @@ func (a *App) Validate() error {
 		if a.OAuth2 == nil {
 			bad("oauth2", "is required when auth is oauth2")
 		} else {
+			for _, reserved := range []string{AccessTokenField, ClientIDField, RedirectURIName} {
+				if names[reserved] {
+					bad("fields", "%q is a name Latchkey gives an OAuth 2 account; give the field another", reserved)
+				}
+			}
 			names[AccessTokenField] = true
 			names[ClientIDField] = true
 			for _, k := range a.OAuth2.KeepFields {
