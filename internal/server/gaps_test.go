@@ -7,10 +7,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/web"
 )
 
@@ -221,6 +226,34 @@ func TestSchemaGapsEndToEnd(t *testing.T) {
 		})
 	}
 
+	t.Run("a posted callback in another user's or another workspace's browser saves nothing", func(t *testing.T) {
+		member := addUser(t, inst, "mia@example.com", store.RoleMember)
+		outsider := otherWorkspaceUser(t, inst, "eve@example.com")
+		for _, who := range []webUser{member, outsider} {
+			b := browser(t)
+			if status, _ := signIn(t, b, inst, who, "/"); status != http.StatusOK {
+				t.Fatalf("%s could not sign in: %d", who.Email, status)
+			}
+			before, _ := api.ListAccounts(ctx, client.ListOptions{})
+			started, err := api.Connect(ctx, client.Connect{App: "gapidp"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Transport = &callbackAs{extra: url.Values{"realmId": {"7"}}, post: true, idp: idp.URL}
+			// Without the one-time code the starter was shown, the
+			// browser is only asked for it.
+			status, page, err := servertest.Approve(b, started.AuthorizeURL, "WRONG-CODE")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done, _ := api.GetConnection(ctx, started.ID)
+			after, _ := api.ListAccounts(ctx, client.ListOptions{})
+			if status == http.StatusOK || done.Status == "completed" || len(after.Data) != len(before.Data) {
+				t.Fatalf("%s finished another's connection: %d %+v\n%s", who.Email, status, done, page)
+			}
+		}
+	})
+
 	t.Run("a posted callback without a state is refused", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, inst.URL+web.CallbackPath, strings.NewReader("code=abc"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -270,4 +303,26 @@ func TestSchemaGapsEndToEnd(t *testing.T) {
 		}
 	})
 	assertNoSecrets(t, inst.Logs.String(), idp.ClientSecret(), "ory_at_", "ory_rt_", "ory_ac_")
+}
+
+// otherWorkspaceUser is the owner of a second workspace, who signs in on
+// the web with a password.
+func otherWorkspaceUser(t *testing.T, inst *servertest.Instance, email string) webUser {
+	t.Helper()
+	ctx := context.Background()
+	st, now := inst.Store(), time.Now().UTC()
+	ws := store.Workspace{ID: ids.New(ids.Workspace, now), Name: "other", CreatedAt: now}
+	if err := st.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	pw := "correct horse " + email
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := store.User{ID: ids.New(ids.User, now), WorkspaceID: ws.ID, Email: email, Name: "eve", Role: store.RoleOwner, PasswordHash: string(hash), CreatedAt: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	return webUser{User: u, password: pw}
 }
