@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
@@ -13,7 +12,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
-	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
@@ -371,44 +369,6 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 	s.audit(ctx, actor, id, ActionDeleted, map[string]string{"app": acc.App, "nickname": acc.Nickname, "revocation": outcome})
 	s.log.InfoContext(ctx, "account deleted", "account", id, "app", acc.App, "revocation", outcome)
 	return outcome, detail, nil
-}
-
-// revoke revokes the refresh token (which providers take to end the
-// grant) and the access token.
-func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
-	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
-	if err != nil || app.Auth != catalog.AuthOAuth2 {
-		return RevokeUnsupported, "only OAuth accounts are revoked"
-	}
-	if !app.OAuth2.CanRevoke() {
-		return RevokeUnsupported, app.Name + " has no revocation endpoint"
-	}
-	kinds := []string{"refresh_token", "access_token"}
-	if r := app.OAuth2.Revoke; r != nil {
-		kinds = r.RevokeTokens()
-		// A call that presents the access token (Dropbox's) needs one
-		// that still works.
-		if r.Auth == "bearer" || slices.Equal(kinds, []string{"access_token"}) {
-			if got, err := s.fresh(ctx, acc); err == nil {
-				acc = got
-			}
-		}
-	}
-	a := acc
-	_, creds, flow, err := s.prepareRefresh(ctx, &a)
-	if err != nil {
-		return RevokeFailed, err.Error()
-	}
-	tokens := map[string]string{"refresh_token": creds.RefreshToken, "access_token": creds.AccessToken}
-	for _, kind := range kinds {
-		if tokens[kind] == "" {
-			continue
-		}
-		if err := flow.Revoke(ctx, secret.New(tokens[kind]), kind); err != nil {
-			return RevokeFailed, err.Error()
-		}
-	}
-	return RevokeDone, ""
 }
 
 // Credentials returns the account's credentials as code sees them, the
