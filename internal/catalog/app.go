@@ -105,10 +105,13 @@ type OAuth2 struct {
 	// token response, when it is not at the top (Slack: "authed_user").
 	TokenPath string `yaml:"token_path,omitempty" json:"token_path,omitempty"`
 	// KeepFields are token response fields kept on the account and handed
-	// out with the credentials (Salesforce: instance_url).
+	// out with the credentials (Salesforce: instance_url): a name, or a dot
+	// path into nested objects (Teamwork: installation.id), kept under that
+	// path. Numbers and booleans are kept as JSON writes them.
 	KeepFields []string `yaml:"keep_fields,omitempty" json:"keep_fields,omitempty"`
 	// DefaultExpiresIn is the access token's lifetime when the response has
-	// no expires_in. Zero means such a token does not expire.
+	// no expires_in. Zero means such a token does not expire, as does an
+	// expires_in of 0 (Mailchimp).
 	DefaultExpiresIn Duration `yaml:"default_expires_in,omitempty" json:"default_expires_in,omitempty"`
 	// RotatesRefreshToken: every refresh returns a new refresh token and
 	// invalidates the old one.
