@@ -26,6 +26,10 @@ func newCatalog(apps map[string]*App) *Catalog {
 	return c
 }
 
+// Of returns a catalog of the given apps, to list and rank a chosen few;
+// of two with one slug, the first is kept.
+func Of(apps ...*App) *Catalog { return (&Catalog{}).With(apps...) }
+
 // Get returns the app with the slug.
 func (c *Catalog) Get(slug string) (*App, bool) {
 	a, ok := c.bySlug[slug]

@@ -72,6 +72,26 @@ func TestListRanking(t *testing.T) {
 	}
 }
 
+// TestOf ranks a chosen few as the whole catalog would.
+func TestOf(t *testing.T) {
+	c := rankFixture(t)
+	var some []*catalog.App
+	for _, slug := range []string{"mailersend", "send_owl", "sendgrid", "sendgrid"} {
+		a, _ := c.Get(slug)
+		some = append(some, a)
+	}
+	few := catalog.Of(some...)
+	if few.Len() != 3 {
+		t.Fatalf("%d apps, want 3", few.Len())
+	}
+	if got, _ := few.List(catalog.Filter{Query: "send"}); slugs(got) != "[sendgrid send_owl mailersend]" {
+		t.Errorf("send: %s", slugs(got))
+	}
+	if got, _ := catalog.Of().List(catalog.Filter{Order: catalog.ByUse}); len(got) != 0 {
+		t.Errorf("an empty catalog lists %s", slugs(got))
+	}
+}
+
 // TestSendGridFirst is the shipped catalog as the issue found it: "send"
 // listed SendGrid last.
 func TestSendGridFirst(t *testing.T) {
