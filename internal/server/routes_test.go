@@ -232,6 +232,8 @@ var publicRoutes = []struct {
 	status        int
 }{
 	{"GET /connect.js", "/connect.js", http.StatusOK},
+	{"GET /logos/{file}", "/logos/github.svg", http.StatusOK},
+	{"GET /logos/{file}", "/logos/sendgrid.svg", http.StatusNotFound},
 	// A posted callback (Copper's) with no state is no callback, for any
 	// caller; with one it becomes the GET callback (TestSchemaGapsEndToEnd).
 	{"POST /oauth/callback", "/oauth/callback", http.StatusBadRequest},
