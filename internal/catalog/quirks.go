@@ -12,10 +12,10 @@ type Quirks struct {
 	// authorize URL and the token requests (TikTok: "client_key").
 	ClientIDParam string `yaml:"client_id_param,omitempty" json:"client_id_param,omitempty"`
 
-	// RedirectURI is the redirect_uri value sent to the provider when it is
-	// not Latchkey's callback URL itself (eBay's RuName, which eBay maps to
-	// the callback URL). A template over the app's fields.
-	RedirectURI string `yaml:"redirect_uri,omitempty" json:"redirect_uri,omitempty"`
+	// RedirectName: the provider takes as redirect_uri not Latchkey's
+	// callback URL but a name the client registered for it (eBay's
+	// RuName). Each OAuth client of the app gives its own.
+	RedirectName bool `yaml:"redirect_name,omitempty" json:"redirect_name,omitempty"`
 
 	// RefreshURL is where refresh requests go when not to TokenURL
 	// (Figma, Dropbox Sign).

@@ -46,12 +46,6 @@ func (o *OAuth2) validateQuirks(names, urlNames, fieldNames map[string]bool, has
 	if o.ClientIDParam != "" && !paramRE.MatchString(o.ClientIDParam) {
 		bad("client_id_param", "%q is not a parameter name", o.ClientIDParam)
 	}
-	if o.RedirectURI != "" {
-		// Only the connection fields exist when the authorize URL is made.
-		if err := checkTemplate(o.RedirectURI, fieldNames); err != nil {
-			bad("redirect_uri", "%v", err)
-		}
-	}
 	if o.RefreshURL != "" {
 		if err := checkURL(o.RefreshURL, fieldNames); err != nil {
 			bad("refresh_url", "%v", err)

@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -50,6 +51,8 @@ func TestSchemaGapRequests(t *testing.T) {
 		name   string
 		oauth2 string
 		fields map[string]string
+		// redirectName is the client's name for the callback URL.
+		redirectName string
 		// refresh runs a refresh instead of a code exchange.
 		refresh bool
 		// path is where the request must go.
@@ -111,10 +114,10 @@ func TestSchemaGapRequests(t *testing.T) {
 			answer: `{"access_token":"at2","refresh_token":"rt2","expires_in":3600}`,
 		},
 		{
-			name:   "eBay's RuName is the redirect_uri",
-			oauth2: "  redirect_uri: '{ru_name}'\n",
-			fields: map[string]string{"ru_name": "Acme-AcmeApp-PRD-abc123"},
-			path:   "/token",
+			name:         "eBay's RuName is the redirect_uri",
+			oauth2:       "  redirect_name: true\n",
+			redirectName: "Acme-AcmeApp-PRD-abc123",
+			path:         "/token",
 			authorize: func(q url.Values) error {
 				if q.Get("redirect_uri") != "Acme-AcmeApp-PRD-abc123" {
 					return fmt.Errorf("authorize redirect_uri %q", q.Get("redirect_uri"))
@@ -182,7 +185,7 @@ func TestSchemaGapRequests(t *testing.T) {
 				return tt.check(r, body)
 			}, 200, "application/json", tt.answer)
 			f := flow(app, origin)
-			f.Fields = tt.fields
+			f.Fields, f.RedirectName = tt.fields, tt.redirectName
 			if tt.authorize != nil {
 				raw, err := f.AuthCodeURL("state-123456", "verifier-verifier-verifier-verifier-verifier", nil)
 				if err != nil {
@@ -210,6 +213,22 @@ func TestSchemaGapRequests(t *testing.T) {
 				tt.then(t, tok)
 			}
 		})
+	}
+}
+
+// TestRedirectNameMissing: an app that sends the client's name for the
+// callback URL cannot start a flow with a client that gives none, and an
+// app that does not ignores one.
+func TestRedirectNameMissing(t *testing.T) {
+	f := flow(entry(t, "  redirect_name: true\n"), "https://provider.example")
+	if _, err := f.AuthCodeURL("state-123456", "v", nil); !errors.Is(err, oauth.ErrNoRedirectName) {
+		t.Fatalf("authorize URL without a redirect name: %v", err)
+	}
+	f = flow(entry(t, ""), "https://provider.example")
+	f.RedirectName = "Stray-Name"
+	raw, err := f.AuthCodeURL("state-123456", "v", nil)
+	if u, _ := url.Parse(raw); err != nil || u.Query().Get("redirect_uri") != "https://latchkey.example/oauth/callback" {
+		t.Fatalf("authorize URL %s, %v", raw, err)
 	}
 }
 

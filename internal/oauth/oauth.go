@@ -7,6 +7,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -32,6 +33,9 @@ type Flow struct {
 	Client Client
 	// RedirectURI is the fixed callback URL registered with the provider.
 	RedirectURI string
+	// RedirectName is the name the client registered for that URL, sent
+	// in its place where the app says so (eBay's RuName).
+	RedirectName string
 	// Fields are the connection fields ({subdomain}, {shop}) the app's
 	// URLs need.
 	Fields map[string]string
@@ -73,17 +77,20 @@ func (f *Flow) expand(tpl string) (string, error) {
 }
 
 // redirectURI is the redirect_uri value the provider is sent: the
-// callback URL, or the entry's stand-in for it (eBay's RuName).
+// callback URL, or the client's name for it (eBay's RuName).
 func (f *Flow) redirectURI() (string, error) {
-	if f.App.OAuth2.RedirectURI == "" {
+	if !f.App.OAuth2.RedirectName {
 		return f.RedirectURI, nil
 	}
-	v, err := catalog.Expand(f.App.OAuth2.RedirectURI, catalog.MapLookup(f.Fields))
-	if err != nil {
-		return "", fmt.Errorf("redirect_uri: %w", err)
+	if f.RedirectName == "" {
+		return "", ErrNoRedirectName
 	}
-	return v, nil
+	return f.RedirectName, nil
 }
+
+// ErrNoRedirectName: the app sends the client's name for the callback URL
+// as redirect_uri, and the client gives none.
+var ErrNoRedirectName = errors.New("the OAuth client gives no redirect name (the provider's name for Latchkey's callback URL), which this app needs")
 
 func (f *Flow) config() (*oauth2.Config, error) { return f.configAt(f.App.OAuth2.TokenURL) }
 

@@ -28,6 +28,8 @@ func TestShippedOAuthEntries(t *testing.T) {
 		json  bool
 		// clientParam names the client id where it is not client_id.
 		clientParam string
+		// redirectName is the client's name for the callback URL.
+		redirectName string
 	}{
 		{app: "slack", authorize: "https://slack.com/oauth/v2/authorize",
 			params: map[string]string{"user_scope": "users:read,chat:write,channels:read"}, basic: true},
@@ -51,7 +53,7 @@ func TestShippedOAuthEntries(t *testing.T) {
 			params: map[string]string{"audience": "api.atlassian.com", "prompt": "consent"}},
 		{app: "tiktok", authorize: "https://www.tiktok.com/v2/auth/authorize/", clientParam: "client_key",
 			params: map[string]string{"scope": "user.info.basic"}},
-		{app: "ebay", fields: map[string]string{"ru_name": "Acme-AcmeApp-PRD-abc123"}, authorize: "https://auth.ebay.com/oauth2/authorize",
+		{app: "ebay", redirectName: "Acme-AcmeApp-PRD-abc123", authorize: "https://auth.ebay.com/oauth2/authorize",
 			params: map[string]string{"redirect_uri": "Acme-AcmeApp-PRD-abc123"}, basic: true},
 		{app: "figma", authorize: "https://www.figma.com/oauth", basic: true},
 		{app: "dropbox_sign", authorize: "https://app.hellosign.com/oauth/authorize", json: true},
@@ -63,7 +65,7 @@ func TestShippedOAuthEntries(t *testing.T) {
 		t.Run(tt.app, func(t *testing.T) {
 			app := shipped(t, tt.app)
 			f := &oauth.Flow{App: app, Client: oauth.Client{ID: "cid", Secret: secret.New("csecret")},
-				RedirectURI: "https://latchkey.example/oauth/callback", Fields: tt.fields}
+				RedirectURI: "https://latchkey.example/oauth/callback", RedirectName: tt.redirectName, Fields: tt.fields}
 			raw, err := f.AuthCodeURL("state-123456", "verifier-verifier-verifier-verifier-verifier", app.OAuth2.DefaultScopes)
 			if err != nil {
 				t.Fatal(err)
@@ -97,7 +99,7 @@ func TestShippedOAuthEntries(t *testing.T) {
 				return nil
 			}, 200, "application/json", `{"access_token":"at","refresh_token":"rt","token_type":"bearer","expires_in":3600,"instance_url":"SELF"}`)
 			sf := flow(app, origin)
-			sf.Fields = tt.fields
+			sf.Fields, sf.RedirectName = tt.fields, tt.redirectName
 			if _, err := sf.Exchange(context.Background(), "the-code", "verifier-verifier-verifier-verifier-verifier"); err != nil {
 				t.Fatal(err)
 			}
@@ -138,8 +140,8 @@ func TestShippedOAuthEntries(t *testing.T) {
 				t.Errorf("token body names the client %q as %s: %s", fields[clientParam], clientParam, body)
 			}
 			want := "https://latchkey.example/oauth/callback"
-			if app.OAuth2.RedirectURI != "" {
-				want, _ = catalog.Expand(app.OAuth2.RedirectURI, catalog.MapLookup(tt.fields))
+			if app.OAuth2.RedirectName {
+				want = tt.redirectName
 			}
 			if fields["redirect_uri"] != want {
 				t.Errorf("token body redirect_uri %q, want %q", fields["redirect_uri"], want)

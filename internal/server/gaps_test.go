@@ -326,3 +326,40 @@ func otherWorkspaceUser(t *testing.T, inst *servertest.Instance, email string) w
 	}
 	return webUser{User: u, password: pw}
 }
+
+// TestClientRedirectName: eBay's client carries the RuName eBay gave the
+// callback URL, which a connection sends as redirect_uri; the API asks for
+// it where the app needs it and refuses it where the app does not.
+func TestClientRedirectName(t *testing.T) {
+	f := startOAuth(t, servertest.Backends[0])
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		app string
+		in  client.SetOAuthClient
+	}{
+		"eBay without a RuName":     {"ebay", client.SetOAuthClient{ClientID: "c", ClientSecret: "s"}},
+		"eBay with a URL for one":   {"ebay", client.SetOAuthClient{ClientID: "c", ClientSecret: "s", RedirectName: "https://evil.example/cb"}},
+		"GitHub with a RuName":      {"github", client.SetOAuthClient{ClientID: "c", ClientSecret: "s", RedirectName: "Acme-App-PRD-1"}},
+		"the IdP with a RuName too": {"testidp", client.SetOAuthClient{ClientID: "c", ClientSecret: "s", RedirectName: "x"}},
+	} {
+		var p *client.Problem
+		if _, err := f.api.SetOAuthClient(ctx, tc.app, tc.in); !client.IsProblem(err, "validation") || !asProblem(err, &p) || p.Field != "redirect_name" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	oc, err := f.api.SetOAuthClient(ctx, "ebay", client.SetOAuthClient{ClientID: "ebay-cid", ClientSecret: "ebay-secret", Managed: true, RedirectName: "Acme_Inc-AcmeApp-PRD-1a2b3c"})
+	if err != nil || oc.RedirectName != "Acme_Inc-AcmeApp-PRD-1a2b3c" {
+		t.Fatalf("set: %+v %v", oc, err)
+	}
+	if got, err := f.api.GetOAuthClient(ctx, oc.ID); err != nil || got.RedirectName != oc.RedirectName {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	started, err := f.api.Connect(ctx, client.Connect{App: "ebay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(started.AuthorizeURL)
+	if u.Host != "auth.ebay.com" || u.Query().Get("redirect_uri") != "Acme_Inc-AcmeApp-PRD-1a2b3c" || u.Query().Get("client_id") != "ebay-cid" {
+		t.Fatalf("authorize URL %s", started.AuthorizeURL)
+	}
+}

@@ -380,7 +380,8 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) 
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
 		// Always this workspace's own: the managed client is the operator's,
 		// and nobody who signs in on the web is.
-		Secret: secretValue(r.PostFormValue("client_secret")),
+		Secret:       secretValue(r.PostFormValue("client_secret")),
+		RedirectName: r.PostFormValue("redirect_name"),
 	})
 	if err != nil {
 		if e := classify(err); !e.internal() {
