@@ -6,13 +6,14 @@
 // RequireConsent asks for a consent page first. It serves:
 //
 //	/authorize  authorization code grant (RFC 6749 §4.1), optional PKCE S256 (RFC 7636)
-//	/token      authorization_code and refresh_token grants; client_secret_basic
+//	/token      authorization_code, refresh_token, client_credentials (RFC 6749
+//	            §4.4) and JWT bearer (RFC 7523) grants; client_secret_basic
 //	            and client_secret_post; refresh-token rotation with reuse detection
 //	/revoke     token revocation (RFC 7009)
 //	/userinfo   {"sub","email","name"} for a valid bearer access token
 //
-// Knobs (SetUser, Deny, RequireConsent, RevokeUser, SetTokenDelay, HoldRefreshes, FailNextToken) and counters
-// (CodeExchanges, Refreshes, Revocations) let tests steer and observe it. It is
+// Knobs (SetUser, Deny, RequireConsent, RevokeUser, SetTokenDelay, HoldRefreshes, FailNextToken,
+// TrustKey, SetClientSecret) and counters (CodeExchanges, Refreshes, Mints, Revocations) let tests steer and observe it. It is
 // test-support code: a normal package so that other packages' tests can
 // import it.
 package oauthtest
@@ -20,6 +21,7 @@ package oauthtest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -36,6 +38,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/storage"
@@ -61,6 +64,9 @@ type Options struct {
 	// behaviour). When false (the default) every code exchange returns a
 	// refresh token.
 	RequireOfflineAccess bool
+	// Audiences the client may ask for with the audience parameter of a
+	// client credentials grant.
+	Audiences []string
 }
 
 // DefaultScopes are the scopes the client may request when Options.Scopes is empty.
@@ -95,6 +101,8 @@ type Server struct {
 	gate        chan struct{}
 	arrived     chan struct{}
 	codeExch    atomic.Int64
+	mints       atomic.Int64
+	config      *fosite.Config
 	refreshes   atomic.Int64
 	revocations atomic.Int64
 }
@@ -134,6 +142,9 @@ func New(t testing.TB, o Options) *Server {
 		// Tests may use non-TLS, non-loopback redirect URIs.
 		RedirectSecureChecker:      func(context.Context, *url.URL) bool { return true },
 		SendDebugMessagesToClients: true,
+		// RFC 7523 section 3: a JWT bearer grant may come without
+		// client authentication, as Google's and DocuSign's do.
+		GrantTypeJWTBearerCanSkipClientAuth: true,
 	}
 	if !o.RequireOfflineAccess {
 		config.RefreshTokenScopes = []string{} // empty: every exchange gets a refresh token
@@ -153,8 +164,9 @@ func New(t testing.TB, o Options) *Server {
 		Secret:        hashed,
 		RedirectURIs:  append([]string(nil), o.RedirectURIs...),
 		ResponseTypes: []string{"code"},
-		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		GrantTypes:    []string{"authorization_code", "refresh_token", "client_credentials", jwtBearerGrant},
 		Scopes:        append([]string(nil), o.Scopes...),
+		Audience:      append([]string(nil), o.Audiences...),
 	}
 
 	strategy := compose.NewOAuth2HMACStrategy(config)
@@ -164,6 +176,8 @@ func New(t testing.TB, o Options) *Server {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.RFC7523AssertionGrantFactory,
 	)
 
 	s := &Server{
@@ -172,6 +186,7 @@ func New(t testing.TB, o Options) *Server {
 		clientID:     o.ClientID,
 		clientSecret: o.ClientSecret,
 		user:         o.User,
+		config:       config,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/authorize", s.handleAuthorize)
@@ -180,6 +195,8 @@ func New(t testing.TB, o Options) *Server {
 	mux.HandleFunc("/userinfo", s.handleUserinfo)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
+	// A JWT assertion's audience must name the token endpoint.
+	config.TokenURL = s.TokenURL()
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -246,6 +263,58 @@ func (s *Server) CodeExchanges() int { return int(s.codeExch.Load()) }
 // Refreshes counts token requests with grant_type=refresh_token, successful
 // or not (including ones answered by FailNextToken).
 func (s *Server) Refreshes() int { return int(s.refreshes.Load()) }
+
+// Mints counts token requests with grant_type client_credentials or the
+// JWT bearer grant, successful or not.
+func (s *Server) Mints() int { return int(s.mints.Load()) }
+
+// jwtBearerGrant is RFC 7523's grant type.
+const jwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// TrustKey lets JWT assertions signed by key, with iss issuer and sub
+// subject and the kid header keyID, be traded for tokens carrying up to
+// scopes. Assertions with another subject are refused (invalid_grant).
+func (s *Server) TrustKey(issuer, subject, keyID string, key *rsa.PublicKey, scopes []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	iss, ok := s.store.IssuerPublicKeys[issuer]
+	if !ok {
+		iss = storage.IssuerPublicKeys{Issuer: issuer, KeysBySub: map[string]storage.SubjectPublicKeys{}}
+	}
+	sub, ok := iss.KeysBySub[subject]
+	if !ok {
+		sub = storage.SubjectPublicKeys{Subject: subject, Keys: map[string]storage.PublicKeyScopes{}}
+	}
+	sub.Keys[keyID] = storage.PublicKeyScopes{
+		Key:    &jose.JSONWebKey{Key: key, KeyID: keyID, Algorithm: string(jose.RS256), Use: "sig"},
+		Scopes: scopes,
+	}
+	iss.KeysBySub[subject] = sub
+	s.store.IssuerPublicKeys[issuer] = iss
+}
+
+// DistrustIssuer forgets every key of issuer: its next assertion is
+// refused with invalid_grant, as when a service-account key is deleted.
+func (s *Server) DistrustIssuer(issuer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.store.IssuerPublicKeys, issuer)
+}
+
+// SetClientSecret changes the client's secret: requests with the old one
+// now fail with invalid_client, as after a rotation at the provider.
+func (s *Server) SetClientSecret(t testing.TB, secret string) {
+	t.Helper()
+	hashed, err := s.config.ClientSecretsHasher.Hash(context.Background(), []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.store.Clients[s.clientID].(*fosite.DefaultClient)
+	c.Secret = hashed
+	s.clientSecret = secret
+}
 
 // Revocations counts requests to /revoke.
 func (s *Server) Revocations() int { return int(s.revocations.Load()) }
@@ -384,6 +453,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch r.PostForm.Get("grant_type") {
 	case "authorization_code":
 		s.codeExch.Add(1)
+	case "client_credentials", jwtBearerGrant:
+		s.mints.Add(1)
 	case "refresh_token":
 		s.refreshes.Add(1)
 		s.knobs.Lock()
@@ -459,6 +530,10 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	var sub string
 	if err == nil && use == fosite.AccessToken {
 		sub = ar.GetSession().GetSubject()
+		// A client credentials token acts for the client itself.
+		if sub == "" && ar.GetClient() != nil {
+			sub = ar.GetClient().GetID()
+		}
 	}
 	s.mu.Unlock()
 	if sub == "" {
