@@ -76,6 +76,9 @@ type Field struct {
 	// Pattern is a regular expression the whole value must match.
 	Pattern string `yaml:"pattern,omitempty" json:"pattern,omitempty"`
 	Default string `yaml:"default,omitempty" json:"default,omitempty"`
+	// Multiline values (a PEM key, a JSON key file) get a text area, as a
+	// one-line input drops their line breaks.
+	Multiline bool `yaml:"multiline,omitempty" json:"multiline,omitempty"`
 }
 
 // OAuth2 describes an app's OAuth 2 authorization code flow and its quirks.
