@@ -67,6 +67,10 @@ type Options struct {
 	// Audiences the client may ask for with the audience parameter of a
 	// client credentials grant.
 	Audiences []string
+	// JWTAudience is the token URL JWT assertions must name as their
+	// audience; default the server's own token URL. Set it to the public
+	// URL when requests reach the server through another origin.
+	JWTAudience string
 }
 
 // DefaultScopes are the scopes the client may request when Options.Scopes is empty.
@@ -197,6 +201,9 @@ func New(t testing.TB, o Options) *Server {
 	s.URL = s.srv.URL
 	// A JWT assertion's audience must name the token endpoint.
 	config.TokenURL = s.TokenURL()
+	if o.JWTAudience != "" {
+		config.TokenURL = o.JWTAudience
+	}
 	t.Cleanup(s.srv.Close)
 	return s
 }
