@@ -44,8 +44,10 @@ type ClientCredentials struct {
 	ClientAuth string `yaml:"client_auth,omitempty" json:"client_auth,omitempty"`
 	// TokenBody is "form" (default) or "json".
 	TokenBody string   `yaml:"token_body,omitempty" json:"token_body,omitempty"`
-	Scopes    []string `yaml:"scopes,omitempty" json:"scopes,omitempty"`
-	// TokenParams are added to the token request (audience, resource).
+	// Scopes are templates over the non-secret fields.
+	Scopes []string `yaml:"scopes,omitempty" json:"scopes,omitempty"`
+	// TokenParams are added to the token request (audience, resource);
+	// grant_type here replaces client_credentials.
 	TokenParams  map[string]string `yaml:"token_params,omitempty" json:"token_params,omitempty"`
 	TokenHeaders map[string]string `yaml:"token_headers,omitempty" json:"token_headers,omitempty"`
 	// KeepFields are token response fields kept with the credentials.
@@ -177,6 +179,13 @@ func (a *App) validateMinted(all, urlNames map[string]bool) []error {
 			bad(string(a.Auth)+".keep", "%q is already a field's name", k)
 		}
 	}
+	// Scopes may name the fields code may read too ({project_key}).
+	public := map[string]bool{}
+	for _, f := range a.Fields {
+		if !f.Secret {
+			public[f.Name] = true
+		}
+	}
 	tpl := func(field, v string, names map[string]bool) {
 		if err := checkTemplate(v, names); err != nil {
 			bad(field, "%v", err)
@@ -213,9 +222,12 @@ func (a *App) validateMinted(all, urlNames map[string]bool) []error {
 			if s == "" || strings.ContainsAny(s, " ") {
 				bad("client_credentials.scopes", "scope %q is empty or has a space", s)
 			}
+			tpl("client_credentials.scopes", s, public)
 		}
 		for k, v := range c.TokenParams {
-			if slices.Contains([]string{"grant_type", "client_id", "client_secret", "scope"}, k) {
+			// grant_type may be set, for providers with a grant of their
+			// own (Zoom's account_credentials).
+			if slices.Contains([]string{"client_id", "client_secret", "scope"}, k) {
 				bad("client_credentials.token_params."+k, "is set by Latchkey")
 			}
 			tpl("client_credentials.token_params."+k, v, all)
@@ -250,6 +262,7 @@ func (a *App) validateMinted(all, urlNames map[string]bool) []error {
 			if s == "" || strings.ContainsAny(s, " ") {
 				bad("jwt_bearer.scopes", "scope %q is empty or has a space", s)
 			}
+			tpl("jwt_bearer.scopes", s, public)
 		}
 		for _, t := range []struct{ f, v string }{{"issuer", j.Issuer}, {"subject", j.Subject}, {"audience", j.Audience}, {"key_id", j.KeyID}} {
 			if strings.Contains(t.v, "{"+PrivateKeyField+"}") || strings.Contains(t.v, "{"+ServiceAccountJSONField+"}") {

@@ -74,6 +74,19 @@ func (m *Minter) expand(tpl string) (string, error) {
 	return catalog.Expand(tpl, catalog.MapLookup(m.Fields))
 }
 
+// expandAll expands each scope template.
+func (m *Minter) expandAll(scopes []string) ([]string, error) {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		v, err := m.expand(s)
+		if err != nil {
+			return nil, fmt.Errorf("scopes: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 func (m *Minter) now() time.Time {
 	if m.Now != nil {
 		return m.Now()
@@ -131,11 +144,15 @@ func (m *Minter) clientCredentials(ctx context.Context) (*Token, error) {
 	if c.ClientAuth == "basic" {
 		style = oauth2.AuthStyleInHeader
 	}
+	scopes, err := m.expandAll(c.Scopes)
+	if err != nil {
+		return nil, err
+	}
 	cfg := clientcredentials.Config{
 		ClientID:       m.Fields[catalog.ClientIDField],
 		ClientSecret:   m.Fields[catalog.ClientSecretField],
 		TokenURL:       tokenURL,
-		Scopes:         c.Scopes,
+		Scopes:         scopes,
 		EndpointParams: params,
 		AuthStyle:      style,
 	}
@@ -193,7 +210,11 @@ type serviceAccount struct {
 // and the entry's claims.
 func (m *Minter) jwtConfig() (*jwt.Config, error) {
 	j := m.App.JWTBearer
-	cfg := &jwt.Config{Scopes: j.Scopes, Expires: time.Hour}
+	scopes, err := m.expandAll(j.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &jwt.Config{Scopes: scopes, Expires: time.Hour}
 	if j.Lifetime > 0 {
 		cfg.Expires = time.Duration(j.Lifetime)
 	}
@@ -217,7 +238,6 @@ func (m *Minter) jwtConfig() (*jwt.Config, error) {
 			return nil, &KeyError{Field: catalog.PrivateKeyField, Reason: err.Error()}
 		}
 		cfg.PrivateKey = key
-		var err error
 		if cfg.Email, err = m.expand(j.Issuer); err != nil {
 			return nil, fmt.Errorf("issuer: %w", err)
 		}
@@ -225,7 +245,6 @@ func (m *Minter) jwtConfig() (*jwt.Config, error) {
 			return nil, fmt.Errorf("key_id: %w", err)
 		}
 	}
-	var err error
 	if cfg.Subject, err = m.expand(j.Subject); err != nil {
 		return nil, fmt.Errorf("subject: %w", err)
 	}
