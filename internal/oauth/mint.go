@@ -71,7 +71,17 @@ func (m *Minter) Mint(ctx context.Context) (*Token, error) {
 }
 
 func (m *Minter) expand(tpl string) (string, error) {
-	return catalog.Expand(tpl, catalog.MapLookup(m.Fields))
+	return catalog.Expand(tpl, m.lookup)
+}
+
+// lookup reads a field; an optional one left empty reads as empty, so a
+// claim such as sub is left out rather than the mint failing.
+func (m *Minter) lookup(name string) (string, bool) {
+	if v, ok := m.Fields[name]; ok {
+		return v, true
+	}
+	_, declared := m.App.Field(name)
+	return "", declared
 }
 
 // expandAll expands each scope template.

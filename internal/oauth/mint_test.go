@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +220,38 @@ jwt_bearer:
 				t.Fatalf("the error quotes the key: %v", err)
 			}
 		})
+	}
+}
+
+// TestJWTWithoutSubject: an optional subject left empty leaves sub out of
+// the assertion, so the service account acts as itself.
+func TestJWTWithoutSubject(t *testing.T) {
+	_, keyPEM := rsaPEM(t)
+	saJSON, _ := json.Marshal(map[string]string{"type": "service_account", "client_email": "robot@p.example", "private_key": keyPEM})
+	origin := standIn(t, func(r *http.Request, body string) error {
+		form, err := url.ParseQuery(body)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(form.Get("assertion"), ".")
+		if len(parts) != 3 {
+			return errf("no assertion in " + body)
+		}
+		claims, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			return err
+		}
+		var c map[string]any
+		if err := json.Unmarshal(claims, &c); err != nil {
+			return err
+		}
+		if _, has := c["sub"]; has || c["iss"] != "robot@p.example" || c["scope"] != "read" || c["jti"] == "" {
+			return errf("claims " + string(claims))
+		}
+		return nil
+	}, 200, "application/json", `{"access_token": "at-1", "expires_in": 3600, "token_type": "Bearer"}`)
+	tok, err := minter(parseApp(t, jwtApp), origin, map[string]string{"service_account_json": string(saJSON)}).Mint(context.Background())
+	if err != nil || tok.AccessToken.Reveal() != "at-1" || tok.Expiry != now.Add(time.Hour) {
+		t.Fatalf("mint without sub: %v, %v", tok, err)
 	}
 }

@@ -121,7 +121,7 @@ func (m *Minter) twoStepRequest(ctx context.Context, s *catalog.TwoStep) (*http.
 		}
 	}
 	filled, err := catalog.Expand(body, func(name string) (string, bool) {
-		v, ok := m.Fields[name]
+		v, ok := m.lookup(name)
 		return escape(v), ok
 	})
 	if err != nil {
