@@ -43,7 +43,7 @@ type ClientCredentials struct {
 	// ClientAuth is "basic" or "body" (default), as for OAuth 2.
 	ClientAuth string `yaml:"client_auth,omitempty" json:"client_auth,omitempty"`
 	// TokenBody is "form" (default) or "json".
-	TokenBody string   `yaml:"token_body,omitempty" json:"token_body,omitempty"`
+	TokenBody string `yaml:"token_body,omitempty" json:"token_body,omitempty"`
 	// Scopes are templates over the non-secret fields.
 	Scopes []string `yaml:"scopes,omitempty" json:"scopes,omitempty"`
 	// TokenParams are added to the token request (audience, resource);
