@@ -221,6 +221,33 @@ func TestMintedTransientFailure(t *testing.T) {
 	}
 }
 
+// TestMintedBackgroundRenewal: the background refresher mints a new token
+// before the old one expires, so a read after its expiry needs no mint.
+func TestMintedBackgroundRenewal(t *testing.T) {
+	f := startMinted(t, servertest.Backends[0], nil)
+	ctx := context.Background()
+	acc, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "testm2m", Fields: map[string]string{"client_id": f.idp.ClientID(), "client_secret": f.idp.ClientSecret()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.idp.Mints()
+	if n, err := f.inst.Accounts().RefreshDue(ctx, 10); err != nil || n != 0 {
+		t.Fatalf("renewed %d fresh accounts (%v), want none", n, err)
+	}
+	f.clock.Advance(50 * time.Minute) // the hour-long token is due, not yet expired
+	if n, err := f.inst.Accounts().RefreshDue(ctx, 10); err != nil || n != 1 || f.idp.Mints() != before+1 {
+		t.Fatalf("renewed %d accounts with %d mints (%v), want one", n, f.idp.Mints()-before, err)
+	}
+	f.clock.Advance(30 * time.Minute) // past the first token's expiry
+	creds, err := f.api.Credentials(ctx, acc.ID)
+	if err != nil || f.idp.Mints() != before+1 {
+		t.Fatalf("read after the background mint: %v, %d mints", err, f.idp.Mints()-before)
+	}
+	if code, _ := userinfo(t, f.idp, creds["oauth_access_token"]); code != 200 {
+		t.Fatal("the token minted in the background does not work")
+	}
+}
+
 // TestMintedConcurrentReads: many concurrent reads of an expired minted
 // account make exactly one token request, on both backends.
 func TestMintedConcurrentReads(t *testing.T) {
