@@ -142,7 +142,10 @@ func (m *Minter) clientCredentials(ctx context.Context) (*Token, error) {
 		if v, err = m.expand(v); err != nil {
 			return nil, fmt.Errorf("token_params.%s: %w", k, err)
 		}
-		params.Set(k, v)
+		// A parameter from an optional field left empty is left out.
+		if v != "" {
+			params.Set(k, v)
+		}
 	}
 	headers := map[string]string{}
 	for k, v := range c.TokenHeaders {
