@@ -118,8 +118,9 @@ func TestClientCredentialsAccount(t *testing.T) {
 		secret := f.idp.ClientSecret()
 
 		_, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "testm2m", Fields: map[string]string{"client_id": f.idp.ClientID(), "client_secret": "wrong-secret-1234"}})
-		if err == nil || !strings.Contains(err.Error(), "invalid_client") {
-			t.Fatalf("a wrong secret: %v, want the provider's invalid_client", err)
+		var p *client.Problem
+		if !asProblem(err, &p) || p.Status != 422 || !client.IsProblem(err, "credentials-test-failed") || !strings.Contains(p.Detail, "invalid_client") {
+			t.Fatalf("a wrong secret: %v, want a 422 credentials-test-failed with the provider's invalid_client", err)
 		}
 		if page, _ := f.api.ListAccounts(ctx, client.ListOptions{App: "testm2m"}); len(page.Data) != 0 {
 			t.Fatalf("a refused secret saved %d accounts", len(page.Data))
@@ -198,12 +199,18 @@ func TestClientCredentialsAccount(t *testing.T) {
 	})
 }
 
-// TestMintedTransientFailure: a token endpoint outage keeps the account
-// healthy with one refresh_failed event, and the next read mints.
+// TestMintedTransientFailure: a token endpoint outage at connect says so
+// (502, nothing saved); later, it keeps the account healthy with one
+// refresh_failed event, and the next read mints.
 func TestMintedTransientFailure(t *testing.T) {
 	f := startMinted(t, servertest.Backends[0], nil)
 	ctx := context.Background()
-	acc, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "testm2m", Fields: map[string]string{"client_id": f.idp.ClientID(), "client_secret": f.idp.ClientSecret()}})
+	f.idp.FailNextToken(http.StatusServiceUnavailable, 1)
+	in := client.CreateAccount{App: "testm2m", Fields: map[string]string{"client_id": f.idp.ClientID(), "client_secret": f.idp.ClientSecret()}}
+	if _, err := f.api.CreateAccount(ctx, in); !client.IsProblem(err, "provider-unreachable") {
+		t.Fatalf("connecting during an outage: %v, want provider-unreachable", err)
+	}
+	acc, err := f.api.CreateAccount(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/config"
+	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
 
@@ -148,5 +150,48 @@ func TestTwoStepAccount(t *testing.T) {
 	}
 	if strings.Contains(f.inst.Logs.String(), "key-abc-123") {
 		t.Fatal("the key reached the log")
+	}
+}
+
+// TestTwoStepConnectLink: an end user connects a two-step app on the
+// hosted connect page: the form asks for its key, a refused key saves
+// nothing, and a good one makes the end user's account, whose reads hand
+// out the token and never the key.
+func TestTwoStepConnectLink(t *testing.T) {
+	p := newSessionProvider(t, "key-abc-123")
+	mf := startMinted(t, servertest.Backends[0], func(cfg *config.Config) {
+		servertest.WriteApp(t, cfg, "testsession", sessionApp)
+		cfg.AppOrigins["testsession"] = p.URL
+	})
+	ctx := context.Background()
+	me, err := mf.api.Me(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := linkFixture{fixture: fixture{Instance: mf.inst, api: mf.api}, clock: mf.clock,
+		browser: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	f.backend = namedToken(t, f.fixture, me.UserID, "backend", identity.ScopeConnectWrite, identity.ScopeAccountsRead, identity.ScopeAccountsWrite)
+	ct := f.mint(t, client.CreateConnectToken{ExternalUserID: "customer-7", Apps: []string{"testsession"}, SuccessRedirectURI: "https://app.example/done"})
+
+	resp, body := f.get(t, ct.Token, url.Values{"app": {"testsession"}})
+	if resp.StatusCode != 200 || !strings.Contains(body, `name="field_api_key"`) || !strings.Contains(body, `type="password"`) {
+		t.Fatalf("the form: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := f.post(t, ct.Token, "testsession", map[string]string{"api_key": "not-the-key"}); resp.StatusCode != 422 || !strings.Contains(body, "invalid_client") {
+		t.Fatalf("a refused key: %d, want 422 with the provider's reason:\n%s", resp.StatusCode, body)
+	}
+	if n := len(f.endUserAccounts(t, "customer-7")); n != 0 {
+		t.Fatalf("a refused key saved %d accounts", n)
+	}
+	if resp, _ := f.post(t, ct.Token, "testsession", map[string]string{"api_key": "key-abc-123"}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a good key: %d, want a redirect", resp.StatusCode)
+	}
+	accs := f.endUserAccounts(t, "customer-7")
+	if len(accs) != 1 || accs[0].IdentityLabel != "Ada" {
+		t.Fatalf("the end user's accounts: %+v", accs)
+	}
+	creds, err := mf.api.Credentials(ctx, accs[0].ID)
+	if _, has := creds["api_key"]; err != nil || has || creds["oauth_access_token"] == "" {
+		t.Fatalf("credentials %v, %v: want the token, never the key", keysOf(creds), err)
 	}
 }
