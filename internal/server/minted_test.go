@@ -255,6 +255,25 @@ func TestMintedBackgroundRenewal(t *testing.T) {
 	}
 }
 
+// TestMintedSkipTest: saved without its test, a minted account makes no
+// token request at connect; its first read mints.
+func TestMintedSkipTest(t *testing.T) {
+	f := startMinted(t, servertest.Backends[0], nil)
+	ctx := context.Background()
+	acc, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "testm2m", Test: ptr(false),
+		Fields: map[string]string{"client_id": f.idp.ClientID(), "client_secret": f.idp.ClientSecret()}})
+	if err != nil || !acc.Untested || f.idp.Mints() != 0 {
+		t.Fatalf("created %+v (%v) after %d mints, want untested and none", acc, err, f.idp.Mints())
+	}
+	creds, err := f.api.Credentials(ctx, acc.ID)
+	if err != nil || f.idp.Mints() != 1 {
+		t.Fatalf("first read: %v after %d mints, want one", err, f.idp.Mints())
+	}
+	if code, _ := userinfo(t, f.idp, creds["oauth_access_token"]); code != 200 {
+		t.Fatal("the token minted on first read does not work")
+	}
+}
+
 // TestMintedConcurrentReads: many concurrent reads of an expired minted
 // account make exactly one token request, on both backends.
 func TestMintedConcurrentReads(t *testing.T) {
