@@ -2,12 +2,9 @@ package oauth_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/url"
@@ -90,18 +87,7 @@ func TestClientCredentialsMint(t *testing.T) {
 	}
 }
 
-func rsaPEM(t *testing.T) (*rsa.PrivateKey, string) {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
+func rsaPEM(t *testing.T) (*rsa.PrivateKey, string) { return oauthtest.RSAKey(t) }
 
 const jwtApp = `
 slug: sa

@@ -2,11 +2,6 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,26 +42,6 @@ actions:
     request: {method: GET, path: /userinfo}
 `
 
-// jwtApp signs assertions with a Google-style service-account key.
-const jwtApp = `slug: testjwt
-name: Test JWT
-categories: [developer-tools]
-docs_url: https://idp.example/docs
-auth: jwt_bearer
-base_url: https://idp.example
-fields:
-  - {name: service_account_json, label: Key file, secret: true, multiline: true}
-  - {name: sub, label: User to act as, optional: true}
-jwt_bearer:
-  token_url: https://idp.example/token
-  key: google_service_account
-  subject: '{sub}'
-  scopes: [read]
-identity:
-  url: /userinfo
-  label: '{sub}'
-`
-
 type mintedFixture struct {
 	idp   *oauthtest.Server
 	clock *clockwork.FakeClock
@@ -77,12 +52,12 @@ type mintedFixture struct {
 func startMinted(t *testing.T, b servertest.Backend, extra func(cfg *config.Config)) mintedFixture {
 	t.Helper()
 	f := mintedFixture{clock: clockwork.NewFakeClockAt(time.Now())}
-	f.idp = oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}, JWTAudience: "https://idp.example/token"})
+	f.idp = servertest.NewJWTIdP(t)
 	cfg := servertest.Config(t, b.DatabaseURL(t))
 	cfg.RefreshInterval = 0 // tests drive renewals themselves
+	servertest.UseJWTIdP(t, &cfg, f.idp)
 	servertest.WriteApp(t, &cfg, "testm2m", m2mApp)
-	servertest.WriteApp(t, &cfg, "testjwt", jwtApp)
-	cfg.AppOrigins = map[string]string{"testm2m": f.idp.URL, "testjwt": f.idp.URL}
+	cfg.AppOrigins["testm2m"] = f.idp.URL
 	if extra != nil {
 		extra(&cfg)
 	}
@@ -312,18 +287,6 @@ func TestMintedConcurrentReads(t *testing.T) {
 	})
 }
 
-func serviceAccountKey(t *testing.T, email string) (*rsa.PrivateKey, string) {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	b, _ := json.Marshal(map[string]string{"type": "service_account", "client_email": email, "private_key_id": "k1",
-		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))})
-	return k, string(b)
-}
-
 // TestJWTBearerAccount: a bad key file is refused before any request and
 // saves nothing; a good one signs an assertion for the delegated subject,
 // which the identity request and reads see; the key is never handed out;
@@ -332,8 +295,7 @@ func TestJWTBearerAccount(t *testing.T) {
 	f := startMinted(t, servertest.Backends[0], nil)
 	ctx := context.Background()
 	const email = "robot@project.iam.example.com"
-	key, saJSON := serviceAccountKey(t, email)
-	f.idp.TrustKey(email, "bob@acme.example", "k1", &key.PublicKey, []string{"read"})
+	saJSON := servertest.ServiceAccountKey(t, f.idp, email, "bob@acme.example")
 
 	_, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "testjwt", Fields: map[string]string{"service_account_json": `{"type": "authorized_user"}`}})
 	var p *client.Problem

@@ -22,8 +22,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"html/template"
 	"io"
@@ -610,4 +612,19 @@ func (s *indexedStore) CreateAccessTokenSession(ctx context.Context, signature s
 func (s *indexedStore) CreateRefreshTokenSession(ctx context.Context, signature, accessTokenSignature string, req fosite.Requester) error {
 	s.index(req)
 	return s.MemoryStore.CreateRefreshTokenSession(ctx, signature, accessTokenSignature, req)
+}
+
+// RSAKey makes a 2048-bit RSA key for signing JWT assertions, and returns
+// it with its PKCS #8 PEM form.
+func RSAKey(t testing.TB) (*rsa.PrivateKey, string) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }

@@ -445,9 +445,8 @@ func start(t *testing.T, o options) *harness {
 		servertest.UseIdP(t, &cfg, h.idp)
 	}
 	if o.jwt {
-		h.idp = oauthtest.New(t, oauthtest.Options{RedirectURIs: []string{"http://127.0.0.1/oauth/callback"}, JWTAudience: "https://idp.example/token"})
-		servertest.WriteApp(t, &cfg, "testjwt", jwtApp)
-		cfg.AppOrigins["testjwt"] = h.idp.URL
+		h.idp = servertest.NewJWTIdP(t)
+		servertest.UseJWTIdP(t, &cfg, h.idp)
 	}
 	cfg.WebhookOrigins = o.webhookOrigins
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
