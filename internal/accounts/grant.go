@@ -102,12 +102,12 @@ func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error)
 	app, tok := g.App, g.Token
 	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(),
 		Kept: mergeKept(tok.Kept, g.Kept), ClientID: g.ClientID}
-	meta, err := s.metadata(ctx, app, creds.Values())
+	meta, err := s.metadata(ctx, app, creds.Values(app))
 	if err != nil {
 		return store.Account{}, err
 	}
 	creds.Kept = mergeKept(creds.Kept, meta)
-	label := s.identify(ctx, app, creds.Values())
+	label := s.identify(ctx, app, creds.Values(app))
 	scopes := tok.Scopes
 	if scopes == nil {
 		scopes = g.Scopes

@@ -136,6 +136,18 @@ func (a *App) Clone() *App {
 		r := *a.OAuth2.Revoke
 		c.OAuth2.Revoke = &r
 	}
+	if a.ClientCredentials != nil {
+		m := *a.ClientCredentials
+		c.ClientCredentials = &m
+	}
+	if a.JWTBearer != nil {
+		m := *a.JWTBearer
+		c.JWTBearer = &m
+	}
+	if a.TwoStep != nil {
+		m := *a.TwoStep
+		c.TwoStep = &m
+	}
 	if a.Test != nil {
 		p := *a.Test
 		c.Test = &p
@@ -181,6 +193,19 @@ func (a *App) WithOrigin(origin string) *App {
 		if c.OAuth2.Revoke != nil {
 			c.OAuth2.Revoke.URL = re(c.OAuth2.Revoke.URL)
 		}
+	}
+	if m := c.ClientCredentials; m != nil {
+		m.TokenURL = re(m.TokenURL)
+	}
+	if m := c.JWTBearer; m != nil {
+		// The audience names the real token endpoint unless set apart.
+		if m.Audience == "" {
+			m.Audience = m.TokenURL
+		}
+		m.TokenURL = re(m.TokenURL)
+	}
+	if m := c.TwoStep; m != nil {
+		m.TokenURL = re(m.TokenURL)
 	}
 	if c.Test != nil {
 		c.Test.URL = re(c.Test.URL)

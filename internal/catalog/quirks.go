@@ -75,10 +75,10 @@ type Revocation struct {
 
 // Template names a revocation may use besides the app's fields.
 const (
-	RevokeTokenName  = "token"
-	RevokeHintName   = "token_type_hint"
-	ClientIDField    = "oauth_client_id"
-	ClientSecretName = "oauth_client_secret"
+	RevokeTokenName    = "token"
+	RevokeHintName     = "token_type_hint"
+	OAuthClientIDField = "oauth_client_id"
+	OAuthClientSecret  = "oauth_client_secret"
 	// RedirectURIName is Latchkey's callback URL (or the entry's
 	// redirect_uri), for token and refresh parameters (Deel wants it in
 	// the refresh request).

@@ -131,7 +131,7 @@ func (r *Revocation) validate(names, urlNames map[string]bool) []error {
 	}
 	// The token and the client id may be in the URL's path, where they are
 	// escaped, but not in its host; the secret never goes in a URL.
-	inPath := with(urlNames, RevokeTokenName, RevokeHintName, ClientIDField)
+	inPath := with(urlNames, RevokeTokenName, RevokeHintName, OAuthClientIDField)
 	if err := checkURL(r.URL, inPath); err != nil {
 		bad("url", "%v", err)
 	} else if i := strings.Index(r.URL, "://"); i >= 0 {
@@ -143,7 +143,7 @@ func (r *Revocation) validate(names, urlNames map[string]bool) []error {
 			bad("url", "the host may not name the token or the client: %v", err)
 		}
 	}
-	all := with(names, RevokeTokenName, RevokeHintName, ClientIDField, ClientSecretName)
+	all := with(names, RevokeTokenName, RevokeHintName, OAuthClientIDField, OAuthClientSecret)
 	for k, v := range r.Headers {
 		if err := checkHeader(k, v, all); err != nil {
 			bad("headers."+k, "%v", err)

@@ -69,7 +69,7 @@ func (f *Flow) expand(tpl string) (string, error) {
 		case catalog.RedirectURIName:
 			u, err := f.redirectURI()
 			return u, err == nil
-		case catalog.ClientIDField:
+		case catalog.OAuthClientIDField:
 			return f.Client.ID, true
 		}
 		return "", false
@@ -296,7 +296,7 @@ func keptValue(tok *oauth2.Token, path string) (string, bool) {
 	first, rest, nested := strings.Cut(path, ".")
 	v := tok.Extra(first)
 	if nested {
-		v = lookupValue(v, rest)
+		v, _ = lookupValue(v, rest)
 	}
 	var s string
 	switch x := v.(type) {

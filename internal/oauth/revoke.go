@@ -99,9 +99,9 @@ func (f *Flow) revokeRequest(ctx context.Context, r *catalog.Revocation, token s
 				v = token.Reveal()
 			case catalog.RevokeHintName:
 				v = hint
-			case catalog.ClientIDField:
+			case catalog.OAuthClientIDField:
 				v = f.Client.ID
-			case catalog.ClientSecretName:
+			case catalog.OAuthClientSecret:
 				v = f.Client.Secret.Reveal()
 			default:
 				var ok bool

@@ -183,7 +183,7 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 	if err != nil {
 		return err
 	}
-	if app.Auth != catalog.AuthKeys && app.Auth != catalog.AuthOAuth2 {
+	if !app.EntersKeys() && app.Auth != catalog.AuthOAuth2 {
 		return endusers.ErrAppNotOffered
 	}
 	c.App, c.OAuth, c.Reconnect = app, app.Auth == catalog.AuthOAuth2, t.AccountID != ""
@@ -229,7 +229,7 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, c *connect
 	}
 	out := make([]linkCard, 0, len(list))
 	for _, a := range list {
-		if a.Auth != catalog.AuthKeys && a.Auth != catalog.AuthOAuth2 {
+		if !a.EntersKeys() && a.Auth != catalog.AuthOAuth2 {
 			continue
 		}
 		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, OAuth: a.Auth == catalog.AuthOAuth2,
