@@ -12,7 +12,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
-	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
@@ -342,32 +341,6 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 	s.audit(ctx, actor, id, ActionDeleted, map[string]string{"app": acc.App, "nickname": acc.Nickname, "revocation": outcome})
 	s.log.InfoContext(ctx, "account deleted", "account", id, "app", acc.App, "revocation", outcome)
 	return outcome, detail, nil
-}
-
-// revoke revokes the refresh token (which providers take to end the
-// grant) and the access token.
-func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
-	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
-	if err != nil || app.Auth != catalog.AuthOAuth2 {
-		return RevokeUnsupported, "only OAuth accounts are revoked"
-	}
-	a := acc
-	app, creds, flow, err := s.prepareRefresh(ctx, &a)
-	if err != nil {
-		return RevokeFailed, err.Error()
-	}
-	if app.OAuth2.RevokeURL == "" {
-		return RevokeUnsupported, app.Name + " has no revocation endpoint"
-	}
-	for _, t := range []struct{ token, hint string }{{creds.RefreshToken, "refresh_token"}, {creds.AccessToken, "access_token"}} {
-		if t.token == "" {
-			continue
-		}
-		if err := flow.Revoke(ctx, secret.New(t.token), t.hint); err != nil {
-			return RevokeFailed, err.Error()
-		}
-	}
-	return RevokeDone, ""
 }
 
 // Credentials returns the account's credentials as code sees them, the

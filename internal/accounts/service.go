@@ -213,6 +213,9 @@ type Credentials struct {
 	AccessToken  string            `json:"access_token,omitempty"`
 	RefreshToken string            `json:"refresh_token,omitempty"`
 	Kept         map[string]string `json:"kept,omitempty"`
+	// ClientID is the provider's id of the OAuth client the tokens were
+	// issued to.
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // Values are the credentials as templates and code see them:
@@ -230,6 +233,9 @@ func (c Credentials) Values(app *catalog.App) appapi.Values {
 	}
 	if c.AccessToken != "" {
 		v[catalog.AccessTokenField] = c.AccessToken
+	}
+	if c.ClientID != "" {
+		v[catalog.OAuthClientIDField] = c.ClientID
 	}
 	return v
 }

@@ -30,7 +30,9 @@ func trelloAuth(r *http.Request) bool {
 
 func init() {
 	graph := appapi.Values{"oauth_access_token": "eyJ0.graph", "tenant": "common"}
-	atlassian := appapi.Values{"oauth_access_token": "eyJ0.atl"}
+	// The site's cloud id is kept on the account from its accessible
+	// resources, and the base URL names it.
+	atlassian := appapi.Values{"oauth_access_token": "eyJ0.atl", "cloud_id": atlassianCloud}
 	discord := appapi.Values{"bot_token": "MTA.bot"}
 	trello := appapi.Values{"api_key": "trello-key", "token": "trello-tok"}
 	airtable := appapi.Values{"access_token": "pat.air"}
@@ -86,36 +88,29 @@ func init() {
 
 		// Jira Cloud through 3LO: /ex/jira/<cloudid>/rest/api/3/... on api.atlassian.com.
 		{ref: "jira.create_issue", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","project_key":"DT","issue_type":"Task","summary":"Rotate keys"}`,
+			input:  `{"project_key":"DT","issue_type":"Task","summary":"Rotate keys"}`,
 			method: "POST", path: "/ex/jira/" + atlassianCloud + "/rest/api/3/issue", auth: bearer("eyJ0.atl"),
 			json: `{"fields":{"project":{"key":"DT"},"issuetype":{"name":"Task"},"summary":"Rotate keys"}}`},
 		{ref: "jira.search_issues", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","jql":"assignee = currentUser() ORDER BY updated DESC","max_results":10}`,
+			input:  `{"jql":"assignee = currentUser() ORDER BY updated DESC","max_results":10}`,
 			method: "GET", path: "/ex/jira/" + atlassianCloud + "/rest/api/3/search/jql",
 			query: url.Values{"jql": {"assignee = currentUser() ORDER BY updated DESC"}, "maxResults": {"10"},
 				"fields": {"summary,status,assignee,priority,issuetype,updated"}},
 			auth: bearer("eyJ0.atl")},
-		// The sites a 3LO token reaches, and their cloud IDs.
-		{ref: "jira.list_sites", values: atlassian,
-			input:  `{}`,
-			method: "GET", path: "/oauth/token/accessible-resources", auth: bearer("eyJ0.atl")},
 
 		// Confluence Cloud through 3LO: /ex/confluence/<cloudid>/wiki/...
 		{ref: "confluence.search_content", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","cql":"type=page","limit":25}`,
+			input:  `{"cql":"type=page","limit":25}`,
 			method: "GET", path: "/ex/confluence/" + atlassianCloud + "/wiki/rest/api/search",
 			query: url.Values{"cql": {"type=page"}, "limit": {"25"}}, auth: bearer("eyJ0.atl")},
 		{ref: "confluence.create_page", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","space_id":"65538","title":"Runbook","body":"<p>Step one</p>","parent_id":"98306"}`,
+			input:  `{"space_id":"65538","title":"Runbook","body":"<p>Step one</p>","parent_id":"98306"}`,
 			method: "POST", path: "/ex/confluence/" + atlassianCloud + "/wiki/api/v2/pages", auth: bearer("eyJ0.atl"),
 			json: `{"spaceId":"65538","status":"current","title":"Runbook","parentId":"98306","body":{"representation":"storage","value":"<p>Step one</p>"}}`},
 		{ref: "confluence.get_page", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","page_id":"98306"}`,
+			input:  `{"page_id":"98306"}`,
 			method: "GET", path: "/ex/confluence/" + atlassianCloud + "/wiki/api/v2/pages/98306",
 			query: url.Values{"body-format": {"storage"}}, auth: bearer("eyJ0.atl")},
-		{ref: "confluence.list_sites", values: atlassian,
-			input:  `{}`,
-			method: "GET", path: "/oauth/token/accessible-resources", auth: bearer("eyJ0.atl")},
 
 		// Asana wraps every write in a data object.
 		{ref: "asana.create_task", values: appapi.Values{"oauth_access_token": "1/asana"},
@@ -191,7 +186,7 @@ func TestShippedBRefusals(t *testing.T) {
 		{"trello.create_card", `{"list_id":"todo","name":"x"}`, "list_id"},
 		{"salesforce.create_record", `{"sobject":"Account/../User","fields":{"Name":"x"}}`, "sobject"},
 		{"salesforce.update_record", `{"sobject":"Account","record_id":"001D000000INjVe","fields":{}}`, "fields"},
-		{"jira.create_issue", `{"cloud_id":"` + atlassianCloud + `","project_key":"DT","issue_type":"Task","summary":"x","priority":"High"}`, "priority"},
+		{"jira.create_issue", `{"project_key":"DT","issue_type":"Task","summary":"x","priority":"High"}`, "priority"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {

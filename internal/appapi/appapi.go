@@ -299,6 +299,7 @@ func Identify(ctx context.Context, client *http.Client, app *catalog.App, v Valu
 
 // EnvName is the environment variable that carries one credential of an
 // app to a command: LATCHKEY_<APP>_<FIELD>.
+// A kept dot path (installation.id) reads as INSTALLATION_ID.
 func EnvName(app, field string) string {
-	return "LATCHKEY_" + strings.ToUpper(app) + "_" + strings.ToUpper(field)
+	return "LATCHKEY_" + strings.ToUpper(app) + "_" + strings.ToUpper(strings.ReplaceAll(field, ".", "_"))
 }

@@ -113,10 +113,13 @@ type OAuth2 struct {
 	// token response, when it is not at the top (Slack: "authed_user").
 	TokenPath string `yaml:"token_path,omitempty" json:"token_path,omitempty"`
 	// KeepFields are token response fields kept on the account and handed
-	// out with the credentials (Salesforce: instance_url).
+	// out with the credentials (Salesforce: instance_url): a name, or a dot
+	// path into nested objects (Teamwork: installation.id), kept under that
+	// path. Numbers and booleans are kept as JSON writes them.
 	KeepFields []string `yaml:"keep_fields,omitempty" json:"keep_fields,omitempty"`
 	// DefaultExpiresIn is the access token's lifetime when the response has
-	// no expires_in. Zero means such a token does not expire.
+	// no expires_in. Zero means such a token does not expire, as does an
+	// expires_in of 0 (Mailchimp).
 	DefaultExpiresIn Duration `yaml:"default_expires_in,omitempty" json:"default_expires_in,omitempty"`
 	// RotatesRefreshToken: every refresh returns a new refresh token and
 	// invalidates the old one.
@@ -124,6 +127,9 @@ type OAuth2 struct {
 	// RefreshTokenIdle is how long a refresh token lives unused; the
 	// refresher touches accounts before that.
 	RefreshTokenIdle Duration `yaml:"refresh_token_idle,omitempty" json:"refresh_token_idle,omitempty"`
+
+	// Provider quirks beyond RFC 6749, each its own block (see quirks.go).
+	Quirks `yaml:",inline"`
 }
 
 // UsesPKCE reports whether the flow uses PKCE S256.

@@ -77,6 +77,7 @@ func Load(sources ...fs.FS) (*Catalog, error) {
 		}
 		names[key] = a.Slug
 	}
+	errs = append(errs, copies(c.sorted, origin)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -127,6 +128,14 @@ func (a *App) Clone() *App {
 		o := *a.OAuth2
 		c.OAuth2 = &o
 	}
+	if a.OAuth2 != nil && a.OAuth2.Metadata != nil {
+		m := *a.OAuth2.Metadata
+		c.OAuth2.Metadata = &m
+	}
+	if a.OAuth2 != nil && a.OAuth2.Revoke != nil {
+		r := *a.OAuth2.Revoke
+		c.OAuth2.Revoke = &r
+	}
 	if a.ClientCredentials != nil {
 		m := *a.ClientCredentials
 		c.ClientCredentials = &m
@@ -174,6 +183,15 @@ func (a *App) WithOrigin(origin string) *App {
 		c.OAuth2.TokenURL = re(c.OAuth2.TokenURL)
 		if c.OAuth2.RevokeURL != "" {
 			c.OAuth2.RevokeURL = re(c.OAuth2.RevokeURL)
+		}
+		if c.OAuth2.RefreshURL != "" {
+			c.OAuth2.RefreshURL = re(c.OAuth2.RefreshURL)
+		}
+		if c.OAuth2.Metadata != nil {
+			c.OAuth2.Metadata.URL = re(c.OAuth2.Metadata.URL)
+		}
+		if c.OAuth2.Revoke != nil {
+			c.OAuth2.Revoke.URL = re(c.OAuth2.Revoke.URL)
 		}
 	}
 	if m := c.ClientCredentials; m != nil {

@@ -16,6 +16,9 @@ import (
 var (
 	slugRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	fieldRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	// A kept token response field is a name or a dot path into nested
+	// objects, as the provider spells it.
+	keepRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z0-9_]{1,62}){0,5}$`)
 )
 
 // AccessTokenField is the credential name of an OAuth 2 access token, as
@@ -77,14 +80,27 @@ func (a *App) Validate() error {
 		if a.OAuth2 == nil {
 			bad("oauth2", "is required when auth is oauth2")
 		} else {
+			for _, reserved := range []string{AccessTokenField, OAuthClientIDField, RedirectURIName} {
+				if names[reserved] {
+					bad("fields", "%q is a name Latchkey gives an OAuth 2 account; give the field another", reserved)
+				}
+			}
 			names[AccessTokenField] = true
+			names[OAuthClientIDField] = true
 			for _, k := range a.OAuth2.KeepFields {
-				if !fieldRE.MatchString(k) {
-					bad("oauth2.keep_fields", "%q must be lower case letters, digits and underscores", k)
+				if !keepRE.MatchString(k) {
+					bad("oauth2.keep_fields", "%q must be a response field's name or a dot path to one (installation.id)", k)
+				}
+				names[k] = true
+			}
+			for _, k := range a.OAuth2.providerValues() {
+				if names[k] {
+					bad("oauth2", "%q is kept twice (a field, a kept field, a callback field or a metadata value)", k)
 				}
 				names[k] = true
 			}
 			errs = append(errs, a.OAuth2.validate(names, a.patterned())...)
+			errs = append(errs, a.OAuth2.validateQuirks(names, a.patternedOr(names), a.patterned(), a.BaseURL != "")...)
 		}
 		if a.Test != nil {
 			bad("test", "is for keys apps; OAuth 2 apps are checked by their identity request")
@@ -183,6 +199,9 @@ func (a *App) patternedOr(names map[string]bool) map[string]bool {
 		for _, k := range a.OAuth2.KeepFields {
 			m[k] = true
 		}
+		for _, k := range a.OAuth2.providerValues() {
+			m[k] = true
+		}
 	}
 	for _, k := range a.mintedKept() {
 		m[k] = true
@@ -227,8 +246,12 @@ func (o *OAuth2) validate(names, urlNames map[string]bool) []error {
 		field string
 		v     map[string]string
 	}{{"authorize_params", o.AuthorizeParams}, {"token_params", o.TokenParams}, {"refresh_params", o.RefreshParams}} {
+		allowed := names
+		if m.field != "authorize_params" {
+			allowed = with(names, RedirectURIName)
+		}
 		for k, v := range m.v {
-			if err := checkTemplate(v, names); err != nil {
+			if err := checkTemplate(v, allowed); err != nil {
 				bad(m.field+"."+k, "%v", err)
 			}
 		}

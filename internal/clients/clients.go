@@ -37,6 +37,9 @@ type Client struct {
 	ID       string
 	App      string
 	ClientID string
+	// RedirectName is the provider's name for the callback URL, for the
+	// apps that send it (eBay's RuName).
+	RedirectName string
 	// Managed clients are the operator's and serve every workspace that
 	// has none of its own for the app.
 	Managed   bool
@@ -45,7 +48,7 @@ type Client struct {
 }
 
 func viewOf(c store.OAuthClient) Client {
-	return Client{ID: c.ID, App: c.App, ClientID: c.ClientID, Managed: c.WorkspaceID == "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	return Client{ID: c.ID, App: c.App, ClientID: c.ClientID, RedirectName: c.RedirectName, Managed: c.WorkspaceID == "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // errManaged refuses a workspace owner's change of a managed client.
@@ -135,6 +138,10 @@ type ClientInput struct {
 	// Managed sets the operator's client that serves every workspace;
 	// only the operator may.
 	Managed bool
+	// RedirectName is the name the provider gave Latchkey's callback URL
+	// for this client (eBay's RuName), for apps that send it as
+	// redirect_uri; no other app takes one.
+	RedirectName string
 }
 
 // SetClient creates or replaces the workspace's (or the managed) OAuth
@@ -165,6 +172,15 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	if in.Secret.IsZero() || len(in.Secret.Reveal()) > 2000 {
 		return Client{}, validation.Invalid("client_secret", "must be given, at most 2000 characters")
 	}
+	in.RedirectName = strings.TrimSpace(in.RedirectName)
+	switch {
+	case app.OAuth2.RedirectName && in.RedirectName == "":
+		return Client{}, validation.Invalid("redirect_name", "%s sends, as redirect_uri, the name it gave your app's callback URL (eBay: the RuName); give it", app.Name)
+	case app.OAuth2.RedirectName && !catalog.SafeValue.MatchString(in.RedirectName):
+		return Client{}, validation.Invalid("redirect_name", "must be letters, digits, '.', '_', '~' and '-', at most 128")
+	case !app.OAuth2.RedirectName && in.RedirectName != "":
+		return Client{}, validation.Invalid("redirect_name", "%s takes Latchkey's callback URL itself; give no redirect name", app.Name)
+	}
 	ws := actor.WorkspaceID
 	if in.Managed {
 		ws = ""
@@ -174,7 +190,7 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	// is sealed with the id the row ends up with, under its lock, so that
 	// concurrent calls cannot leave a secret bound to another id.
 	out, err := s.store.UpdateOAuthClient(ctx, ws, app.Slug, func(old *store.OAuthClient) (store.OAuthClient, error) {
-		c := store.OAuthClient{ID: ids.New("ocl", now), ClientID: in.ClientID, CreatedAt: now, UpdatedAt: now}
+		c := store.OAuthClient{ID: ids.New("ocl", now), ClientID: in.ClientID, RedirectName: in.RedirectName, CreatedAt: now, UpdatedAt: now}
 		if old != nil {
 			c.ID, c.CreatedAt = old.ID, old.CreatedAt
 		}
@@ -270,12 +286,13 @@ func (s *Service) FlowWith(app *catalog.App, c store.OAuthClient, fields map[str
 		return nil, fmt.Errorf("oauth client %s: %w", c.ID, err)
 	}
 	return &oauth.Flow{
-		App:         app,
-		Client:      oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))},
-		RedirectURI: s.redirectURI,
-		Fields:      fields,
-		HTTP:        s.http,
-		Now:         s.clock.Now,
+		App:          app,
+		Client:       oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))},
+		RedirectURI:  s.redirectURI,
+		RedirectName: c.RedirectName,
+		Fields:       fields,
+		HTTP:         s.http,
+		Now:          s.clock.Now,
 	}, nil
 }
 

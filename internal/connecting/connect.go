@@ -287,7 +287,7 @@ func (s *Service) starterName(ctx context.Context, conn store.Connection) string
 }
 
 // complete exchanges the provider's code and saves the account.
-func (s *Service) complete(ctx context.Context, conn store.Connection, code string) (store.Account, error) {
+func (s *Service) complete(ctx context.Context, conn store.Connection, back returned) (store.Account, error) {
 	app, err := s.apps.App(ctx, conn.WorkspaceID, conn.App)
 	if err != nil {
 		return store.Account{}, err
@@ -307,7 +307,10 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 	g := accounts.Grant{
 		WorkspaceID: conn.WorkspaceID, OwnerID: conn.UserID, AccountID: conn.AccountID, App: app,
 		Nickname: conn.Nickname, Shared: conn.Shared, OAuthClientID: conn.OAuthClientID,
-		Fields: p.Fields, Scopes: conn.Scopes,
+		Fields: p.Fields, Scopes: conn.Scopes, ClientID: flow.Client.ID,
+	}
+	if g.Kept, err = callbackFields(app, back.Query); err != nil {
+		return store.Account{}, err
 	}
 	if conn.ConnectTokenID != "" {
 		// A token used or expired meanwhile fails before the provider is
@@ -319,7 +322,7 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 		g.ExternalUserID, g.Tags, g.ConnectTokenID = t.ExternalUserID, t.Tags, conn.ConnectTokenID
 		g.Claim = func(ctx context.Context) error { return s.tokens.Spend(ctx, conn.WorkspaceID, conn.ConnectTokenID) }
 	}
-	if g.Token, err = flow.Exchange(ctx, code, p.Verifier); err != nil {
+	if g.Token, err = flow.Exchange(ctx, back.Code, p.Verifier); err != nil {
 		return store.Account{}, err
 	}
 	return s.accounts.SaveGrant(ctx, g)

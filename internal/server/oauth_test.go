@@ -146,8 +146,10 @@ func TestOAuthLifecycle(t *testing.T) {
 		if code, body := userinfo(t, f.idp, first); code != 200 || !strings.Contains(body, "alice") {
 			t.Fatalf("the handed-out token does not work: %d %s", code, body)
 		}
-		if _, leaked := creds["refresh_token"]; leaked || len(creds) != 1 {
-			t.Fatalf("credentials hold more than the access token: %v", keys(creds))
+		// The access token and the client id it was issued to (which
+		// some APIs want on each request), never the refresh token.
+		if _, leaked := creds["refresh_token"]; leaked || len(creds) != 2 || creds["oauth_client_id"] != f.idp.ClientID() {
+			t.Fatalf("credentials hold more than the access token and the client id: %v", keys(creds))
 		}
 		if f.idp.Refreshes() != 0 {
 			t.Fatal("a fresh token was refreshed")

@@ -225,7 +225,8 @@ const holdCookie = "latchkey_connect"
 // it; a client asking for JSON gets JSON.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	in := connecting.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
+	in := connecting.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description"),
+		Query: callbackQuery(q)}
 	if s := h.current(r); s != nil {
 		in.SessionHash, in.UserID = s.hash, s.user.ID
 	}
@@ -379,7 +380,8 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) 
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
 		// Always this workspace's own: the managed client is the operator's,
 		// and nobody who signs in on the web is.
-		Secret: secretValue(r.PostFormValue("client_secret")),
+		Secret:       secretValue(r.PostFormValue("client_secret")),
+		RedirectName: r.PostFormValue("redirect_name"),
 	})
 	if err != nil {
 		if e := classify(err); !e.internal() {

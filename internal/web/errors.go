@@ -109,6 +109,10 @@ func classify(err error) webError {
 		return e(http.StatusForbidden, "too-many-attempts", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrMissingCode):
 		return e(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
+	case errors.As(err, new(*connecting.MissingFieldError)):
+		return e(http.StatusBadRequest, "callback-field-missing", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, accounts.ErrMetadata):
+		return e(http.StatusBadGateway, "provider-metadata", "The provider's account details could not be read", "")
 	case errors.As(err, &wait):
 		if wait.NeedCode {
 			return e(http.StatusUnauthorized, "one-time-code-required", "The one-time code is needed to finish", err.Error())

@@ -286,6 +286,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		})
 	}
 	public("GET "+CallbackPath, h.callback)
+	public("POST "+CallbackPath, h.callbackPost)
 	public("GET "+CallbackPath+"/resume/{id}", h.resume)
 	public("POST "+CallbackPath+"/resume/{id}", h.resume)
 	if h.endUsers != nil {
@@ -374,6 +375,9 @@ func cacheStatic(next http.Handler) http.Handler {
 // responses carry the Content-Security-Policy and are not cached.
 func (h *Handler) browser(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
+	// A provider may post its callback (Copper); that handler only turns
+	// the post into the GET callback, which checks the state.
+	cop.AddInsecureBypassPattern("POST " + CallbackPath)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("refused a cross-origin request", "method", r.Method, "path", logPath(r), "origin", r.Header.Get("Origin"))
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
