@@ -97,6 +97,10 @@ func init() {
 			query: url.Values{"jql": {"assignee = currentUser() ORDER BY updated DESC"}, "maxResults": {"10"},
 				"fields": {"summary,status,assignee,priority,issuetype,updated"}},
 			auth: bearer("eyJ0.atl")},
+		{ref: "jira.add_comment", values: atlassian,
+			input:  `{"issue":"DT-7","body":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Done"}]}]}}`,
+			method: "POST", path: "/ex/jira/" + atlassianCloud + "/rest/api/3/issue/DT-7/comment", auth: bearer("eyJ0.atl"),
+			json: `{"body":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Done"}]}]}}`},
 
 		// Confluence Cloud through 3LO: /ex/confluence/<cloudid>/wiki/...
 		{ref: "confluence.search_content", values: atlassian,
