@@ -110,8 +110,8 @@ func (c *cli) appsLintCmd() *cobra.Command {
 				counts[a.Auth]++
 				actions += len(a.Actions)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d apps are valid: %d oauth2, %d keys, %d none; %d actions are valid\n",
-				cat.Len(), counts[catalog.AuthOAuth2], counts[catalog.AuthKeys], counts[catalog.AuthNone], actions)
+			fmt.Fprintf(cmd.OutOrStdout(), "%d apps are valid: %d oauth2, %d oauth1, %d keys, %d basic, %d none; %d actions are valid\n",
+				cat.Len(), counts[catalog.AuthOAuth2], counts[catalog.AuthOAuth1], counts[catalog.AuthKeys], counts[catalog.AuthBasic], counts[catalog.AuthNone], actions)
 			for _, cc := range cat.CategoryCounts() {
 				fmt.Fprintf(cmd.OutOrStdout(), "  %-20s %d\n", cc.Category, cc.Apps)
 			}

@@ -87,6 +87,10 @@ func (s *Service) nextRefresh(app *catalog.App, now, exp time.Time) *time.Time {
 			next = now.Add(life / 2)
 		}
 	}
+	if app.OAuth2 == nil {
+		// OAuth 1.0a tokens do not expire: nothing to renew.
+		return nil
+	}
 	if idle := time.Duration(app.OAuth2.RefreshTokenIdle); idle > 0 {
 		touch := now.Add(idle/2 + jitter(idle/10))
 		if next.IsZero() || touch.Before(next) {

@@ -94,8 +94,13 @@ type Grant struct {
 // keeps its id, and so every workflow link). It audits either.
 func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error) {
 	app, tok := g.App, g.Token
-	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(), Kept: tok.Kept}
-	label := s.identify(ctx, app, creds.Values())
+	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(), Kept: tok.Kept,
+		TokenSecret: tok.TokenSecret.Reveal()}
+	values, err := s.requestValues(ctx, g.WorkspaceID, g.OAuthClientID, app, creds)
+	if err != nil {
+		return store.Account{}, err
+	}
+	label := s.identify(ctx, app, values)
 	scopes := tok.Scopes
 	if scopes == nil {
 		scopes = g.Scopes

@@ -76,7 +76,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	if err != nil {
 		return Account{}, err
 	}
-	if app.Auth != catalog.AuthKeys {
+	if !app.UsesKeys() {
 		return Account{}, invalid("app", "%s connects with %s, not with keys; start a connection instead", app.Name, app.Auth)
 	}
 	nickname := app.Name
@@ -406,6 +406,18 @@ func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (Acco
 		return acc, nil, err
 	}
 	s.audit(ctx, actor, id, ActionCredentialsRead, nil)
+	return acc, values.Public(), nil
+}
+
+// StepCredentials is Credentials for a workflow step, audited the same
+// way, whose values may also sign the step's own requests: they are for
+// Latchkey's requests as they stand, and for code only as Public().
+func (s *Service) StepCredentials(ctx context.Context, actor Actor, id string) (Account, appapi.Values, error) {
+	acc, _, values, err := s.use(ctx, actor, id, identity.ScopeCredentialsRead, "read credentials")
+	if err != nil {
+		return acc, nil, err
+	}
+	s.audit(ctx, actor, id, ActionCredentialsRead, nil)
 	return acc, values, nil
 }
 
@@ -444,7 +456,33 @@ func (s *Service) use(ctx context.Context, actor Actor, id, scope, what string) 
 	if err != nil {
 		return Account{}, nil, nil, err
 	}
-	return viewOf(acc), app, creds.Values(), nil
+	values, err := s.requestValues(ctx, acc.WorkspaceID, acc.OAuthClientID, app, creds)
+	if err != nil {
+		return viewOf(acc), app, nil, fmt.Errorf("account %s: %w", id, err)
+	}
+	return viewOf(acc), app, values, nil
+}
+
+// requestValues are the values a request Latchkey makes with the
+// credentials needs: for an OAuth 1.0a app, the consumer key and the
+// consumer secret that signs it, from the OAuth client the account was
+// made with (so a secret the operator changes takes effect at once).
+// Only Public() of them may reach code.
+func (s *Service) requestValues(ctx context.Context, workspaceID, clientID string, app *catalog.App, creds Credentials) (appapi.Values, error) {
+	v := creds.Values()
+	if app.Auth != catalog.AuthOAuth1 {
+		return v, nil
+	}
+	c, err := s.clients.Consumer(ctx, workspaceID, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("the OAuth client the account was made with is gone: %w", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v[catalog.ConsumerKeyField] = c.ID
+	v[appapi.ConsumerSecretKey] = c.Secret.Reveal()
+	return v, nil
 }
 
 // Events returns the audit log of one account, newest first.
@@ -519,7 +557,7 @@ func (s *Service) replaceKeys(ctx context.Context, actor Actor, id string, in Re
 	if err != nil {
 		return Account{}, err
 	}
-	if app.Auth != catalog.AuthKeys {
+	if !app.UsesKeys() {
 		return Account{}, invalid("app", "%s connects with %s; reconnect it instead", app.Name, app.Auth)
 	}
 	creds, untested, label, err := s.checkKeys(ctx, app, fields, skipTest, false)

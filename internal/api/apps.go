@@ -29,9 +29,9 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	auth := catalog.AuthType(q.Get("auth"))
 	switch auth {
-	case "", catalog.AuthOAuth2, catalog.AuthKeys, catalog.AuthNone:
+	case "", catalog.AuthOAuth2, catalog.AuthOAuth1, catalog.AuthKeys, catalog.AuthBasic, catalog.AuthNone:
 	default:
-		p := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", fmt.Sprintf("auth: %q must be oauth2, keys or none", auth))
+		p := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", fmt.Sprintf("auth: %q must be oauth2, oauth1, keys, basic or none", auth))
 		p.Field = "auth"
 		return p
 	}

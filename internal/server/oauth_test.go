@@ -86,14 +86,22 @@ func (f *oauthFixture) connect(t *testing.T, in client.Connect) client.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return finishConnection(t, f.api, started)
+}
+
+// finishConnection approves a started connection in a browser and returns
+// the account it made (or reconnected).
+func finishConnection(t *testing.T, api *client.Client, started client.Connection) client.Account {
+	t.Helper()
+	ctx := context.Background()
 	if status, page := approve(t, started); status != 200 || !strings.Contains(page, "is connected") {
 		t.Fatalf("callback page %d:\n%s", status, page)
 	}
-	done, err := f.api.GetConnection(ctx, started.ID)
+	done, err := api.GetConnection(ctx, started.ID)
 	if err != nil || done.Status != "completed" || done.AccountID == "" {
 		t.Fatalf("connection after approval: %+v, %v", done, err)
 	}
-	acc, err := f.api.GetAccount(ctx, done.AccountID)
+	acc, err := api.GetAccount(ctx, done.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
