@@ -42,7 +42,7 @@ func (c *cli) appsCmd() *cobra.Command {
 			return nil
 		},
 	}
-	list.Flags().StringVar(&o.Auth, "auth", "", "only apps that authenticate this way: oauth2, keys or none")
+	list.Flags().StringVar(&o.Auth, "auth", "", "only apps that authenticate this way: oauth2, oauth1, keys, basic or none")
 	list.Flags().StringVar(&o.Category, "category", "", "only apps in this category")
 	list.Flags().StringVarP(&o.Query, "query", "q", "", "search name, slug and category")
 
