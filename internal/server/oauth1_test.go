@@ -136,6 +136,52 @@ func TestOAuth1Lifecycle(t *testing.T) {
 	})
 }
 
+// TestOAuth1WorkflowSteps: http and action steps sign their requests
+// with the account; a command step gets the token and its secret, and
+// never the consumer secret.
+func TestOAuth1WorkflowSteps(t *testing.T) {
+	f := startOAuth1(t, servertest.Backends[0])
+	ctx := context.Background()
+	started, err := f.api.Connect(ctx, client.Connect{App: "trello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := finishConnection(t, f.api, started)
+	link := map[string]string{"trello": acc.ID}
+	probe := `input=$(cat); leak=false; has=false
+if echo "$input" | grep -q '` + f.p.ConsumerSecret + `'; then leak=true; fi
+if echo "$input" | grep -q '"oauth_token_secret"'; then has=true; fi
+echo "{\"leak\":$leak,\"has_secret\":$has}"`
+	wf, err := f.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "Trello", Steps: []client.WorkflowStep{
+		{Key: "check", Kind: "command", Apps: []string{"trello"}, Accounts: link, Command: []string{"sh", "-c", probe}},
+		{Key: "me", Kind: "http", Accounts: link, HTTP: &client.HTTPStep{App: "trello", Path: "/members/me?fields=fullName"}},
+		{Key: "card", Kind: "action", Accounts: link, Action: "trello.create_card", Input: json.RawMessage(`{"list_id":"5abbe4b7ddc1b351ef961414","name":"From a step"}`)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := f.p.Signed()
+	run, err := f.api.RunWorkflow(ctx, wf.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != "succeeded" || len(run.Steps) != 3 {
+		t.Fatalf("run %s: %+v", run.Status, run.Steps)
+	}
+	if got := string(run.Steps[0].Result); got != `{"leak":false,"has_secret":true}` {
+		t.Fatalf("the command step saw %s", got)
+	}
+	if me := string(run.Steps[1].Result); !strings.Contains(me, `"status":200`) || !strings.Contains(me, "Alice Example") {
+		t.Fatalf("http step: %s", me)
+	}
+	if card := string(run.Steps[2].Result); !strings.Contains(card, `"status":200`) || !strings.Contains(card, "From a step") {
+		t.Fatalf("action step: %s", card)
+	}
+	if n := f.p.Signed() - signed; n != 2 {
+		t.Fatalf("the provider verified %d signed requests, want 2", n)
+	}
+}
+
 // TestOAuth1Refusals: a callback naming another flow's request token, a
 // replayed callback, a denial, a bad consumer, and another user's or
 // workspace's connection: each stores nothing.
