@@ -376,8 +376,13 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 // grant) and the access token.
 func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
 	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
-	if err != nil || app.Auth != catalog.AuthOAuth2 {
+	if err != nil || !app.UsesOAuth() {
 		return RevokeUnsupported, "only OAuth accounts are revoked"
+	}
+	if app.Auth == catalog.AuthOAuth1 {
+		// RFC 5849 has no revocation; the user revokes the app at the
+		// provider.
+		return RevokeUnsupported, app.Name + " has no revocation endpoint for OAuth 1.0a tokens"
 	}
 	a := acc
 	app, creds, flow, err := s.prepareRefresh(ctx, &a)

@@ -132,6 +132,14 @@ func TestOAuth1Lifecycle(t *testing.T) {
 		if list, _ := f.api.ListAccounts(ctx, client.ListOptions{}); len(list.Data) != 1 {
 			t.Fatalf("%d accounts after a reconnect, want 1", len(list.Data))
 		}
+		// OAuth 1.0a has no revocation: deleting says so, and deletes.
+		del, err := f.api.DeleteAndRevoke(ctx, acc.ID)
+		if err != nil || del.Revocation != "unsupported" || !strings.Contains(del.RevocationDetail, "OAuth 1.0a") {
+			t.Fatalf("delete with revocation: %+v %v", del, err)
+		}
+		if _, err := f.api.GetAccount(ctx, acc.ID); !isNotFound(err) {
+			t.Fatalf("the deleted account: %v", err)
+		}
 		assertNoSecrets(t, f.inst.Logs.String(), f.p.ConsumerSecret, fresh["oauth_token_secret"], creds["oauth_token_secret"], "rs-")
 	})
 }

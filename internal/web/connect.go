@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -370,8 +371,13 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
 	oauth1Apps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth1})
 	for _, a := range append(oauthApps, oauth1Apps...) {
-		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: a.Name, Selected: a.Slug == c.Selected})
+		name := a.Name
+		if a.Auth == catalog.AuthOAuth1 {
+			name += " (OAuth 1.0a)"
+		}
+		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: name, Selected: a.Slug == c.Selected})
 	}
+	slices.SortFunc(c.Apps, func(a, b appOption) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	v := h.view(s, "OAuth clients", "clients", c)
 	v.Error = errMsg
 	if done == "saved" {
