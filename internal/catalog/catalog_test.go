@@ -87,18 +87,7 @@ func TestParseRejects(t *testing.T) {
 		}, `rate_limit.reset_format: "iso" must be unix, unix_ms or seconds`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := catalog.Parse([]byte(tt.edit(goodKeys)))
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkParse(t, tt.edit(goodKeys), tt.wantErr) })
 	}
 }
 
@@ -296,5 +285,21 @@ identity:
 				}
 			})
 		}
+	}
+}
+
+// checkParse parses doc and checks that it fails with an error containing
+// wantErr, or, when wantErr is "", that it parses.
+func checkParse(t *testing.T, doc, wantErr string) {
+	t.Helper()
+	_, err := catalog.Parse([]byte(doc))
+	if wantErr == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("error = %v, want it to contain %q", err, wantErr)
 	}
 }

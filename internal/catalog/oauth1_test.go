@@ -76,16 +76,7 @@ func TestParseOAuth1AndBasic(t *testing.T) {
 			if tt.edit != nil {
 				doc = tt.edit(doc)
 			}
-			_, err := catalog.Parse([]byte(doc))
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-			}
+			checkParse(t, doc, tt.wantErr)
 		})
 	}
 

@@ -31,11 +31,7 @@ func startOAuth1(t *testing.T, b servertest.Backend) *oauth1Fixture {
 	cfg.AppOrigins = map[string]string{"trello": f.p.URL}
 	f.inst = servertest.Start(t, cfg, server.Options{})
 	f.api = f.inst.Client()
-	if _, err := f.api.SetOAuthClient(context.Background(), "trello", client.SetOAuthClient{
-		ClientID: f.p.ConsumerKey, ClientSecret: f.p.ConsumerSecret, Managed: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	setManagedClient(t, f.api, "trello", f.p.ConsumerKey, f.p.ConsumerSecret)
 	return f
 }
 

@@ -45,12 +45,17 @@ func startOAuth(t *testing.T, b servertest.Backend) *oauthFixture {
 	f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
 	f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
 	f.api = f.inst.Client()
-	if _, err := f.api.SetOAuthClient(context.Background(), "testidp", client.SetOAuthClient{
-		ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true,
-	}); err != nil {
+	setManagedClient(t, f.api, "testidp", f.idp.ClientID(), f.idp.ClientSecret())
+	return f
+}
+
+// setManagedClient sets the operator's OAuth client (or OAuth 1.0a
+// consumer) of an app.
+func setManagedClient(t *testing.T, api *client.Client, app, id, secret string) {
+	t.Helper()
+	if _, err := api.SetOAuthClient(context.Background(), app, client.SetOAuthClient{ClientID: id, ClientSecret: secret, Managed: true}); err != nil {
 		t.Fatal(err)
 	}
-	return f
 }
 
 // approve plays the user's browser: it opens the authorize URL, follows
