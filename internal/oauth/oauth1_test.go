@@ -182,3 +182,15 @@ func TestFlow1Failures(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSign1 is the cost of signing one API request (a GET with a
+// query): what every OAuth 1.0a request pays before it is sent.
+func BenchmarkSign1(b *testing.B) {
+	consumer := oauth.Client{ID: "ck-0123456789", Secret: secret.New("cs-0123456789abcdef")}
+	for b.Loop() {
+		req, _ := http.NewRequest("GET", "https://api.trello.com/1/boards/nC8QJJoZ/lists?fields=name,pos&filter=open", nil)
+		if err := oauth.Sign1(req, consumer, "at-0123456789ab", "as-0123456789abcdef"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
