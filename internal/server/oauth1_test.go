@@ -217,8 +217,8 @@ func TestOAuth1Refusals(t *testing.T) {
 		mq.Set("oauth_token", cb2.Query().Get("oauth_token"))
 		mq.Set("oauth_verifier", cb2.Query().Get("oauth_verifier"))
 		mixed.RawQuery = mq.Encode()
-		if status, page, _ := servertest.Approve(nil, mixed.String(), one.OneTimeCode); status == 200 && strings.Contains(page, "is connected") {
-			t.Fatalf("a callback with another flow's token connected: %s", page)
+		if status, page, _ := servertest.Approve(nil, mixed.String(), one.OneTimeCode); status != http.StatusBadRequest || !strings.Contains(page, "for another authorization") {
+			t.Fatalf("a callback with another flow's token: %d\n%s", status, page)
 		}
 		if c, _ := f.api.GetConnection(ctx, one.ID); c.Status != "failed" {
 			t.Fatalf("the first flow after a mixed callback: %+v", c)
