@@ -96,7 +96,7 @@ func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error)
 	app, tok := g.App, g.Token
 	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(), Kept: tok.Kept,
 		TokenSecret: tok.TokenSecret.Reveal()}
-	values, err := s.requestValues(ctx, g.WorkspaceID, g.OAuthClientID, app, creds)
+	values, err := s.requestValues(ctx, store.Account{ID: g.AccountID, WorkspaceID: g.WorkspaceID, OAuthClientID: g.OAuthClientID}, app, creds)
 	if err != nil {
 		return store.Account{}, err
 	}

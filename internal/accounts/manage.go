@@ -452,18 +452,23 @@ func (s *Service) use(ctx context.Context, actor Actor, id, scope, what string) 
 	if err != nil {
 		return Account{}, nil, nil, fmt.Errorf("account %s: %w", id, err)
 	}
-	if app.Auth == catalog.AuthOAuth2 {
+	switch {
+	case app.Auth == catalog.AuthOAuth2:
 		if acc, err = s.fresh(ctx, acc); err != nil {
 			return viewOf(acc), app, nil, err
 		}
+	case app.Auth == catalog.AuthOAuth1 && acc.Status == store.StatusNeedsReconnect:
+		// The provider refused the token: the grant is gone, as an
+		// OAuth 2 account's is after invalid_grant.
+		return viewOf(acc), app, nil, &NeedsReconnectError{AccountID: acc.ID, Reason: acc.StatusError}
 	}
 	creds, err := s.open(acc)
 	if err != nil {
 		return Account{}, nil, nil, err
 	}
-	values, err := s.requestValues(ctx, acc.WorkspaceID, acc.OAuthClientID, app, creds)
+	values, err := s.requestValues(ctx, acc, app, creds)
 	if err != nil {
-		return viewOf(acc), app, nil, fmt.Errorf("account %s: %w", id, err)
+		return viewOf(acc), app, nil, err
 	}
 	return viewOf(acc), app, values, nil
 }
@@ -473,17 +478,23 @@ func (s *Service) use(ctx context.Context, actor Actor, id, scope, what string) 
 // consumer secret that signs it, from the OAuth client the account was
 // made with (so a secret the operator changes takes effect at once).
 // Only Public() of them may reach code.
-func (s *Service) requestValues(ctx context.Context, workspaceID, clientID string, app *catalog.App, creds Credentials) (appapi.Values, error) {
+//
+// An account that holds no OAuth 1.0a token (made while the app connected
+// another way), or whose OAuth client is gone, needs reconnecting.
+func (s *Service) requestValues(ctx context.Context, acc store.Account, app *catalog.App, creds Credentials) (appapi.Values, error) {
 	v := creds.Values()
 	if app.Auth != catalog.AuthOAuth1 {
 		return v, nil
 	}
-	c, err := s.clients.Consumer(ctx, workspaceID, clientID)
+	if creds.TokenSecret == "" {
+		return nil, &NeedsReconnectError{AccountID: acc.ID, Reason: "it holds no OAuth 1.0a token: it was made while " + app.Name + " connected another way"}
+	}
+	c, err := s.clients.Consumer(ctx, acc.WorkspaceID, acc.OAuthClientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("the OAuth client the account was made with is gone: %w", err)
+		return nil, &NeedsReconnectError{AccountID: acc.ID, Reason: "the OAuth client it was made with is gone"}
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("account %s: %w", acc.ID, err)
 	}
 	v[catalog.ConsumerKeyField] = c.ID
 	v[appapi.ConsumerSecretKey] = c.Secret.Reveal()

@@ -323,7 +323,7 @@ func (s *Service) recheck(ctx context.Context, actor Actor, id string) (store.Ac
 		if err != nil {
 			return acc, err
 		}
-		values, err := s.requestValues(ctx, acc.WorkspaceID, acc.OAuthClientID, app, creds)
+		values, err := s.requestValues(ctx, acc, app, creds)
 		if err != nil {
 			return acc, err
 		}

@@ -154,7 +154,14 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	}
 	fields := in.Fields
 	if reconnect.ID != "" && len(fields) == 0 {
-		fields = oldFields
+		// Only what the app still declares: an account made while the
+		// app connected another way (Trello's keys) kept other fields.
+		fields = map[string]string{}
+		for k, v := range oldFields {
+			if _, ok := app.Field(k); ok {
+				fields[k] = v
+			}
+		}
 	}
 	if fields, err = accounts.CheckFields(app, fields); err != nil {
 		return Started{}, err

@@ -113,6 +113,11 @@ func TestOAuth1Lifecycle(t *testing.T) {
 		if err != nil || again.Status != "needs_reconnect" {
 			t.Fatalf("after the provider refused the token: %+v %v", again, err)
 		}
+		// Until reconnected, its credentials are not handed out, as an
+		// OAuth 2 account's are not after invalid_grant.
+		if _, err := f.api.Credentials(ctx, acc.ID); !client.IsProblem(err, "needs-reconnect") {
+			t.Fatalf("reading a refused account: %v", err)
+		}
 		re, err := f.api.Reconnect(ctx, acc.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -183,6 +188,66 @@ echo "{\"leak\":$leak,\"has_secret\":$has}"`
 	}
 	if n := f.p.Signed() - signed; n != 2 {
 		t.Fatalf("the provider verified %d signed requests, want 2", n)
+	}
+}
+
+// oldTrello is Trello's entry as it was before OAuth 1.0a: an API key and
+// a user token.
+const oldTrello = `slug: trello
+name: Trello
+categories: [project-management]
+docs_url: https://developer.atlassian.com/cloud/trello/guides/rest-api/api-introduction/
+auth: keys
+base_url: https://api.trello.com/1
+fields:
+  - name: api_key
+    label: API key
+  - name: token
+    label: Token
+    secret: true
+request_auth:
+  query:
+    key: '{api_key}'
+    token: '{token}'
+`
+
+// TestOAuth1AfterKeys: an account made with Trello's earlier keys entry
+// reads as needs reconnecting once Trello is OAuth 1.0a, and reconnecting
+// makes it an OAuth 1.0a account with the same id.
+func TestOAuth1AfterKeys(t *testing.T) {
+	p := oauth1test.New(t)
+	ctx := context.Background()
+	cfg := servertest.Config(t, "")
+	cfg.AppOrigins = map[string]string{"trello": p.URL}
+	servertest.WriteApp(t, &cfg, "trello", oldTrello)
+	before := servertest.Start(t, cfg, server.Options{})
+	old, err := before.Client().CreateAccount(ctx, client.CreateAccount{App: "trello", Nickname: ptr("boards"),
+		Fields: map[string]string{"api_key": "old-key", "token": "old-token"}, Test: ptr(false), Identify: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before.Stop()
+
+	cfg.CatalogDir = ""
+	inst := servertest.Start(t, cfg, server.Options{})
+	api := inst.Client()
+	setManagedClient(t, api, "trello", p.ConsumerKey, p.ConsumerSecret)
+	_, err = api.Credentials(ctx, old.ID)
+	var pr *client.Problem
+	if !errors.As(err, &pr) || pr.Status != http.StatusConflict || !strings.Contains(err.Error(), "connected another way") {
+		t.Fatalf("reading the old account: %v", err)
+	}
+	started, err := api.Reconnect(ctx, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := finishConnection(t, api, started)
+	creds, err := api.Credentials(ctx, old.ID)
+	if err != nil || acc.ID != old.ID || acc.Nickname != "boards" || !p.IsAccessToken(creds["oauth_token"], creds["oauth_token_secret"]) {
+		t.Fatalf("after reconnecting: %+v %v %v", acc, keys(creds), err)
+	}
+	if _, stale := creds["api_key"]; stale {
+		t.Fatal("the old keys survived the reconnect")
 	}
 }
 
