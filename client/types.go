@@ -71,6 +71,8 @@ type Field struct {
 	Optional bool   `json:"optional,omitempty"`
 	Pattern  string `json:"pattern,omitempty"`
 	Default  string `json:"default,omitempty"`
+	// Multiline values (a key file) want a text area.
+	Multiline bool `json:"multiline,omitempty"`
 }
 
 // App is a catalog entry as lists show it.

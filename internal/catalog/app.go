@@ -26,10 +26,6 @@ const (
 	AuthNone  AuthType = "none"
 )
 
-// UsesKeys reports whether the user connects the app by entering
-// credentials (keys or basic), checked with its test request.
-func (a *App) UsesKeys() bool { return a.Auth == AuthKeys || a.Auth == AuthBasic }
-
 // UsesOAuth reports whether the app connects through a provider's
 // authorization page (OAuth 2 or OAuth 1.0a).
 func (a *App) UsesOAuth() bool { return a.Auth == AuthOAuth2 || a.Auth == AuthOAuth1 }
@@ -57,8 +53,13 @@ type App struct {
 	Fields []Field `yaml:"fields,omitempty" json:"fields,omitempty"`
 	OAuth2 *OAuth2 `yaml:"oauth2,omitempty" json:"oauth2,omitempty"`
 	OAuth1 *OAuth1 `yaml:"oauth1,omitempty" json:"oauth1,omitempty"`
+	// The blocks of the minted modes (see minted.go), one per auth type.
+	ClientCredentials *ClientCredentials `yaml:"client_credentials,omitempty" json:"client_credentials,omitempty"`
+	JWTBearer         *JWTBearer         `yaml:"jwt_bearer,omitempty" json:"jwt_bearer,omitempty"`
+	TwoStep           *TwoStep           `yaml:"two_step,omitempty" json:"two_step,omitempty"`
 	// RequestAuth says how credentials are put on an API request. Keys apps
-	// must set it; OAuth 2 apps default to "Authorization: Bearer <token>".
+	// must set it; OAuth 2 and minted apps default to "Authorization:
+	// Bearer <token>".
 	RequestAuth *RequestAuth `yaml:"request_auth,omitempty" json:"request_auth,omitempty"`
 	// Headers are sent on every API request (Notion-Version, Accept, ...).
 	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
@@ -85,6 +86,9 @@ type Field struct {
 	// Pattern is a regular expression the whole value must match.
 	Pattern string `yaml:"pattern,omitempty" json:"pattern,omitempty"`
 	Default string `yaml:"default,omitempty" json:"default,omitempty"`
+	// Multiline values (a PEM key, a JSON key file) get a text area, as a
+	// one-line input drops their line breaks.
+	Multiline bool `yaml:"multiline,omitempty" json:"multiline,omitempty"`
 }
 
 // OAuth2 describes an app's OAuth 2 authorization code flow and its quirks.

@@ -150,6 +150,18 @@ func (a *App) Clone() *App {
 		o := *a.OAuth1
 		c.OAuth1 = &o
 	}
+	if a.ClientCredentials != nil {
+		m := *a.ClientCredentials
+		c.ClientCredentials = &m
+	}
+	if a.JWTBearer != nil {
+		m := *a.JWTBearer
+		c.JWTBearer = &m
+	}
+	if a.TwoStep != nil {
+		m := *a.TwoStep
+		c.TwoStep = &m
+	}
 	if a.Test != nil {
 		p := *a.Test
 		c.Test = &p
@@ -191,6 +203,19 @@ func (a *App) WithOrigin(origin string) *App {
 		c.OAuth1.RequestTokenURL = re(c.OAuth1.RequestTokenURL)
 		c.OAuth1.AuthorizeURL = re(c.OAuth1.AuthorizeURL)
 		c.OAuth1.AccessTokenURL = re(c.OAuth1.AccessTokenURL)
+	}
+	if m := c.ClientCredentials; m != nil {
+		m.TokenURL = re(m.TokenURL)
+	}
+	if m := c.JWTBearer; m != nil {
+		// The audience names the real token endpoint unless set apart.
+		if m.Audience == "" {
+			m.Audience = m.TokenURL
+		}
+		m.TokenURL = re(m.TokenURL)
+	}
+	if m := c.TwoStep; m != nil {
+		m.TokenURL = re(m.TokenURL)
 	}
 	if c.Test != nil {
 		c.Test.URL = re(c.Test.URL)

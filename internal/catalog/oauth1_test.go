@@ -90,7 +90,7 @@ func TestParseOAuth1AndBasic(t *testing.T) {
 	if b := app.RequestAuth.Basic; b == nil || b.Username != "{username}" || b.Password != "{password}" {
 		t.Fatalf("a basic app's request auth: %+v", app.RequestAuth)
 	}
-	if !app.UsesKeys() || app.UsesOAuth() {
+	if !app.EntersKeys() || app.UsesOAuth() {
 		t.Fatal("a basic app is entered as keys are")
 	}
 	one, _ := catalog.Parse([]byte(goodOAuth1))

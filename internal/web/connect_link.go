@@ -183,7 +183,7 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 	if err != nil {
 		return err
 	}
-	if !app.UsesKeys() && !app.UsesOAuth() {
+	if !app.EntersKeys() && !app.UsesOAuth() {
 		return endusers.ErrAppNotOffered
 	}
 	c.App, c.OAuth, c.Reconnect = app, app.UsesOAuth(), t.AccountID != ""
@@ -229,7 +229,7 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, c *connect
 	}
 	out := make([]linkCard, 0, len(list))
 	for _, a := range list {
-		if !a.UsesKeys() && !a.UsesOAuth() {
+		if !a.EntersKeys() && !a.UsesOAuth() {
 			continue
 		}
 		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, OAuth: a.UsesOAuth(),

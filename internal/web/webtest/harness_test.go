@@ -426,7 +426,9 @@ type options struct {
 	// oauth1 sends Trello to an in-test OAuth 1.0a provider, whose
 	// consumer is Trello's managed client.
 	oauth1 bool
-	clock  clockwork.Clock // nil: the real clock
+	// jwt: the test IdP as a JWT bearer app, testjwt (no OAuth client).
+	jwt   bool
+	clock clockwork.Clock // nil: the real clock
 	// webhookOrigins are receivers' origins Latchkey may deliver to.
 	webhookOrigins []string
 }
@@ -450,6 +452,10 @@ func start(t *testing.T, o options) *harness {
 	if o.oauth1 {
 		h.oauth1 = oauth1test.New(t)
 		cfg.AppOrigins["trello"] = h.oauth1.URL
+	}
+	if o.jwt {
+		h.idp = servertest.NewJWTIdP(t)
+		servertest.UseJWTIdP(t, &cfg, h.idp)
 	}
 	cfg.WebhookOrigins = o.webhookOrigins
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
