@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -370,17 +369,11 @@ func (f *oauth1Fixture) callbackOf(t *testing.T, started client.Connection) *url
 
 func (f *oauth1Fixture) proxy(t *testing.T, accountID, method, path, ctype, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, f.inst.URL+"/v1/proxy/"+accountID+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+f.inst.Token)
+	h := http.Header{}
 	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
+		h.Set("Content-Type", ctype)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := proxyCall(t, f.inst.URL, f.inst.Token, method, "/v1/proxy/"+accountID+path, strings.NewReader(body), h)
 	return resp.StatusCode, string(b)
 }
 
