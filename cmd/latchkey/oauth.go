@@ -305,6 +305,9 @@ func (c *cli) tokenCmd() *cobra.Command {
 				return err
 			}
 			tok, ok := creds["oauth_access_token"]
+			if _, one := creds["oauth_token"]; !ok && one {
+				return errors.New("this is an OAuth 1.0a account, whose requests are signed, not sent with a bearer token; its oauth_token, oauth_token_secret and consumer_key: latchkey credentials " + args[0])
+			}
 			if !ok {
 				return errors.New("this account has no OAuth access token; use: latchkey credentials " + args[0])
 			}

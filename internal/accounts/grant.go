@@ -101,13 +101,17 @@ type Grant struct {
 func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error) {
 	app, tok := g.App, g.Token
 	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(),
-		Kept: mergeKept(tok.Kept, g.Kept), ClientID: g.ClientID}
+		Kept: mergeKept(tok.Kept, g.Kept), ClientID: g.ClientID, TokenSecret: tok.TokenSecret.Reveal()}
 	meta, err := s.metadata(ctx, app, creds.Values(app))
 	if err != nil {
 		return store.Account{}, err
 	}
 	creds.Kept = mergeKept(creds.Kept, meta)
-	label := s.identify(ctx, app, creds.Values(app))
+	values, err := s.requestValues(ctx, store.Account{ID: g.AccountID, WorkspaceID: g.WorkspaceID, OAuthClientID: g.OAuthClientID}, app, creds)
+	if err != nil {
+		return store.Account{}, err
+	}
+	label := s.identify(ctx, app, values)
 	scopes := tok.Scopes
 	if scopes == nil {
 		scopes = g.Scopes

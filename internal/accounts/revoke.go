@@ -13,6 +13,11 @@ import (
 // grant) and the access token.
 func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
 	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
+	if err == nil && app.Auth == catalog.AuthOAuth1 {
+		// RFC 5849 has no revocation; the user revokes the app at the
+		// provider.
+		return RevokeUnsupported, app.Name + " has no revocation endpoint for OAuth 1.0a tokens"
+	}
 	if err != nil || app.Auth != catalog.AuthOAuth2 {
 		return RevokeUnsupported, "only OAuth accounts are revoked"
 	}

@@ -3,6 +3,7 @@ package actions_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
@@ -21,11 +22,15 @@ func discordBot(tok string) func(*http.Request) bool {
 	return func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bot "+tok }
 }
 
-// trelloAuth: Trello takes the key and token as query parameters, and no
-// Authorization header.
+// trelloAuth: Trello's requests are signed with OAuth 1.0a, in the
+// Authorization header, and carry no key or token in the query. (The
+// signature itself is verified end to end in the server's tests.)
 func trelloAuth(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
 	q := r.URL.Query()
-	return q.Get("key") == "trello-key" && q.Get("token") == "trello-tok" && r.Header.Get("Authorization") == ""
+	return strings.HasPrefix(h, "OAuth ") && strings.Contains(h, `oauth_consumer_key="trello-key"`) &&
+		strings.Contains(h, `oauth_token="trello-tok"`) && strings.Contains(h, `oauth_signature_method="HMAC-SHA1"`) &&
+		strings.Contains(h, "oauth_signature=") && !strings.Contains(h, "trello-secret") && !q.Has("key") && !q.Has("token")
 }
 
 func init() {
@@ -34,11 +39,12 @@ func init() {
 	// resources, and the base URL names it.
 	atlassian := appapi.Values{"oauth_access_token": "eyJ0.atl", "cloud_id": atlassianCloud}
 	discord := appapi.Values{"bot_token": "MTA.bot"}
-	trello := appapi.Values{"api_key": "trello-key", "token": "trello-tok"}
+	trello := appapi.Values{"consumer_key": "trello-key", "oauth_token": "trello-tok", "oauth_token_secret": "trello-tok-secret",
+		appapi.ConsumerSecretKey: "trello-secret"}
 	airtable := appapi.Values{"access_token": "pat.air"}
 	salesforce := appapi.Values{"oauth_access_token": "00D.sf", "instance_url": standInOrigin}
 	trelloQuery := func(kv ...string) url.Values {
-		q := url.Values{"key": {"trello-key"}, "token": {"trello-tok"}}
+		q := url.Values{}
 		for i := 0; i < len(kv); i += 2 {
 			q.Set(kv[i], kv[i+1])
 		}

@@ -105,7 +105,28 @@ func (a *App) Validate() error {
 		if a.Test != nil {
 			bad("test", "is for keys apps; OAuth 2 apps are checked by their identity request")
 		}
-	case AuthKeys:
+	case AuthOAuth1:
+		if a.OAuth2 != nil {
+			bad("oauth2", "is only for auth oauth2")
+		}
+		if a.OAuth1 == nil {
+			bad("oauth1", "is required when auth is oauth1")
+		} else {
+			for _, n := range []string{OAuth1TokenField, OAuth1TokenSecretField, ConsumerKeyField} {
+				if names[n] {
+					bad("fields", "%q is the name of an OAuth 1.0a credential", n)
+				}
+				names[n] = true
+			}
+			errs = append(errs, a.OAuth1.validate(names, a.patterned())...)
+		}
+		if a.RequestAuth != nil {
+			bad("request_auth", "an OAuth 1.0a app signs every request; it sets no request_auth")
+		}
+		if a.Test != nil {
+			bad("test", "is for keys apps; OAuth 1.0a apps are checked by their identity request")
+		}
+	case AuthKeys, AuthBasic:
 		if a.OAuth2 != nil {
 			bad("oauth2", "is only for auth oauth2")
 		}
@@ -114,6 +135,14 @@ func (a *App) Validate() error {
 		}
 		if a.RequestAuth == nil {
 			bad("request_auth", "a keys app must say how its credentials are sent")
+		}
+		if a.Auth == AuthBasic {
+			if a.RequestAuth != nil && a.RequestAuth.Basic == nil {
+				bad("request_auth", "a basic app sends its credentials with request_auth.basic")
+			}
+			if a.Test == nil {
+				bad("test", "a basic app needs a test request, to check the pair before it is saved")
+			}
 		}
 	case AuthClientCredentials, AuthJWTBearer, AuthTwoStep:
 		if a.OAuth2 != nil {
@@ -137,7 +166,10 @@ func (a *App) Validate() error {
 			bad("oauth2", "is only for auth oauth2")
 		}
 	default:
-		bad("auth", "%q must be oauth2, keys, none, client_credentials, jwt_bearer or two_step", a.Auth)
+		bad("auth", "%q must be oauth2, oauth1, keys, basic, none, client_credentials, jwt_bearer or two_step", a.Auth)
+	}
+	if a.OAuth1 != nil && a.Auth != AuthOAuth1 {
+		bad("oauth1", "is only for auth oauth1")
 	}
 	if !a.Minted() && (a.ClientCredentials != nil || a.JWTBearer != nil || a.TwoStep != nil) {
 		bad("auth", "the client_credentials, jwt_bearer and two_step blocks go with the auth of that name")
@@ -259,6 +291,45 @@ func (o *OAuth2) validate(names, urlNames map[string]bool) []error {
 	for k, v := range o.TokenHeaders {
 		if err := checkHeader(k, v, names); err != nil {
 			bad("token_headers."+k, "%v", err)
+		}
+	}
+	return errs
+}
+
+func (o *OAuth1) validate(names, urlNames map[string]bool) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("oauth1.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	for _, u := range []struct{ field, v string }{
+		{"request_token_url", o.RequestTokenURL}, {"authorize_url", o.AuthorizeURL}, {"access_token_url", o.AccessTokenURL},
+	} {
+		if u.v == "" {
+			bad(u.field, "is required")
+		} else if err := checkURL(u.v, urlNames); err != nil {
+			bad(u.field, "%v", err)
+		}
+	}
+	switch o.SignatureMethod {
+	case "", "HMAC-SHA1":
+	default:
+		bad("signature_method", "%q: only HMAC-SHA1 is offered", o.SignatureMethod)
+	}
+	for k, v := range o.AuthorizeParams {
+		switch k {
+		case "oauth_token", "oauth_callback":
+			bad("authorize_params."+k, "is set by the flow itself")
+		}
+		// The authorize URL is built before any token exists: only the
+		// user's connection fields may be named.
+		allowed := map[string]bool{}
+		for n := range names {
+			if n != OAuth1TokenField && n != OAuth1TokenSecretField && n != ConsumerKeyField {
+				allowed[n] = true
+			}
+		}
+		if err := checkTemplate(v, allowed); err != nil {
+			bad("authorize_params."+k, "%v", err)
 		}
 	}
 	return errs

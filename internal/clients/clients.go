@@ -162,8 +162,8 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	if err != nil {
 		return Client{}, err
 	}
-	if app.Auth != catalog.AuthOAuth2 {
-		return Client{}, validation.Invalid("app", "%s does not use OAuth 2", app.Name)
+	if !app.UsesOAuth() {
+		return Client{}, validation.Invalid("app", "%s does not use OAuth", app.Name)
 	}
 	in.ClientID = strings.TrimSpace(in.ClientID)
 	if in.ClientID == "" || len(in.ClientID) > 500 || strings.ContainsAny(in.ClientID, "\r\n") {
@@ -294,6 +294,40 @@ func (s *Service) FlowWith(app *catalog.App, c store.OAuthClient, fields map[str
 		HTTP:         s.http,
 		Now:          s.clock.Now,
 	}, nil
+}
+
+// Consumer returns the key and secret of the client of that id (the
+// workspace's or a managed one): an OAuth 1.0a app's consumer, which signs
+// every request its accounts make.
+func (s *Service) Consumer(ctx context.Context, workspaceID, clientID string) (oauth.Client, error) {
+	c, err := s.store.GetOAuthClient(ctx, workspaceID, clientID)
+	if err != nil {
+		return oauth.Client{}, err
+	}
+	sec, err := s.ring.Open(c.Secret, []byte(c.ID))
+	if err != nil {
+		return oauth.Client{}, fmt.Errorf("oauth client %s: %w", c.ID, err)
+	}
+	return oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))}, nil
+}
+
+// Flow1With builds an OAuth 1.0a app's flow with a stored client, its
+// consumer.
+func (s *Service) Flow1With(app *catalog.App, c store.OAuthClient, fields map[string]string) (*oauth.Flow1, error) {
+	sec, err := s.ring.Open(c.Secret, []byte(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("oauth client %s: %w", c.ID, err)
+	}
+	return &oauth.Flow1{App: app, Consumer: oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))}, Fields: fields, HTTP: s.http}, nil
+}
+
+// Flow1 builds an OAuth 1.0a app's flow with the client of that id.
+func (s *Service) Flow1(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow1, error) {
+	c, err := s.store.GetOAuthClient(ctx, workspaceID, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return s.Flow1With(app, c, fields)
 }
 
 // errSealed: the row is sealed by the primary key already.

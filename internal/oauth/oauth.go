@@ -50,6 +50,9 @@ type Flow struct {
 type Token struct {
 	AccessToken  secret.String
 	RefreshToken secret.String
+	// TokenSecret is an OAuth 1.0a token's secret (AccessToken is its
+	// oauth_token); empty for OAuth 2.
+	TokenSecret secret.String
 	// Expiry is zero when the token does not expire.
 	Expiry time.Time
 	// Scopes granted, when the provider says; nil when it does not.

@@ -103,6 +103,8 @@ func classify(err error) webError {
 		return e(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherBrowser):
 		return e(http.StatusBadRequest, "other-browser", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, connecting.ErrOtherFlow):
+		return e(http.StatusBadRequest, "other-flow", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherUser):
 		return e(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrTooManyAttempts):

@@ -162,10 +162,19 @@ func (h *Handler) allowFormsTo(w http.ResponseWriter, apps ...*catalog.App) {
 // becomes a wildcard (*.myshopify.com); one with a placeholder elsewhere
 // (accounts.{dc}) cannot be narrowed, and is any https origin.
 func authorizeSources(app *catalog.App) []string {
-	if app == nil || app.Auth != catalog.AuthOAuth2 || app.OAuth2 == nil {
+	if app == nil {
 		return nil
 	}
-	scheme, rest, ok := strings.Cut(app.OAuth2.AuthorizeURL, "://")
+	var authorizeURL string
+	switch {
+	case app.Auth == catalog.AuthOAuth2 && app.OAuth2 != nil:
+		authorizeURL = app.OAuth2.AuthorizeURL
+	case app.Auth == catalog.AuthOAuth1 && app.OAuth1 != nil:
+		authorizeURL = app.OAuth1.AuthorizeURL
+	default:
+		return nil
+	}
+	scheme, rest, ok := strings.Cut(authorizeURL, "://")
 	if !ok || (scheme != "https" && scheme != "http") {
 		return nil
 	}
