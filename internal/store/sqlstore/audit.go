@@ -12,7 +12,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-// AppendAudit stores e; ErrConflict when its id exists.
+// AppendAudit stores e; ErrConflict when its id exists in its workspace.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 	return s.AppendAudits(ctx, []store.AuditEvent{e})
 }
@@ -125,6 +125,12 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	}
 	if !f.Until.IsZero() {
 		where = append(where, "created_at < "+arg(micros(f.Until)))
+	}
+	if f.FromID != "" {
+		where = append(where, "id >= "+arg(f.FromID))
+	}
+	if f.ToID != "" {
+		where = append(where, "id < "+arg(f.ToID))
 	}
 	if f.Before != "" {
 		where = append(where, "id < "+arg(f.Before))
