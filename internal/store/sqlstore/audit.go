@@ -20,17 +20,25 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 
 // AppendAudits stores events in one transaction: all or none.
 func (s *Store) AppendAudits(ctx context.Context, events []store.AuditEvent) error {
+	if s.d.CopyRows != nil {
+		rows := make([][]any, len(events))
+		for i, e := range events {
+			var err error
+			if rows[i], err = auditArgs(make([]any, 0, 7), e); err != nil {
+				return err
+			}
+		}
+		if err := s.d.CopyRows(ctx, s.db, "audit_events", auditColumns, rows); err != nil {
+			return s.conflict(err, "append %d audit events", len(events))
+		}
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("append audit: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if s.d.MultiRowInsert {
-		err = appendAuditsMultiRow(ctx, tx, events)
-	} else {
-		err = appendAuditsPrepared(ctx, tx, events)
-	}
-	if err != nil {
+	if err := appendAuditsPrepared(ctx, tx, events); err != nil {
 		return s.conflict(err, "append %d audit events", len(events))
 	}
 	if err := tx.Commit(); err != nil {
@@ -39,9 +47,12 @@ func (s *Store) AppendAudits(ctx context.Context, events []store.AuditEvent) err
 	return nil
 }
 
-const insertAudit = `INSERT INTO audit_events (id, workspace_id, actor_id, account_id, action, detail, created_at) VALUES `
+// auditColumns are the columns auditArgs gives values for, in order.
+var auditColumns = []string{"id", "workspace_id", "actor_id", "account_id", "action", "detail", "created_at"}
 
-// auditArgs appends e's values in insertAudit's column order.
+var insertAudit = `INSERT INTO audit_events (` + strings.Join(auditColumns, ", ") + `) VALUES `
+
+// auditArgs appends e's values in auditColumns' order.
 func auditArgs(args []any, e store.AuditEvent) ([]any, error) {
 	detail, err := detailJSON(e.Detail)
 	if err != nil {
@@ -58,8 +69,8 @@ const preparedRows = 50
 
 // appendAuditsPrepared inserts the events with a prepared statement of
 // preparedRows rows, and the rest one row at a time: an in-process
-// database (SQLite) runs that fastest, and it is the cost of every audited
-// read. Its parameters are anonymous (?): the driver looks each $N up by
+// database (SQLite) runs that fastest (a multi-row INSERT of a whole batch
+// cost it several times more), and it is the cost of every audited read. Its parameters are anonymous (?): the driver looks each $N up by
 // name on every bind, which cost about a sixth of the insert.
 func appendAuditsPrepared(ctx context.Context, tx *sql.Tx, events []store.AuditEvent) error {
 	args := make([]any, 0, 7*preparedRows)
@@ -82,41 +93,6 @@ func appendAuditsPrepared(ctx context.Context, tx *sql.Tx, events []store.AuditE
 			if _, err := prepared.ExecContext(ctx, args...); err != nil {
 				return err
 			}
-		}
-	}
-	return nil
-}
-
-// appendAuditsMultiRow inserts up to 500 rows a statement, for a database
-// over the network, where each statement is a round trip.
-func appendAuditsMultiRow(ctx context.Context, tx *sql.Tx, events []store.AuditEvent) error {
-	const perStatement = 500 // 3,500 parameters, well under the limit
-	for len(events) > 0 {
-		chunk := events[:min(perStatement, len(events))]
-		events = events[len(chunk):]
-		var b strings.Builder
-		b.WriteString(insertAudit)
-		args := make([]any, 0, 7*len(chunk))
-		for i, e := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			b.WriteString("($")
-			for j := 1; j <= 7; j++ {
-				if j > 1 {
-					b.WriteString(", $")
-				}
-				b.WriteString(strconv.Itoa(n + j))
-			}
-			b.WriteString(")")
-			var err error
-			if args, err = auditArgs(args, e); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return err
 		}
 	}
 	return nil
