@@ -203,8 +203,7 @@ type Accounts interface {
 // changes or deletes an event, and nothing else in the store does either
 // (deleting an account or a user keeps its events).
 type Audit interface {
-	// AppendAudit fails with ErrConflict when the id exists in the
-	// event's workspace.
+	// AppendAudit fails with ErrConflict when the id exists.
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// AppendAudits stores several events in one transaction: all or none.
 	AppendAudits(ctx context.Context, events []AuditEvent) error

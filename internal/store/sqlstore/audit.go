@@ -13,7 +13,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-// AppendAudit stores e; ErrConflict when its id exists in its workspace.
+// AppendAudit stores e; ErrConflict when its id exists.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 	return s.AppendAudits(ctx, []store.AuditEvent{e})
 }
