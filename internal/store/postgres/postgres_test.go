@@ -97,9 +97,3 @@ func TestWebhookLeaseAcrossStores(t *testing.T) {
 	a, b := open(), open()
 	storetest.WebhookLeaseShared(t, a, b, a, b)
 }
-
-// BenchmarkAppendAudits: cpu-ns/op is this process's share only; the
-// database server's own work runs in its processes.
-func BenchmarkAppendAudits(b *testing.B) {
-	storetest.BenchmarkAppendAudits(b, pgtest.Open(b))
-}

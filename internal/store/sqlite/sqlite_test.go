@@ -80,12 +80,3 @@ func TestOpenRejectsQuestionMark(t *testing.T) {
 		t.Error("Open accepted a path with '?'")
 	}
 }
-
-func BenchmarkAppendAudits(b *testing.B) {
-	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "latchkey.db"))
-	if err != nil {
-		b.Fatalf("Open: %v", err)
-	}
-	defer s.Close()
-	storetest.BenchmarkAppendAudits(b, s)
-}
