@@ -15,7 +15,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store/sqlstore"
 )
 
-// Migration 00023 rebuilds the audit table: the events of an existing
+// Migration 00027 rebuilds the audit table: the events of an existing
 // log come through whole, in order, and an id still cannot repeat.
 func TestAuditTableUpgrade(t *testing.T) {
 	ctx := t.Context()
