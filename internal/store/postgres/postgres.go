@@ -36,6 +36,11 @@ var Dialect = sqlstore.Dialect{
 	// Parse and bind in one round trip, planned with the values.
 	PlanWithValues:    pgx.QueryExecModeExec,
 	IsUniqueViolation: isUniqueViolation,
+	// A restart or a lost connection is ridden through: see Transient.
+	Transient: Transient,
+	Unsent:    Unsent,
+	TxID:      `SELECT txid_current_if_assigned()`,
+	TxStatus:  `SELECT txid_status($1)`,
 }
 
 // DefaultConns is how many connections a store keeps open at most when

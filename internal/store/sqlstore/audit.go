@@ -19,23 +19,18 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 
 // AppendAudits stores events in one transaction: all or none.
 func (s *Store) AppendAudits(ctx context.Context, events []store.AuditEvent) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("append audit: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if s.d.MultiRowInsert {
-		err = appendAuditsMultiRow(ctx, tx, events)
-	} else {
-		err = appendAuditsPrepared(ctx, tx, events)
-	}
-	if err != nil {
-		return s.conflict(err, "append %d audit events", len(events))
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("append audit: commit: %w", err)
-	}
-	return nil
+	return s.inTx(ctx, "append audit", func(tx *sql.Tx) error {
+		var err error
+		if s.d.MultiRowInsert {
+			err = appendAuditsMultiRow(ctx, tx, events)
+		} else {
+			err = appendAuditsPrepared(ctx, tx, events)
+		}
+		if err != nil {
+			return s.conflict(err, "append %d audit events", len(events))
+		}
+		return nil
+	})
 }
 
 const insertAudit = `INSERT INTO audit_events (id, workspace_id, actor_id, account_id, action, detail, created_at) VALUES `
@@ -140,7 +135,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		FROM audit_events WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY id ` + order + ` LIMIT ` + arg(limit(f.Limit))
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit of %s: %w", f.WorkspaceID, err)
 	}
