@@ -17,7 +17,8 @@ import (
 // "Authorization: Bearer <-key>" it answers GET /v1/me with a profile to
 // label an account by, and every other GET with a JSON body of -size
 // bytes; 401 to any other. POST /oauth/token answers refresh grants (see
-// tokens) and GET /stats what that endpoint saw.
+// tokens) and GET /stats what that endpoint saw. POST /hooks takes webhook
+// deliveries and GET /hooks/stats counts them (see hooks).
 func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("latchkey-load standin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -52,6 +53,9 @@ func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mux := http.NewServeMux()
 	mux.Handle("POST /oauth/token", tok)
 	mux.HandleFunc("GET /stats", tok.serveStats)
+	hk := newHooks()
+	mux.Handle("POST /hooks", hk)
+	mux.HandleFunc("GET /hooks/stats", hk.serveStats)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != want {
 			w.WriteHeader(http.StatusUnauthorized)
