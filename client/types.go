@@ -71,16 +71,21 @@ type Field struct {
 	Optional bool   `json:"optional,omitempty"`
 	Pattern  string `json:"pattern,omitempty"`
 	Default  string `json:"default,omitempty"`
+	// Multiline values (a key file) want a text area.
+	Multiline bool `json:"multiline,omitempty"`
 }
 
 // App is a catalog entry as lists show it.
 type App struct {
-	Slug          string   `json:"slug"`
-	Name          string   `json:"name"`
-	Description   string   `json:"description,omitempty"`
-	Categories    []string `json:"categories"`
-	Auth          string   `json:"auth"`
-	DocsURL       string   `json:"docs_url"`
+	Slug        string   `json:"slug"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Categories  []string `json:"categories"`
+	Auth        string   `json:"auth"`
+	DocsURL     string   `json:"docs_url"`
+	// LogoURL is the app's logo (SVG), relative to the server's root;
+	// absent for an app without one.
+	LogoURL       string   `json:"logo_url,omitempty"`
 	Fields        []Field  `json:"fields,omitempty"`
 	DefaultScopes []string `json:"default_scopes,omitempty"`
 }
@@ -93,9 +98,11 @@ type Category struct {
 
 // Account is a connected account; the API never shows its credentials.
 type Account struct {
-	ID            string `json:"id"`
-	App           string `json:"app"`
-	AppName       string `json:"app_name"`
+	ID      string `json:"id"`
+	App     string `json:"app"`
+	AppName string `json:"app_name"`
+	// AppLogoURL is the app's logo, relative to the server's root.
+	AppLogoURL    string `json:"app_logo_url,omitempty"`
 	Nickname      string `json:"nickname"`
 	IdentityLabel string `json:"identity_label"`
 	OwnerID       string `json:"owner_id"`

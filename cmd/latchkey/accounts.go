@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -72,6 +73,7 @@ func (c *cli) accountsCreateCmd() *cobra.Command {
 	var (
 		nickname   string
 		fields     []string
+		files      []string
 		noTest     bool
 		noIdentify bool
 		shared     bool
@@ -80,17 +82,15 @@ func (c *cli) accountsCreateCmd() *cobra.Command {
 		Use:   "create APP --field NAME=VALUE ...",
 		Short: "Connect a key-based account; the app's test request runs first",
 		Example: `  latchkey accounts create sendgrid --nickname marketing --field api_key=SG.xxxx
-  latchkey accounts create twilio --field account_sid=AC... --field auth_token=...`,
+  latchkey accounts create twilio --field account_sid=AC... --field auth_token=...
+  latchkey accounts create google_sheets_service_account --field-file service_account_json=key.json --field sub=ada@acme.com`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in := client.CreateAccount{App: args[0], Fields: map[string]string{}, Shared: shared}
-			for _, f := range fields {
-				name, value, ok := strings.Cut(f, "=")
-				if !ok || name == "" {
-					return fmt.Errorf("--field %q: write it as NAME=VALUE", name)
-				}
-				in.Fields[name] = value
+			values, err := fieldValues(fields, files)
+			if err != nil {
+				return err
 			}
+			in := client.CreateAccount{App: args[0], Fields: values, Shared: shared}
 			if cmd.Flags().Changed("nickname") {
 				in.Nickname = &nickname
 			}
@@ -115,10 +115,38 @@ func (c *cli) accountsCreateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&nickname, "nickname", "", "a name that tells this account apart (default: the app's name)")
 	cmd.Flags().StringArrayVar(&fields, "field", nil, "a credential or connection field, NAME=VALUE (repeat for each field)")
+	cmd.Flags().StringArrayVar(&files, "field-file", nil, "a field read from a file, NAME=PATH (a private key, a service-account JSON)")
 	cmd.Flags().BoolVar(&noTest, "no-test", false, "save without running the app's test request (the account is marked untested; the identity request still runs)")
 	cmd.Flags().BoolVar(&noIdentify, "no-identify", false, "save without running the app's identity request (the account has no identity label)")
 	cmd.Flags().BoolVar(&shared, "shared", false, "let everyone in the workspace see and use the account")
 	return cmd
+}
+
+// fieldValues reads --field NAME=VALUE and --field-file NAME=PATH flags.
+func fieldValues(fields, files []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range fields {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--field %q: write it as NAME=VALUE", name)
+		}
+		out[name] = value
+	}
+	for _, f := range files {
+		name, path, ok := strings.Cut(f, "=")
+		if !ok || name == "" || path == "" {
+			return nil, fmt.Errorf("--field-file %q: write it as NAME=PATH", name)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("--field-file %s: the field is given twice", name)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--field-file %s: %w", name, err)
+		}
+		out[name] = string(b)
+	}
+	return out, nil
 }
 
 func (c *cli) accountsShowCmd() *cobra.Command {

@@ -57,6 +57,13 @@ func TestQuickStart(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"slug": "sendgrid"`) {
 		t.Fatalf("apps show: %v\n%s", err, out)
 	}
+	if strings.Contains(out, "logo_url") {
+		t.Errorf("apps show sendgrid names a logo, but simple-icons has none:\n%s", out)
+	}
+	out, err = run(t, env, "apps", "show", "github")
+	if err != nil || !strings.Contains(out, `"logo_url": "/logos/github.svg"`) {
+		t.Fatalf("apps show github: %v\n%s", err, out)
+	}
 
 	out, err = run(t, env, "accounts", "create", "sendgrid", "--nickname", "marketing", "--field", "api_key="+sendgridKey)
 	if err != nil {

@@ -176,6 +176,7 @@ func (c *cli) accountsReconnectCmd() *cobra.Command {
 	var (
 		opts   connectOptions
 		fields []string
+		files  []string
 		noTest bool
 	)
 	cmd := &cobra.Command{
@@ -187,15 +188,12 @@ func (c *cli) accountsReconnectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(fields) > 0 {
-				in := client.ReplaceKeys{Fields: map[string]string{}}
-				for _, f := range fields {
-					k, v, ok := strings.Cut(f, "=")
-					if !ok || k == "" {
-						return fmt.Errorf("--field %q: write it as NAME=VALUE", k)
-					}
-					in.Fields[k] = v
+			if len(fields)+len(files) > 0 {
+				values, err := fieldValues(fields, files)
+				if err != nil {
+					return err
 				}
+				in := client.ReplaceKeys{Fields: values}
 				if noTest {
 					in.Test = new(bool)
 				}
@@ -214,6 +212,7 @@ func (c *cli) accountsReconnectCmd() *cobra.Command {
 	}
 	opts.flags(cmd)
 	cmd.Flags().StringArrayVar(&fields, "field", nil, "a key-based account's new credential, NAME=VALUE (repeat for each field)")
+	cmd.Flags().StringArrayVar(&files, "field-file", nil, "a credential read from a file, NAME=PATH (a private key, a service-account JSON)")
 	cmd.Flags().BoolVar(&noTest, "no-test", false, "save the new keys without running the app's test request")
 	return cmd
 }

@@ -58,6 +58,13 @@ func (s *Service) recordFailure(a *store.Account, app *catalog.App, now time.Tim
 	return nil
 }
 
+func refreshTokenIdle(app *catalog.App) time.Duration {
+	if app.OAuth2 == nil {
+		return 0
+	}
+	return time.Duration(app.OAuth2.RefreshTokenIdle)
+}
+
 func backoff(failures int) time.Duration {
 	d := backoffBase
 	for i := 1; i < failures && d < backoffMax; i++ {
@@ -87,7 +94,8 @@ func (s *Service) nextRefresh(app *catalog.App, now, exp time.Time) *time.Time {
 			next = now.Add(life / 2)
 		}
 	}
-	if idle := time.Duration(app.OAuth2.RefreshTokenIdle); idle > 0 {
+	// A minted account has no refresh token to keep alive.
+	if idle := refreshTokenIdle(app); idle > 0 {
 		touch := now.Add(idle/2 + jitter(idle/10))
 		if next.IsZero() || touch.Before(next) {
 			next = touch

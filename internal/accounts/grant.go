@@ -95,7 +95,7 @@ type Grant struct {
 func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error) {
 	app, tok := g.App, g.Token
 	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(), Kept: tok.Kept}
-	label := s.identify(ctx, app, creds.Values())
+	label := s.identify(ctx, app, creds.Values(app))
 	scopes := tok.Scopes
 	if scopes == nil {
 		scopes = g.Scopes

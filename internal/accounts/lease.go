@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/oauth"
-	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -56,14 +55,14 @@ func (s *Service) release(acc store.Account, holder string) {
 // UpdateAccount that also releases the lease.
 func (s *Service) refreshLeased(ctx context.Context, acc store.Account, holder string) (store.Account, error) {
 	now := s.clock.Now().UTC()
-	app, creds, flow, err := s.prepareRefresh(ctx, &acc)
+	app, creds, renew, err := s.prepareRenewal(ctx, &acc)
 	var tok *oauth.Token
 	if err != nil {
 		err = &oauth.Error{Kind: oauth.Permanent, Description: err.Error()}
 	} else {
 		pctx, cancel := context.WithTimeout(ctx, s.providerBudget())
 		start := time.Now()
-		tok, err = flow.Refresh(pctx, secret.New(creds.RefreshToken))
+		tok, err = renew(pctx)
 		s.metrics.latency.Observe(time.Since(start).Seconds())
 		cancel()
 	}
@@ -73,7 +72,7 @@ func (s *Service) refreshLeased(ctx context.Context, acc store.Account, holder s
 
 	var events []store.AuditEvent
 	updated, werr := s.writeOutcome(ctx, acc, func(a *store.Account) error {
-		if !s.sameGrant(*a, acc, creds.RefreshToken) {
+		if !s.sameGrant(*a, acc, creds) {
 			return errSuperseded
 		}
 		if a.RefreshLeaseHolder == holder {

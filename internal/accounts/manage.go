@@ -76,7 +76,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	if err != nil {
 		return Account{}, err
 	}
-	if app.Auth != catalog.AuthKeys {
+	if !app.EntersKeys() {
 		return Account{}, invalid("app", "%s connects with %s, not with keys; start a connection instead", app.Name, app.Auth)
 	}
 	nickname := app.Name
@@ -85,10 +85,11 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 			return Account{}, err
 		}
 	}
-	creds, untested, label, err := s.checkKeys(ctx, app, in.Fields, in.SkipTest, in.SkipIdentify)
+	checked, err := s.checkKeys(ctx, app, in.Fields, in.SkipTest, in.SkipIdentify)
 	if err != nil {
 		return Account{}, err
 	}
+	creds, untested, label := checked.creds, checked.untested, checked.label
 
 	now := s.clock.Now().UTC()
 	acc := store.Account{
@@ -110,6 +111,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Acco
 	if acc.Credentials, err = s.seal(acc.ID, creds); err != nil {
 		return Account{}, err
 	}
+	s.scheduleMinted(&acc, app, now, checked.tok)
 	acc.Outbox = []store.WebhookEvent{connectedEvent(acc, now, in.ConnectTokenID)}
 	if in.Claim != nil {
 		if err := in.Claim(ctx); err != nil {
@@ -136,36 +138,6 @@ func connectedEvent(acc store.Account, now time.Time, connectTokenID string) sto
 		return webhooks.TokenAccountEvent(webhooks.AccountConnected, acc, now, connectTokenID)
 	}
 	return webhooks.AccountEvent(webhooks.AccountConnected, acc, now, nil)
-}
-
-// checkKeys checks entered keys against the app's fields and, unless
-// skipped, its test request, and labels them with its identity request
-// unless that is skipped.
-func (s *Service) checkKeys(ctx context.Context, app *catalog.App, fields map[string]string, skipTest, skipIdentify bool) (creds Credentials, untested bool, label string, err error) {
-	if fields, err = CheckFields(app, fields); err != nil {
-		return Credentials{}, false, "", err
-	}
-	creds = Credentials{Fields: fields}
-	untested = skipTest || app.Test == nil
-	if !untested {
-		if _, err := appapi.Probe(ctx, s.client, app, app.Test, creds.Values()); err != nil {
-			return Credentials{}, false, "", &TestFailedError{Err: err}
-		}
-	}
-	if skipIdentify {
-		return creds, untested, "", nil
-	}
-	return creds, untested, s.identify(ctx, app, creds.Values()), nil
-}
-
-// identify labels an account; a failed identity request leaves the label
-// empty rather than failing the connection.
-func (s *Service) identify(ctx context.Context, app *catalog.App, v appapi.Values) string {
-	label, err := appapi.Identify(ctx, s.client, app, v)
-	if err != nil {
-		s.log.WarnContext(ctx, "identity request failed", "app", app.Slug, "err", err)
-	}
-	return label
 }
 
 // Get returns an account the actor may see.
@@ -435,7 +407,7 @@ func (s *Service) use(ctx context.Context, actor Actor, id, scope, what string) 
 	if err != nil {
 		return Account{}, nil, nil, fmt.Errorf("account %s: %w", id, err)
 	}
-	if app.Auth == catalog.AuthOAuth2 {
+	if app.HasAccessToken() {
 		if acc, err = s.fresh(ctx, acc); err != nil {
 			return viewOf(acc), app, nil, err
 		}
@@ -444,7 +416,7 @@ func (s *Service) use(ctx context.Context, actor Actor, id, scope, what string) 
 	if err != nil {
 		return Account{}, nil, nil, err
 	}
-	return viewOf(acc), app, creds.Values(), nil
+	return viewOf(acc), app, creds.Values(app), nil
 }
 
 // Events returns the audit log of one account, newest first.
@@ -519,13 +491,14 @@ func (s *Service) replaceKeys(ctx context.Context, actor Actor, id string, in Re
 	if err != nil {
 		return Account{}, err
 	}
-	if app.Auth != catalog.AuthKeys {
+	if !app.EntersKeys() {
 		return Account{}, invalid("app", "%s connects with %s; reconnect it instead", app.Name, app.Auth)
 	}
-	creds, untested, label, err := s.checkKeys(ctx, app, fields, skipTest, false)
+	checked, err := s.checkKeys(ctx, app, fields, skipTest, false)
 	if err != nil {
 		return Account{}, err
 	}
+	creds, untested, label := checked.creds, checked.untested, checked.label
 	sealed, err := s.seal(acc.ID, creds)
 	if err != nil {
 		return Account{}, err
@@ -540,6 +513,7 @@ func (s *Service) replaceKeys(ctx context.Context, actor Actor, id string, in Re
 		a.Credentials, a.Untested, a.IdentityLabel = sealed, untested, label
 		a.Status, a.StatusError = store.StatusHealthy, ""
 		a.UpdatedAt = now
+		s.scheduleMinted(a, app, now, checked.tok)
 		if in.ConnectTokenID != "" {
 			a.Outbox = []store.WebhookEvent{webhooks.TokenAccountEvent(webhooks.AccountReconnected, *a, now, in.ConnectTokenID)}
 		}

@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -161,12 +163,14 @@ func (s *Service) refreshAccount(ctx context.Context, acc store.Account, force b
 // token the refresh spent (read holds it as read then): the compare in the
 // compare-and-swap. The sealed bytes match unless someone wrote; a key
 // rotation re-seals the same tokens, so compare those when they differ.
-func (s *Service) sameGrant(a, read store.Account, spent string) bool {
+func (s *Service) sameGrant(a, read store.Account, spent Credentials) bool {
 	if bytes.Equal(a.Credentials, read.Credentials) {
 		return true
 	}
+	// A minted account's grant is its entered secret: new keys given
+	// meanwhile win over a token minted from the old ones.
 	cur, err := s.open(a)
-	return err == nil && cur.RefreshToken == spent
+	return err == nil && cur.RefreshToken == spent.RefreshToken && maps.Equal(cur.Fields, spent.Fields)
 }
 
 // applyToken records a refresh's new tokens on the account.
@@ -261,6 +265,37 @@ func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return s.store.NextRefreshAt(ctx)
 }
 
+// renewal is how one account gets a new access token: an OAuth 2 refresh,
+// or a mint from the secret a minted app's account keeps.
+type renewal func(ctx context.Context) (*oauth.Token, error)
+
+// prepareRenewal reads what renewing the account needs.
+func (s *Service) prepareRenewal(ctx context.Context, a *store.Account) (*catalog.App, Credentials, renewal, error) {
+	app, err := s.apps.App(ctx, a.WorkspaceID, a.App)
+	if err != nil {
+		return nil, Credentials{}, nil, err
+	}
+	if !app.Minted() {
+		app, creds, flow, err := s.prepareRefresh(ctx, a)
+		if err != nil {
+			return app, creds, nil, err
+		}
+		return app, creds, func(ctx context.Context) (*oauth.Token, error) {
+			return flow.Refresh(ctx, secret.New(creds.RefreshToken))
+		}, nil
+	}
+	creds, err := s.open(*a)
+	if err != nil {
+		return app, Credentials{}, nil, err
+	}
+	return app, creds, s.minter(app, creds.Fields).Mint, nil
+}
+
+// minter mints tokens for an account of a minted app.
+func (s *Service) minter(app *catalog.App, fields map[string]string) *oauth.Minter {
+	return &oauth.Minter{App: app, Fields: fields, HTTP: s.client, Now: s.clock.Now}
+}
+
 func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalog.App, Credentials, *oauth.Flow, error) {
 	app, err := s.apps.App(ctx, a.WorkspaceID, a.App)
 	if err != nil {
@@ -303,7 +338,7 @@ func (s *Service) recheck(ctx context.Context, actor Actor, id string) (store.Ac
 	}
 	var events []store.AuditEvent
 	switch app.Auth {
-	case catalog.AuthOAuth2:
+	case catalog.AuthOAuth2, catalog.AuthClientCredentials, catalog.AuthJWTBearer, catalog.AuthTwoStep:
 		if acc.Status == store.StatusNeedsReconnect {
 			return acc, nil
 		}
@@ -316,7 +351,7 @@ func (s *Service) recheck(ctx context.Context, actor Actor, id string) (store.Ac
 		if err != nil {
 			return acc, err
 		}
-		_, perr := appapi.Probe(ctx, s.client, app, app.Test, creds.Values())
+		_, perr := appapi.Probe(ctx, s.client, app, app.Test, creds.Values(app))
 		var se *appapi.StatusError
 		if !errors.As(perr, &se) || (se.Status != 401 && se.Status != 403) {
 			return acc, nil

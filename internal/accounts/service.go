@@ -216,11 +216,14 @@ type Credentials struct {
 }
 
 // Values are the credentials as templates and code see them:
-// auths.<app>.<name>. The refresh token is never among them.
-func (c Credentials) Values() appapi.Values {
+// auths.<app>.<name>. The refresh token is never among them, nor the
+// secret a minted app's tokens are minted from.
+func (c Credentials) Values(app *catalog.App) appapi.Values {
 	v := appapi.Values{}
 	for k, x := range c.Fields {
-		v[k] = x
+		if !app.Withheld(k) {
+			v[k] = x
+		}
 	}
 	for k, x := range c.Kept {
 		v[k] = x

@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/logos"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
 
@@ -34,7 +35,7 @@ func viewNamed(a accounts.Account, appName string) client.Account {
 	}
 	return client.Account{
 		ExternalUserID: a.ExternalUserID, Tags: tags, Metadata: a.Metadata,
-		ID: a.ID, App: a.App, AppName: appName, Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
+		ID: a.ID, App: a.App, AppName: appName, AppLogoURL: logos.URL(a.App), Nickname: a.Nickname, IdentityLabel: a.IdentityLabel,
 		OwnerID: a.OwnerID, Shared: a.Shared, SharedWith: sharedWith, Status: string(a.Status), StatusError: a.StatusError, Untested: a.Untested,
 		Scopes: scopes, ExpiresAt: timestamp(a.ExpiresAt), LastRefreshedAt: timestamp(a.LastRefreshedAt),
 		NextRefreshAt: timestamp(a.NextRefreshAt), CreatedAt: *timestamp(&a.CreatedAt), UpdatedAt: *timestamp(&a.UpdatedAt),

@@ -9,12 +9,13 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/logos"
 )
 
 // summarize is an app as lists show it: enough to pick one and, for a
 // keys app, to draw its form.
 func summarize(a *catalog.App) client.App {
-	s := client.App{Slug: a.Slug, Name: a.Name, Description: a.Description, Categories: a.Categories, Auth: string(a.Auth), DocsURL: a.DocsURL}
+	s := client.App{Slug: a.Slug, Name: a.Name, Description: a.Description, Categories: a.Categories, Auth: string(a.Auth), DocsURL: a.DocsURL, LogoURL: logos.URL(a.Slug)}
 	for _, f := range a.Fields {
 		s.Fields = append(s.Fields, client.Field(f))
 	}
@@ -28,9 +29,10 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	auth := catalog.AuthType(q.Get("auth"))
 	switch auth {
-	case "", catalog.AuthOAuth2, catalog.AuthKeys, catalog.AuthNone:
+	case "", catalog.AuthOAuth2, catalog.AuthKeys, catalog.AuthNone, catalog.AuthClientCredentials, catalog.AuthJWTBearer, catalog.AuthTwoStep:
 	default:
-		p := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", fmt.Sprintf("auth: %q must be oauth2, keys or none", auth))
+		p := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid",
+			fmt.Sprintf("auth: %q must be oauth2, keys, none, client_credentials, jwt_bearer or two_step", auth))
 		p.Field = "auth"
 		return p
 	}
@@ -62,7 +64,13 @@ func (h *Handler) getApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, a)
+	return reply(w, http.StatusOK, appView{App: a, LogoURL: logos.URL(a.Slug)})
+}
+
+// appView is an app's whole catalog entry with its logo.
+type appView struct {
+	*catalog.App
+	LogoURL string `json:"logo_url,omitempty"`
 }
 
 func (h *Handler) listCategories(w http.ResponseWriter, r *http.Request) error {

@@ -127,26 +127,30 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
 	case errors.As(err, &pe):
 		return problem(http.StatusBadRequest, "provider-refused", "The provider did not grant access", pe.Error())
-	case errors.As(err, &oe):
-		return problem(http.StatusBadGateway, "token-exchange-failed", "The provider did not issue a token", oe.Error())
 	case errors.As(err, &ve):
 		pr := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid", ve.Error())
 		pr.Field = ve.Field
 		return pr
 	case errors.As(err, &tf):
+		// A minted app's test is its first mint: a refused mint is a
+		// refusal of the entered secret, an outage is the provider's.
 		pr := problem(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
 		if errors.As(err, &se) {
 			pr.ProviderStatus = se.Status
+		} else if errors.As(err, &oe) && oe.Kind == oauth.Permanent {
+			pr.ProviderStatus = oe.Status
+		} else if errors.As(err, &oe) || errors.Is(err, appapi.ErrUnreachable) {
+			pr.Type = ProblemTypePrefix + "provider-unreachable"
+			pr.Title = "The app could not be reached to test the credentials; nothing was saved"
+			pr.Status = http.StatusBadGateway
 		} else if errors.Is(err, outbound.ErrRedirect) {
 			pr.Type = ProblemTypePrefix + "provider-redirect"
 			pr.Title = "The app answered the test with a redirect, which Latchkey does not follow; nothing was saved"
 			pr.Status = http.StatusBadGateway
-		} else if errors.Is(err, appapi.ErrUnreachable) {
-			pr.Type = ProblemTypePrefix + "provider-unreachable"
-			pr.Title = "The app could not be reached to test the credentials; nothing was saved"
-			pr.Status = http.StatusBadGateway
 		}
 		return pr
+	case errors.As(err, &oe):
+		return problem(http.StatusBadGateway, "token-exchange-failed", "The provider did not issue a token", oe.Error())
 	case errors.Is(err, outbound.ErrRedirect):
 		return problem(http.StatusBadGateway, "provider-redirect", "The app answered with a redirect, which Latchkey does not follow", err.Error())
 	case errors.Is(err, appapi.ErrUnreachable):

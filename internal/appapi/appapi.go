@@ -60,7 +60,7 @@ func Authorize(req *http.Request, app *catalog.App, v Values) error {
 		req.Header.Set(k, val)
 	}
 	ra := app.RequestAuth
-	if ra == nil && app.Auth == catalog.AuthOAuth2 {
+	if ra == nil && app.HasAccessToken() {
 		ra = &catalog.RequestAuth{Header: "Authorization", Value: "Bearer {" + catalog.AccessTokenField + "}"}
 	}
 	if ra == nil {

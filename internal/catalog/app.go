@@ -43,8 +43,13 @@ type App struct {
 	// connection parameters ({subdomain}, {shop}) of an OAuth 2 app.
 	Fields []Field `yaml:"fields,omitempty" json:"fields,omitempty"`
 	OAuth2 *OAuth2 `yaml:"oauth2,omitempty" json:"oauth2,omitempty"`
+	// The blocks of the minted modes (see minted.go), one per auth type.
+	ClientCredentials *ClientCredentials `yaml:"client_credentials,omitempty" json:"client_credentials,omitempty"`
+	JWTBearer         *JWTBearer         `yaml:"jwt_bearer,omitempty" json:"jwt_bearer,omitempty"`
+	TwoStep           *TwoStep           `yaml:"two_step,omitempty" json:"two_step,omitempty"`
 	// RequestAuth says how credentials are put on an API request. Keys apps
-	// must set it; OAuth 2 apps default to "Authorization: Bearer <token>".
+	// must set it; OAuth 2 and minted apps default to "Authorization:
+	// Bearer <token>".
 	RequestAuth *RequestAuth `yaml:"request_auth,omitempty" json:"request_auth,omitempty"`
 	// Headers are sent on every API request (Notion-Version, Accept, ...).
 	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
@@ -71,6 +76,9 @@ type Field struct {
 	// Pattern is a regular expression the whole value must match.
 	Pattern string `yaml:"pattern,omitempty" json:"pattern,omitempty"`
 	Default string `yaml:"default,omitempty" json:"default,omitempty"`
+	// Multiline values (a PEM key, a JSON key file) get a text area, as a
+	// one-line input drops their line breaks.
+	Multiline bool `yaml:"multiline,omitempty" json:"multiline,omitempty"`
 }
 
 // OAuth2 describes an app's OAuth 2 authorization code flow and its quirks.

@@ -26,6 +26,10 @@ func newCatalog(apps map[string]*App) *Catalog {
 	return c
 }
 
+// Of returns a catalog of the given apps, to list and rank a chosen few;
+// of two with one slug, the first is kept.
+func Of(apps ...*App) *Catalog { return (&Catalog{}).With(apps...) }
+
 // Get returns the app with the slug.
 func (c *Catalog) Get(slug string) (*App, bool) {
 	a, ok := c.bySlug[slug]
@@ -37,57 +41,6 @@ func (c *Catalog) Len() int { return len(c.sorted) }
 
 // All returns every app, sorted by name.
 func (c *Catalog) All() []*App { return slices.Clone(c.sorted) }
-
-// Filter selects apps.
-type Filter struct {
-	// Query matches name, slug or category, case-insensitively.
-	Query    string
-	Auth     AuthType
-	Category string
-	// After is the slug the previous page ended with.
-	After string
-	// Limit is the page size; zero means all.
-	Limit int
-}
-
-// List returns one page of the apps that match, sorted by name, and whether
-// more follow.
-func (c *Catalog) List(f Filter) (page []*App, more bool) {
-	q := strings.ToLower(strings.TrimSpace(f.Query))
-	started := f.After == ""
-	for _, a := range c.sorted {
-		if !started {
-			started = a.Slug == f.After
-			continue
-		}
-		if f.Auth != "" && a.Auth != f.Auth {
-			continue
-		}
-		if f.Category != "" && !slices.Contains(a.Categories, f.Category) {
-			continue
-		}
-		if q != "" && !a.matches(q) {
-			continue
-		}
-		if f.Limit > 0 && len(page) == f.Limit {
-			return page, true
-		}
-		page = append(page, a)
-	}
-	return page, false
-}
-
-func (a *App) matches(q string) bool {
-	if strings.Contains(strings.ToLower(a.Name), q) || strings.Contains(a.Slug, q) {
-		return true
-	}
-	for _, c := range a.Categories {
-		if strings.Contains(c, q) {
-			return true
-		}
-	}
-	return false
-}
 
 // CategoryCount is a category and how many apps name it.
 type CategoryCount struct {

@@ -71,7 +71,7 @@ func TestParseRejects(t *testing.T) {
 		{"url field without pattern", func(s string) string { return strings.Replace(s, "    pattern: '^(us|eu)$'\n", "", 1) }, "base_url: template names {region}"},
 		{"bad category", func(s string) string { return strings.Replace(s, "[email]", "[gossip]", 1) }, `categories: "gossip" is not one of`},
 		{"bad slug", func(s string) string { return strings.Replace(s, "slug: acme", "slug: Acme-Co", 1) }, "slug:"},
-		{"bad auth", func(s string) string { return strings.Replace(s, "auth: keys", "auth: magic", 1) }, `auth: "magic" must be oauth2, keys or none`},
+		{"bad auth", func(s string) string { return strings.Replace(s, "auth: keys", "auth: magic", 1) }, `auth: "magic" must be oauth2, keys, none, client_credentials, jwt_bearer or two_step`},
 		{"keys without request_auth", func(s string) string {
 			return strings.Replace(s, "request_auth:\n  header: Authorization\n  value: Bearer {api_key}\n", "", 1)
 		}, "request_auth: a keys app must say"},

@@ -127,6 +127,18 @@ func (a *App) Clone() *App {
 		o := *a.OAuth2
 		c.OAuth2 = &o
 	}
+	if a.ClientCredentials != nil {
+		m := *a.ClientCredentials
+		c.ClientCredentials = &m
+	}
+	if a.JWTBearer != nil {
+		m := *a.JWTBearer
+		c.JWTBearer = &m
+	}
+	if a.TwoStep != nil {
+		m := *a.TwoStep
+		c.TwoStep = &m
+	}
 	if a.Test != nil {
 		p := *a.Test
 		c.Test = &p
@@ -163,6 +175,19 @@ func (a *App) WithOrigin(origin string) *App {
 		if c.OAuth2.RevokeURL != "" {
 			c.OAuth2.RevokeURL = re(c.OAuth2.RevokeURL)
 		}
+	}
+	if m := c.ClientCredentials; m != nil {
+		m.TokenURL = re(m.TokenURL)
+	}
+	if m := c.JWTBearer; m != nil {
+		// The audience names the real token endpoint unless set apart.
+		if m.Audience == "" {
+			m.Audience = m.TokenURL
+		}
+		m.TokenURL = re(m.TokenURL)
+	}
+	if m := c.TwoStep; m != nil {
+		m.TokenURL = re(m.TokenURL)
 	}
 	if c.Test != nil {
 		c.Test.URL = re(c.Test.URL)

@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -98,12 +99,32 @@ func (a *App) Validate() error {
 		if a.RequestAuth == nil {
 			bad("request_auth", "a keys app must say how its credentials are sent")
 		}
+	case AuthClientCredentials, AuthJWTBearer, AuthTwoStep:
+		if a.OAuth2 != nil {
+			bad("oauth2", "is only for auth oauth2")
+		}
+		// The token request may name every field; everything else only
+		// what code may read too, never the secret the token is minted from.
+		all := maps.Clone(names)
+		for _, f := range a.Fields {
+			if f.Secret {
+				delete(names, f.Name)
+			}
+		}
+		names[AccessTokenField] = true
+		for _, k := range a.mintedKept() {
+			names[k] = true
+		}
+		errs = append(errs, a.validateMinted(all, a.patterned())...)
 	case AuthNone:
 		if a.OAuth2 != nil {
 			bad("oauth2", "is only for auth oauth2")
 		}
 	default:
-		bad("auth", "%q must be oauth2, keys or none", a.Auth)
+		bad("auth", "%q must be oauth2, keys, none, client_credentials, jwt_bearer or two_step", a.Auth)
+	}
+	if !a.Minted() && (a.ClientCredentials != nil || a.JWTBearer != nil || a.TwoStep != nil) {
+		bad("auth", "the client_credentials, jwt_bearer and two_step blocks go with the auth of that name")
 	}
 
 	if a.BaseURL != "" {
@@ -162,6 +183,9 @@ func (a *App) patternedOr(names map[string]bool) map[string]bool {
 		for _, k := range a.OAuth2.KeepFields {
 			m[k] = true
 		}
+	}
+	for _, k := range a.mintedKept() {
+		m[k] = true
 	}
 	return m
 }

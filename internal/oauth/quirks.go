@@ -111,11 +111,22 @@ func (q *quirks) reshape(b []byte, status int) ([]byte, int) {
 
 // lookupObject follows a dot path ("authed_user", "data.0") to an object.
 func lookupObject(doc any, path string) (map[string]any, bool) {
+	v, _ := lookupValue(doc, path)
+	m, ok := v.(map[string]any)
+	return m, ok
+}
+
+// lookupValue follows a dot path through objects and arrays.
+func lookupValue(doc any, path string) (any, bool) {
 	cur := doc
 	for _, part := range strings.Split(path, ".") {
 		switch node := cur.(type) {
 		case map[string]any:
-			cur = node[part]
+			v, ok := node[part]
+			if !ok {
+				return nil, false
+			}
+			cur = v
 		case []any:
 			i, err := strconv.Atoi(part)
 			if err != nil || i < 0 || i >= len(node) {
@@ -126,6 +137,5 @@ func lookupObject(doc any, path string) (map[string]any, bool) {
 			return nil, false
 		}
 	}
-	m, ok := cur.(map[string]any)
-	return m, ok
+	return cur, true
 }

@@ -232,6 +232,8 @@ var publicRoutes = []struct {
 	status        int
 }{
 	{"GET /connect.js", "/connect.js", http.StatusOK},
+	{"GET /logos/{file}", "/logos/github.svg", http.StatusOK},
+	{"GET /logos/{file}", "/logos/sendgrid.svg", http.StatusNotFound},
 }
 
 func TestPublicRoutes(t *testing.T) {

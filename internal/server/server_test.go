@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -369,6 +370,35 @@ func TestAppsAPI(t *testing.T) {
 	}
 	if _, err := f.api.GetApp(ctx, "nosuch"); !client.IsProblem(err, "unknown-app") {
 		t.Fatalf("unknown app: %v", err)
+	}
+
+	// Logos: an app with one names it in lists, in its entry and on its
+	// accounts; one without (SendGrid is not in simple-icons) names none.
+	send, _ := f.api.ListApps(ctx, client.ListOptions{Query: "send"})
+	if len(send.Data) == 0 || send.Data[0].Slug != "sendgrid" || send.Data[0].LogoURL != "" {
+		t.Errorf("search send: the first is %+v, want SendGrid without a logo", send.Data[:min(1, len(send.Data))])
+	}
+	stripe, _ := f.api.ListApps(ctx, client.ListOptions{Query: "stripe"})
+	if len(stripe.Data) == 0 || stripe.Data[0].LogoURL != "/logos/stripe.svg" {
+		t.Fatalf("search stripe: %+v", stripe.Data)
+	}
+	raw, err = f.api.GetApp(ctx, "stripe")
+	if err != nil || !bytes.Contains(raw, []byte(`"logo_url":"/logos/stripe.svg"`)) || !bytes.Contains(raw, []byte(`"slug":"stripe"`)) {
+		t.Errorf("get stripe: %s, %v", raw, err)
+	}
+	noTest := false
+	acc, err := f.api.CreateAccount(ctx, client.CreateAccount{App: "resend", Fields: map[string]string{"api_key": "re_123456789"}, Test: &noTest, Identify: &noTest})
+	if err != nil || acc.AppLogoURL != "/logos/resend.svg" {
+		t.Fatalf("a Resend account: %+v, %v", acc, err)
+	}
+	resp, err := http.Get(f.URL + acc.AppLogoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.Contains(body, []byte("<title>Resend</title>")) {
+		t.Errorf("GET %s: %d %s %.80s", acc.AppLogoURL, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
 

@@ -197,7 +197,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 			}
 		}
 	}
-	if app, err := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.Auth == catalog.AuthKeys {
+	if app, err := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.EntersKeys() {
 		c.Fields = app.Fields
 	}
 	h.allowFormsTo(w, row.app)

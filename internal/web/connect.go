@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/logos"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 )
 
@@ -25,20 +26,33 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// appCard is an app in the picker.
+// appCard is an app in the picker; app.js draws the same from its JSON.
 type appCard struct {
 	Slug, Name, Description, Auth string
 	Categories                    []string
 	Existing                      int
+	// Logo is the app's logo URL, "" for a lettered badge.
+	Logo      string
+	LogoLight bool
 }
 
 type pickerContent struct {
-	Query string
-	Apps  []appCard
-	Total int
+	Query, Category string
+	Categories      []catalog.CategoryCount
+	Apps            []appCard
+	Total           int
 }
 
-func (h *Handler) cards(r *http.Request, s *session, query string, limit int) ([]appCard, error) {
+// Page sizes of the picker: its first screen, a search, a category.
+const (
+	pickerFirst    = 60
+	pickerSearch   = 40
+	pickerCategory = 500
+)
+
+// cards lists apps for the picker, most used first: the apps the
+// workspace has accounts of, then the catalog's curated ranking.
+func (h *Handler) cards(r *http.Request, s *session, query, category string) ([]appCard, error) {
 	cat, err := h.apps.CatalogFor(r.Context(), s.actor)
 	if err != nil {
 		return nil, err
@@ -51,28 +65,47 @@ func (h *Handler) cards(r *http.Request, s *session, query string, limit int) ([
 	for _, a := range mine {
 		count[a.App]++
 	}
-	page, _ := cat.List(catalog.Filter{Query: query, Limit: limit})
+	limit := pickerFirst
+	switch {
+	case category != "":
+		limit = pickerCategory
+	case query != "":
+		limit = pickerSearch
+	}
+	page, _ := cat.List(catalog.Filter{Query: query, Category: category, Order: catalog.ByUse, Used: count, Limit: limit})
 	out := make([]appCard, 0, len(page))
 	for _, a := range page {
-		out = append(out, appCard{Slug: a.Slug, Name: a.Name, Description: a.Description, Auth: string(a.Auth), Categories: a.Categories, Existing: count[a.Slug]})
+		c := appCard{Slug: a.Slug, Name: a.Name, Description: a.Description, Auth: string(a.Auth), Categories: a.Categories, Existing: count[a.Slug]}
+		if l, ok := logos.For(a.Slug); ok {
+			c.Logo, c.LogoLight = l.URL, l.Light
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
 
 func (h *Handler) pickerPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	apps, err := h.cards(r, s, q, 60)
+	category := strings.TrimSpace(r.URL.Query().Get("category"))
+	apps, err := h.cards(r, s, q, category)
 	if err != nil {
 		return internalError{err}
 	}
-	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{Query: q, Apps: apps, Total: h.apps.Catalog().Len()}))
+	cat, err := h.apps.CatalogFor(r.Context(), s.actor)
+	if err != nil {
+		return internalError{err}
+	}
+	h.render(w, r, http.StatusOK, "connect.html", h.view(s, "Connect an account", "connect", pickerContent{
+		Query: q, Category: category, Categories: cat.CategoryCounts(), Apps: apps, Total: cat.Len(),
+	}))
 	return nil
 }
 
 // searchApps is the picker's type-ahead: the whole catalog, searched by
 // name, slug and category.
 func (h *Handler) searchApps(w http.ResponseWriter, r *http.Request, s *session) error {
-	apps, err := h.cards(r, s, strings.TrimSpace(r.URL.Query().Get("q")), 40)
+	q := r.URL.Query()
+	apps, err := h.cards(r, s, strings.TrimSpace(q.Get("q")), strings.TrimSpace(q.Get("category")))
 	if err != nil {
 		return internalError{err}
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -184,7 +183,7 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 	if err != nil {
 		return err
 	}
-	if app.Auth != catalog.AuthKeys && app.Auth != catalog.AuthOAuth2 {
+	if !app.EntersKeys() && app.Auth != catalog.AuthOAuth2 {
 		return endusers.ErrAppNotOffered
 	}
 	c.App, c.OAuth, c.Reconnect = app, app.Auth == catalog.AuthOAuth2, t.AccountID != ""
@@ -215,23 +214,22 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, c *connect
 		if err != nil {
 			return nil, err
 		}
-		needle := strings.ToLower(query)
+		apps := make([]*catalog.App, 0, len(found))
 		for _, a := range found {
-			if needle == "" || strings.Contains(strings.ToLower(a.Name), needle) || strings.Contains(a.Slug, needle) {
-				list = append(list, a)
-			}
+			apps = append(apps, a)
 		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		// Ranked as the picker ranks: the best match, then the popular.
+		list, _ = catalog.Of(apps...).List(catalog.Filter{Query: query, Order: catalog.ByUse})
 	} else {
 		cat, err := h.apps.CatalogFor(r.Context(), identity.Actor{WorkspaceID: t.WorkspaceID})
 		if err != nil {
 			return nil, err
 		}
-		list, _ = cat.List(catalog.Filter{Query: query, Limit: 60})
+		list, _ = cat.List(catalog.Filter{Query: query, Order: catalog.ByUse, Limit: 60})
 	}
 	out := make([]linkCard, 0, len(list))
 	for _, a := range list {
-		if a.Auth != catalog.AuthKeys && a.Auth != catalog.AuthOAuth2 {
+		if !a.EntersKeys() && a.Auth != catalog.AuthOAuth2 {
 			continue
 		}
 		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, OAuth: a.Auth == catalog.AuthOAuth2,

@@ -120,8 +120,6 @@ func classify(err error) webError {
 		return w
 	case errors.As(err, &pe):
 		return e(http.StatusBadRequest, "provider-refused", "The provider did not grant access", pe.Error())
-	case errors.As(err, &oe):
-		return e(http.StatusBadGateway, "token-exchange-failed", "The provider did not issue a token", "")
 	case errors.As(err, &ve):
 		return e(http.StatusUnprocessableEntity, "validation", "The input is not valid", ve.Error())
 	case errors.As(err, &tf):
@@ -130,12 +128,21 @@ func classify(err error) webError {
 			w := e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
 			w.ProviderStatus = se.Status
 			return w
+		case errors.As(err, &oe) && oe.Kind == oauth.Permanent:
+			// A minted app's first mint, refused: the secret is wrong.
+			w := e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
+			w.ProviderStatus = oe.Status
+			return w
+		case errors.As(err, &oe):
+			return e(http.StatusBadGateway, "provider-unreachable", "The app could not be reached to test the credentials; nothing was saved", "")
 		case errors.Is(err, outbound.ErrRedirect):
 			return e(http.StatusBadGateway, "provider-redirect", "The app answered the test with a redirect, which Latchkey does not follow; nothing was saved", "")
 		case errors.Is(err, appapi.ErrUnreachable):
 			return e(http.StatusBadGateway, "provider-unreachable", "The app could not be reached to test the credentials; nothing was saved", "")
 		}
 		return e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
+	case errors.As(err, &oe):
+		return e(http.StatusBadGateway, "token-exchange-failed", "The provider did not issue a token", "")
 	case errors.Is(err, accounts.ErrUnknownApp):
 		return e(http.StatusNotFound, "unknown-app", "No such app", err.Error())
 	case errors.Is(err, endusers.ErrInvalidToken):

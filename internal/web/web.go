@@ -38,6 +38,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/logos"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -187,6 +188,13 @@ func authorizeSources(app *catalog.App) []string {
 
 var funcs = template.FuncMap{
 	"monogram": monogram,
+	// logo is an app's logo, or nil for its lettered badge.
+	"logo": func(slug string) *logos.Logo {
+		if l, ok := logos.For(slug); ok {
+			return &l
+		}
+		return nil
+	},
 	"hue":      hue,
 	"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
@@ -235,8 +243,8 @@ func parsePages() map[string]*template.Template {
 	return out
 }
 
-// monogram is the one or two letters that stand for an app, since logos
-// cannot be fetched.
+// monogram is the one or two letters that stand for an app without a
+// logo.
 func monogram(name string) string {
 	var letters []rune
 	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
@@ -262,6 +270,8 @@ func hue(slug string) string {
 func (h *Handler) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	// Logos are the same for everyone and need no session, like /static/.
+	mux.Handle("GET "+logos.Prefix+"{file}", logos.Handler())
 
 	page := func(pattern string, fn func(http.ResponseWriter, *http.Request)) {
 		mux.Handle(pattern, h.browser(http.HandlerFunc(fn)))

@@ -6,13 +6,14 @@
 // RequireConsent asks for a consent page first. It serves:
 //
 //	/authorize  authorization code grant (RFC 6749 §4.1), optional PKCE S256 (RFC 7636)
-//	/token      authorization_code and refresh_token grants; client_secret_basic
+//	/token      authorization_code, refresh_token, client_credentials (RFC 6749
+//	            §4.4) and JWT bearer (RFC 7523) grants; client_secret_basic
 //	            and client_secret_post; refresh-token rotation with reuse detection
 //	/revoke     token revocation (RFC 7009)
 //	/userinfo   {"sub","email","name"} for a valid bearer access token
 //
-// Knobs (SetUser, Deny, RequireConsent, RevokeUser, SetTokenDelay, HoldRefreshes, FailNextToken) and counters
-// (CodeExchanges, Refreshes, Revocations) let tests steer and observe it. It is
+// Knobs (SetUser, Deny, RequireConsent, RevokeUser, SetTokenDelay, HoldRefreshes, FailNextToken,
+// TrustKey, SetClientSecret) and counters (CodeExchanges, Refreshes, Mints, Revocations) let tests steer and observe it. It is
 // test-support code: a normal package so that other packages' tests can
 // import it.
 package oauthtest
@@ -61,6 +62,13 @@ type Options struct {
 	// behaviour). When false (the default) every code exchange returns a
 	// refresh token.
 	RequireOfflineAccess bool
+	// Audiences the client may ask for with the audience parameter of a
+	// client credentials grant.
+	Audiences []string
+	// JWTAudience is the token URL JWT assertions must name as their
+	// audience; default the server's own token URL. Set it to the public
+	// URL when requests reach the server through another origin.
+	JWTAudience string
 }
 
 // DefaultScopes are the scopes the client may request when Options.Scopes is empty.
@@ -95,6 +103,8 @@ type Server struct {
 	gate        chan struct{}
 	arrived     chan struct{}
 	codeExch    atomic.Int64
+	mints       atomic.Int64
+	config      *fosite.Config
 	refreshes   atomic.Int64
 	revocations atomic.Int64
 }
@@ -134,6 +144,9 @@ func New(t testing.TB, o Options) *Server {
 		// Tests may use non-TLS, non-loopback redirect URIs.
 		RedirectSecureChecker:      func(context.Context, *url.URL) bool { return true },
 		SendDebugMessagesToClients: true,
+		// RFC 7523 section 3: a JWT bearer grant may come without
+		// client authentication, as Google's and DocuSign's do.
+		GrantTypeJWTBearerCanSkipClientAuth: true,
 	}
 	if !o.RequireOfflineAccess {
 		config.RefreshTokenScopes = []string{} // empty: every exchange gets a refresh token
@@ -153,8 +166,9 @@ func New(t testing.TB, o Options) *Server {
 		Secret:        hashed,
 		RedirectURIs:  append([]string(nil), o.RedirectURIs...),
 		ResponseTypes: []string{"code"},
-		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		GrantTypes:    []string{"authorization_code", "refresh_token", "client_credentials", jwtBearerGrant},
 		Scopes:        append([]string(nil), o.Scopes...),
+		Audience:      append([]string(nil), o.Audiences...),
 	}
 
 	strategy := compose.NewOAuth2HMACStrategy(config)
@@ -164,6 +178,8 @@ func New(t testing.TB, o Options) *Server {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.RFC7523AssertionGrantFactory,
 	)
 
 	s := &Server{
@@ -172,6 +188,7 @@ func New(t testing.TB, o Options) *Server {
 		clientID:     o.ClientID,
 		clientSecret: o.ClientSecret,
 		user:         o.User,
+		config:       config,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/authorize", s.handleAuthorize)
@@ -180,6 +197,11 @@ func New(t testing.TB, o Options) *Server {
 	mux.HandleFunc("/userinfo", s.handleUserinfo)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
+	// A JWT assertion's audience must name the token endpoint.
+	config.TokenURL = s.TokenURL()
+	if o.JWTAudience != "" {
+		config.TokenURL = o.JWTAudience
+	}
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -384,6 +406,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch r.PostForm.Get("grant_type") {
 	case "authorization_code":
 		s.codeExch.Add(1)
+	case "client_credentials", jwtBearerGrant:
+		s.mints.Add(1)
 	case "refresh_token":
 		s.refreshes.Add(1)
 		s.knobs.Lock()
@@ -459,6 +483,10 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	var sub string
 	if err == nil && use == fosite.AccessToken {
 		sub = ar.GetSession().GetSubject()
+		// A client credentials token acts for the client itself.
+		if sub == "" && ar.GetClient() != nil {
+			sub = ar.GetClient().GetID()
+		}
 	}
 	s.mu.Unlock()
 	if sub == "" {

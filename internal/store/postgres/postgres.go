@@ -33,6 +33,12 @@ var Dialect = sqlstore.Dialect{
 	SkipLocked:     " FOR UPDATE SKIP LOCKED",
 	MultiRowInsert: true,
 	ILike:          "ILIKE",
+	TextSample: &sqlstore.TextSample{
+		// reltuples is -1 before the first ANALYZE: searched as it is.
+		Rows:   `SELECT reltuples::float8 FROM pg_class WHERE oid = 'accounts'::regclass`,
+		From:   `accounts TABLESAMPLE SYSTEM ($1::real) REPEATABLE (0)`,
+		Within: `id = ANY(ARRAY(%s))`,
+	},
 	// Parse and bind in one round trip, planned with the values.
 	PlanWithValues:    pgx.QueryExecModeExec,
 	IsUniqueViolation: isUniqueViolation,

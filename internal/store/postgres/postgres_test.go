@@ -97,3 +97,12 @@ func TestWebhookLeaseAcrossStores(t *testing.T) {
 	a, b := open(), open()
 	storetest.WebhookLeaseShared(t, a, b, a, b)
 }
+
+// TestTextSearchSampled: led by a rare piece of the text found in a
+// sample, whatever the table's size, text filters list what a plain scan
+// does.
+func TestTextSearchSampled(t *testing.T) {
+	s := pgtest.Open(t)
+	s.SetTextSampleFloor(0)
+	storetest.ListAccountsMatchScan(t, s)
+}

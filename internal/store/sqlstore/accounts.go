@@ -200,106 +200,13 @@ func (s *Store) accountWhere(ctx context.Context, f store.AccountFilter) (string
 			" AND t.tag_key = "+arg(tag.Key)+" AND t.tag_value = "+arg(tag.Value)+")")
 	}
 	if f.Text != "" {
-		match, err := s.narrowText(ctx, f.Text)
+		text, err := s.textFilter(ctx, f, arg, where)
 		if err != nil {
-			return "", nil, fmt.Errorf("list accounts of %s: text: %w", f.WorkspaceID, err)
+			return "", nil, err
 		}
-		if match != "" {
-			where = append(where, "accounts.rowid IN (SELECT rowid FROM "+s.d.TextIndex+" WHERE "+s.d.TextIndex+" MATCH "+arg(match)+")")
-			// The few candidates lead. A unary + keeps the planner from
-			// walking the workspace's index in id order instead, as it
-			// would (it takes workspace_id = ? to select few rows), and
-			// testing every account against the candidates.
-			where[0] = "+" + where[0]
-		}
-		// The LIKE decides, with or without the index: the index only
-		// narrows down the rows it looks at.
-		p := arg("%" + escapeLike(f.Text) + "%")
-		like := " " + s.d.ILike + " " + p + ` ESCAPE '\'`
-		where = append(where, "(nickname"+like+" OR identity_label"+like+" OR app"+like+")")
+		where = text
 	}
 	return strings.Join(where, " AND "), args, nil
-}
-
-// textIndexCap is how many rows of the text index a search may take as
-// its candidates. A text that more rows hold is common: a scan in id order
-// meets its matches soon and stops at the page's end, where a page built
-// from the candidates would read and sort every one of them.
-const textIndexCap = 5000
-
-// textCap is textIndexCap, or what SetTextIndexCap set.
-func (s *Store) textCap() int {
-	if s.textIndexCap > 0 {
-		return s.textIndexCap
-	}
-	return textIndexCap
-}
-
-// SetTextIndexCap changes textIndexCap, for a test to take both ways of
-// searching over a small set. It must be called before the store is used.
-func (s *Store) SetTextIndexCap(n int) { s.textIndexCap = n }
-
-// maxProbes bounds the trigrams narrowText looks up, each a short read.
-const maxProbes = 6
-
-// narrowText returns the FTS5 query that narrows a text filter's
-// candidates down, or "" to scan instead: where there is no text index
-// (PostgreSQL's ILIKE uses its own), where the text is shorter than a
-// trigram, or where it is common. The candidates are the rows that hold
-// each of the text's rare trigrams: FTS5 reads the whole list of every
-// trigram in a query, so the trigrams that nearly every row holds
-// ("com", "exa") would cost far more than they narrow. The trigrams looked
-// at are the text's consecutive three-character pieces (and its last
-// three); one is rare when fewer than textIndexCap rows hold it. Either
-// way the results are the same, since the LIKE decides; only the speed
-// differs.
-func (s *Store) narrowText(ctx context.Context, text string) (string, error) {
-	runes := []rune(text)
-	if s.d.TextIndex == "" || len(runes) < 3 {
-		return "", nil
-	}
-	var pieces []string
-	for i := 0; i+3 <= len(runes) && len(pieces) < maxProbes-1; i += 3 {
-		pieces = append(pieces, string(runes[i:i+3]))
-	}
-	if last := string(runes[len(runes)-3:]); !slices.Contains(pieces, last) {
-		pieces = append(pieces, last)
-	}
-	var rare []string
-	for _, p := range pieces {
-		n, err := s.textCandidates(ctx, ftsPhrase(p))
-		if err != nil {
-			return "", err
-		}
-		if n < s.textCap() {
-			rare = append(rare, ftsPhrase(p))
-		}
-	}
-	if len(rare) > 0 {
-		return strings.Join(rare, " AND "), nil
-	}
-	// Every piece is common; the whole text may not be.
-	whole := ftsPhrase(text)
-	n, err := s.textCandidates(ctx, whole)
-	if err != nil || n >= s.textCap() {
-		return "", err
-	}
-	return whole, nil
-}
-
-// textCandidates counts the rows of the text index that match, up to
-// textIndexCap.
-func (s *Store) textCandidates(ctx context.Context, match string) (int, error) {
-	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+s.d.TextIndex+` WHERE `+s.d.TextIndex+` MATCH $1 LIMIT $2) AS candidates`,
-		match, s.textCap()).Scan(&n)
-	return n, err
-}
-
-// ftsPhrase is text as one FTS5 phrase: quoted, its quotes doubled, so
-// that no character of it is query syntax.
-func ftsPhrase(text string) string {
-	return `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
 }
 
 // planArgs are args as a query of the accounts f selects passes them: led

@@ -39,6 +39,9 @@ type Dialect struct {
 	// text filter down before its LIKE runs, in SQLite; empty where
 	// ILike itself is indexed (PostgreSQL's pg_trgm).
 	TextIndex string
+	// TextSample, where set, leads a text filter with a rare piece of
+	// it, found in a sample of the accounts (PostgreSQL).
+	TextSample *TextSample
 	// PlanWithValues, when set, is put before the arguments of a query
 	// whose best plan depends on their values, a text search: PostgreSQL
 	// would otherwise come to reuse one generic plan for a cached
@@ -83,6 +86,8 @@ type Store struct {
 	stmts sync.Map // query -> *sql.Stmt
 	// textIndexCap overrides the constant of that name when set.
 	textIndexCap int
+	// textSampleFloor overrides the constant of that name when set.
+	textSampleFloor *int
 	// clock times the waits between retries of a lost database.
 	clock clockwork.Clock
 }

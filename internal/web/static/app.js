@@ -205,9 +205,17 @@
     a.href = "/connect/" + encodeURIComponent(app.Slug);
     a.dataset.connect = app.Slug;
     const mono = document.createElement("span");
-    mono.className = "mono " + hueOf(app.Slug);
     mono.setAttribute("aria-hidden", "true");
-    mono.textContent = monogram(app.Name);
+    if (app.Logo) {
+      mono.className = "mono logo" + (app.LogoLight ? " light" : "");
+      const img = document.createElement("img");
+      img.src = app.Logo;
+      img.alt = "";
+      mono.append(img);
+    } else {
+      mono.className = "mono " + hueOf(app.Slug);
+      mono.textContent = monogram(app.Name);
+    }
     const text = document.createElement("span");
     text.className = "app-card-text";
     const name = document.createElement("span");
@@ -242,9 +250,15 @@
   };
   if (search && results) {
     let seq = 0;
-    search.addEventListener("input", debounce(async () => {
+    // The category filter narrows the search; its links work without
+    // this script too, as page loads.
+    const catInput = () => search.form.querySelector("input[name=category]");
+    const category = () => (catInput() ? catInput().value : "");
+    const find = async () => {
       const mine = ++seq;
-      const res = await fetch("/ui/apps?q=" + encodeURIComponent(search.value.trim()));
+      const params = new URLSearchParams({ q: search.value.trim() });
+      if (category()) params.set("category", category());
+      const res = await fetch("/ui/apps?" + params.toString());
       if (!res.ok || mine !== seq) return;
       const apps = await res.json();
       results.replaceChildren(...apps.map(card));
@@ -255,7 +269,28 @@
         results.append(li);
       }
       if (status) status.textContent = apps.length + " apps";
-    }, 150));
+    };
+    search.addEventListener("input", debounce(find, 150));
+    document.addEventListener("click", (e) => {
+      const chip = e.target.closest(".cat-filter a[data-category]");
+      if (!chip) return;
+      e.preventDefault();
+      let input = catInput();
+      if (!input) {
+        input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "category";
+        search.form.append(input);
+      }
+      input.value = chip.dataset.category;
+      document.querySelectorAll(".cat-filter a[aria-current]").forEach((a) => a.removeAttribute("aria-current"));
+      chip.setAttribute("aria-current", "true");
+      const params = new URLSearchParams();
+      if (search.value.trim()) params.set("q", search.value.trim());
+      if (input.value) params.set("category", input.value);
+      history.replaceState(null, "", "/connect" + (params.toString() ? "?" + params.toString() : ""));
+      find();
+    });
   }
   const connectDialog = document.getElementById("connect-dialog");
   const connectBody = document.getElementById("connect-dialog-body");

@@ -420,7 +420,9 @@ type harness struct {
 }
 
 type options struct {
-	oauth bool            // the test IdP app, its stand-in and its managed client
+	oauth bool // the test IdP app, its stand-in and its managed client
+	// jwt: the test IdP as a JWT bearer app, testjwt (no OAuth client).
+	jwt   bool
 	clock clockwork.Clock // nil: the real clock
 	// webhookOrigins are receivers' origins Latchkey may deliver to.
 	webhookOrigins []string
@@ -441,6 +443,10 @@ func start(t *testing.T, o options) *harness {
 	if o.oauth {
 		h.idp = servertest.NewIdP(t)
 		servertest.UseIdP(t, &cfg, h.idp)
+	}
+	if o.jwt {
+		h.idp = servertest.NewJWTIdP(t)
+		servertest.UseJWTIdP(t, &cfg, h.idp)
 	}
 	cfg.WebhookOrigins = o.webhookOrigins
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
