@@ -20,7 +20,8 @@ import (
 // bytes; 401 to any other. POST /oauth/token answers refresh grants (see
 // tokens) and GET /stats what that endpoint saw; GET /connections says
 // how many connections the stand-in has accepted, {"connections": N}, to
-// tell whether its callers keep theirs alive.
+// tell whether its callers keep theirs alive. POST /hooks takes webhook
+// deliveries and GET /hooks/stats counts them (see hooks).
 func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("latchkey-load standin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -60,6 +61,9 @@ func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"connections\": %d}\n", conns.Load())
 	})
+	hk := newHooks()
+	mux.Handle("POST /hooks", hk)
+	mux.HandleFunc("GET /hooks/stats", hk.serveStats)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != want {
 			w.WriteHeader(http.StatusUnauthorized)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -65,6 +66,37 @@ func TestStandIn(t *testing.T) {
 	}
 	if got := connections(&http.Client{Transport: &http.Transport{}}); got != `{"connections": 2}` {
 		t.Errorf("after a request on a second connection: %s, want 2", got)
+	}
+	// Webhook deliveries: counted per event, a repeat apart.
+	deliver := func(id string) int {
+		req, _ := http.NewRequest(http.MethodPost, url+"/hooks", strings.NewReader(`{}`))
+		if id != "" {
+			req.Header.Set("webhook-id", id)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, id := range []string{"evt_1", "evt_2", "evt_1"} {
+		if status := deliver(id); status != http.StatusNoContent {
+			t.Errorf("delivery of %s: %d, want 204", id, status)
+		}
+	}
+	if status := deliver(""); status != http.StatusBadRequest {
+		t.Errorf("delivery without a webhook-id: %d, want 400", status)
+	}
+	resp, err := http.Get(url + "/hooks/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs hookStats
+	json.NewDecoder(resp.Body).Decode(&hs)
+	resp.Body.Close()
+	if hs != (hookStats{Events: 2, Repeats: 1}) {
+		t.Errorf("hook stats = %+v, want 2 events and 1 repeat", hs)
 	}
 	cancel()
 	if code := <-done; code != 0 {

@@ -4,6 +4,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ type Log struct {
 const (
 	flushEvery = 50 * time.Millisecond
 	batchMax   = 500
+	// holdMax bounds the events held for another try while the database
+	// is away; past it the oldest go, logged.
+	holdMax = 100_000
 )
 
 // New starts a Log that writes to st; Close stops it.
@@ -91,18 +95,7 @@ func (a *Log) run() {
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	var batch []store.AuditEvent
-	write := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.st.AppendAudits(ctx, batch); err != nil {
-			// The actions themselves happened; an audit gap is logged loudly.
-			a.log.Error("audit write failed", "events", len(batch), "err", err)
-		}
-		batch = batch[:0]
-	}
+	write := func() { batch = a.write(batch) }
 	for {
 		select {
 		case e, ok := <-a.events:
@@ -134,6 +127,51 @@ func (a *Log) run() {
 			write()
 		}
 	}
+}
+
+// write stores batch, batchMax events at a time, and returns what is left
+// to write later: the events the database could not take for now (it is
+// unreachable, or did not say whether it kept them). The store has retried
+// already; they are tried again on the next tick, so that a database
+// restart loses no event.
+func (a *Log) write(batch []store.AuditEvent) []store.AuditEvent {
+	all := batch
+	for len(batch) > 0 {
+		n := min(len(batch), batchMax)
+		err := a.append(batch[:n])
+		if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrOutcomeUnknown) {
+			if drop := len(batch) - holdMax; drop > 0 {
+				a.log.Error("audit events dropped: the database has been away too long", "events", drop, "err", err)
+				batch = batch[drop:]
+			}
+			a.log.Warn("audit write failed; will try again", "events", len(batch), "err", err)
+			return append(all[:0], batch...)
+		}
+		if err != nil {
+			// The actions themselves happened; an audit gap is logged loudly.
+			a.log.Error("audit write failed", "events", n, "err", err)
+		}
+		batch = batch[n:]
+	}
+	return all[:0]
+}
+
+// append stores events in one transaction. An event already stored (an
+// earlier try was kept although its answer was lost) is a conflict; then
+// each is stored alone and the ones already there are passed over.
+func (a *Log) append(events []store.AuditEvent) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := a.st.AppendAudits(ctx, events)
+	if !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	for _, e := range events {
+		if err := a.st.AppendAudit(ctx, e); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Record queues an event of the actor's, at now, with the actor's facts

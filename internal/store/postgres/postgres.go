@@ -43,6 +43,11 @@ var Dialect = sqlstore.Dialect{
 	PlanWithValues:    pgx.QueryExecModeExec,
 	CopyRows:          copyRows,
 	IsUniqueViolation: isUniqueViolation,
+	// A restart or a lost connection is ridden through: see Transient.
+	Transient: Transient,
+	Unsent:    Unsent,
+	TxID:      `SELECT txid_current_if_assigned()`,
+	TxStatus:  `SELECT txid_status($1)`,
 }
 
 // copyRows stores rows with COPY, one statement: all or none, a unique

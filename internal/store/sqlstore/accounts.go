@@ -32,31 +32,22 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create account %s: begin: %w", a.ID, err)
-	}
-	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO accounts (`+accountColumns+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
-		values...)
-	if err != nil {
-		return s.conflict(err, "create account %s", a.ID)
-	}
-	if err := writeShares(ctx, tx, a.ID, nil, a.SharedWith); err != nil {
-		return err
-	}
-	if err := writeTags(ctx, tx, a.WorkspaceID, a.ID, nil, a.Tags); err != nil {
-		return err
-	}
-	if err := s.writeOutbox(ctx, tx, a.Outbox); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create account %s: commit: %w", a.ID, err)
-	}
-	return nil
+	return s.inTx(ctx, "create account "+a.ID, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO accounts (`+accountColumns+`) VALUES
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+			values...)
+		if err != nil {
+			return s.conflict(err, "create account %s", a.ID)
+		}
+		if err := writeShares(ctx, tx, a.ID, nil, a.SharedWith); err != nil {
+			return err
+		}
+		if err := writeTags(ctx, tx, a.WorkspaceID, a.ID, nil, a.Tags); err != nil {
+			return err
+		}
+		return s.writeOutbox(ctx, tx, a.Outbox)
+	})
 }
 
 // accountValues are a's values for the accountColumns of a new row.
@@ -242,7 +233,7 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 	}
 	query := `SELECT ` + accountSelect + ` FROM accounts WHERE ` + where + ` ORDER BY id LIMIT ` + arg(limit(f.Limit))
 
-	rows, err := s.db.QueryContext(ctx, query, s.planArgs(f, args)...)
+	rows, err := s.query(ctx, query, s.planArgs(f, args)...)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
 	}
@@ -287,7 +278,7 @@ func (s *Store) AccountApps(ctx context.Context, f store.AccountFilter) ([]strin
 		}
 		query, args = `SELECT DISTINCT app FROM accounts WHERE `+where+` ORDER BY app`, s.planArgs(f, wargs)
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
 	}
@@ -310,38 +301,35 @@ func (s *Store) AccountApps(ctx context.Context, f store.AccountFilter) ([]strin
 // writes it back, all in one transaction. fn must not call the store: the
 // transaction holds a connection and, in SQLite, the database's write lock.
 func (s *Store) UpdateAccount(ctx context.Context, workspaceID, id string, fn func(*store.Account) error) (store.Account, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var out store.Account
+	err := s.inTx(ctx, "update account "+id, func(tx *sql.Tx) error {
+		a, err := scanAccount(tx.QueryRowContext(ctx,
+			`SELECT `+accountSelect+` FROM accounts WHERE workspace_id = $1 AND id = $2`+s.d.LockRows,
+			workspaceID, id))
+		if err != nil {
+			return notFound(err, "update account %s", id)
+		}
+		if a.SharedWith, err = readShares(ctx, tx, id); err != nil {
+			return err
+		}
+		orig := a
+		if err := fn(&a); err != nil {
+			return err
+		}
+		a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
+		if err := writeAccount(ctx, tx, orig, a); err != nil {
+			return err
+		}
+		if err := s.writeOutbox(ctx, tx, a.Outbox); err != nil {
+			return err
+		}
+		out = storedAccount(a)
+		return nil
+	})
 	if err != nil {
-		return store.Account{}, fmt.Errorf("update account %s: begin: %w", id, err)
-	}
-	// After a successful Commit this is a no-op; on every other path it
-	// releases the lock and discards whatever was written.
-	defer tx.Rollback()
-
-	a, err := scanAccount(tx.QueryRowContext(ctx,
-		`SELECT `+accountSelect+` FROM accounts WHERE workspace_id = $1 AND id = $2`+s.d.LockRows,
-		workspaceID, id))
-	if err != nil {
-		return store.Account{}, notFound(err, "update account %s", id)
-	}
-	if a.SharedWith, err = readShares(ctx, tx, id); err != nil {
 		return store.Account{}, err
 	}
-	orig := a
-	if err := fn(&a); err != nil {
-		return store.Account{}, err
-	}
-	a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
-	if err := writeAccount(ctx, tx, orig, a); err != nil {
-		return store.Account{}, err
-	}
-	if err := s.writeOutbox(ctx, tx, a.Outbox); err != nil {
-		return store.Account{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Account{}, fmt.Errorf("update account %s: commit: %w", id, err)
-	}
-	return storedAccount(a), nil
+	return out, nil
 }
 
 // writeAccount writes every mutable column of a, read as orig, inside
@@ -390,7 +378,7 @@ func (s *Store) DeleteAccount(ctx context.Context, workspaceID, id string) error
 
 // AllAccountIDs lists every account as (workspaceID, id) pairs.
 func (s *Store) AllAccountIDs(ctx context.Context) ([][2]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT workspace_id, id FROM accounts ORDER BY workspace_id, id`)
+	rows, err := s.query(ctx, `SELECT workspace_id, id FROM accounts ORDER BY workspace_id, id`)
 	if err != nil {
 		return nil, fmt.Errorf("all account ids: %w", err)
 	}

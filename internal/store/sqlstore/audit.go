@@ -28,23 +28,23 @@ func (s *Store) AppendAudits(ctx context.Context, events []store.AuditEvent) err
 				return err
 			}
 		}
-		if err := s.d.CopyRows(ctx, s.db, "audit_events", auditColumns, rows); err != nil {
+		// COPY is all or none. One that went in although its answer was
+		// lost meets its own rows when tried again: a conflict, which the
+		// audit writer settles event by event.
+		err := s.retry(ctx, func(ctx context.Context) error {
+			return s.d.CopyRows(ctx, s.db, "audit_events", auditColumns, rows)
+		})
+		if err != nil {
 			return s.conflict(err, "append %d audit events", len(events))
 		}
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("append audit: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := appendAuditsPrepared(ctx, tx, events); err != nil {
-		return s.conflict(err, "append %d audit events", len(events))
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("append audit: commit: %w", err)
-	}
-	return nil
+	return s.inTx(ctx, "append audit", func(tx *sql.Tx) error {
+		if err := appendAuditsPrepared(ctx, tx, events); err != nil {
+			return s.conflict(err, "append %d audit events", len(events))
+		}
+		return nil
+	})
 }
 
 // auditColumns are the columns auditArgs gives values for, in order.
@@ -146,7 +146,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		FROM audit_events WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY id ` + order + ` LIMIT ` + arg(limit(f.Limit))
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit of %s: %w", f.WorkspaceID, err)
 	}

@@ -34,24 +34,18 @@ func (s *Store) CreateAccounts(ctx context.Context, list []store.Account) error 
 			shares = append(shares, []any{a.ID, m})
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create %d accounts: begin: %w", len(list), err)
-	}
-	defer tx.Rollback()
-	if err := s.insertRows(ctx, tx, `INSERT INTO accounts (`+accountColumns+`) VALUES `, accounts); err != nil {
-		return s.conflict(err, "create %d accounts", len(list))
-	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO account_tags (account_id, workspace_id, tag_key, tag_value) VALUES `, tags); err != nil {
-		return fmt.Errorf("create %d accounts: tags: %w", len(list), err)
-	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO account_shares (account_id, user_id) VALUES `, shares); err != nil {
-		return fmt.Errorf("create %d accounts: shares: %w", len(list), err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create %d accounts: commit: %w", len(list), err)
-	}
-	return nil
+	return s.inTx(ctx, fmt.Sprintf("create %d accounts", len(list)), func(tx *sql.Tx) error {
+		if err := s.insertRows(ctx, tx, `INSERT INTO accounts (`+accountColumns+`) VALUES `, accounts); err != nil {
+			return s.conflict(err, "create %d accounts", len(list))
+		}
+		if err := s.insertRows(ctx, tx, `INSERT INTO account_tags (account_id, workspace_id, tag_key, tag_value) VALUES `, tags); err != nil {
+			return fmt.Errorf("create %d accounts: tags: %w", len(list), err)
+		}
+		if err := s.insertRows(ctx, tx, `INSERT INTO account_shares (account_id, user_id) VALUES `, shares); err != nil {
+			return fmt.Errorf("create %d accounts: shares: %w", len(list), err)
+		}
+		return nil
+	})
 }
 
 // maxParams bounds the parameters of one statement, under PostgreSQL's

@@ -9,7 +9,7 @@ import (
 
 // PutCustomApp creates or replaces the workspace's app with the slug.
 func (s *Store) PutCustomApp(ctx context.Context, a store.CustomApp) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO custom_apps (workspace_id, slug, definition, created_at, updated_at)
+	_, err := s.exec(ctx, "create custom app", `INSERT INTO custom_apps (workspace_id, slug, definition, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (workspace_id, slug) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`,
 		a.WorkspaceID, a.Slug, nonNil(a.Definition), micros(a.CreatedAt), micros(a.UpdatedAt))
@@ -21,7 +21,7 @@ func (s *Store) PutCustomApp(ctx context.Context, a store.CustomApp) error {
 
 // GetCustomApp returns the workspace's app with the slug.
 func (s *Store) GetCustomApp(ctx context.Context, workspaceID, slug string) (store.CustomApp, error) {
-	a, err := scanCustomApp(s.db.QueryRowContext(ctx,
+	a, err := scanCustomApp(s.queryRowDirect(ctx,
 		`SELECT workspace_id, slug, definition, created_at, updated_at FROM custom_apps WHERE workspace_id = $1 AND slug = $2`,
 		workspaceID, slug))
 	if err != nil {
@@ -32,7 +32,7 @@ func (s *Store) GetCustomApp(ctx context.Context, workspaceID, slug string) (sto
 
 // ListCustomApps lists the workspace's apps by slug.
 func (s *Store) ListCustomApps(ctx context.Context, workspaceID string) ([]store.CustomApp, error) {
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.query(ctx,
 		`SELECT workspace_id, slug, definition, created_at, updated_at FROM custom_apps WHERE workspace_id = $1 ORDER BY slug`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list custom apps: %w", err)
@@ -66,7 +66,7 @@ func scanCustomApp(row scanner) (store.CustomApp, error) {
 
 // CreateAppRequest records a request for an app.
 func (s *Store) CreateAppRequest(ctx context.Context, r store.AppRequest) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO app_requests (id, workspace_id, user_id, name, reason, url, created_at)
+	_, err := s.exec(ctx, "create app request", `INSERT INTO app_requests (id, workspace_id, user_id, name, reason, url, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.WorkspaceID, r.UserID, r.Name, r.Reason, r.URL, micros(r.CreatedAt))
 	if err != nil {
 		return s.conflict(err, "create app request %s", r.ID)
@@ -76,7 +76,7 @@ func (s *Store) CreateAppRequest(ctx context.Context, r store.AppRequest) error 
 
 // ListAppRequests lists the workspace's requests, newest first.
 func (s *Store) ListAppRequests(ctx context.Context, workspaceID string) ([]store.AppRequest, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, workspace_id, user_id, name, reason, url, created_at
+	rows, err := s.query(ctx, `SELECT id, workspace_id, user_id, name, reason, url, created_at
 		FROM app_requests WHERE workspace_id = $1 ORDER BY id DESC LIMIT 1000`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list app requests: %w", err)

@@ -28,7 +28,7 @@ func (s *Store) CreateConnectToken(ctx context.Context, t store.ConnectToken) er
 	if err != nil {
 		return fmt.Errorf("create connect token %s: origins: %w", t.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO connect_tokens (`+connectTokenColumns+`) VALUES
+	_, err = s.exec(ctx, "create connect token", `INSERT INTO connect_tokens (`+connectTokenColumns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		t.ID, t.WorkspaceID, t.TokenHash, t.ExternalUserID, t.AccountID, apps, tags,
 		t.SuccessRedirectURI, t.ErrorRedirectURI, origins, t.WebhookURL,
@@ -82,7 +82,7 @@ func scanConnectToken(row scanner) (store.ConnectToken, error) {
 
 // GetConnectToken returns the workspace's token with the id.
 func (s *Store) GetConnectToken(ctx context.Context, workspaceID, id string) (store.ConnectToken, error) {
-	t, err := scanConnectToken(s.db.QueryRowContext(ctx,
+	t, err := scanConnectToken(s.queryRowDirect(ctx,
 		`SELECT `+connectTokenColumns+` FROM connect_tokens WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	if err != nil {
 		return store.ConnectToken{}, notFound(err, "get connect token %s", id)
@@ -92,7 +92,7 @@ func (s *Store) GetConnectToken(ctx context.Context, workspaceID, id string) (st
 
 // ConnectTokenByHash finds a token by its hash.
 func (s *Store) ConnectTokenByHash(ctx context.Context, hash []byte) (store.ConnectToken, error) {
-	t, err := scanConnectToken(s.db.QueryRowContext(ctx,
+	t, err := scanConnectToken(s.queryRowDirect(ctx,
 		`SELECT `+connectTokenColumns+` FROM connect_tokens WHERE token_hash = $1`, hash))
 	if err != nil {
 		// The hash stays out of the message, as a token's does.
@@ -104,29 +104,27 @@ func (s *Store) ConnectTokenByHash(ctx context.Context, hash []byte) (store.Conn
 // UpdateConnectToken is the compare-and-swap of one token; only its used
 // time is written.
 func (s *Store) UpdateConnectToken(ctx context.Context, workspaceID, id string, fn func(store.ConnectToken) (store.ConnectToken, error)) (store.ConnectToken, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.ConnectToken{}, fmt.Errorf("update connect token %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	old, err := scanConnectToken(tx.QueryRowContext(ctx,
-		`SELECT `+connectTokenColumns+` FROM connect_tokens WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
-	if err != nil {
-		return store.ConnectToken{}, notFound(err, "update connect token %s", id)
-	}
-	t, err := fn(old)
+	var t store.ConnectToken
+	err := s.inTx(ctx, "update connect token "+id, func(tx *sql.Tx) error {
+		old, err := scanConnectToken(tx.QueryRowContext(ctx,
+			`SELECT `+connectTokenColumns+` FROM connect_tokens WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
+		if err != nil {
+			return notFound(err, "update connect token %s", id)
+		}
+		if t, err = fn(old); err != nil {
+			return err
+		}
+		used := t.UsedAt
+		t = old
+		t.UsedAt = storedPtr(used)
+		if _, err := tx.ExecContext(ctx, `UPDATE connect_tokens SET used_at = $3 WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, id, nullMicros(t.UsedAt)); err != nil {
+			return fmt.Errorf("update connect token %s: %w", id, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return store.ConnectToken{}, err
-	}
-	used := t.UsedAt
-	t = old
-	t.UsedAt = storedPtr(used)
-	if _, err := tx.ExecContext(ctx, `UPDATE connect_tokens SET used_at = $3 WHERE workspace_id = $1 AND id = $2`,
-		workspaceID, id, nullMicros(t.UsedAt)); err != nil {
-		return store.ConnectToken{}, fmt.Errorf("update connect token %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.ConnectToken{}, fmt.Errorf("update connect token %s: commit: %w", id, err)
 	}
 	return t, nil
 }
@@ -134,7 +132,7 @@ func (s *Store) UpdateConnectToken(ctx context.Context, workspaceID, id string, 
 // DeleteExpiredConnectTokens deletes the tokens that expired at or before
 // the given time.
 func (s *Store) DeleteExpiredConnectTokens(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM connect_tokens WHERE expires_at <= $1`, micros(before))
+	res, err := s.execIdem(ctx, `DELETE FROM connect_tokens WHERE expires_at <= $1`, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired connect tokens: %w", err)
 	}

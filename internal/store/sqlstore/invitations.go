@@ -12,7 +12,7 @@ const invitationColumns = `id, workspace_id, kind, email, role, user_id, token_h
 
 // CreateInvitation stores inv; ErrConflict when its id or hash exists.
 func (s *Store) CreateInvitation(ctx context.Context, inv store.Invitation) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO invitations (`+invitationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := s.exec(ctx, "create invitation", `INSERT INTO invitations (`+invitationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		inv.ID, inv.WorkspaceID, string(inv.Kind), inv.Email, string(inv.Role), inv.UserID, inv.TokenHash, inv.CreatedBy,
 		micros(inv.CreatedAt), micros(inv.ExpiresAt), nullMicros(inv.UsedAt))
 	if err != nil {
@@ -39,7 +39,7 @@ func scanInvitation(row scanner) (store.Invitation, error) {
 
 // GetInvitation returns the workspace's link with the id.
 func (s *Store) GetInvitation(ctx context.Context, workspaceID, id string) (store.Invitation, error) {
-	inv, err := scanInvitation(s.db.QueryRowContext(ctx,
+	inv, err := scanInvitation(s.queryRowDirect(ctx,
 		`SELECT `+invitationColumns+` FROM invitations WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	if err != nil {
 		return store.Invitation{}, notFound(err, "get invitation %s", id)
@@ -49,7 +49,7 @@ func (s *Store) GetInvitation(ctx context.Context, workspaceID, id string) (stor
 
 // InvitationByHash finds a link by its token's hash.
 func (s *Store) InvitationByHash(ctx context.Context, hash []byte) (store.Invitation, error) {
-	inv, err := scanInvitation(s.db.QueryRowContext(ctx,
+	inv, err := scanInvitation(s.queryRowDirect(ctx,
 		`SELECT `+invitationColumns+` FROM invitations WHERE token_hash = $1`, hash))
 	if err != nil {
 		// The hash stays out of the message, as a token's does.
@@ -60,7 +60,7 @@ func (s *Store) InvitationByHash(ctx context.Context, hash []byte) (store.Invita
 
 // ListInvitations lists the workspace's unused links of the kind.
 func (s *Store) ListInvitations(ctx context.Context, workspaceID string, kind store.InvitationKind) ([]store.Invitation, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+invitationColumns+` FROM invitations
+	rows, err := s.query(ctx, `SELECT `+invitationColumns+` FROM invitations
 		WHERE workspace_id = $1 AND kind = $2 AND used_at IS NULL ORDER BY id`, workspaceID, string(kind))
 	if err != nil {
 		return nil, fmt.Errorf("list invitations: %w", err)
@@ -79,28 +79,26 @@ func (s *Store) ListInvitations(ctx context.Context, workspaceID string, kind st
 
 // UpdateInvitation is the compare-and-swap of one link.
 func (s *Store) UpdateInvitation(ctx context.Context, workspaceID, id string, fn func(store.Invitation) (store.Invitation, error)) (store.Invitation, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Invitation{}, fmt.Errorf("update invitation %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	old, err := scanInvitation(tx.QueryRowContext(ctx,
-		`SELECT `+invitationColumns+` FROM invitations WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
-	if err != nil {
-		return store.Invitation{}, notFound(err, "update invitation %s", id)
-	}
-	inv, err := fn(old)
+	var inv store.Invitation
+	err := s.inTx(ctx, "update invitation "+id, func(tx *sql.Tx) error {
+		old, err := scanInvitation(tx.QueryRowContext(ctx,
+			`SELECT `+invitationColumns+` FROM invitations WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
+		if err != nil {
+			return notFound(err, "update invitation %s", id)
+		}
+		if inv, err = fn(old); err != nil {
+			return err
+		}
+		inv.ID, inv.WorkspaceID, inv.Kind, inv.Email, inv.UserID, inv.CreatedBy, inv.CreatedAt =
+			old.ID, old.WorkspaceID, old.Kind, old.Email, old.UserID, old.CreatedBy, old.CreatedAt
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET role = $3, token_hash = $4, expires_at = $5, used_at = $6
+			WHERE workspace_id = $1 AND id = $2`, workspaceID, id, string(inv.Role), inv.TokenHash, micros(inv.ExpiresAt), nullMicros(inv.UsedAt)); err != nil {
+			return s.conflict(err, "update invitation %s", id)
+		}
+		return nil
+	})
 	if err != nil {
 		return store.Invitation{}, err
-	}
-	inv.ID, inv.WorkspaceID, inv.Kind, inv.Email, inv.UserID, inv.CreatedBy, inv.CreatedAt =
-		old.ID, old.WorkspaceID, old.Kind, old.Email, old.UserID, old.CreatedBy, old.CreatedAt
-	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET role = $3, token_hash = $4, expires_at = $5, used_at = $6
-		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, string(inv.Role), inv.TokenHash, micros(inv.ExpiresAt), nullMicros(inv.UsedAt)); err != nil {
-		return store.Invitation{}, s.conflict(err, "update invitation %s", id)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Invitation{}, fmt.Errorf("update invitation %s: commit: %w", id, err)
 	}
 	inv.CreatedAt, inv.ExpiresAt, inv.UsedAt = stored(inv.CreatedAt), stored(inv.ExpiresAt), storedPtr(inv.UsedAt)
 	return inv, nil

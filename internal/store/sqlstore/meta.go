@@ -8,7 +8,7 @@ import (
 // GetMeta returns the value stored under key.
 func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, error) {
 	var v []byte
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = $1`, key).Scan(&v)
+	err := s.queryRowDirect(ctx, `SELECT value FROM meta WHERE name = $1`, key).Scan(&v)
 	if err != nil {
 		return nil, notFound(err, "get meta %s", key)
 	}
@@ -19,7 +19,7 @@ func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, error) {
 // whether it stored it. One statement, so two callers racing cannot both
 // win.
 func (s *Store) PutMetaIfAbsent(ctx context.Context, key string, value []byte) (bool, error) {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.exec(ctx, "put meta",
 		`INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
 		key, nonNil(value))
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *Store) PutMetaIfAbsent(ctx context.Context, key string, value []byte) (
 
 // PutMeta stores value under key, replacing any value there.
 func (s *Store) PutMeta(ctx context.Context, key string, value []byte) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.execIdem(ctx,
 		`INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
 		key, nonNil(value))
 	if err != nil {

@@ -37,63 +37,57 @@ func (s *Store) UpdateOAuthClient(ctx context.Context, workspaceID, app string, 
 }
 
 func (s *Store) updateOAuthClient(ctx context.Context, workspaceID, app string, fn func(*store.OAuthClient) (store.OAuthClient, error)) (store.OAuthClient, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: begin: %w", app, err)
-	}
-	defer tx.Rollback()
-	var old *store.OAuthClient
-	c, err := scanClient(tx.QueryRowContext(ctx,
-		`SELECT `+clientColumns+` FROM oauth_clients WHERE workspace_id = $1 AND app = $2`+s.d.LockRows, workspaceID, app))
-	switch {
-	case err == nil:
-		old = &c
-	case !errors.Is(err, sql.ErrNoRows):
-		return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: %w", app, err)
-	}
-	next, err := fn(old)
-	if err != nil {
-		return store.OAuthClient{}, err
-	}
-	next.WorkspaceID, next.App = workspaceID, app
-	if old != nil {
-		if next.ID != old.ID {
-			return store.OAuthClient{}, fmt.Errorf("update oauth client %s: fn changed its id to %q", old.ID, next.ID)
+	return inTxValue(ctx, s, fmt.Sprintf("update oauth client for %s", app), func(tx *sql.Tx) (store.OAuthClient, error) {
+		var old *store.OAuthClient
+		c, err := scanClient(tx.QueryRowContext(ctx,
+			`SELECT `+clientColumns+` FROM oauth_clients WHERE workspace_id = $1 AND app = $2`+s.d.LockRows, workspaceID, app))
+		switch {
+		case err == nil:
+			old = &c
+		case !errors.Is(err, sql.ErrNoRows):
+			return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: %w", app, err)
 		}
-		next.CreatedAt = old.CreatedAt
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE oauth_clients SET client_id = $2, secret = $3, updated_at = $4, redirect_name = $5 WHERE id = $1`,
-			next.ID, next.ClientID, nonNil(next.Secret), micros(next.UpdatedAt), next.RedirectName); err != nil {
-			return store.OAuthClient{}, fmt.Errorf("update oauth client %s: %w", next.ID, err)
-		}
-	} else {
-		if next.ID == "" {
-			return store.OAuthClient{}, fmt.Errorf("create oauth client for %s: no id", app)
-		}
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (workspace_id, app) DO NOTHING`,
-			next.ID, next.WorkspaceID, next.App, next.ClientID, nonNil(next.Secret), micros(next.CreatedAt), micros(next.UpdatedAt), next.RedirectName)
+		next, err := fn(old)
 		if err != nil {
-			return store.OAuthClient{}, s.conflict(err, "create oauth client %s for %s", next.ID, app)
+			return store.OAuthClient{}, err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return store.OAuthClient{}, fmt.Errorf("create oauth client %s for %s: %w", next.ID, app, err)
-		} else if n == 0 {
-			return store.OAuthClient{}, errClientRaced
+		next.WorkspaceID, next.App = workspaceID, app
+		if old != nil {
+			if next.ID != old.ID {
+				return store.OAuthClient{}, fmt.Errorf("update oauth client %s: fn changed its id to %q", old.ID, next.ID)
+			}
+			next.CreatedAt = old.CreatedAt
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE oauth_clients SET client_id = $2, secret = $3, updated_at = $4, redirect_name = $5 WHERE id = $1`,
+				next.ID, next.ClientID, nonNil(next.Secret), micros(next.UpdatedAt), next.RedirectName); err != nil {
+				return store.OAuthClient{}, fmt.Errorf("update oauth client %s: %w", next.ID, err)
+			}
+		} else {
+			if next.ID == "" {
+				return store.OAuthClient{}, fmt.Errorf("create oauth client for %s: no id", app)
+			}
+			res, err := tx.ExecContext(ctx,
+				`INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (workspace_id, app) DO NOTHING`,
+				next.ID, next.WorkspaceID, next.App, next.ClientID, nonNil(next.Secret), micros(next.CreatedAt), micros(next.UpdatedAt), next.RedirectName)
+			if err != nil {
+				return store.OAuthClient{}, s.conflict(err, "create oauth client %s for %s", next.ID, app)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return store.OAuthClient{}, fmt.Errorf("create oauth client %s for %s: %w", next.ID, app, err)
+			} else if n == 0 {
+				return store.OAuthClient{}, errClientRaced
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return store.OAuthClient{}, fmt.Errorf("update oauth client for %s: commit: %w", app, err)
-	}
-	next.CreatedAt, next.UpdatedAt = stored(next.CreatedAt), stored(next.UpdatedAt)
-	return next, nil
+		next.CreatedAt, next.UpdatedAt = stored(next.CreatedAt), stored(next.UpdatedAt)
+		return next, nil
+	})
 }
 
 // GetOAuthClient finds a client by id in the workspace or among the
 // managed ones.
 func (s *Store) GetOAuthClient(ctx context.Context, workspaceID, id string) (store.OAuthClient, error) {
-	c, err := scanClient(s.db.QueryRowContext(ctx,
+	c, err := scanClient(s.queryRowDirect(ctx,
 		`SELECT `+clientColumns+` FROM oauth_clients WHERE id = $1 AND workspace_id IN ($2, '')`, id, workspaceID))
 	if err != nil {
 		return store.OAuthClient{}, notFound(err, "get oauth client %s", id)
@@ -103,7 +97,7 @@ func (s *Store) GetOAuthClient(ctx context.Context, workspaceID, id string) (sto
 
 // FindOAuthClient prefers the workspace's own client to the managed one.
 func (s *Store) FindOAuthClient(ctx context.Context, workspaceID, app string) (store.OAuthClient, error) {
-	c, err := scanClient(s.db.QueryRowContext(ctx,
+	c, err := scanClient(s.queryRowDirect(ctx,
 		`SELECT `+clientColumns+` FROM oauth_clients WHERE app = $1 AND workspace_id IN ($2, '')
 		ORDER BY workspace_id DESC LIMIT 1`, app, workspaceID))
 	if err != nil {
@@ -114,7 +108,7 @@ func (s *Store) FindOAuthClient(ctx context.Context, workspaceID, app string) (s
 
 // ListOAuthClients lists the workspace's and the managed clients by app.
 func (s *Store) ListOAuthClients(ctx context.Context, workspaceID string) ([]store.OAuthClient, error) {
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.query(ctx,
 		`SELECT `+clientColumns+` FROM oauth_clients WHERE workspace_id IN ($1, '') ORDER BY app, workspace_id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list oauth clients: %w", err)
@@ -157,7 +151,7 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error 
 	if err != nil {
 		return fmt.Errorf("create connection %s: %w", c.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
+	_, err = s.exec(ctx, "create connection", `INSERT INTO connections (`+connectionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		c.ID, c.WorkspaceID, c.UserID, c.App, c.StateHash, c.Nickname, scopes, c.Shared,
 		c.AccountID, c.OAuthClientID, nonNil(c.Sealed), string(c.Status), c.Error, micros(c.ExpiresAt), micros(c.CreatedAt),
@@ -172,44 +166,48 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) error 
 // ClaimConnection is one UPDATE, so two callbacks with the same state
 // cannot both claim it.
 func (s *Store) ClaimConnection(ctx context.Context, stateHash []byte, now time.Time) (store.Connection, error) {
-	c, err := scanConnection(s.db.QueryRowContext(ctx,
-		`UPDATE connections SET status = $1 WHERE state_hash = $2 AND status = $3 AND expires_at > $4
-		RETURNING `+connectionColumns,
-		string(store.ConnectionClaimed), stateHash, string(store.ConnectionPending), micros(now)))
+	// In a transaction, so that a claim whose answer was lost is not
+	// claimed again as someone else's.
+	var c store.Connection
+	err := s.inTx(ctx, "claim connection", func(tx *sql.Tx) error {
+		var err error
+		c, err = scanConnection(tx.QueryRowContext(ctx,
+			`UPDATE connections SET status = $1 WHERE state_hash = $2 AND status = $3 AND expires_at > $4
+			RETURNING `+connectionColumns,
+			string(store.ConnectionClaimed), stateHash, string(store.ConnectionPending), micros(now)))
+		if err != nil {
+			return notFound(err, "claim connection")
+		}
+		return nil
+	})
 	if err != nil {
-		return store.Connection{}, notFound(err, "claim connection")
+		return store.Connection{}, err
 	}
 	return c, nil
 }
 
 // UpdateConnection changes a connection under its row lock.
 func (s *Store) UpdateConnection(ctx context.Context, id string, fn func(*store.Connection) error) (store.Connection, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Connection{}, fmt.Errorf("update connection %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	c, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = $1`+s.d.LockRows, id))
-	if err != nil {
-		return store.Connection{}, notFound(err, "update connection %s", id)
-	}
-	if err := fn(&c); err != nil {
-		return store.Connection{}, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE connections SET status = $2, error = $3, account_id = $4, code_attempts = $5, held = $6, hold_hash = $7
+	return inTxValue(ctx, s, fmt.Sprintf("update connection %s", id), func(tx *sql.Tx) (store.Connection, error) {
+		c, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = $1`+s.d.LockRows, id))
+		if err != nil {
+			return store.Connection{}, notFound(err, "update connection %s", id)
+		}
+		if err := fn(&c); err != nil {
+			return store.Connection{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE connections SET status = $2, error = $3, account_id = $4, code_attempts = $5, held = $6, hold_hash = $7
 		WHERE id = $1`, id, string(c.Status), c.Error, c.AccountID, c.CodeAttempts, nonNil(c.Held), nonNil(c.HoldHash)); err != nil {
-		return store.Connection{}, fmt.Errorf("update connection %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Connection{}, fmt.Errorf("update connection %s: commit: %w", id, err)
-	}
-	c.Held, c.HoldHash = storedBytes(c.Held), storedBytes(c.HoldHash)
-	return c, nil
+			return store.Connection{}, fmt.Errorf("update connection %s: %w", id, err)
+		}
+		c.Held, c.HoldHash = storedBytes(c.Held), storedBytes(c.HoldHash)
+		return c, nil
+	})
 }
 
 // FinishConnection records the outcome of a claimed connection.
 func (s *Store) FinishConnection(ctx context.Context, id string, status store.ConnectionStatus, accountID, errMsg string) error {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.exec(ctx, "finish connection",
 		`UPDATE connections SET status = $2, account_id = $3, error = $4 WHERE id = $1 AND status = $5`,
 		id, string(status), accountID, errMsg, string(store.ConnectionClaimed))
 	if err != nil {
@@ -223,7 +221,7 @@ func (s *Store) FinishConnection(ctx context.Context, id string, status store.Co
 
 // GetConnection returns a connection of the workspace.
 func (s *Store) GetConnection(ctx context.Context, workspaceID, id string) (store.Connection, error) {
-	c, err := scanConnection(s.db.QueryRowContext(ctx,
+	c, err := scanConnection(s.queryRowDirect(ctx,
 		`SELECT `+connectionColumns+` FROM connections WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	if err != nil {
 		return store.Connection{}, notFound(err, "get connection %s", id)

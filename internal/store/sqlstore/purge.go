@@ -35,7 +35,7 @@ func (s *Store) DeleteExpiredConnections(ctx context.Context, before time.Time) 
 func (s *Store) purge(ctx context.Context, query string, t time.Time) (int, error) {
 	total := 0
 	for {
-		res, err := s.db.ExecContext(ctx, query, micros(t), purgeBatch)
+		res, err := s.execIdem(ctx, query, micros(t), purgeBatch)
 		if err != nil {
 			return total, err
 		}

@@ -28,46 +28,40 @@ func (s *Store) RefreshDue(ctx context.Context, now time.Time, limit int, fn fun
 }
 
 func (s *Store) refreshOne(ctx context.Context, now time.Time, fn func(*store.Account) error) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("refresh due: begin: %w", err)
-	}
-	defer tx.Rollback()
-	a, err := scanAccount(tx.QueryRowContext(ctx,
-		`SELECT `+accountSelect+` FROM accounts WHERE next_refresh_at <= $1
+	return inTxValue(ctx, s, "refresh due", func(tx *sql.Tx) (bool, error) {
+		a, err := scanAccount(tx.QueryRowContext(ctx,
+			`SELECT `+accountSelect+` FROM accounts WHERE next_refresh_at <= $1
 		ORDER BY next_refresh_at LIMIT 1`+s.d.SkipLocked, micros(now)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("refresh due: %w", err)
-	}
-	if a.SharedWith, err = readShares(ctx, tx, a.ID); err != nil {
-		return false, err
-	}
-	orig := a
-	if err := fn(&a); err != nil {
-		return false, err
-	}
-	a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
-	// Compared as stored, to the microsecond: a next refresh within now's
-	// microsecond would still be due, and handed over again in this run.
-	if a.NextRefreshAt != nil && micros(*a.NextRefreshAt) <= micros(now) {
-		return false, fmt.Errorf("refresh due: account %s: next refresh %v is not after %v", a.ID, a.NextRefreshAt, now)
-	}
-	if err := writeAccount(ctx, tx, orig, a); err != nil {
-		return false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("refresh due: commit: %w", err)
-	}
-	return true, nil
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("refresh due: %w", err)
+		}
+		if a.SharedWith, err = readShares(ctx, tx, a.ID); err != nil {
+			return false, err
+		}
+		orig := a
+		if err := fn(&a); err != nil {
+			return false, err
+		}
+		a.ID, a.WorkspaceID, a.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
+		// Compared as stored, to the microsecond: a next refresh within now's
+		// microsecond would still be due, and handed over again in this run.
+		if a.NextRefreshAt != nil && micros(*a.NextRefreshAt) <= micros(now) {
+			return false, fmt.Errorf("refresh due: account %s: next refresh %v is not after %v", a.ID, a.NextRefreshAt, now)
+		}
+		if err := writeAccount(ctx, tx, orig, a); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
 }
 
 // NextRefreshAt reads the earliest next refresh off the index.
 func (s *Store) NextRefreshAt(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(next_refresh_at) FROM accounts`).Scan(&next)
+	err := s.queryRowDirect(ctx, `SELECT MIN(next_refresh_at) FROM accounts`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next refresh: %w", err)
 	}
@@ -81,7 +75,7 @@ func (s *Store) NextRefreshAt(ctx context.Context) (time.Time, bool, error) {
 // counts that triggers keep as accounts come, go and change status, a few
 // rows whatever the number of accounts.
 func (s *Store) CountAccountsByStatus(ctx context.Context) (map[store.AccountStatus]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, CAST(SUM(n) AS BIGINT) FROM account_counts GROUP BY status HAVING SUM(n) <> 0`)
+	rows, err := s.query(ctx, `SELECT status, CAST(SUM(n) AS BIGINT) FROM account_counts GROUP BY status HAVING SUM(n) <> 0`)
 	if err != nil {
 		return nil, fmt.Errorf("count accounts: %w", err)
 	}
@@ -104,7 +98,7 @@ func (s *Store) TakeRefreshLease(ctx context.Context, workspaceID, id, holder st
 	if holder == "" {
 		return false, fmt.Errorf("take refresh lease of %s: empty holder", id)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET refresh_lease_holder = $3, refresh_lease_until = $4
+	res, err := s.exec(ctx, "take refresh lease", `UPDATE accounts SET refresh_lease_holder = $3, refresh_lease_until = $4
 		WHERE workspace_id = $1 AND id = $2
 		AND (refresh_lease_holder = '' OR refresh_lease_until IS NULL OR refresh_lease_until <= $5)`,
 		workspaceID, id, holder, micros(until), micros(now))
@@ -130,7 +124,7 @@ func (s *Store) ReleaseRefreshLease(ctx context.Context, workspaceID, id, holder
 	if holder == "" {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE accounts SET refresh_lease_holder = '', refresh_lease_until = NULL
+	_, err := s.execIdem(ctx, `UPDATE accounts SET refresh_lease_holder = '', refresh_lease_until = NULL
 		WHERE workspace_id = $1 AND id = $2 AND refresh_lease_holder = $3`,
 		workspaceID, id, holder)
 	if err != nil {

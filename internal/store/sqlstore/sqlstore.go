@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -56,6 +58,20 @@ type Dialect struct {
 	// IsUniqueViolation reports whether err is a primary key or unique
 	// constraint violation.
 	IsUniqueViolation func(error) bool
+	// Transient reports whether err is a lost or refused connection (the
+	// server restarting, a pooled connection it closed), after which the
+	// same work may succeed on a new one. Nil where the database is in
+	// the process (SQLite): nothing is retried.
+	Transient func(error) bool
+	// Unsent reports whether a failed statement surely never reached the
+	// server.
+	Unsent func(error) bool
+	// TxID, run just before COMMIT, returns the transaction's id, or NULL
+	// when it wrote nothing; TxStatus, given that id, says "committed",
+	// "aborted" or "in progress". With them a COMMIT that got no answer is
+	// settled by asking the server once it is back. Empty: such a COMMIT
+	// fails with store.ErrOutcomeUnknown.
+	TxID, TxStatus string
 }
 
 // Page sizes for the List methods.
@@ -76,13 +92,15 @@ type Store struct {
 	textIndexCap int
 	// textSampleFloor overrides the constant of that name when set.
 	textSampleFloor *int
+	// clock times the waits between retries of a lost database.
+	clock clockwork.Clock
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns a Store over db, which it owns from now on: Close closes it.
 func New(db *sql.DB, d Dialect) *Store {
-	return &Store{db: db, d: d}
+	return &Store{db: db, d: d, clock: clockwork.NewRealClock()}
 }
 
 // DB returns the underlying database, for backend-specific work such as
@@ -106,20 +124,22 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// queryRow runs a hot read through a prepared statement.
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	st, ok := s.stmts.Load(query)
-	if !ok {
-		prepared, err := s.db.PrepareContext(ctx, query)
-		if err != nil {
-			// QueryRow reports the same error through Scan.
-			return s.db.QueryRowContext(ctx, query, args...)
+// queryRow runs a hot read through a prepared statement, retried while
+// the database is lost.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) scanner {
+	return &row{s: s, ctx: ctx, query: func(ctx context.Context) (*sql.Rows, error) {
+		st, ok := s.stmts.Load(query)
+		if !ok {
+			prepared, err := s.db.PrepareContext(ctx, query)
+			if err != nil {
+				return nil, err
+			}
+			if st, ok = s.stmts.LoadOrStore(query, prepared); ok {
+				prepared.Close()
+			}
 		}
-		if st, ok = s.stmts.LoadOrStore(query, prepared); ok {
-			prepared.Close()
-		}
-	}
-	return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+		return st.(*sql.Stmt).QueryContext(ctx, args...)
+	}}
 }
 
 // conflict turns a unique violation into store.ErrConflict and wraps any

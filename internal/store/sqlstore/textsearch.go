@@ -201,7 +201,7 @@ func (s *Store) rareWindow(ctx context.Context, text string) (string, error) {
 		dest[i] = &counts[i]
 	}
 	q := "SELECT " + cols + " FROM (SELECT lower(nickname || ' ' || identity_label || ' ' || app) AS t FROM " + s.d.TextSample.From + ") AS sample"
-	if err := s.db.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+	if err := s.queryRowDirect(ctx, q, args...).Scan(dest...); err != nil {
 		return "", fmt.Errorf("sample accounts: %w", err)
 	}
 	n := counts[0]

@@ -19,7 +19,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx,
+	_, err = s.exec(ctx, "create api token",
 		`INSERT INTO api_tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		t.ID, t.WorkspaceID, t.UserID, t.Name, t.Hash, scopes,
 		micros(t.CreatedAt), nullMicros(t.LastUsedAt), nullMicros(t.ExpiresAt),
@@ -98,7 +98,7 @@ func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (store.APIToken
 
 // GetAPIToken returns the token with the id in the workspace.
 func (s *Store) GetAPIToken(ctx context.Context, workspaceID, id string) (store.APIToken, error) {
-	t, err := scanToken(s.db.QueryRowContext(ctx,
+	t, err := scanToken(s.queryRowDirect(ctx,
 		`SELECT `+tokenColumns+` FROM api_tokens WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	if err != nil {
 		return store.APIToken{}, notFound(err, "api token %s", id)
@@ -115,7 +115,7 @@ func (s *Store) ListAPITokens(ctx context.Context, workspaceID, userID string) (
 		q += ` AND user_id = $2`
 		args = append(args, userID)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id`, args...)
+	rows, err := s.query(ctx, q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list api tokens: %w", err)
 	}
@@ -136,38 +136,32 @@ func (s *Store) ListAPITokens(ctx context.Context, workspaceID, userID string) (
 
 // UpdateAPIToken changes a token under its row lock.
 func (s *Store) UpdateAPIToken(ctx context.Context, workspaceID, id string, fn func(*store.APIToken) error) (store.APIToken, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.APIToken{}, fmt.Errorf("update api token %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	t, err := scanToken(tx.QueryRowContext(ctx,
-		`SELECT `+tokenColumns+` FROM api_tokens WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
-	if err != nil {
-		return store.APIToken{}, notFound(err, "update api token %s", id)
-	}
-	orig := t
-	if err := fn(&t); err != nil {
-		return store.APIToken{}, err
-	}
-	t.ID, t.WorkspaceID, t.UserID, t.Hash, t.CreatedAt = orig.ID, orig.WorkspaceID, orig.UserID, orig.Hash, orig.CreatedAt
-	scopes, accts, apps, err := tokenLists(t)
-	if err != nil {
-		return store.APIToken{}, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET name = $3, scopes = $4, expires_at = $5,
+	return inTxValue(ctx, s, fmt.Sprintf("update api token %s", id), func(tx *sql.Tx) (store.APIToken, error) {
+		t, err := scanToken(tx.QueryRowContext(ctx,
+			`SELECT `+tokenColumns+` FROM api_tokens WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
+		if err != nil {
+			return store.APIToken{}, notFound(err, "update api token %s", id)
+		}
+		orig := t
+		if err := fn(&t); err != nil {
+			return store.APIToken{}, err
+		}
+		t.ID, t.WorkspaceID, t.UserID, t.Hash, t.CreatedAt = orig.ID, orig.WorkspaceID, orig.UserID, orig.Hash, orig.CreatedAt
+		scopes, accts, apps, err := tokenLists(t)
+		if err != nil {
+			return store.APIToken{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET name = $3, scopes = $4, expires_at = $5,
 		account_ids = $6, apps = $7, replaced_by = $8, valid_until = $9, last_used_at = $10
 		WHERE workspace_id = $1 AND id = $2`,
-		workspaceID, id, t.Name, scopes, nullMicros(t.ExpiresAt), accts, apps, t.ReplacedBy, nullMicros(t.ValidUntil),
-		nullMicros(t.LastUsedAt)); err != nil {
-		return store.APIToken{}, fmt.Errorf("update api token %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.APIToken{}, fmt.Errorf("update api token %s: commit: %w", id, err)
-	}
-	t.ExpiresAt, t.ValidUntil, t.LastUsedAt = storedPtr(t.ExpiresAt), storedPtr(t.ValidUntil), storedPtr(t.LastUsedAt)
-	t.AccountIDs, t.Apps = emptyNil(t.AccountIDs), emptyNil(t.Apps)
-	return t, nil
+			workspaceID, id, t.Name, scopes, nullMicros(t.ExpiresAt), accts, apps, t.ReplacedBy, nullMicros(t.ValidUntil),
+			nullMicros(t.LastUsedAt)); err != nil {
+			return store.APIToken{}, fmt.Errorf("update api token %s: %w", id, err)
+		}
+		t.ExpiresAt, t.ValidUntil, t.LastUsedAt = storedPtr(t.ExpiresAt), storedPtr(t.ValidUntil), storedPtr(t.LastUsedAt)
+		t.AccountIDs, t.Apps = emptyNil(t.AccountIDs), emptyNil(t.Apps)
+		return t, nil
+	})
 }
 
 func emptyNil(s []string) []string {
@@ -181,7 +175,7 @@ func emptyNil(s []string) []string {
 // condition is in the UPDATE, so no lock is held and replicas racing to
 // record the same minute write once.
 func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time, every time.Duration) (bool, error) {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.execIdem(ctx,
 		`UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)`,
 		id, micros(at), micros(at.Add(-every)))
 	if err != nil {
@@ -203,7 +197,7 @@ func (s *Store) DeleteAPIToken(ctx context.Context, workspaceID, id string) erro
 // deleteOne runs a DELETE of one row by workspace and id, ErrNotFound when
 // it deleted none.
 func (s *Store) deleteOne(ctx context.Context, query, workspaceID, id, what string) error {
-	res, err := s.db.ExecContext(ctx, query, workspaceID, id)
+	res, err := s.exec(ctx, what, query, workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, id, err)
 	}

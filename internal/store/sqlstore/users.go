@@ -14,7 +14,7 @@ const userColumns = `id, workspace_id, email, name, role, password_hash, created
 // CreateUser stores u; ErrConflict when its id, or its email within the
 // workspace, exists. Emails are compared as given: callers normalise them.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.exec(ctx, "create user",
 		`INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		u.ID, u.WorkspaceID, u.Email, u.Name, string(u.Role), u.PasswordHash, micros(u.CreatedAt))
 	if err != nil {
@@ -36,7 +36,7 @@ func (s *Store) GetUser(ctx context.Context, workspaceID, id string) (store.User
 
 // GetUserByEmail returns the user with the email in the workspace.
 func (s *Store) GetUserByEmail(ctx context.Context, workspaceID, email string) (store.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx,
+	u, err := scanUser(s.queryRowDirect(ctx,
 		`SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND email = $2`,
 		workspaceID, email))
 	if err != nil {
@@ -62,7 +62,7 @@ func scanUser(row scanner) (store.User, error) {
 // CountPasswordUsers counts the workspace's users with a password.
 func (s *Store) CountPasswordUsers(ctx context.Context, workspaceID string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND password_hash <> ''`, workspaceID).Scan(&n)
+	err := s.queryRowDirect(ctx, `SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND password_hash <> ''`, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count users: %w", err)
 	}
@@ -71,7 +71,7 @@ func (s *Store) CountPasswordUsers(ctx context.Context, workspaceID string) (int
 
 // CreateSession stores a browser session.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, workspace_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := s.exec(ctx, "create session", `INSERT INTO sessions (hash, workspace_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		se.Hash, se.WorkspaceID, se.UserID, micros(se.CreatedAt), micros(se.ExpiresAt))
 	if err != nil {
 		return s.conflict(err, "create session")
@@ -83,7 +83,7 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 func (s *Store) GetSession(ctx context.Context, hash []byte, now time.Time) (store.Session, error) {
 	var se store.Session
 	var created, expires int64
-	err := s.db.QueryRowContext(ctx, `SELECT hash, workspace_id, user_id, created_at, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`,
+	err := s.queryRowDirect(ctx, `SELECT hash, workspace_id, user_id, created_at, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`,
 		hash, micros(now)).Scan(&se.Hash, &se.WorkspaceID, &se.UserID, &created, &expires)
 	if err != nil {
 		return store.Session{}, notFound(err, "get session")
@@ -94,7 +94,7 @@ func (s *Store) GetSession(ctx context.Context, hash []byte, now time.Time) (sto
 
 // DeleteSession ends a session; ending one that is gone is not an error.
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
+	if _, err := s.execIdem(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -113,7 +113,7 @@ func (s *Store) UsersByEmail(ctx context.Context, email string) ([]store.User, e
 }
 
 func (s *Store) users(ctx context.Context, what, query string, args ...any) ([]store.User, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -137,39 +137,33 @@ func (s *Store) users(ctx context.Context, what, query string, args ...any) ([]s
 // with ErrLastOwner, a change that leaves the workspace without an owner
 // who signs in where it had one.
 func (s *Store) membership(ctx context.Context, workspaceID, what string, change func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: begin: %w", what, err)
-	}
-	defer tx.Rollback()
-	var id string
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM workspaces WHERE id = $1`+s.d.LockRows, workspaceID).Scan(&id); err != nil {
-		return notFound(err, "%s: workspace %s", what, workspaceID)
-	}
-	owners := func() (int, error) {
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = $2 AND password_hash <> ''`,
-			workspaceID, string(store.RoleOwner)).Scan(&n)
-		return n, err
-	}
-	before, err := owners()
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := change(tx); err != nil {
-		return err
-	}
-	after, err := owners()
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if before > 0 && after == 0 {
-		return fmt.Errorf("%s: %w", what, store.ErrLastOwner)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
-	}
-	return nil
+	return s.inTx(ctx, fmt.Sprintf("%s", what), func(tx *sql.Tx) error {
+		var id string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM workspaces WHERE id = $1`+s.d.LockRows, workspaceID).Scan(&id); err != nil {
+			return notFound(err, "%s: workspace %s", what, workspaceID)
+		}
+		owners := func() (int, error) {
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = $2 AND password_hash <> ''`,
+				workspaceID, string(store.RoleOwner)).Scan(&n)
+			return n, err
+		}
+		before, err := owners()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := change(tx); err != nil {
+			return err
+		}
+		after, err := owners()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if before > 0 && after == 0 {
+			return fmt.Errorf("%s: %w", what, store.ErrLastOwner)
+		}
+		return nil
+	})
 }
 
 // UpdateUser is the compare-and-swap of one user.
@@ -226,38 +220,32 @@ func (s *Store) DeleteUser(ctx context.Context, workspaceID, id string) error {
 
 // ReassignAccounts moves the accounts of from to to, within the workspace.
 func (s *Store) ReassignAccounts(ctx context.Context, workspaceID, from, to string) ([]string, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reassign accounts: begin: %w", err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM accounts WHERE workspace_id = $1 AND owner_id = $2 ORDER BY id`+s.d.LockRows, workspaceID, from)
-	if err != nil {
-		return nil, fmt.Errorf("reassign accounts: %w", err)
-	}
-	var moved []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	return inTxValue(ctx, s, "reassign accounts", func(tx *sql.Tx) ([]string, error) {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM accounts WHERE workspace_id = $1 AND owner_id = $2 ORDER BY id`+s.d.LockRows, workspaceID, from)
+		if err != nil {
 			return nil, fmt.Errorf("reassign accounts: %w", err)
 		}
-		moved = append(moved, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reassign accounts: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET owner_id = $3 WHERE workspace_id = $1 AND owner_id = $2`, workspaceID, from, to); err != nil {
-		return nil, fmt.Errorf("reassign accounts: %w", err)
-	}
-	// The new owner needs no share of what is now theirs.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM account_shares WHERE user_id = $2 AND account_id IN
+		var moved []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reassign accounts: %w", err)
+			}
+			moved = append(moved, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reassign accounts: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET owner_id = $3 WHERE workspace_id = $1 AND owner_id = $2`, workspaceID, from, to); err != nil {
+			return nil, fmt.Errorf("reassign accounts: %w", err)
+		}
+		// The new owner needs no share of what is now theirs.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_shares WHERE user_id = $2 AND account_id IN
 		(SELECT id FROM accounts WHERE workspace_id = $1 AND owner_id = $2)`, workspaceID, to); err != nil {
-		return nil, fmt.Errorf("reassign accounts: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("reassign accounts: commit: %w", err)
-	}
-	return moved, nil
+			return nil, fmt.Errorf("reassign accounts: %w", err)
+		}
+		return moved, nil
+	})
 }

@@ -22,7 +22,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e store.WebhookEndpoi
 	if err != nil {
 		return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err = s.exec(ctx, "create webhook endpoint", `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		e.ID, e.WorkspaceID, e.URL, types, e.Secrets, e.Enabled, e.DisabledReason, micros(e.CreatedAt), micros(e.UpdatedAt),
 		e.ConnectTokenID, nullMicros(e.PurgeAfter))
 	if err != nil {
@@ -61,7 +61,7 @@ func scanEndpoint(row scanner) (store.WebhookEndpoint, error) {
 
 // GetWebhookEndpoint returns the workspace's endpoint with the id.
 func (s *Store) GetWebhookEndpoint(ctx context.Context, workspaceID, id string) (store.WebhookEndpoint, error) {
-	e, err := scanEndpoint(s.db.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	e, err := scanEndpoint(s.queryRowDirect(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	if err != nil {
 		return store.WebhookEndpoint{}, notFound(err, "get webhook endpoint %s", id)
 	}
@@ -70,7 +70,7 @@ func (s *Store) GetWebhookEndpoint(ctx context.Context, workspaceID, id string) 
 
 // ListWebhookEndpoints lists the workspace's endpoints, oldest first.
 func (s *Store) ListWebhookEndpoints(ctx context.Context, workspaceID string) ([]store.WebhookEndpoint, error) {
-	return listEndpoints(ctx, s.db, workspaceID, false)
+	return listEndpoints(ctx, reads{s}, workspaceID, false)
 }
 
 func listEndpoints(ctx context.Context, q querier, workspaceID string, enabledOnly bool) ([]store.WebhookEndpoint, error) {
@@ -99,66 +99,54 @@ func listEndpoints(ctx context.Context, q querier, workspaceID string, enabledOn
 
 // UpdateWebhookEndpoint is the compare-and-swap of one endpoint.
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, workspaceID, id string, fn func(*store.WebhookEndpoint) error) (store.WebhookEndpoint, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.WebhookEndpoint{}, fmt.Errorf("update webhook endpoint %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	e, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
-	if err != nil {
-		return store.WebhookEndpoint{}, notFound(err, "update webhook endpoint %s", id)
-	}
-	orig := e
-	if err := fn(&e); err != nil {
-		return store.WebhookEndpoint{}, err
-	}
-	e.ID, e.WorkspaceID, e.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
-	e.ConnectTokenID, e.PurgeAfter = orig.ConnectTokenID, orig.PurgeAfter
-	types, err := toJSON(nonNilStrings(e.EventTypes))
-	if err != nil {
-		return store.WebhookEndpoint{}, fmt.Errorf("update webhook endpoint %s: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $3, event_types = $4, secrets = $5, enabled = $6, disabled_reason = $7, updated_at = $8
+	return inTxValue(ctx, s, fmt.Sprintf("update webhook endpoint %s", id), func(tx *sql.Tx) (store.WebhookEndpoint, error) {
+		e, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
+		if err != nil {
+			return store.WebhookEndpoint{}, notFound(err, "update webhook endpoint %s", id)
+		}
+		orig := e
+		if err := fn(&e); err != nil {
+			return store.WebhookEndpoint{}, err
+		}
+		e.ID, e.WorkspaceID, e.CreatedAt = orig.ID, orig.WorkspaceID, orig.CreatedAt
+		e.ConnectTokenID, e.PurgeAfter = orig.ConnectTokenID, orig.PurgeAfter
+		types, err := toJSON(nonNilStrings(e.EventTypes))
+		if err != nil {
+			return store.WebhookEndpoint{}, fmt.Errorf("update webhook endpoint %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $3, event_types = $4, secrets = $5, enabled = $6, disabled_reason = $7, updated_at = $8
 		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, e.URL, types, e.Secrets, e.Enabled, e.DisabledReason, micros(e.UpdatedAt)); err != nil {
-		return store.WebhookEndpoint{}, fmt.Errorf("update webhook endpoint %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.WebhookEndpoint{}, fmt.Errorf("update webhook endpoint %s: commit: %w", id, err)
-	}
-	e.CreatedAt, e.UpdatedAt = stored(e.CreatedAt), stored(e.UpdatedAt)
-	if len(e.EventTypes) == 0 {
-		e.EventTypes = nil
-	}
-	return e, nil
+			return store.WebhookEndpoint{}, fmt.Errorf("update webhook endpoint %s: %w", id, err)
+		}
+		e.CreatedAt, e.UpdatedAt = stored(e.CreatedAt), stored(e.UpdatedAt)
+		if len(e.EventTypes) == 0 {
+			e.EventTypes = nil
+		}
+		return e, nil
+	})
 }
 
 // DeleteWebhookEndpoint deletes the endpoint; its deliveries go with it.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, workspaceID, id string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	// Deleted explicitly: SQLite enforces foreign keys only when asked.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_attempts WHERE workspace_id = $1 AND endpoint_id = $2`, workspaceID, id); err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: attempts: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE workspace_id = $1 AND endpoint_id = $2`, workspaceID, id); err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: deliveries: %w", id, err)
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
-	if err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
-	} else if n == 0 {
-		return fmt.Errorf("delete webhook endpoint %s: %w", id, store.ErrNotFound)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: commit: %w", id, err)
-	}
-	return nil
+	return s.inTx(ctx, fmt.Sprintf("delete webhook endpoint %s", id), func(tx *sql.Tx) error {
+		// Deleted explicitly: SQLite enforces foreign keys only when asked.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_attempts WHERE workspace_id = $1 AND endpoint_id = $2`, workspaceID, id); err != nil {
+			return fmt.Errorf("delete webhook endpoint %s: attempts: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE workspace_id = $1 AND endpoint_id = $2`, workspaceID, id); err != nil {
+			return fmt.Errorf("delete webhook endpoint %s: deliveries: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		if err != nil {
+			return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("delete webhook endpoint %s: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // AppendWebhookEvents writes events and their deliveries in one transaction.
@@ -166,18 +154,12 @@ func (s *Store) AppendWebhookEvents(ctx context.Context, events []store.WebhookE
 	if len(events) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("append webhook events: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := s.writeOutbox(ctx, tx, events); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("append webhook events: commit: %w", err)
-	}
-	return nil
+	return s.inTx(ctx, "append webhook events", func(tx *sql.Tx) error {
+		if err := s.writeOutbox(ctx, tx, events); err != nil {
+			return err
+		}
+		return nil
+	})
 }
 
 // writeOutbox writes events, and a pending delivery per enabled endpoint
@@ -215,53 +197,41 @@ func (s *Store) writeOutbox(ctx context.Context, tx *sql.Tx, events []store.Webh
 // DeleteExpiredWebhookEndpoints deletes the endpoints due for purging,
 // with their deliveries.
 func (s *Store) DeleteExpiredWebhookEndpoints(ctx context.Context, before time.Time) (int, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("delete expired webhook endpoints: begin: %w", err)
-	}
-	defer tx.Rollback()
-	// Deliveries first: SQLite enforces foreign keys only when asked.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE endpoint_id IN
+	return inTxValue(ctx, s, "delete expired webhook endpoints", func(tx *sql.Tx) (int, error) {
+		// Deliveries first: SQLite enforces foreign keys only when asked.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE endpoint_id IN
 		(SELECT id FROM webhook_endpoints WHERE purge_after <= $1)`, micros(before)); err != nil {
-		return 0, fmt.Errorf("delete expired webhook endpoints: deliveries: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE purge_after <= $1`, micros(before))
-	if err != nil {
-		return 0, fmt.Errorf("delete expired webhook endpoints: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("delete expired webhook endpoints: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("delete expired webhook endpoints: commit: %w", err)
-	}
-	return int(n), nil
+			return 0, fmt.Errorf("delete expired webhook endpoints: deliveries: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE purge_after <= $1`, micros(before))
+		if err != nil {
+			return 0, fmt.Errorf("delete expired webhook endpoints: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("delete expired webhook endpoints: %w", err)
+		}
+		return int(n), nil
+	})
 }
 
 // DeleteAccountWithEvents deletes the account and appends events, together.
 func (s *Store) DeleteAccountWithEvents(ctx context.Context, workspaceID, id string, events []store.WebhookEvent) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("delete account %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
-	if err != nil {
-		return fmt.Errorf("delete account %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete account %s: %w", id, err)
-	} else if n == 0 {
-		return fmt.Errorf("delete account %s: %w", id, store.ErrNotFound)
-	}
-	if err := s.writeOutbox(ctx, tx, events); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("delete account %s: commit: %w", id, err)
-	}
-	return nil
+	return s.inTx(ctx, fmt.Sprintf("delete account %s", id), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		if err != nil {
+			return fmt.Errorf("delete account %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete account %s: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("delete account %s: %w", id, store.ErrNotFound)
+		}
+		if err := s.writeOutbox(ctx, tx, events); err != nil {
+			return err
+		}
+		return nil
+	})
 }
 
 const deliveryColumns = `d.id, d.workspace_id, d.event_id, d.endpoint_id, o.type, o.payload, o.created_at,
@@ -306,7 +276,7 @@ func (s *Store) LeaseWebhookDeliveries(ctx context.Context, holder string, now, 
 	if holder == "" {
 		return nil, fmt.Errorf("lease webhook deliveries: empty holder")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT d.id FROM webhook_deliveries d
+	rows, err := s.query(ctx, `SELECT d.id FROM webhook_deliveries d
 		WHERE `+leasable("d", "$1")+`
 		ORDER BY d.next_attempt_at, d.id LIMIT $2`, micros(now), max(limit, 1))
 	if err != nil {
@@ -327,7 +297,7 @@ func (s *Store) LeaseWebhookDeliveries(ctx context.Context, holder string, now, 
 	}
 	var out []store.WebhookDelivery
 	for _, id := range candidates {
-		res, err := s.db.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_holder = $2, lease_until = $3
+		res, err := s.execIdem(ctx, `UPDATE webhook_deliveries SET lease_holder = $2, lease_until = $3
 			WHERE id = $1 AND `+leasable("webhook_deliveries", "$4"),
 			id, holder, micros(until), micros(now))
 		if err != nil {
@@ -338,7 +308,7 @@ func (s *Store) LeaseWebhookDeliveries(ctx context.Context, holder string, now, 
 		} else if n == 0 {
 			continue
 		}
-		d, err := scanDelivery(s.db.QueryRowContext(ctx, `SELECT `+deliveryColumns+deliveryFrom+` WHERE d.id = $1`, id))
+		d, err := scanDelivery(s.queryRowDirect(ctx, `SELECT `+deliveryColumns+deliveryFrom+` WHERE d.id = $1`, id))
 		if err != nil {
 			return out, fmt.Errorf("lease webhook delivery %s: %w", id, err)
 		}
@@ -349,7 +319,7 @@ func (s *Store) LeaseWebhookDeliveries(ctx context.Context, holder string, now, 
 
 // GetWebhookDelivery returns the workspace's delivery with the id.
 func (s *Store) GetWebhookDelivery(ctx context.Context, workspaceID, id string) (store.WebhookDelivery, error) {
-	d, err := scanDelivery(s.db.QueryRowContext(ctx, `SELECT `+deliveryColumns+deliveryFrom+` WHERE d.workspace_id = $1 AND d.id = $2`, workspaceID, id))
+	d, err := scanDelivery(s.queryRowDirect(ctx, `SELECT `+deliveryColumns+deliveryFrom+` WHERE d.workspace_id = $1 AND d.id = $2`, workspaceID, id))
 	if err != nil {
 		return store.WebhookDelivery{}, notFound(err, "get webhook delivery %s", id)
 	}
@@ -366,7 +336,7 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, workspaceID, endpoint
 	}
 	args = append(args, limit(n))
 	query += fmt.Sprintf(` ORDER BY d.id DESC LIMIT $%d`, len(args))
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of %s: %w", endpointID, err)
 	}
@@ -387,46 +357,40 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, workspaceID, endpoint
 
 // UpdateWebhookDelivery is the compare-and-swap of one delivery.
 func (s *Store) UpdateWebhookDelivery(ctx context.Context, workspaceID, id string, fn func(*store.WebhookDelivery) error) (store.WebhookDelivery, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.WebhookDelivery{}, fmt.Errorf("update webhook delivery %s: begin: %w", id, err)
-	}
-	defer tx.Rollback()
-	// Lock the delivery row alone; the event row is only read.
-	var locked string
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM webhook_deliveries WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id).Scan(&locked); err != nil {
-		return store.WebhookDelivery{}, notFound(err, "update webhook delivery %s", id)
-	}
-	d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+deliveryFrom+` WHERE d.workspace_id = $1 AND d.id = $2`, workspaceID, id))
-	if err != nil {
-		return store.WebhookDelivery{}, notFound(err, "update webhook delivery %s", id)
-	}
-	orig := d
-	if err := fn(&d); err != nil {
-		return store.WebhookDelivery{}, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $3, attempts = $4, next_attempt_at = $5,
+	return inTxValue(ctx, s, fmt.Sprintf("update webhook delivery %s", id), func(tx *sql.Tx) (store.WebhookDelivery, error) {
+		// Lock the delivery row alone; the event row is only read.
+		var locked string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM webhook_deliveries WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id).Scan(&locked); err != nil {
+			return store.WebhookDelivery{}, notFound(err, "update webhook delivery %s", id)
+		}
+		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+deliveryFrom+` WHERE d.workspace_id = $1 AND d.id = $2`, workspaceID, id))
+		if err != nil {
+			return store.WebhookDelivery{}, notFound(err, "update webhook delivery %s", id)
+		}
+		orig := d
+		if err := fn(&d); err != nil {
+			return store.WebhookDelivery{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $3, attempts = $4, next_attempt_at = $5,
 		lease_holder = $6, lease_until = $7, last_status_code = $8, last_error = $9, last_attempt_at = $10, updated_at = $11
 		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, string(d.Status), d.Attempts, nullMicros(d.NextAttemptAt),
-		d.LeaseHolder, nullMicros(d.LeaseUntil), d.LastStatusCode, d.LastError, nullMicros(d.LastAttemptAt), micros(d.UpdatedAt)); err != nil {
-		return store.WebhookDelivery{}, fmt.Errorf("update webhook delivery %s: %w", id, err)
-	}
-	if at := d.NewAttempt; at != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
+			d.LeaseHolder, nullMicros(d.LeaseUntil), d.LastStatusCode, d.LastError, nullMicros(d.LastAttemptAt), micros(d.UpdatedAt)); err != nil {
+			return store.WebhookDelivery{}, fmt.Errorf("update webhook delivery %s: %w", id, err)
+		}
+		if at := d.NewAttempt; at != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
 			(id, workspace_id, delivery_id, endpoint_id, attempted_at, status_code, error, duration_ms)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, at.ID, workspaceID, id, orig.EndpointID, micros(at.AttemptedAt),
-			at.StatusCode, at.Error, at.Duration.Milliseconds()); err != nil {
-			return store.WebhookDelivery{}, s.conflict(err, "update webhook delivery %s: attempt %s", id, at.ID)
+				at.StatusCode, at.Error, at.Duration.Milliseconds()); err != nil {
+				return store.WebhookDelivery{}, s.conflict(err, "update webhook delivery %s: attempt %s", id, at.ID)
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return store.WebhookDelivery{}, fmt.Errorf("update webhook delivery %s: commit: %w", id, err)
-	}
-	// What cannot change is what was read.
-	d.ID, d.WorkspaceID, d.EventID, d.EndpointID, d.EventType, d.Payload = orig.ID, orig.WorkspaceID, orig.EventID, orig.EndpointID, orig.EventType, orig.Payload
-	d.EventCreatedAt, d.CreatedAt, d.OrderKey, d.NewAttempt = orig.EventCreatedAt, orig.CreatedAt, orig.OrderKey, nil
-	d.NextAttemptAt, d.LeaseUntil, d.LastAttemptAt, d.UpdatedAt = storedPtr(d.NextAttemptAt), storedPtr(d.LeaseUntil), storedPtr(d.LastAttemptAt), stored(d.UpdatedAt)
-	return d, nil
+		// What cannot change is what was read.
+		d.ID, d.WorkspaceID, d.EventID, d.EndpointID, d.EventType, d.Payload = orig.ID, orig.WorkspaceID, orig.EventID, orig.EndpointID, orig.EventType, orig.Payload
+		d.EventCreatedAt, d.CreatedAt, d.OrderKey, d.NewAttempt = orig.EventCreatedAt, orig.CreatedAt, orig.OrderKey, nil
+		d.NextAttemptAt, d.LeaseUntil, d.LastAttemptAt, d.UpdatedAt = storedPtr(d.NextAttemptAt), storedPtr(d.LeaseUntil), storedPtr(d.LastAttemptAt), stored(d.UpdatedAt)
+		return d, nil
+	})
 }
 
 // WebhookAttempts returns the attempts of the deliveries, in one query.
@@ -441,7 +405,7 @@ func (s *Store) WebhookAttempts(ctx context.Context, workspaceID string, deliver
 		args = append(args, id)
 		marks = append(marks, "$"+strconv.Itoa(len(args)))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, workspace_id, delivery_id, endpoint_id, attempted_at, status_code, error, duration_ms
+	rows, err := s.query(ctx, `SELECT id, workspace_id, delivery_id, endpoint_id, attempted_at, status_code, error, duration_ms
 		FROM webhook_attempts WHERE workspace_id = $1 AND delivery_id IN (`+strings.Join(marks, ", ")+`)
 		ORDER BY delivery_id, id`, args...)
 	if err != nil {

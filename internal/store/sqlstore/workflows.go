@@ -15,62 +15,47 @@ import (
 // CreateWorkflow stores a new workflow and its links in one transaction;
 // ErrConflict when the id exists.
 func (s *Store) CreateWorkflow(ctx context.Context, w store.Workflow) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create workflow %s: begin: %w", w.ID, err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (`+workflowColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		w.ID, w.WorkspaceID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.CreatedAt), micros(w.UpdatedAt)); err != nil {
-		return s.conflict(err, "create workflow %s", w.ID)
-	}
-	if err := s.insertLinks(ctx, tx, w); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create workflow %s: commit: %w", w.ID, err)
-	}
-	return nil
+	return s.inTx(ctx, fmt.Sprintf("create workflow %s", w.ID), func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (`+workflowColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			w.ID, w.WorkspaceID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.CreatedAt), micros(w.UpdatedAt)); err != nil {
+			return s.conflict(err, "create workflow %s", w.ID)
+		}
+		if err := s.insertLinks(ctx, tx, w); err != nil {
+			return err
+		}
+		return nil
+	})
 }
 
 // UpdateWorkflow reads the workflow and its links under the row's lock,
 // lets fn change them and writes both back, all in one transaction.
 func (s *Store) UpdateWorkflow(ctx context.Context, workspaceID, id string, fn func(store.Workflow) (store.Workflow, error)) (store.Workflow, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Workflow{}, fmt.Errorf("update workflow %s: begin: %w", id, err)
-	}
-	// After a successful Commit this is a no-op; on every other path it
-	// releases the lock and discards whatever was written.
-	defer tx.Rollback()
-
-	old, err := scanWorkflow(tx.QueryRowContext(ctx,
-		`SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
-	if err != nil {
-		return store.Workflow{}, notFound(err, "update workflow %s", id)
-	}
-	if old.Links, err = links(ctx, tx, id); err != nil {
-		return store.Workflow{}, fmt.Errorf("update workflow %s: %w", id, err)
-	}
-	w, err := fn(old)
-	if err != nil {
-		return store.Workflow{}, err
-	}
-	w.ID, w.WorkspaceID, w.CreatedAt = old.ID, old.WorkspaceID, old.CreatedAt
-	if _, err := tx.ExecContext(ctx, `UPDATE workflows SET owner_id = $3, name = $4, steps = $5, updated_at = $6 WHERE workspace_id = $1 AND id = $2`,
-		w.WorkspaceID, w.ID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.UpdatedAt)); err != nil {
-		return store.Workflow{}, fmt.Errorf("update workflow %s: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, id); err != nil {
-		return store.Workflow{}, fmt.Errorf("update workflow %s: links: %w", id, err)
-	}
-	if err := s.insertLinks(ctx, tx, w); err != nil {
-		return store.Workflow{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Workflow{}, fmt.Errorf("update workflow %s: commit: %w", id, err)
-	}
-	return storedWorkflow(w), nil
+	return inTxValue(ctx, s, fmt.Sprintf("update workflow %s", id), func(tx *sql.Tx) (store.Workflow, error) {
+		old, err := scanWorkflow(tx.QueryRowContext(ctx,
+			`SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id = $2`+s.d.LockRows, workspaceID, id))
+		if err != nil {
+			return store.Workflow{}, notFound(err, "update workflow %s", id)
+		}
+		if old.Links, err = links(ctx, tx, id); err != nil {
+			return store.Workflow{}, fmt.Errorf("update workflow %s: %w", id, err)
+		}
+		w, err := fn(old)
+		if err != nil {
+			return store.Workflow{}, err
+		}
+		w.ID, w.WorkspaceID, w.CreatedAt = old.ID, old.WorkspaceID, old.CreatedAt
+		if _, err := tx.ExecContext(ctx, `UPDATE workflows SET owner_id = $3, name = $4, steps = $5, updated_at = $6 WHERE workspace_id = $1 AND id = $2`,
+			w.WorkspaceID, w.ID, w.OwnerID, w.Name, nonNil(w.Steps), micros(w.UpdatedAt)); err != nil {
+			return store.Workflow{}, fmt.Errorf("update workflow %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, id); err != nil {
+			return store.Workflow{}, fmt.Errorf("update workflow %s: links: %w", id, err)
+		}
+		if err := s.insertLinks(ctx, tx, w); err != nil {
+			return store.Workflow{}, err
+		}
+		return storedWorkflow(w), nil
+	})
 }
 
 func (s *Store) insertLinks(ctx context.Context, tx *sql.Tx, w store.Workflow) error {
@@ -108,11 +93,11 @@ const workflowColumns = `id, workspace_id, owner_id, name, steps, created_at, up
 
 // GetWorkflow returns a workflow with its links.
 func (s *Store) GetWorkflow(ctx context.Context, workspaceID, id string) (store.Workflow, error) {
-	w, err := scanWorkflow(s.db.QueryRowContext(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	w, err := scanWorkflow(s.queryRowDirect(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	if err != nil {
 		return store.Workflow{}, notFound(err, "get workflow %s", id)
 	}
-	if w.Links, err = links(ctx, s.db, id); err != nil {
+	if w.Links, err = links(ctx, reads{s}, id); err != nil {
 		return store.Workflow{}, fmt.Errorf("get workflow %s: %w", id, err)
 	}
 	return w, nil
@@ -169,7 +154,7 @@ func (s *Store) WorkflowsUsingAccounts(ctx context.Context, workspaceID string, 
 		args = append(args, id)
 		marks = append(marks, "$"+strconv.Itoa(len(args)))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT l.account_id, w.id, w.workspace_id, w.owner_id, w.name
+	rows, err := s.query(ctx, `SELECT DISTINCT l.account_id, w.id, w.workspace_id, w.owner_id, w.name
 		FROM workflow_links l JOIN workflows w ON w.id = l.workflow_id
 		WHERE l.workspace_id = $1 AND w.workspace_id = $1 AND l.account_id IN (`+strings.Join(marks, ", ")+`)
 		ORDER BY l.account_id, w.id`, args...)
@@ -192,7 +177,7 @@ func (s *Store) WorkflowsUsingAccounts(ctx context.Context, workspaceID string, 
 }
 
 func (s *Store) workflows(ctx context.Context, query string, args ...any) ([]store.Workflow, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
@@ -214,10 +199,10 @@ func (s *Store) DeleteWorkflow(ctx context.Context, workspaceID, id string) erro
 		return err
 	}
 	// SQLite enforces the cascade only with foreign keys on; say it here too.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, id); err != nil {
+	if _, err := s.execIdem(ctx, `DELETE FROM workflow_links WHERE workflow_id = $1`, id); err != nil {
 		return fmt.Errorf("delete workflow %s: links: %w", id, err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM runs WHERE workspace_id = $1 AND workflow_id = $2`, workspaceID, id); err != nil {
+	if _, err := s.execIdem(ctx, `DELETE FROM runs WHERE workspace_id = $1 AND workflow_id = $2`, workspaceID, id); err != nil {
 		return fmt.Errorf("delete workflow %s: runs: %w", id, err)
 	}
 	return nil
@@ -235,7 +220,7 @@ func scanWorkflow(row scanner) (store.Workflow, error) {
 
 // PutRun creates or replaces a run.
 func (s *Store) PutRun(ctx context.Context, r store.Run) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO runs (id, workspace_id, workflow_id, actor_id, status, steps, started_at, finished_at)
+	_, err := s.exec(ctx, "create run", `INSERT INTO runs (id, workspace_id, workflow_id, actor_id, status, steps, started_at, finished_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, steps = excluded.steps, finished_at = excluded.finished_at`,
 		r.ID, r.WorkspaceID, r.WorkflowID, r.ActorID, r.Status, nonNil(r.Steps), micros(r.StartedAt), nullMicros(r.FinishedAt))
@@ -249,7 +234,7 @@ const runColumns = `id, workspace_id, workflow_id, actor_id, status, steps, star
 
 // GetRun returns a run.
 func (s *Store) GetRun(ctx context.Context, workspaceID, id string) (store.Run, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	r, err := scanRun(s.queryRowDirect(ctx, `SELECT `+runColumns+` FROM runs WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	if err != nil {
 		return store.Run{}, notFound(err, "get run %s", id)
 	}
@@ -258,7 +243,7 @@ func (s *Store) GetRun(ctx context.Context, workspaceID, id string) (store.Run, 
 
 // ListRuns lists a workflow's runs, newest first.
 func (s *Store) ListRuns(ctx context.Context, workspaceID, workflowID string, n int) ([]store.Run, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE workspace_id = $1 AND workflow_id = $2 ORDER BY id DESC LIMIT $3`,
+	rows, err := s.query(ctx, `SELECT `+runColumns+` FROM runs WHERE workspace_id = $1 AND workflow_id = $2 ORDER BY id DESC LIMIT $3`,
 		workspaceID, workflowID, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)

@@ -11,7 +11,7 @@ import (
 
 // CreateWorkspace stores w; ErrConflict when its id exists.
 func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.exec(ctx, "create workspace",
 		`INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)`,
 		w.ID, w.Name, micros(w.CreatedAt))
 	if err != nil {
@@ -22,7 +22,7 @@ func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 
 // GetWorkspace returns the workspace with the id.
 func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
-	w, err := scanWorkspace(s.db.QueryRowContext(ctx,
+	w, err := scanWorkspace(s.queryRowDirect(ctx,
 		`SELECT id, name, created_at FROM workspaces WHERE id = $1`, id))
 	if err != nil {
 		return store.Workspace{}, notFound(err, "get workspace %s", id)
@@ -32,7 +32,7 @@ func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, e
 
 // FirstWorkspace returns the oldest workspace.
 func (s *Store) FirstWorkspace(ctx context.Context) (store.Workspace, error) {
-	w, err := scanWorkspace(s.db.QueryRowContext(ctx,
+	w, err := scanWorkspace(s.queryRowDirect(ctx,
 		`SELECT id, name, created_at FROM workspaces ORDER BY created_at, id LIMIT 1`))
 	if err != nil {
 		return store.Workspace{}, notFound(err, "first workspace")
@@ -42,7 +42,7 @@ func (s *Store) FirstWorkspace(ctx context.Context) (store.Workspace, error) {
 
 // ListWorkspaces lists every workspace, oldest first.
 func (s *Store) ListWorkspaces(ctx context.Context) ([]store.Workspace, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
+	rows, err := s.query(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
