@@ -116,7 +116,7 @@ func (c *Client) send(req *http.Request, out any) error {
 // ListOptions page and filter lists. Zero values are left out.
 type ListOptions struct {
 	Query    string
-	Auth     string // apps: oauth2, keys, none
+	Auth     string // apps: oauth2, oauth1, keys, basic, none
 	Category string // apps
 	App      string // accounts
 	Status   string // accounts

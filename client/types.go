@@ -290,8 +290,11 @@ type OAuthClient struct {
 	// has none of its own.
 	Managed     bool   `json:"managed"`
 	RedirectURI string `json:"redirect_uri"`
-	CreatedAt   string `json:"created_at"`
-	UpdatedAt   string `json:"updated_at"`
+	// RedirectName is the provider's name for RedirectURI, for the apps
+	// that send it in its place (eBay's RuName).
+	RedirectName string `json:"redirect_name,omitempty"`
+	CreatedAt    string `json:"created_at"`
+	UpdatedAt    string `json:"updated_at"`
 }
 
 // SetOAuthClient is the body of PUT /v1/oauth-clients/{app}.
@@ -299,6 +302,10 @@ type SetOAuthClient struct {
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
 	Managed      bool   `json:"managed,omitempty"`
+	// RedirectName is required by the apps that send the provider's name
+	// for the callback URL as redirect_uri (eBay's RuName), and refused
+	// by the others.
+	RedirectName string `json:"redirect_name,omitempty"`
 }
 
 // Deleted is the answer to DELETE /v1/accounts/{id}?revoke=true.

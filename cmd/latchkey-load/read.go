@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/loadtest"
@@ -43,17 +44,25 @@ func bare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return serveLoopback(ctx, "latchkey-load bare", *listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
-	}), stdout, stderr)
+	}), nil, stdout, stderr)
 }
 
 // serveLoopback serves h on listen until ctx ends, saying where first.
-func serveLoopback(ctx context.Context, name, listen string, h http.Handler, stdout, stderr io.Writer) int {
+// conns, when not nil, counts the connections it accepts.
+func serveLoopback(ctx context.Context, name, listen string, h http.Handler, conns *atomic.Int64, stdout, stderr io.Writer) int {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: h}
+	if conns != nil {
+		srv.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				conns.Add(1)
+			}
+		}
+	}
 	fmt.Fprintf(stdout, "%s: listening on http://%s\n", name, ln.Addr())
 	go func() {
 		<-ctx.Done()

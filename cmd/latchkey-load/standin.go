@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 )
 
 // standin is `latchkey-load standin`: a stand-in provider, in a process
@@ -17,7 +18,9 @@ import (
 // "Authorization: Bearer <-key>" it answers GET /v1/me with a profile to
 // label an account by, and every other GET with a JSON body of -size
 // bytes; 401 to any other. POST /oauth/token answers refresh grants (see
-// tokens) and GET /stats what that endpoint saw.
+// tokens) and GET /stats what that endpoint saw; GET /connections says
+// how many connections the stand-in has accepted, {"connections": N}, to
+// tell whether its callers keep theirs alive.
 func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("latchkey-load standin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -52,6 +55,11 @@ func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mux := http.NewServeMux()
 	mux.Handle("POST /oauth/token", tok)
 	mux.HandleFunc("GET /stats", tok.serveStats)
+	var conns atomic.Int64
+	mux.HandleFunc("GET /connections", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"connections\": %d}\n", conns.Load())
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != want {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -64,7 +72,7 @@ func standin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		_, _ = w.Write(body)
 	})
-	return serveLoopback(ctx, "latchkey-load standin", *listen, mux, stdout, stderr)
+	return serveLoopback(ctx, "latchkey-load standin", *listen, mux, &conns, stdout, stderr)
 }
 
 // loopback reports whether host names the loopback interface.

@@ -50,6 +50,22 @@ func TestStandIn(t *testing.T) {
 	if status, _ := get("another"); status != http.StatusUnauthorized {
 		t.Errorf("with another key: %d, want 401", status)
 	}
+	// Three requests on one kept-alive connection, then one on a new one.
+	connections := func(c *http.Client) string {
+		resp, err := c.Get(url + "/connections")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(b))
+	}
+	if got := connections(http.DefaultClient); got != `{"connections": 1}` {
+		t.Errorf("after three requests on one connection: %s, want 1", got)
+	}
+	if got := connections(&http.Client{Transport: &http.Transport{}}); got != `{"connections": 2}` {
+		t.Errorf("after a request on a second connection: %s, want 2", got)
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d after interrupt, want 0", code)

@@ -42,7 +42,7 @@ func (c *cli) appsCmd() *cobra.Command {
 			return nil
 		},
 	}
-	list.Flags().StringVar(&o.Auth, "auth", "", "only apps that authenticate this way: oauth2, keys, none, client_credentials, jwt_bearer or two_step")
+	list.Flags().StringVar(&o.Auth, "auth", "", "only apps that authenticate this way: oauth2, oauth1, keys, basic, none, client_credentials, jwt_bearer or two_step")
 	list.Flags().StringVar(&o.Category, "category", "", "only apps in this category")
 	list.Flags().StringVarP(&o.Query, "query", "q", "", "search name, slug and category")
 
@@ -111,8 +111,8 @@ func (c *cli) appsLintCmd() *cobra.Command {
 				actions += len(a.Actions)
 			}
 			minted := counts[catalog.AuthClientCredentials] + counts[catalog.AuthJWTBearer] + counts[catalog.AuthTwoStep]
-			fmt.Fprintf(cmd.OutOrStdout(), "%d apps are valid: %d oauth2, %d keys, %d minted, %d none; %d actions are valid\n",
-				cat.Len(), counts[catalog.AuthOAuth2], counts[catalog.AuthKeys], minted, counts[catalog.AuthNone], actions)
+			fmt.Fprintf(cmd.OutOrStdout(), "%d apps are valid: %d oauth2, %d oauth1, %d keys, %d basic, %d minted, %d none; %d actions are valid\n",
+				cat.Len(), counts[catalog.AuthOAuth2], counts[catalog.AuthOAuth1], counts[catalog.AuthKeys], counts[catalog.AuthBasic], minted, counts[catalog.AuthNone], actions)
 			for _, cc := range cat.CategoryCounts() {
 				fmt.Fprintf(cmd.OutOrStdout(), "  %-20s %d\n", cc.Category, cc.Apps)
 			}

@@ -20,7 +20,7 @@ import (
 func (c *cli) oauthClientsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "oauth-clients", Short: "Manage the OAuth clients Latchkey uses with apps"}
 
-	var clientID, clientSecret string
+	var clientID, clientSecret, redirectName string
 	var workspace bool
 	set := &cobra.Command{
 		Use:   "set APP --client-id ID --client-secret SECRET",
@@ -45,7 +45,7 @@ with --workspace.`,
 			if err != nil {
 				return err
 			}
-			oc, err := cl.SetOAuthClient(cmd.Context(), args[0], client.SetOAuthClient{ClientID: clientID, ClientSecret: clientSecret, Managed: !workspace})
+			oc, err := cl.SetOAuthClient(cmd.Context(), args[0], client.SetOAuthClient{ClientID: clientID, ClientSecret: clientSecret, Managed: !workspace, RedirectName: redirectName})
 			if err != nil {
 				return err
 			}
@@ -60,6 +60,7 @@ with --workspace.`,
 	set.Flags().StringVar(&clientID, "client-id", "", "the client id the provider gave")
 	set.Flags().StringVar(&clientSecret, "client-secret", "", "the client secret, or - to read it from standard input")
 	set.Flags().BoolVar(&workspace, "workspace", false, "set this workspace's own client instead of the managed one")
+	set.Flags().StringVar(&redirectName, "redirect-name", "", "the provider's name for the redirect URI, for apps that send it instead (eBay's RuName)")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -304,6 +305,9 @@ func (c *cli) tokenCmd() *cobra.Command {
 				return err
 			}
 			tok, ok := creds["oauth_access_token"]
+			if _, one := creds["oauth_token"]; !ok && one {
+				return errors.New("this is an OAuth 1.0a account, whose requests are signed, not sent with a bearer token; its oauth_token, oauth_token_secret and consumer_key: latchkey credentials " + args[0])
+			}
 			if !ok {
 				return errors.New("this account has no OAuth access token; use: latchkey credentials " + args[0])
 			}

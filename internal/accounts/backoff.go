@@ -94,7 +94,8 @@ func (s *Service) nextRefresh(app *catalog.App, now, exp time.Time) *time.Time {
 			next = now.Add(life / 2)
 		}
 	}
-	// A minted account has no refresh token to keep alive.
+	// A minted account has no refresh token to keep alive, and an OAuth
+	// 1.0a token does not expire.
 	if idle := refreshTokenIdle(app); idle > 0 {
 		touch := now.Add(idle/2 + jitter(idle/10))
 		if next.IsZero() || touch.Before(next) {

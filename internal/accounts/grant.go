@@ -75,6 +75,12 @@ type Grant struct {
 	// Fields are the app's connection fields the user entered.
 	Fields map[string]string
 	Token  *oauth.Token
+	// Kept are values the callback brought that the app keeps (its
+	// callback_fields), kept with the token's.
+	Kept map[string]string
+	// ClientID is the provider's id of the OAuth client, which some APIs
+	// want on every request (Twitch's Client-Id) as {oauth_client_id}.
+	ClientID string
 	// Scopes are what was asked for, kept when the provider does not say
 	// what it granted.
 	Scopes []string
@@ -94,8 +100,18 @@ type Grant struct {
 // keeps its id, and so every workflow link). It audits either.
 func (s *Service) SaveGrant(ctx context.Context, g Grant) (store.Account, error) {
 	app, tok := g.App, g.Token
-	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(), Kept: tok.Kept}
-	label := s.identify(ctx, app, creds.Values(app))
+	creds := Credentials{Fields: g.Fields, AccessToken: tok.AccessToken.Reveal(), RefreshToken: tok.RefreshToken.Reveal(),
+		Kept: mergeKept(tok.Kept, g.Kept), ClientID: g.ClientID, TokenSecret: tok.TokenSecret.Reveal()}
+	meta, err := s.metadata(ctx, app, creds.Values(app))
+	if err != nil {
+		return store.Account{}, err
+	}
+	creds.Kept = mergeKept(creds.Kept, meta)
+	values, err := s.requestValues(ctx, store.Account{ID: g.AccountID, WorkspaceID: g.WorkspaceID, OAuthClientID: g.OAuthClientID}, app, creds)
+	if err != nil {
+		return store.Account{}, err
+	}
+	label := s.identify(ctx, app, values)
 	scopes := tok.Scopes
 	if scopes == nil {
 		scopes = g.Scopes

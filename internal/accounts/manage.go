@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/audit"
-	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
-	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
@@ -342,81 +339,6 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, revoke boo
 	s.audit(ctx, actor, id, ActionDeleted, map[string]string{"app": acc.App, "nickname": acc.Nickname, "revocation": outcome})
 	s.log.InfoContext(ctx, "account deleted", "account", id, "app", acc.App, "revocation", outcome)
 	return outcome, detail, nil
-}
-
-// revoke revokes the refresh token (which providers take to end the
-// grant) and the access token.
-func (s *Service) revoke(ctx context.Context, acc store.Account) (string, string) {
-	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
-	if err != nil || app.Auth != catalog.AuthOAuth2 {
-		return RevokeUnsupported, "only OAuth accounts are revoked"
-	}
-	a := acc
-	app, creds, flow, err := s.prepareRefresh(ctx, &a)
-	if err != nil {
-		return RevokeFailed, err.Error()
-	}
-	if app.OAuth2.RevokeURL == "" {
-		return RevokeUnsupported, app.Name + " has no revocation endpoint"
-	}
-	for _, t := range []struct{ token, hint string }{{creds.RefreshToken, "refresh_token"}, {creds.AccessToken, "access_token"}} {
-		if t.token == "" {
-			continue
-		}
-		if err := flow.Revoke(ctx, secret.New(t.token), t.hint); err != nil {
-			return RevokeFailed, err.Error()
-		}
-	}
-	return RevokeDone, ""
-}
-
-// Credentials returns the account's credentials as code sees them, the
-// auths.<app> object, and records the read in the audit log.
-func (s *Service) Credentials(ctx context.Context, actor Actor, id string) (Account, appapi.Values, error) {
-	acc, _, values, err := s.use(ctx, actor, id, identity.ScopeCredentialsRead, "read credentials")
-	if err != nil {
-		return acc, nil, err
-	}
-	s.audit(ctx, actor, id, ActionCredentialsRead, nil)
-	return acc, values, nil
-}
-
-// ForRequest returns the account, its app and its credentials for a
-// request Latchkey makes to the app on the caller's behalf (an action, the
-// proxy). The caller never sees the credentials, so it needs scope
-// (actions:run, proxy) rather than credentials:read; an OAuth account is
-// refreshed first when due. The surface audits the request it makes.
-func (s *Service) ForRequest(ctx context.Context, actor Actor, id, scope string) (Account, *catalog.App, appapi.Values, error) {
-	return s.use(ctx, actor, id, scope, "use accounts")
-}
-
-// use opens an account the actor may use for what (a phrase for the
-// error a viewer gets), fresh.
-func (s *Service) use(ctx context.Context, actor Actor, id, scope, what string) (Account, *catalog.App, appapi.Values, error) {
-	if err := actor.Require(scope); err != nil {
-		return Account{}, nil, nil, err
-	}
-	acc, err := s.visible(ctx, actor, id)
-	if err != nil {
-		return Account{}, nil, nil, err
-	}
-	if !actor.CanReadCredentials() {
-		return Account{}, nil, nil, fmt.Errorf("%w: a viewer may not %s", ErrForbidden, what)
-	}
-	app, err := s.apps.App(ctx, acc.WorkspaceID, acc.App)
-	if err != nil {
-		return Account{}, nil, nil, fmt.Errorf("account %s: %w", id, err)
-	}
-	if app.HasAccessToken() {
-		if acc, err = s.fresh(ctx, acc); err != nil {
-			return viewOf(acc), app, nil, err
-		}
-	}
-	creds, err := s.open(acc)
-	if err != nil {
-		return Account{}, nil, nil, err
-	}
-	return viewOf(acc), app, creds.Values(app), nil
 }
 
 // Events returns the audit log of one account, newest first.

@@ -343,15 +343,26 @@ func (s *Service) recheck(ctx context.Context, actor Actor, id string) (store.Ac
 			return acc, nil
 		}
 		return s.refreshAccount(ctx, acc, true)
-	case catalog.AuthKeys:
-		if app.Test == nil {
+	case catalog.AuthKeys, catalog.AuthBasic, catalog.AuthOAuth1:
+		// A key account's test request, or an OAuth 1.0a account's
+		// identity request: its token does not expire, so the provider's
+		// answer is its health.
+		probe := app.Test
+		if app.Auth == catalog.AuthOAuth1 {
+			probe = app.Identity
+		}
+		if probe == nil {
 			return acc, nil
 		}
 		creds, err := s.open(acc)
 		if err != nil {
 			return acc, err
 		}
-		_, perr := appapi.Probe(ctx, s.client, app, app.Test, creds.Values(app))
+		values, err := s.requestValues(ctx, acc, app, creds)
+		if err != nil {
+			return acc, err
+		}
+		_, perr := appapi.Probe(ctx, s.client, app, probe, values)
 		var se *appapi.StatusError
 		if !errors.As(perr, &se) || (se.Status != 401 && se.Status != 403) {
 			return acc, nil

@@ -112,6 +112,9 @@ type Apps interface {
 // clients' secrets (package clients).
 type Clients interface {
 	Flow(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow, error)
+	// Consumer is an OAuth 1.0a app's consumer key and secret, kept as
+	// the client of that id.
+	Consumer(ctx context.Context, workspaceID, clientID string) (oauth.Client, error)
 	Reseal(ctx context.Context) (int, error)
 }
 
@@ -213,6 +216,12 @@ type Credentials struct {
 	AccessToken  string            `json:"access_token,omitempty"`
 	RefreshToken string            `json:"refresh_token,omitempty"`
 	Kept         map[string]string `json:"kept,omitempty"`
+	// ClientID is the provider's id of the OAuth client the tokens were
+	// issued to.
+	ClientID string `json:"client_id,omitempty"`
+	// TokenSecret is an OAuth 1.0a account's token secret; AccessToken
+	// is then its oauth_token.
+	TokenSecret string `json:"token_secret,omitempty"`
 }
 
 // Values are the credentials as templates and code see them:
@@ -228,8 +237,15 @@ func (c Credentials) Values(app *catalog.App) appapi.Values {
 	for k, x := range c.Kept {
 		v[k] = x
 	}
-	if c.AccessToken != "" {
+	switch {
+	case c.TokenSecret != "":
+		v[catalog.OAuth1TokenField] = c.AccessToken
+		v[catalog.OAuth1TokenSecretField] = c.TokenSecret
+	case c.AccessToken != "":
 		v[catalog.AccessTokenField] = c.AccessToken
+	}
+	if c.ClientID != "" {
+		v[catalog.OAuthClientIDField] = c.ClientID
 	}
 	return v
 }

@@ -3,6 +3,7 @@ package actions_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/latchkeyhq/latchkey/internal/appapi"
@@ -21,22 +22,29 @@ func discordBot(tok string) func(*http.Request) bool {
 	return func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bot "+tok }
 }
 
-// trelloAuth: Trello takes the key and token as query parameters, and no
-// Authorization header.
+// trelloAuth: Trello's requests are signed with OAuth 1.0a, in the
+// Authorization header, and carry no key or token in the query. (The
+// signature itself is verified end to end in the server's tests.)
 func trelloAuth(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
 	q := r.URL.Query()
-	return q.Get("key") == "trello-key" && q.Get("token") == "trello-tok" && r.Header.Get("Authorization") == ""
+	return strings.HasPrefix(h, "OAuth ") && strings.Contains(h, `oauth_consumer_key="trello-key"`) &&
+		strings.Contains(h, `oauth_token="trello-tok"`) && strings.Contains(h, `oauth_signature_method="HMAC-SHA1"`) &&
+		strings.Contains(h, "oauth_signature=") && !strings.Contains(h, "trello-secret") && !q.Has("key") && !q.Has("token")
 }
 
 func init() {
 	graph := appapi.Values{"oauth_access_token": "eyJ0.graph", "tenant": "common"}
-	atlassian := appapi.Values{"oauth_access_token": "eyJ0.atl"}
+	// The site's cloud id is kept on the account from its accessible
+	// resources, and the base URL names it.
+	atlassian := appapi.Values{"oauth_access_token": "eyJ0.atl", "cloud_id": atlassianCloud}
 	discord := appapi.Values{"bot_token": "MTA.bot"}
-	trello := appapi.Values{"api_key": "trello-key", "token": "trello-tok"}
+	trello := appapi.Values{"consumer_key": "trello-key", "oauth_token": "trello-tok", "oauth_token_secret": "trello-tok-secret",
+		appapi.ConsumerSecretKey: "trello-secret"}
 	airtable := appapi.Values{"access_token": "pat.air"}
 	salesforce := appapi.Values{"oauth_access_token": "00D.sf", "instance_url": standInOrigin}
 	trelloQuery := func(kv ...string) url.Values {
-		q := url.Values{"key": {"trello-key"}, "token": {"trello-tok"}}
+		q := url.Values{}
 		for i := 0; i < len(kv); i += 2 {
 			q.Set(kv[i], kv[i+1])
 		}
@@ -86,36 +94,33 @@ func init() {
 
 		// Jira Cloud through 3LO: /ex/jira/<cloudid>/rest/api/3/... on api.atlassian.com.
 		{ref: "jira.create_issue", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","project_key":"DT","issue_type":"Task","summary":"Rotate keys"}`,
+			input:  `{"project_key":"DT","issue_type":"Task","summary":"Rotate keys"}`,
 			method: "POST", path: "/ex/jira/" + atlassianCloud + "/rest/api/3/issue", auth: bearer("eyJ0.atl"),
 			json: `{"fields":{"project":{"key":"DT"},"issuetype":{"name":"Task"},"summary":"Rotate keys"}}`},
 		{ref: "jira.search_issues", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","jql":"assignee = currentUser() ORDER BY updated DESC","max_results":10}`,
+			input:  `{"jql":"assignee = currentUser() ORDER BY updated DESC","max_results":10}`,
 			method: "GET", path: "/ex/jira/" + atlassianCloud + "/rest/api/3/search/jql",
 			query: url.Values{"jql": {"assignee = currentUser() ORDER BY updated DESC"}, "maxResults": {"10"},
 				"fields": {"summary,status,assignee,priority,issuetype,updated"}},
 			auth: bearer("eyJ0.atl")},
-		// The sites a 3LO token reaches, and their cloud IDs.
-		{ref: "jira.list_sites", values: atlassian,
-			input:  `{}`,
-			method: "GET", path: "/oauth/token/accessible-resources", auth: bearer("eyJ0.atl")},
+		{ref: "jira.add_comment", values: atlassian,
+			input:  `{"issue":"DT-7","body":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Done"}]}]}}`,
+			method: "POST", path: "/ex/jira/" + atlassianCloud + "/rest/api/3/issue/DT-7/comment", auth: bearer("eyJ0.atl"),
+			json: `{"body":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Done"}]}]}}`},
 
 		// Confluence Cloud through 3LO: /ex/confluence/<cloudid>/wiki/...
 		{ref: "confluence.search_content", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","cql":"type=page","limit":25}`,
+			input:  `{"cql":"type=page","limit":25}`,
 			method: "GET", path: "/ex/confluence/" + atlassianCloud + "/wiki/rest/api/search",
 			query: url.Values{"cql": {"type=page"}, "limit": {"25"}}, auth: bearer("eyJ0.atl")},
 		{ref: "confluence.create_page", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","space_id":"65538","title":"Runbook","body":"<p>Step one</p>","parent_id":"98306"}`,
+			input:  `{"space_id":"65538","title":"Runbook","body":"<p>Step one</p>","parent_id":"98306"}`,
 			method: "POST", path: "/ex/confluence/" + atlassianCloud + "/wiki/api/v2/pages", auth: bearer("eyJ0.atl"),
 			json: `{"spaceId":"65538","status":"current","title":"Runbook","parentId":"98306","body":{"representation":"storage","value":"<p>Step one</p>"}}`},
 		{ref: "confluence.get_page", values: atlassian,
-			input:  `{"cloud_id":"` + atlassianCloud + `","page_id":"98306"}`,
+			input:  `{"page_id":"98306"}`,
 			method: "GET", path: "/ex/confluence/" + atlassianCloud + "/wiki/api/v2/pages/98306",
 			query: url.Values{"body-format": {"storage"}}, auth: bearer("eyJ0.atl")},
-		{ref: "confluence.list_sites", values: atlassian,
-			input:  `{}`,
-			method: "GET", path: "/oauth/token/accessible-resources", auth: bearer("eyJ0.atl")},
 
 		// Asana wraps every write in a data object.
 		{ref: "asana.create_task", values: appapi.Values{"oauth_access_token": "1/asana"},
@@ -191,7 +196,7 @@ func TestShippedBRefusals(t *testing.T) {
 		{"trello.create_card", `{"list_id":"todo","name":"x"}`, "list_id"},
 		{"salesforce.create_record", `{"sobject":"Account/../User","fields":{"Name":"x"}}`, "sobject"},
 		{"salesforce.update_record", `{"sobject":"Account","record_id":"001D000000INjVe","fields":{}}`, "fields"},
-		{"jira.create_issue", `{"cloud_id":"` + atlassianCloud + `","project_key":"DT","issue_type":"Task","summary":"x","priority":"High"}`, "priority"},
+		{"jira.create_issue", `{"project_key":"DT","issue_type":"Task","summary":"x","priority":"High"}`, "priority"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {

@@ -29,10 +29,10 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	auth := catalog.AuthType(q.Get("auth"))
 	switch auth {
-	case "", catalog.AuthOAuth2, catalog.AuthKeys, catalog.AuthNone, catalog.AuthClientCredentials, catalog.AuthJWTBearer, catalog.AuthTwoStep:
+	case "", catalog.AuthOAuth2, catalog.AuthOAuth1, catalog.AuthKeys, catalog.AuthBasic, catalog.AuthNone, catalog.AuthClientCredentials, catalog.AuthJWTBearer, catalog.AuthTwoStep:
 	default:
 		p := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid",
-			fmt.Sprintf("auth: %q must be oauth2, keys, none, client_credentials, jwt_bearer or two_step", auth))
+			fmt.Sprintf("auth: %q must be oauth2, oauth1, keys, basic, none, client_credentials, jwt_bearer or two_step", auth))
 		p.Field = "auth"
 		return p
 	}

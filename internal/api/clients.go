@@ -10,7 +10,7 @@ import (
 
 func (h *Handler) clientView(c clients.Client) client.OAuthClient {
 	return client.OAuthClient{
-		ID: c.ID, App: c.App, ClientID: c.ClientID, Managed: c.Managed, RedirectURI: h.redirectURI,
+		ID: c.ID, App: c.App, ClientID: c.ClientID, Managed: c.Managed, RedirectURI: h.redirectURI, RedirectName: c.RedirectName,
 		CreatedAt: *timestamp(&c.CreatedAt), UpdatedAt: *timestamp(&c.UpdatedAt),
 	}
 }
@@ -44,6 +44,7 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := h.clients.SetClient(r.Context(), actor(r), clients.ClientInput{
 		App: r.PathValue("slug"), ClientID: req.ClientID, Secret: secret.New(req.ClientSecret), Managed: req.Managed,
+		RedirectName: req.RedirectName,
 	})
 	if err != nil {
 		return err

@@ -110,6 +110,8 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherBrowser):
 		return problem(http.StatusBadRequest, "other-browser", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, connecting.ErrOtherFlow):
+		return problem(http.StatusBadRequest, "other-flow", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherUser):
 		return problem(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrTooManyAttempts):

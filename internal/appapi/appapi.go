@@ -17,7 +17,9 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
+	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/secret"
 )
 
 // MaxBody caps what is read of a provider's answer.
@@ -26,6 +28,26 @@ const MaxBody = 1 << 20
 // Values are an account's credentials and connection fields by name, as
 // catalog templates refer to them.
 type Values map[string]string
+
+// ConsumerSecretKey holds an OAuth 1.0a app's consumer secret in the
+// Values of a request Latchkey makes itself, which it signs with it. It
+// is no field name, so no template can name it, and the values handed to
+// code never hold it (see Public).
+const ConsumerSecretKey = "\x00consumer_secret"
+
+// Public is v without what only signs requests: the values code may see.
+func (v Values) Public() Values {
+	if _, ok := v[ConsumerSecretKey]; !ok {
+		return v
+	}
+	out := make(Values, len(v))
+	for k, x := range v {
+		if k != ConsumerSecretKey {
+			out[k] = x
+		}
+	}
+	return out
+}
 
 // ResolveURL turns a probe URL (a path under the base URL, or an absolute
 // template) into a request URL.
@@ -50,6 +72,8 @@ func ResolveURL(app *catalog.App, raw string, v Values) (string, error) {
 }
 
 // Authorize puts the app's headers and the account's credentials on req.
+// An OAuth 1.0a request is signed over its URL and form body, so Authorize
+// comes after they are final.
 func Authorize(req *http.Request, app *catalog.App, v Values) error {
 	lookup := catalog.MapLookup(v)
 	for k, tpl := range app.Headers {
@@ -58,6 +82,17 @@ func Authorize(req *http.Request, app *catalog.App, v Values) error {
 			return fmt.Errorf("header %s: %w", k, err)
 		}
 		req.Header.Set(k, val)
+	}
+	if app.Auth == catalog.AuthOAuth1 {
+		sec, ok := v[ConsumerSecretKey]
+		if !ok {
+			return errors.New("request_auth: an OAuth 1.0a request needs the consumer secret to be signed")
+		}
+		consumer := oauth.Client{ID: v[catalog.ConsumerKeyField], Secret: secret.New(sec)}
+		if err := oauth.Sign1(req, consumer, v[catalog.OAuth1TokenField], v[catalog.OAuth1TokenSecretField]); err != nil {
+			return fmt.Errorf("request_auth: %w", err)
+		}
+		return nil
 	}
 	ra := app.RequestAuth
 	if ra == nil && app.HasAccessToken() {
@@ -299,6 +334,7 @@ func Identify(ctx context.Context, client *http.Client, app *catalog.App, v Valu
 
 // EnvName is the environment variable that carries one credential of an
 // app to a command: LATCHKEY_<APP>_<FIELD>.
+// A kept dot path (installation.id) reads as INSTALLATION_ID.
 func EnvName(app, field string) string {
-	return "LATCHKEY_" + strings.ToUpper(app) + "_" + strings.ToUpper(field)
+	return "LATCHKEY_" + strings.ToUpper(app) + "_" + strings.ToUpper(strings.ReplaceAll(field, ".", "_"))
 }

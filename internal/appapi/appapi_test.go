@@ -118,4 +118,8 @@ func TestEnvName(t *testing.T) {
 	if got := appapi.EnvName("google_sheets", "oauth_access_token"); got != "LATCHKEY_GOOGLE_SHEETS_OAUTH_ACCESS_TOKEN" {
 		t.Fatal(got)
 	}
+	// A kept dot path is a name a shell can read.
+	if got := appapi.EnvName("teamwork", "installation.id"); got != "LATCHKEY_TEAMWORK_INSTALLATION_ID" {
+		t.Fatal(got)
+	}
 }

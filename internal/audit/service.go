@@ -94,6 +94,15 @@ func filter(a identity.Actor, q Query) (store.AuditFilter, error) {
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return f, validation.Invalid("until", "must be after since")
 	}
+	// An event's id is a ULID made at its CreatedAt, so the time bounds
+	// are id bounds too (a millisecond wider), which the store reads along
+	// its primary key.
+	if !q.Since.IsZero() {
+		f.FromID, _ = ids.Floor(ids.Event, q.Since)
+	}
+	if !q.Until.IsZero() {
+		f.ToID, _ = ids.Floor(ids.Event, q.Until.Add(time.Millisecond))
+	}
 	return f, nil
 }
 

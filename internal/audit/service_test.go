@@ -265,3 +265,48 @@ func TestParseBounds(t *testing.T) {
 		}
 	}
 }
+
+// Time bounds are read along the ids (a millisecond wide): the events a
+// query with since and until returns are exactly those a scan of every
+// event by its time selects, at bounds inside a millisecond too.
+func TestTimeBoundsMatchAScan(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f fixture) {
+		var all []time.Time
+		for range 40 {
+			// 300 us apart: several events a millisecond, bounds between.
+			f.clock.Advance(300 * time.Microsecond)
+			all = append(all, f.clock.Now())
+			f.log.Record(owner, "acc_1", "account.credentials_read", map[string]string{"at": f.clock.Now().Format(time.RFC3339Nano)}, f.clock.Now())
+		}
+		t0 := all[0]
+		bounds := []struct{ since, until time.Time }{
+			{t0, time.Time{}},
+			{time.Time{}, t0.Add(5 * time.Millisecond)},
+			{t0.Add(1100 * time.Microsecond), t0.Add(2900 * time.Microsecond)},
+			{t0.Add(900 * time.Microsecond), t0.Add(901 * time.Microsecond)},
+			{all[7], all[8]},
+			{all[7].Add(time.Microsecond), all[12]},
+			{time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), t0.Add(3 * time.Millisecond)},
+			{t0.Add(time.Hour), t0.Add(2 * time.Hour)},
+		}
+		for _, b := range bounds {
+			var want []string
+			for _, at := range all {
+				if (b.since.IsZero() || !at.Before(b.since)) && (b.until.IsZero() || at.Before(b.until)) {
+					want = append(want, at.Format(time.RFC3339Nano))
+				}
+			}
+			var got []string
+			p, err := f.svc.List(t.Context(), owner, Query{Since: b.since, Until: b.until, Limit: MaxPage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := len(p.Events) - 1; i >= 0; i-- {
+				got = append(got, p.Events[i].Detail["at"])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("since %v until %v: got %v, want %v", b.since, b.until, got, want)
+			}
+		}
+	})
+}

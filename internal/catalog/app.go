@@ -17,9 +17,18 @@ type AuthType string
 
 const (
 	AuthOAuth2 AuthType = "oauth2"
+	// AuthOAuth1 is OAuth 1.0a, three-legged, signed with HMAC-SHA1.
+	AuthOAuth1 AuthType = "oauth1"
 	AuthKeys   AuthType = "keys"
-	AuthNone   AuthType = "none"
+	// AuthBasic is HTTP Basic with a username and a password the user
+	// enters: a keys app whose fields and request auth go without saying.
+	AuthBasic AuthType = "basic"
+	AuthNone  AuthType = "none"
 )
+
+// UsesOAuth reports whether the app connects through a provider's
+// authorization page (OAuth 2 or OAuth 1.0a).
+func (a *App) UsesOAuth() bool { return a.Auth == AuthOAuth2 || a.Auth == AuthOAuth1 }
 
 // App is one catalog entry.
 //
@@ -43,6 +52,7 @@ type App struct {
 	// connection parameters ({subdomain}, {shop}) of an OAuth 2 app.
 	Fields []Field `yaml:"fields,omitempty" json:"fields,omitempty"`
 	OAuth2 *OAuth2 `yaml:"oauth2,omitempty" json:"oauth2,omitempty"`
+	OAuth1 *OAuth1 `yaml:"oauth1,omitempty" json:"oauth1,omitempty"`
 	// The blocks of the minted modes (see minted.go), one per auth type.
 	ClientCredentials *ClientCredentials `yaml:"client_credentials,omitempty" json:"client_credentials,omitempty"`
 	JWTBearer         *JWTBearer         `yaml:"jwt_bearer,omitempty" json:"jwt_bearer,omitempty"`
@@ -113,10 +123,13 @@ type OAuth2 struct {
 	// token response, when it is not at the top (Slack: "authed_user").
 	TokenPath string `yaml:"token_path,omitempty" json:"token_path,omitempty"`
 	// KeepFields are token response fields kept on the account and handed
-	// out with the credentials (Salesforce: instance_url).
+	// out with the credentials (Salesforce: instance_url): a name, or a dot
+	// path into nested objects (Teamwork: installation.id), kept under that
+	// path. Numbers and booleans are kept as JSON writes them.
 	KeepFields []string `yaml:"keep_fields,omitempty" json:"keep_fields,omitempty"`
 	// DefaultExpiresIn is the access token's lifetime when the response has
-	// no expires_in. Zero means such a token does not expire.
+	// no expires_in. Zero means such a token does not expire, as does an
+	// expires_in of 0 (Mailchimp).
 	DefaultExpiresIn Duration `yaml:"default_expires_in,omitempty" json:"default_expires_in,omitempty"`
 	// RotatesRefreshToken: every refresh returns a new refresh token and
 	// invalidates the old one.
@@ -124,6 +137,9 @@ type OAuth2 struct {
 	// RefreshTokenIdle is how long a refresh token lives unused; the
 	// refresher touches accounts before that.
 	RefreshTokenIdle Duration `yaml:"refresh_token_idle,omitempty" json:"refresh_token_idle,omitempty"`
+
+	// Provider quirks beyond RFC 6749, each its own block (see quirks.go).
+	Quirks `yaml:",inline"`
 }
 
 // UsesPKCE reports whether the flow uses PKCE S256.
@@ -137,8 +153,31 @@ func (o *OAuth2) Separator() string {
 	return o.ScopeSeparator
 }
 
+// OAuth1 describes an app's OAuth 1.0a flow (RFC 5849): a request token,
+// the user's approval at the authorize URL, and an access token that does
+// not expire. Every API request is signed with HMAC-SHA1.
+type OAuth1 struct {
+	RequestTokenURL string `yaml:"request_token_url" json:"request_token_url"`
+	AuthorizeURL    string `yaml:"authorize_url" json:"authorize_url"`
+	AccessTokenURL  string `yaml:"access_token_url" json:"access_token_url"`
+	// SignatureMethod is HMAC-SHA1, the only one offered.
+	SignatureMethod string `yaml:"signature_method,omitempty" json:"signature_method,omitempty"`
+	// AuthorizeParams are added to the authorize URL (Trello: name, scope,
+	// expiration).
+	AuthorizeParams map[string]string `yaml:"authorize_params,omitempty" json:"authorize_params,omitempty"`
+}
+
+// Credential names of an OAuth 1.0a account, as code reads them:
+// auths.<app>.oauth_token and so on. The consumer secret is never one.
+const (
+	OAuth1TokenField       = "oauth_token"
+	OAuth1TokenSecretField = "oauth_token_secret"
+	ConsumerKeyField       = "consumer_key"
+)
+
 // RequestAuth puts credentials on an API request: a header, HTTP Basic, or
-// query parameters. Values are templates over the account's credentials.
+// query parameters. OAuth 1.0a apps sign every request instead and set
+// none. Values are templates over the account's credentials.
 type RequestAuth struct {
 	Header string            `yaml:"header,omitempty" json:"header,omitempty"`
 	Value  string            `yaml:"value,omitempty" json:"value,omitempty"`

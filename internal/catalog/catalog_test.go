@@ -71,7 +71,7 @@ func TestParseRejects(t *testing.T) {
 		{"url field without pattern", func(s string) string { return strings.Replace(s, "    pattern: '^(us|eu)$'\n", "", 1) }, "base_url: template names {region}"},
 		{"bad category", func(s string) string { return strings.Replace(s, "[email]", "[gossip]", 1) }, `categories: "gossip" is not one of`},
 		{"bad slug", func(s string) string { return strings.Replace(s, "slug: acme", "slug: Acme-Co", 1) }, "slug:"},
-		{"bad auth", func(s string) string { return strings.Replace(s, "auth: keys", "auth: magic", 1) }, `auth: "magic" must be oauth2, keys, none, client_credentials, jwt_bearer or two_step`},
+		{"bad auth", func(s string) string { return strings.Replace(s, "auth: keys", "auth: magic", 1) }, `auth: "magic" must be oauth2, oauth1, keys, basic, none, client_credentials, jwt_bearer or two_step`},
 		{"keys without request_auth", func(s string) string {
 			return strings.Replace(s, "request_auth:\n  header: Authorization\n  value: Bearer {api_key}\n", "", 1)
 		}, "request_auth: a keys app must say"},
@@ -87,18 +87,7 @@ func TestParseRejects(t *testing.T) {
 		}, `rate_limit.reset_format: "iso" must be unix, unix_ms or seconds`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := catalog.Parse([]byte(tt.edit(goodKeys)))
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkParse(t, tt.edit(goodKeys), tt.wantErr) })
 	}
 }
 
@@ -296,5 +285,21 @@ identity:
 				}
 			})
 		}
+	}
+}
+
+// checkParse parses doc and checks that it fails with an error containing
+// wantErr, or, when wantErr is "", that it parses.
+func checkParse(t *testing.T, doc, wantErr string) {
+	t.Helper()
+	_, err := catalog.Parse([]byte(doc))
+	if wantErr == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("error = %v, want it to contain %q", err, wantErr)
 	}
 }

@@ -77,6 +77,7 @@ func Load(sources ...fs.FS) (*Catalog, error) {
 		}
 		names[key] = a.Slug
 	}
+	errs = append(errs, copies(c.sorted, origin)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -114,10 +115,29 @@ func Parse(b []byte) (*App, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("more than one YAML document")
 	}
+	a.fillBasic()
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
 	return &a, nil
+}
+
+// fillBasic gives a basic app what goes without saying: a username and a
+// secret password, sent as HTTP Basic. An entry names its own fields (an
+// email and an API token) and request_auth.basic where they differ.
+func (a *App) fillBasic() {
+	if a.Auth != AuthBasic {
+		return
+	}
+	if len(a.Fields) == 0 {
+		a.Fields = []Field{
+			{Name: "username", Label: "Username"},
+			{Name: "password", Label: "Password", Secret: true},
+		}
+	}
+	if a.RequestAuth == nil {
+		a.RequestAuth = &RequestAuth{Basic: &BasicAuth{Username: "{username}", Password: "{password}"}}
+	}
 }
 
 // Clone returns a deep enough copy for callers that rewrite URLs.
@@ -126,6 +146,18 @@ func (a *App) Clone() *App {
 	if a.OAuth2 != nil {
 		o := *a.OAuth2
 		c.OAuth2 = &o
+	}
+	if a.OAuth2 != nil && a.OAuth2.Metadata != nil {
+		m := *a.OAuth2.Metadata
+		c.OAuth2.Metadata = &m
+	}
+	if a.OAuth2 != nil && a.OAuth2.Revoke != nil {
+		r := *a.OAuth2.Revoke
+		c.OAuth2.Revoke = &r
+	}
+	if a.OAuth1 != nil {
+		o := *a.OAuth1
+		c.OAuth1 = &o
 	}
 	if a.ClientCredentials != nil {
 		m := *a.ClientCredentials
@@ -175,6 +207,20 @@ func (a *App) WithOrigin(origin string) *App {
 		if c.OAuth2.RevokeURL != "" {
 			c.OAuth2.RevokeURL = re(c.OAuth2.RevokeURL)
 		}
+		if c.OAuth2.RefreshURL != "" {
+			c.OAuth2.RefreshURL = re(c.OAuth2.RefreshURL)
+		}
+		if c.OAuth2.Metadata != nil {
+			c.OAuth2.Metadata.URL = re(c.OAuth2.Metadata.URL)
+		}
+		if c.OAuth2.Revoke != nil {
+			c.OAuth2.Revoke.URL = re(c.OAuth2.Revoke.URL)
+		}
+	}
+	if c.OAuth1 != nil {
+		c.OAuth1.RequestTokenURL = re(c.OAuth1.RequestTokenURL)
+		c.OAuth1.AuthorizeURL = re(c.OAuth1.AuthorizeURL)
+		c.OAuth1.AccessTokenURL = re(c.OAuth1.AccessTokenURL)
 	}
 	if m := c.ClientCredentials; m != nil {
 		m.TokenURL = re(m.TokenURL)

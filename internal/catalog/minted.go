@@ -113,7 +113,7 @@ func (a *App) Minted() bool {
 
 // EntersKeys reports whether the user connects by filling in the app's
 // fields (keys and minted apps) rather than at the provider.
-func (a *App) EntersKeys() bool { return a.Auth == AuthKeys || a.Minted() }
+func (a *App) EntersKeys() bool { return a.Auth == AuthKeys || a.Auth == AuthBasic || a.Minted() }
 
 // HasAccessToken reports whether the account holds an access token that
 // Latchkey keeps fresh: OAuth 2 and minted apps.

@@ -16,6 +16,9 @@ import (
 var (
 	slugRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	fieldRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	// A kept token response field is a name or a dot path into nested
+	// objects, as the provider spells it.
+	keepRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z0-9_]{1,62}){0,5}$`)
 )
 
 // AccessTokenField is the credential name of an OAuth 2 access token, as
@@ -77,19 +80,53 @@ func (a *App) Validate() error {
 		if a.OAuth2 == nil {
 			bad("oauth2", "is required when auth is oauth2")
 		} else {
+			for _, reserved := range []string{AccessTokenField, OAuthClientIDField, RedirectURIName} {
+				if names[reserved] {
+					bad("fields", "%q is a name Latchkey gives an OAuth 2 account; give the field another", reserved)
+				}
+			}
 			names[AccessTokenField] = true
+			names[OAuthClientIDField] = true
 			for _, k := range a.OAuth2.KeepFields {
-				if !fieldRE.MatchString(k) {
-					bad("oauth2.keep_fields", "%q must be lower case letters, digits and underscores", k)
+				if !keepRE.MatchString(k) {
+					bad("oauth2.keep_fields", "%q must be a response field's name or a dot path to one (installation.id)", k)
+				}
+				names[k] = true
+			}
+			for _, k := range a.OAuth2.providerValues() {
+				if names[k] {
+					bad("oauth2", "%q is kept twice (a field, a kept field, a callback field or a metadata value)", k)
 				}
 				names[k] = true
 			}
 			errs = append(errs, a.OAuth2.validate(names, a.patterned())...)
+			errs = append(errs, a.OAuth2.validateQuirks(names, a.patternedOr(names), a.patterned(), a.BaseURL != "")...)
 		}
 		if a.Test != nil {
 			bad("test", "is for keys apps; OAuth 2 apps are checked by their identity request")
 		}
-	case AuthKeys:
+	case AuthOAuth1:
+		if a.OAuth2 != nil {
+			bad("oauth2", "is only for auth oauth2")
+		}
+		if a.OAuth1 == nil {
+			bad("oauth1", "is required when auth is oauth1")
+		} else {
+			for _, n := range []string{OAuth1TokenField, OAuth1TokenSecretField, ConsumerKeyField} {
+				if names[n] {
+					bad("fields", "%q is the name of an OAuth 1.0a credential", n)
+				}
+				names[n] = true
+			}
+			errs = append(errs, a.OAuth1.validate(names, a.patterned())...)
+		}
+		if a.RequestAuth != nil {
+			bad("request_auth", "an OAuth 1.0a app signs every request; it sets no request_auth")
+		}
+		if a.Test != nil {
+			bad("test", "is for keys apps; OAuth 1.0a apps are checked by their identity request")
+		}
+	case AuthKeys, AuthBasic:
 		if a.OAuth2 != nil {
 			bad("oauth2", "is only for auth oauth2")
 		}
@@ -98,6 +135,14 @@ func (a *App) Validate() error {
 		}
 		if a.RequestAuth == nil {
 			bad("request_auth", "a keys app must say how its credentials are sent")
+		}
+		if a.Auth == AuthBasic {
+			if a.RequestAuth != nil && a.RequestAuth.Basic == nil {
+				bad("request_auth", "a basic app sends its credentials with request_auth.basic")
+			}
+			if a.Test == nil {
+				bad("test", "a basic app needs a test request, to check the pair before it is saved")
+			}
 		}
 	case AuthClientCredentials, AuthJWTBearer, AuthTwoStep:
 		if a.OAuth2 != nil {
@@ -121,7 +166,10 @@ func (a *App) Validate() error {
 			bad("oauth2", "is only for auth oauth2")
 		}
 	default:
-		bad("auth", "%q must be oauth2, keys, none, client_credentials, jwt_bearer or two_step", a.Auth)
+		bad("auth", "%q must be oauth2, oauth1, keys, basic, none, client_credentials, jwt_bearer or two_step", a.Auth)
+	}
+	if a.OAuth1 != nil && a.Auth != AuthOAuth1 {
+		bad("oauth1", "is only for auth oauth1")
 	}
 	if !a.Minted() && (a.ClientCredentials != nil || a.JWTBearer != nil || a.TwoStep != nil) {
 		bad("auth", "the client_credentials, jwt_bearer and two_step blocks go with the auth of that name")
@@ -183,6 +231,9 @@ func (a *App) patternedOr(names map[string]bool) map[string]bool {
 		for _, k := range a.OAuth2.KeepFields {
 			m[k] = true
 		}
+		for _, k := range a.OAuth2.providerValues() {
+			m[k] = true
+		}
 	}
 	for _, k := range a.mintedKept() {
 		m[k] = true
@@ -227,8 +278,12 @@ func (o *OAuth2) validate(names, urlNames map[string]bool) []error {
 		field string
 		v     map[string]string
 	}{{"authorize_params", o.AuthorizeParams}, {"token_params", o.TokenParams}, {"refresh_params", o.RefreshParams}} {
+		allowed := names
+		if m.field != "authorize_params" {
+			allowed = with(names, RedirectURIName)
+		}
 		for k, v := range m.v {
-			if err := checkTemplate(v, names); err != nil {
+			if err := checkTemplate(v, allowed); err != nil {
 				bad(m.field+"."+k, "%v", err)
 			}
 		}
@@ -236,6 +291,45 @@ func (o *OAuth2) validate(names, urlNames map[string]bool) []error {
 	for k, v := range o.TokenHeaders {
 		if err := checkHeader(k, v, names); err != nil {
 			bad("token_headers."+k, "%v", err)
+		}
+	}
+	return errs
+}
+
+func (o *OAuth1) validate(names, urlNames map[string]bool) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("oauth1.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	for _, u := range []struct{ field, v string }{
+		{"request_token_url", o.RequestTokenURL}, {"authorize_url", o.AuthorizeURL}, {"access_token_url", o.AccessTokenURL},
+	} {
+		if u.v == "" {
+			bad(u.field, "is required")
+		} else if err := checkURL(u.v, urlNames); err != nil {
+			bad(u.field, "%v", err)
+		}
+	}
+	switch o.SignatureMethod {
+	case "", "HMAC-SHA1":
+	default:
+		bad("signature_method", "%q: only HMAC-SHA1 is offered", o.SignatureMethod)
+	}
+	for k, v := range o.AuthorizeParams {
+		switch k {
+		case "oauth_token", "oauth_callback":
+			bad("authorize_params."+k, "is set by the flow itself")
+		}
+		// The authorize URL is built before any token exists: only the
+		// user's connection fields may be named.
+		allowed := map[string]bool{}
+		for n := range names {
+			if n != OAuth1TokenField && n != OAuth1TokenSecretField && n != ConsumerKeyField {
+				allowed[n] = true
+			}
+		}
+		if err := checkTemplate(v, allowed); err != nil {
+			bad("authorize_params."+k, "%v", err)
 		}
 	}
 	return errs

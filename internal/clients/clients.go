@@ -37,6 +37,9 @@ type Client struct {
 	ID       string
 	App      string
 	ClientID string
+	// RedirectName is the provider's name for the callback URL, for the
+	// apps that send it (eBay's RuName).
+	RedirectName string
 	// Managed clients are the operator's and serve every workspace that
 	// has none of its own for the app.
 	Managed   bool
@@ -45,7 +48,7 @@ type Client struct {
 }
 
 func viewOf(c store.OAuthClient) Client {
-	return Client{ID: c.ID, App: c.App, ClientID: c.ClientID, Managed: c.WorkspaceID == "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	return Client{ID: c.ID, App: c.App, ClientID: c.ClientID, RedirectName: c.RedirectName, Managed: c.WorkspaceID == "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // errManaged refuses a workspace owner's change of a managed client.
@@ -135,6 +138,10 @@ type ClientInput struct {
 	// Managed sets the operator's client that serves every workspace;
 	// only the operator may.
 	Managed bool
+	// RedirectName is the name the provider gave Latchkey's callback URL
+	// for this client (eBay's RuName), for apps that send it as
+	// redirect_uri; no other app takes one.
+	RedirectName string
 }
 
 // SetClient creates or replaces the workspace's (or the managed) OAuth
@@ -155,8 +162,8 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	if err != nil {
 		return Client{}, err
 	}
-	if app.Auth != catalog.AuthOAuth2 {
-		return Client{}, validation.Invalid("app", "%s does not use OAuth 2", app.Name)
+	if !app.UsesOAuth() {
+		return Client{}, validation.Invalid("app", "%s does not use OAuth", app.Name)
 	}
 	in.ClientID = strings.TrimSpace(in.ClientID)
 	if in.ClientID == "" || len(in.ClientID) > 500 || strings.ContainsAny(in.ClientID, "\r\n") {
@@ -164,6 +171,15 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	}
 	if in.Secret.IsZero() || len(in.Secret.Reveal()) > 2000 {
 		return Client{}, validation.Invalid("client_secret", "must be given, at most 2000 characters")
+	}
+	in.RedirectName = strings.TrimSpace(in.RedirectName)
+	switch {
+	case app.OAuth2.RedirectName && in.RedirectName == "":
+		return Client{}, validation.Invalid("redirect_name", "%s sends, as redirect_uri, the name it gave your app's callback URL (eBay: the RuName); give it", app.Name)
+	case app.OAuth2.RedirectName && !catalog.SafeValue.MatchString(in.RedirectName):
+		return Client{}, validation.Invalid("redirect_name", "must be letters, digits, '.', '_', '~' and '-', at most 128")
+	case !app.OAuth2.RedirectName && in.RedirectName != "":
+		return Client{}, validation.Invalid("redirect_name", "%s takes Latchkey's callback URL itself; give no redirect name", app.Name)
 	}
 	ws := actor.WorkspaceID
 	if in.Managed {
@@ -174,7 +190,7 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 	// is sealed with the id the row ends up with, under its lock, so that
 	// concurrent calls cannot leave a secret bound to another id.
 	out, err := s.store.UpdateOAuthClient(ctx, ws, app.Slug, func(old *store.OAuthClient) (store.OAuthClient, error) {
-		c := store.OAuthClient{ID: ids.New("ocl", now), ClientID: in.ClientID, CreatedAt: now, UpdatedAt: now}
+		c := store.OAuthClient{ID: ids.New("ocl", now), ClientID: in.ClientID, RedirectName: in.RedirectName, CreatedAt: now, UpdatedAt: now}
 		if old != nil {
 			c.ID, c.CreatedAt = old.ID, old.CreatedAt
 		}
@@ -270,13 +286,48 @@ func (s *Service) FlowWith(app *catalog.App, c store.OAuthClient, fields map[str
 		return nil, fmt.Errorf("oauth client %s: %w", c.ID, err)
 	}
 	return &oauth.Flow{
-		App:         app,
-		Client:      oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))},
-		RedirectURI: s.redirectURI,
-		Fields:      fields,
-		HTTP:        s.http,
-		Now:         s.clock.Now,
+		App:          app,
+		Client:       oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))},
+		RedirectURI:  s.redirectURI,
+		RedirectName: c.RedirectName,
+		Fields:       fields,
+		HTTP:         s.http,
+		Now:          s.clock.Now,
 	}, nil
+}
+
+// Consumer returns the key and secret of the client of that id (the
+// workspace's or a managed one): an OAuth 1.0a app's consumer, which signs
+// every request its accounts make.
+func (s *Service) Consumer(ctx context.Context, workspaceID, clientID string) (oauth.Client, error) {
+	c, err := s.store.GetOAuthClient(ctx, workspaceID, clientID)
+	if err != nil {
+		return oauth.Client{}, err
+	}
+	sec, err := s.ring.Open(c.Secret, []byte(c.ID))
+	if err != nil {
+		return oauth.Client{}, fmt.Errorf("oauth client %s: %w", c.ID, err)
+	}
+	return oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))}, nil
+}
+
+// Flow1With builds an OAuth 1.0a app's flow with a stored client, its
+// consumer.
+func (s *Service) Flow1With(app *catalog.App, c store.OAuthClient, fields map[string]string) (*oauth.Flow1, error) {
+	sec, err := s.ring.Open(c.Secret, []byte(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("oauth client %s: %w", c.ID, err)
+	}
+	return &oauth.Flow1{App: app, Consumer: oauth.Client{ID: c.ClientID, Secret: secret.New(string(sec))}, Fields: fields, HTTP: s.http}, nil
+}
+
+// Flow1 builds an OAuth 1.0a app's flow with the client of that id.
+func (s *Service) Flow1(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow1, error) {
+	c, err := s.store.GetOAuthClient(ctx, workspaceID, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return s.Flow1With(app, c, fields)
 }
 
 // errSealed: the row is sealed by the primary key already.

@@ -110,6 +110,9 @@ type OAuthClient struct {
 	SecretEnv string `yaml:"client_secret_env"`
 	// Secret is read from SecretEnv by Load.
 	Secret secret.String `yaml:"-"`
+	// RedirectName is the provider's name for the callback URL, for the
+	// apps that send it as redirect_uri (eBay's RuName).
+	RedirectName string `yaml:"redirect_name"`
 }
 
 // Default returns the configuration with every default applied.

@@ -3,6 +3,7 @@ package connecting
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,7 +17,14 @@ import (
 // CallbackInput is what the provider sent to the redirect URI, and what
 // the surface knows of the browser it arrived in.
 type CallbackInput struct {
+	// Code is an OAuth 2 code, or an OAuth 1.0a oauth_verifier.
 	State, Code, Error, ErrorDescription string
+	// Query holds the callback's other parameters, of which the app's
+	// callback_fields are kept (QuickBooks' realmId).
+	Query map[string]string
+	// RequestToken is an OAuth 1.0a callback's oauth_token, which must be
+	// the request token the state was issued with.
+	RequestToken string
 	// SessionHash is the browser session the callback arrived in, if any.
 	SessionHash []byte
 	// UserID is the user that session is signed in as, if any.
@@ -97,21 +105,26 @@ func (s *Service) callback(ctx context.Context, in CallbackInput) (store.Connect
 	if err != nil {
 		return store.Connection{}, store.Account{}, err
 	}
+	want, err := s.requestToken(conn)
+	if err != nil {
+		return s.conclude(ctx, conn, store.Account{}, err)
+	}
 	var wait *WaitingError
-	err = s.admit(conn, in)
+	err = s.admit(conn, in, want)
 	if errors.As(err, &wait) {
 		return s.hold(ctx, conn, in, wait)
 	}
 	if err != nil {
 		return s.conclude(ctx, conn, store.Account{}, err)
 	}
-	acc, err := s.complete(ctx, conn, in.Code)
+	acc, err := s.complete(ctx, conn, returned{Code: in.Code, Query: in.Query})
 	return s.conclude(ctx, conn, acc, err)
 }
 
 // admit decides whether the browser the callback came back to may finish
 // the connection now.
-func (s *Service) admit(conn store.Connection, in CallbackInput) error {
+// want is the OAuth 1.0a request token the connection was started with.
+func (s *Service) admit(conn store.Connection, in CallbackInput, want string) error {
 	if conn.ConnectTokenID != "" && (len(conn.LinkHash) == 0 || subtle.ConstantTimeCompare(conn.LinkHash, in.LinkHash) != 1) {
 		return ErrOtherBrowser
 	}
@@ -123,6 +136,9 @@ func (s *Service) admit(conn store.Connection, in CallbackInput) error {
 	}
 	if in.Code == "" {
 		return ErrMissingCode
+	}
+	if want != "" && !sameToken(want, in.RequestToken) {
+		return ErrOtherFlow
 	}
 	switch {
 	case len(conn.SessionHash) > 0, conn.ConnectTokenID != "":
@@ -144,7 +160,11 @@ func (s *Service) hold(ctx context.Context, conn store.Connection, in CallbackIn
 	if len(in.HoldHash) == 0 {
 		return s.conclude(ctx, conn, store.Account{}, errors.New("the browser cannot be asked to finish this connection"))
 	}
-	held, err := s.ring.Seal([]byte(in.Code), []byte(conn.ID+"/held"))
+	b, err := json.Marshal(returned{Code: in.Code, Query: in.Query})
+	if err != nil {
+		return s.conclude(ctx, conn, store.Account{}, err)
+	}
+	held, err := s.ring.Seal(b, []byte(conn.ID+"/held"))
 	if err != nil {
 		return s.conclude(ctx, conn, store.Account{}, err)
 	}
@@ -241,11 +261,11 @@ func (s *Service) resume(ctx context.Context, in ResumeInput) (store.Connection,
 		}
 		return conn, store.Account{}, outcome
 	}
-	code, err := s.ring.Open(held, []byte(conn.ID+"/held"))
+	raw, err := s.ring.Open(held, []byte(conn.ID+"/held"))
 	if err != nil {
 		return s.conclude(ctx, conn, store.Account{}, err)
 	}
-	acc, err := s.complete(ctx, conn, string(code))
+	acc, err := s.complete(ctx, conn, openReturned(raw))
 	return s.conclude(ctx, conn, acc, err)
 }
 
@@ -255,8 +275,9 @@ func (s *Service) conclude(ctx context.Context, conn store.Connection, acc store
 		msg := err.Error()
 		var pe *ProviderError
 		var oe *oauth.Error
+		var mf *MissingFieldError
 		if !errors.As(err, &pe) && !errors.As(err, &oe) && !errors.Is(err, ErrMissingCode) && !errors.Is(err, ErrOtherSession) &&
-			!errors.Is(err, ErrOtherUser) && !errors.Is(err, ErrOtherBrowser) {
+			!errors.Is(err, ErrOtherUser) && !errors.Is(err, ErrOtherBrowser) && !errors.Is(err, ErrOtherFlow) && !errors.As(err, &mf) && !errors.Is(err, accounts.ErrMetadata) {
 			msg = "the connection could not be completed"
 		}
 		// A forwarded authorize URL is no attempt of the end user's own:

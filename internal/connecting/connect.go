@@ -19,6 +19,8 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/validation"
 )
@@ -87,6 +89,11 @@ type Started struct {
 type pending struct {
 	Verifier string            `json:"verifier"`
 	Fields   map[string]string `json:"fields,omitempty"`
+	// RequestToken and RequestSecret are an OAuth 1.0a connection's
+	// temporary credential: the callback must name that token, and the
+	// secret signs the access token request.
+	RequestToken  string `json:"request_token,omitempty"`
+	RequestSecret string `json:"request_secret,omitempty"`
 }
 
 // Connect starts an OAuth connection (or a reconnection) and returns the
@@ -130,11 +137,11 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	if err != nil {
 		return Started{}, err
 	}
-	if app.Auth != catalog.AuthOAuth2 {
+	if !app.UsesOAuth() {
 		if reconnect.ID != "" {
 			return Started{}, &accounts.KeyAppError{AccountID: reconnect.ID, AppName: app.Name, Auth: app.Auth}
 		}
-		return Started{}, invalid("app", "%s connects with %s, not OAuth 2", app.Name, app.Auth)
+		return Started{}, invalid("app", "%s connects with %s, not OAuth", app.Name, app.Auth)
 	}
 	nickname := app.Name
 	if reconnect.ID != "" {
@@ -147,12 +154,25 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	}
 	fields := in.Fields
 	if reconnect.ID != "" && len(fields) == 0 {
-		fields = oldFields
+		// Only what the app still declares: an account made while the
+		// app connected another way (Trello's keys) kept other fields.
+		fields = map[string]string{}
+		for k, v := range oldFields {
+			if _, ok := app.Field(k); ok {
+				fields[k] = v
+			}
+		}
 	}
 	if fields, err = accounts.CheckFields(app, fields); err != nil {
 		return Started{}, err
 	}
-	scopes := slices.Clone(app.OAuth2.DefaultScopes)
+	var scopes []string
+	if app.OAuth1 != nil && len(in.Scopes) > 0 {
+		return Started{}, invalid("scopes", "%s connects with OAuth 1.0a, which has no scopes", app.Name)
+	}
+	if app.OAuth2 != nil {
+		scopes = slices.Clone(app.OAuth2.DefaultScopes)
+	}
 	for _, sc := range in.Scopes {
 		if sc == "" || len(sc) > 200 || strings.ContainsAny(sc, " ,\r\n") {
 			return Started{}, invalid("scopes", "%q is not a scope", sc)
@@ -173,11 +193,6 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	if err != nil {
 		return Started{}, err
 	}
-	flow, err := s.clients.FlowWith(app, client, fields)
-	if err != nil {
-		return Started{}, err
-	}
-
 	state, err := randomToken()
 	if err != nil {
 		return Started{}, err
@@ -211,12 +226,18 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 		}
 		conn.CodeHash = hashOneTimeCode(conn.ID, oneTime)
 	}
-	b, _ := json.Marshal(pending{Verifier: verifier, Fields: fields})
-	if conn.Sealed, err = s.ring.Seal(b, []byte(conn.ID)); err != nil {
+	p := pending{Verifier: verifier, Fields: fields}
+	var authURL string
+	if app.Auth == catalog.AuthOAuth1 {
+		authURL, err = s.start1(ctx, app, client, fields, state, &p)
+	} else {
+		authURL, err = s.start2(app, client, fields, state, verifier, scopes)
+	}
+	if err != nil {
 		return Started{}, err
 	}
-	authURL, err := flow.AuthCodeURL(state, verifier, scopes)
-	if err != nil {
+	b, _ := json.Marshal(p)
+	if conn.Sealed, err = s.ring.Seal(b, []byte(conn.ID)); err != nil {
 		return Started{}, err
 	}
 	if err := s.store.CreateConnection(ctx, conn); err != nil {
@@ -225,9 +246,21 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	return Started{Connection: viewOf(conn), AuthorizeURL: authURL, OneTimeCode: formatOneTimeCode(oneTime)}, nil
 }
 
+// start2 is an OAuth 2 connection's authorize URL.
+func (s *Service) start2(app *catalog.App, client store.OAuthClient, fields map[string]string, state, verifier string, scopes []string) (string, error) {
+	flow, err := s.clients.FlowWith(app, client, fields)
+	if err != nil {
+		return "", err
+	}
+	return flow.AuthCodeURL(state, verifier, scopes)
+}
+
 // offered lists the scopes an app lets callers ask for.
 func offered(app *catalog.App) []string {
-	out := slices.Concat(app.OAuth2.DefaultScopes, app.OAuth2.OptionalScopes)
+	var out []string
+	if app.OAuth2 != nil {
+		out = slices.Concat(app.OAuth2.DefaultScopes, app.OAuth2.OptionalScopes)
+	}
 	if len(out) == 0 {
 		return []string{"none"}
 	}
@@ -287,7 +320,7 @@ func (s *Service) starterName(ctx context.Context, conn store.Connection) string
 }
 
 // complete exchanges the provider's code and saves the account.
-func (s *Service) complete(ctx context.Context, conn store.Connection, code string) (store.Account, error) {
+func (s *Service) complete(ctx context.Context, conn store.Connection, back returned) (store.Account, error) {
 	app, err := s.apps.App(ctx, conn.WorkspaceID, conn.App)
 	if err != nil {
 		return store.Account{}, err
@@ -300,14 +333,17 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return store.Account{}, fmt.Errorf("connection %s: %w", conn.ID, err)
 	}
-	flow, err := s.clients.Flow(ctx, conn.WorkspaceID, conn.OAuthClientID, app, p.Fields)
+	exchange, clientID, err := s.exchanger(ctx, conn, app, p)
 	if err != nil {
 		return store.Account{}, fmt.Errorf("connection %s: client: %w", conn.ID, err)
 	}
 	g := accounts.Grant{
 		WorkspaceID: conn.WorkspaceID, OwnerID: conn.UserID, AccountID: conn.AccountID, App: app,
 		Nickname: conn.Nickname, Shared: conn.Shared, OAuthClientID: conn.OAuthClientID,
-		Fields: p.Fields, Scopes: conn.Scopes,
+		Fields: p.Fields, Scopes: conn.Scopes, ClientID: clientID,
+	}
+	if g.Kept, err = callbackFields(app, back.Query); err != nil {
+		return store.Account{}, err
 	}
 	if conn.ConnectTokenID != "" {
 		// A token used or expired meanwhile fails before the provider is
@@ -319,10 +355,34 @@ func (s *Service) complete(ctx context.Context, conn store.Connection, code stri
 		g.ExternalUserID, g.Tags, g.ConnectTokenID = t.ExternalUserID, t.Tags, conn.ConnectTokenID
 		g.Claim = func(ctx context.Context) error { return s.tokens.Spend(ctx, conn.WorkspaceID, conn.ConnectTokenID) }
 	}
-	if g.Token, err = flow.Exchange(ctx, code, p.Verifier); err != nil {
+	if g.Token, err = exchange(ctx, back.Code); err != nil {
 		return store.Account{}, err
 	}
 	return s.accounts.SaveGrant(ctx, g)
+}
+
+// exchanger returns what trades the provider's answer (an OAuth 2 code,
+// an OAuth 1.0a verifier) for the account's tokens, and the OAuth 2
+// client's id, which the account's credentials carry (an OAuth 1.0a
+// account's carry its consumer key instead).
+func (s *Service) exchanger(ctx context.Context, conn store.Connection, app *catalog.App, p pending) (func(context.Context, string) (*oauth.Token, error), string, error) {
+	if app.Auth == catalog.AuthOAuth1 {
+		flow, err := s.clients.Flow1(ctx, conn.WorkspaceID, conn.OAuthClientID, app, p.Fields)
+		if err != nil {
+			return nil, "", err
+		}
+		rt := oauth.RequestToken{Token: p.RequestToken, Secret: secret.New(p.RequestSecret)}
+		return func(ctx context.Context, verifier string) (*oauth.Token, error) {
+			return flow.AccessToken(ctx, rt, verifier)
+		}, "", nil
+	}
+	flow, err := s.clients.Flow(ctx, conn.WorkspaceID, conn.OAuthClientID, app, p.Fields)
+	if err != nil {
+		return nil, "", err
+	}
+	return func(ctx context.Context, code string) (*oauth.Token, error) {
+		return flow.Exchange(ctx, code, p.Verifier)
+	}, flow.Client.ID, nil
 }
 
 // clip shortens s to at most n runes, marking the cut.

@@ -1,4 +1,5 @@
-// Package connecting runs the OAuth connect flow: it starts a connection
+// Package connecting runs the OAuth connect flows (OAuth 2, and OAuth
+// 1.0a with its request token): it starts a connection
 // (or a reconnection) bound to the browser session or a one-time code,
 // limits how often a user starts one, takes the provider's answer at the
 // callback, holds it until the browser proves it may finish, exchanges the
@@ -43,6 +44,11 @@ type Clients interface {
 	Find(ctx context.Context, workspaceID, app string) (store.OAuthClient, error)
 	Flow(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow, error)
 	FlowWith(app *catalog.App, c store.OAuthClient, fields map[string]string) (*oauth.Flow, error)
+	// Flow1 and Flow1With are the same for OAuth 1.0a apps.
+	Flow1(ctx context.Context, workspaceID, clientID string, app *catalog.App, fields map[string]string) (*oauth.Flow1, error)
+	Flow1With(app *catalog.App, c store.OAuthClient, fields map[string]string) (*oauth.Flow1, error)
+	// RedirectURI is Latchkey's callback URL.
+	RedirectURI() string
 }
 
 // Users tells who started a connection (package identity).

@@ -57,3 +57,17 @@ func Valid(prefix, s string) bool {
 	_, err := ulid.ParseStrict(strings.ToUpper(rest))
 	return err == nil
 }
+
+// Floor returns the least id New makes at t's millisecond, so that every
+// id made at t or later sorts at or after it; ok is false when t is outside
+// the times an id can hold (before 1970, after the year 10889).
+func Floor(prefix string, t time.Time) (id string, ok bool) {
+	if t.Before(time.UnixMilli(0)) || t.After(ulid.Time(ulid.MaxTime())) {
+		return "", false
+	}
+	var u ulid.ULID
+	if err := u.SetTime(ulid.Timestamp(t)); err != nil {
+		return "", false
+	}
+	return prefix + "_" + strings.ToLower(u.String()), true
+}

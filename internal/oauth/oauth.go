@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
-	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 )
 
@@ -33,6 +33,9 @@ type Flow struct {
 	Client Client
 	// RedirectURI is the fixed callback URL registered with the provider.
 	RedirectURI string
+	// RedirectName is the name the client registered for that URL, sent
+	// in its place where the app says so (eBay's RuName).
+	RedirectName string
 	// Fields are the connection fields ({subdomain}, {shop}) the app's
 	// URLs need.
 	Fields map[string]string
@@ -47,6 +50,9 @@ type Flow struct {
 type Token struct {
 	AccessToken  secret.String
 	RefreshToken secret.String
+	// TokenSecret is an OAuth 1.0a token's secret (AccessToken is its
+	// oauth_token); empty for OAuth 2.
+	TokenSecret secret.String
 	// Expiry is zero when the token does not expire.
 	Expiry time.Time
 	// Scopes granted, when the provider says; nil when it does not.
@@ -55,19 +61,63 @@ type Token struct {
 	Kept map[string]string
 }
 
+// expand fills a template from the connection fields, the redirect URI and
+// the client id.
 func (f *Flow) expand(tpl string) (string, error) {
-	return catalog.Expand(tpl, catalog.MapLookup(f.Fields))
+	return catalog.Expand(tpl, func(name string) (string, bool) {
+		if v, ok := f.Fields[name]; ok {
+			return v, true
+		}
+		switch name {
+		case catalog.RedirectURIName:
+			u, err := f.redirectURI()
+			return u, err == nil
+		case catalog.OAuthClientIDField:
+			return f.Client.ID, true
+		}
+		return "", false
+	})
 }
 
-func (f *Flow) config() (*oauth2.Config, error) {
+// redirectURI is the redirect_uri value the provider is sent: the
+// callback URL, or the client's name for it (eBay's RuName).
+func (f *Flow) redirectURI() (string, error) {
+	if !f.App.OAuth2.RedirectName {
+		return f.RedirectURI, nil
+	}
+	if f.RedirectName == "" {
+		return "", ErrNoRedirectName
+	}
+	return f.RedirectName, nil
+}
+
+// ErrNoRedirectName: the app sends the client's name for the callback URL
+// as redirect_uri, and the client gives none.
+var ErrNoRedirectName = errors.New("the OAuth client gives no redirect name (the provider's name for Latchkey's callback URL), which this app needs")
+
+func (f *Flow) config() (*oauth2.Config, error) { return f.configAt(f.App.OAuth2.TokenURL) }
+
+// refreshConfig is config with the app's own refresh endpoint, if any.
+func (f *Flow) refreshConfig() (*oauth2.Config, error) {
+	if u := f.App.OAuth2.RefreshURL; u != "" {
+		return f.configAt(u)
+	}
+	return f.config()
+}
+
+func (f *Flow) configAt(tokenTemplate string) (*oauth2.Config, error) {
 	o := f.App.OAuth2
 	authURL, err := f.expand(o.AuthorizeURL)
 	if err != nil {
 		return nil, fmt.Errorf("authorize_url: %w", err)
 	}
-	tokenURL, err := f.expand(o.TokenURL)
+	tokenURL, err := f.expand(tokenTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("token_url: %w", err)
+	}
+	redirect, err := f.redirectURI()
+	if err != nil {
+		return nil, err
 	}
 	style := oauth2.AuthStyleInParams
 	if o.ClientAuth == "basic" {
@@ -76,7 +126,7 @@ func (f *Flow) config() (*oauth2.Config, error) {
 	return &oauth2.Config{
 		ClientID:     f.Client.ID,
 		ClientSecret: f.Client.Secret.Reveal(),
-		RedirectURL:  f.RedirectURI,
+		RedirectURL:  redirect,
 		Endpoint:     oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: style},
 	}, nil
 }
@@ -105,7 +155,26 @@ func (f *Flow) AuthCodeURL(state, verifier string, scopes []string) (string, err
 	if o.UsesPKCE() {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
-	return cfg.AuthCodeURL(state, opts...), nil
+	u := cfg.AuthCodeURL(state, opts...)
+	if p := o.ClientIDParam; p != "" {
+		return renameParam(u, "client_id", p)
+	}
+	return u, nil
+}
+
+// renameParam renames one query parameter of a URL.
+func renameParam(raw, from, to string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("authorize_url: %w", err)
+	}
+	q := u.Query()
+	if v, ok := q[from]; ok {
+		q.Del(from)
+		q[to] = v
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // Exchange trades an authorization code for tokens.
@@ -137,7 +206,7 @@ func (f *Flow) Refresh(ctx context.Context, refreshToken secret.String) (*Token,
 	if refreshToken.IsZero() {
 		return nil, &Error{Kind: Permanent, Code: "no_refresh_token", Description: "the account has no refresh token"}
 	}
-	cfg, err := f.config()
+	cfg, err := f.refreshConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +262,9 @@ func (f *Flow) token(tok *oauth2.Token) *Token {
 	switch {
 	case tok.ExpiresIn > 0:
 		t.Expiry = now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	case saysNoExpiry(tok):
+		// "expires_in": 0 is the provider saying the token lasts
+		// (Mailchimp); nobody issues a token that is already dead.
 	case f.App.OAuth2.DefaultExpiresIn > 0:
 		t.Expiry = now().Add(time.Duration(f.App.OAuth2.DefaultExpiresIn))
 	}
@@ -200,7 +272,7 @@ func (f *Flow) token(tok *oauth2.Token) *Token {
 		t.Scopes = splitScopes(s)
 	}
 	for _, k := range f.App.OAuth2.KeepFields {
-		if v, ok := tok.Extra(k).(string); ok && v != "" {
+		if v, ok := keptValue(tok, k); ok {
 			if t.Kept == nil {
 				t.Kept = map[string]string{}
 			}
@@ -210,61 +282,41 @@ func (f *Flow) token(tok *oauth2.Token) *Token {
 	return t
 }
 
+// saysNoExpiry reports a response whose expires_in is there and zero.
+func saysNoExpiry(tok *oauth2.Token) bool {
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		return v == 0
+	case string:
+		return strings.TrimSpace(v) == "0"
+	}
+	return false
+}
+
+// keptValue reads a kept field, a name or a dot path into nested objects
+// (installation.id), as text: numbers and booleans as JSON writes them.
+func keptValue(tok *oauth2.Token, path string) (string, bool) {
+	first, rest, nested := strings.Cut(path, ".")
+	v := tok.Extra(first)
+	if nested {
+		v, _ = lookupValue(v, rest)
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		s = strconv.FormatBool(x)
+	default:
+		return "", false
+	}
+	return s, s != ""
+}
+
 // splitScopes reads a granted scope string, which providers separate with
 // spaces or commas whatever they take in the authorize URL.
 func splitScopes(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
 }
-
-// Revoke revokes a token at the app's RFC 7009 endpoint. ErrNoRevocation
-// when the app has none.
-func (f *Flow) Revoke(ctx context.Context, token secret.String, hint string) error {
-	if f.App.OAuth2.RevokeURL == "" {
-		return ErrNoRevocation
-	}
-	u, err := f.expand(f.App.OAuth2.RevokeURL)
-	if err != nil {
-		return fmt.Errorf("revoke_url: %w", err)
-	}
-	form := url.Values{"token": {token.Reveal()}}
-	if hint != "" {
-		form.Set("token_type_hint", hint)
-	}
-	if f.App.OAuth2.ClientAuth != "basic" {
-		form.Set("client_id", f.Client.ID)
-		form.Set("client_secret", f.Client.Secret.Reveal())
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return fmt.Errorf("revoke: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if f.App.OAuth2.ClientAuth == "basic" {
-		req.SetBasicAuth(url.QueryEscape(f.Client.ID), url.QueryEscape(f.Client.Secret.Reveal()))
-	}
-	hc := f.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		if be := blocked(err); be != nil {
-			return be
-		}
-		return &Error{Kind: Transient, Description: "the revocation endpoint could not be reached"}
-	}
-	defer resp.Body.Close()
-	if err := outbound.Redirect(resp); err != nil {
-		return &Error{Kind: Transient, Status: resp.StatusCode, Description: err.Error(), cause: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		// resp.Status carries the provider's own reason phrase; say the
-		// standard one.
-		return &Error{Kind: kindForStatus(resp.StatusCode), Status: resp.StatusCode,
-			Description: fmt.Sprintf("the revocation endpoint answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))}
-	}
-	return nil
-}
-
-// ErrNoRevocation means the app has no revocation endpoint.
-var ErrNoRevocation = errors.New("the app has no token revocation endpoint")

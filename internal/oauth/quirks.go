@@ -30,7 +30,7 @@ func (q *quirks) RoundTrip(req *http.Request) (*http.Response, error) {
 	for k, v := range q.app.TokenHeaders {
 		req.Header.Set(k, v)
 	}
-	if req.Body != nil && (len(q.refreshParams) > 0 || q.app.TokenBody == "json") {
+	if req.Body != nil && (len(q.refreshParams) > 0 || q.app.TokenBody == "json" || q.app.ClientIDParam != "") {
 		b, err := io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
@@ -44,6 +44,10 @@ func (q *quirks) RoundTrip(req *http.Request) (*http.Response, error) {
 			for k, v := range q.refreshParams {
 				form.Set(k, v)
 			}
+		}
+		if p := q.app.ClientIDParam; p != "" && form.Has("client_id") {
+			form[p] = form["client_id"]
+			form.Del("client_id")
 		}
 		body := []byte(form.Encode())
 		if q.app.TokenBody == "json" {

@@ -26,6 +26,10 @@ func TestShippedOAuthEntries(t *testing.T) {
 		// basic: client credentials in an HTTP Basic header, not the body.
 		basic bool
 		json  bool
+		// clientParam names the client id where it is not client_id.
+		clientParam string
+		// redirectName is the client's name for the callback URL.
+		redirectName string
 	}{
 		{app: "slack", authorize: "https://slack.com/oauth/v2/authorize",
 			params: map[string]string{"user_scope": "users:read,chat:write,channels:read"}, basic: true},
@@ -47,12 +51,21 @@ func TestShippedOAuthEntries(t *testing.T) {
 			params: map[string]string{"token_access_type": "offline"}},
 		{app: "jira", authorize: "https://auth.atlassian.com/authorize",
 			params: map[string]string{"audience": "api.atlassian.com", "prompt": "consent"}},
+		{app: "tiktok", authorize: "https://www.tiktok.com/v2/auth/authorize/", clientParam: "client_key",
+			params: map[string]string{"scope": "user.info.basic"}},
+		{app: "ebay", redirectName: "Acme-AcmeApp-PRD-abc123", authorize: "https://auth.ebay.com/oauth2/authorize",
+			params: map[string]string{"redirect_uri": "Acme-AcmeApp-PRD-abc123"}, basic: true},
+		{app: "figma", authorize: "https://www.figma.com/oauth", basic: true},
+		{app: "dropbox_sign", authorize: "https://app.hellosign.com/oauth/authorize", json: true},
+		{app: "adobe_sign", fields: map[string]string{"shard": "eu1"}, authorize: "https://secure.eu1.adobesign.com/public/oauth/v2"},
+		{app: "myob", authorize: "https://secure.myob.com/oauth2/account/authorize", params: map[string]string{"scope": "CompanyFile"}},
+		{app: "quickbooks", authorize: "https://appcenter.intuit.com/connect/oauth2", basic: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.app, func(t *testing.T) {
 			app := shipped(t, tt.app)
 			f := &oauth.Flow{App: app, Client: oauth.Client{ID: "cid", Secret: secret.New("csecret")},
-				RedirectURI: "https://latchkey.example/oauth/callback", Fields: tt.fields}
+				RedirectURI: "https://latchkey.example/oauth/callback", RedirectName: tt.redirectName, Fields: tt.fields}
 			raw, err := f.AuthCodeURL("state-123456", "verifier-verifier-verifier-verifier-verifier", app.OAuth2.DefaultScopes)
 			if err != nil {
 				t.Fatal(err)
@@ -67,7 +80,11 @@ func TestShippedOAuthEntries(t *testing.T) {
 					t.Errorf("authorize %s = %q, want %q", k, q.Get(k), v)
 				}
 			}
-			if q.Get("client_id") != "cid" || q.Get("response_type") != "code" || q.Get("state") != "state-123456" {
+			clientParam := tt.clientParam
+			if clientParam == "" {
+				clientParam = "client_id"
+			}
+			if q.Get(clientParam) != "cid" || q.Get("response_type") != "code" || q.Get("state") != "state-123456" {
 				t.Errorf("authorize basics: %s", u.RawQuery)
 			}
 			if (q.Get("code_challenge") != "") != app.OAuth2.UsesPKCE() {
@@ -82,7 +99,7 @@ func TestShippedOAuthEntries(t *testing.T) {
 				return nil
 			}, 200, "application/json", `{"access_token":"at","refresh_token":"rt","token_type":"bearer","expires_in":3600,"instance_url":"SELF"}`)
 			sf := flow(app, origin)
-			sf.Fields = tt.fields
+			sf.Fields, sf.RedirectName = tt.fields, tt.redirectName
 			if _, err := sf.Exchange(context.Background(), "the-code", "verifier-verifier-verifier-verifier-verifier"); err != nil {
 				t.Fatal(err)
 			}
@@ -118,6 +135,16 @@ func TestShippedOAuthEntries(t *testing.T) {
 			}
 			if inBody := fields["client_secret"] == "csecret"; inBody == tt.basic {
 				t.Errorf("client_secret in the body = %v with basic = %v", inBody, tt.basic)
+			}
+			if !tt.basic && fields[clientParam] != "cid" {
+				t.Errorf("token body names the client %q as %s: %s", fields[clientParam], clientParam, body)
+			}
+			want := "https://latchkey.example/oauth/callback"
+			if app.OAuth2.RedirectName {
+				want = tt.redirectName
+			}
+			if fields["redirect_uri"] != want {
+				t.Errorf("token body redirect_uri %q, want %q", fields["redirect_uri"], want)
 			}
 			for k, v := range app.OAuth2.TokenHeaders {
 				if seen.Header.Get(k) != v {

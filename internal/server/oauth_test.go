@@ -45,12 +45,17 @@ func startOAuth(t *testing.T, b servertest.Backend) *oauthFixture {
 	f.cfg = oauthConfig(t, b.DatabaseURL(t), f.idp)
 	f.inst = servertest.Start(t, f.cfg, server.Options{Clock: f.clock})
 	f.api = f.inst.Client()
-	if _, err := f.api.SetOAuthClient(context.Background(), "testidp", client.SetOAuthClient{
-		ClientID: f.idp.ClientID(), ClientSecret: f.idp.ClientSecret(), Managed: true,
-	}); err != nil {
+	setManagedClient(t, f.api, "testidp", f.idp.ClientID(), f.idp.ClientSecret())
+	return f
+}
+
+// setManagedClient sets the operator's OAuth client (or OAuth 1.0a
+// consumer) of an app.
+func setManagedClient(t *testing.T, api *client.Client, app, id, secret string) {
+	t.Helper()
+	if _, err := api.SetOAuthClient(context.Background(), app, client.SetOAuthClient{ClientID: id, ClientSecret: secret, Managed: true}); err != nil {
 		t.Fatal(err)
 	}
-	return f
 }
 
 // approve plays the user's browser: it opens the authorize URL, follows
@@ -86,14 +91,22 @@ func (f *oauthFixture) connect(t *testing.T, in client.Connect) client.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return finishConnection(t, f.api, started)
+}
+
+// finishConnection approves a started connection in a browser and returns
+// the account it made (or reconnected).
+func finishConnection(t *testing.T, api *client.Client, started client.Connection) client.Account {
+	t.Helper()
+	ctx := context.Background()
 	if status, page := approve(t, started); status != 200 || !strings.Contains(page, "is connected") {
 		t.Fatalf("callback page %d:\n%s", status, page)
 	}
-	done, err := f.api.GetConnection(ctx, started.ID)
+	done, err := api.GetConnection(ctx, started.ID)
 	if err != nil || done.Status != "completed" || done.AccountID == "" {
 		t.Fatalf("connection after approval: %+v, %v", done, err)
 	}
-	acc, err := f.api.GetAccount(ctx, done.AccountID)
+	acc, err := api.GetAccount(ctx, done.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +159,10 @@ func TestOAuthLifecycle(t *testing.T) {
 		if code, body := userinfo(t, f.idp, first); code != 200 || !strings.Contains(body, "alice") {
 			t.Fatalf("the handed-out token does not work: %d %s", code, body)
 		}
-		if _, leaked := creds["refresh_token"]; leaked || len(creds) != 1 {
-			t.Fatalf("credentials hold more than the access token: %v", keys(creds))
+		// The access token and the client id it was issued to (which
+		// some APIs want on each request), never the refresh token.
+		if _, leaked := creds["refresh_token"]; leaked || len(creds) != 2 || creds["oauth_client_id"] != f.idp.ClientID() {
+			t.Fatalf("credentials hold more than the access token and the client id: %v", keys(creds))
 		}
 		if f.idp.Refreshes() != 0 {
 			t.Fatal("a fresh token was refreshed")

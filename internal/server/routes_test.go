@@ -234,6 +234,9 @@ var publicRoutes = []struct {
 	{"GET /connect.js", "/connect.js", http.StatusOK},
 	{"GET /logos/{file}", "/logos/github.svg", http.StatusOK},
 	{"GET /logos/{file}", "/logos/sendgrid.svg", http.StatusNotFound},
+	// A posted callback (Copper's) with no state is no callback, for any
+	// caller; with one it becomes the GET callback (TestSchemaGapsEndToEnd).
+	{"POST /oauth/callback", "/oauth/callback", http.StatusBadRequest},
 }
 
 func TestPublicRoutes(t *testing.T) {

@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	// Managed OAuth clients from the config file replace stored ones.
 	system := identity.ConfigOperator(wsID)
 	for slug, oc := range cfg.OAuthClients {
-		if _, err := clientSvc.SetClient(ctx, system, clients.ClientInput{App: slug, ClientID: oc.ClientID, Secret: oc.Secret, Managed: true}); err != nil {
+		if _, err := clientSvc.SetClient(ctx, system, clients.ClientInput{App: slug, ClientID: oc.ClientID, Secret: oc.Secret, Managed: true, RedirectName: oc.RedirectName}); err != nil {
 			return fail(fmt.Errorf("config file: oauth_clients.%s: %w", slug, err))
 		}
 	}

@@ -22,7 +22,11 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-// hookReceiver is a loopback webhook endpoint that verifies signatures.
+// hookReceiver is a loopback webhook endpoint that verifies signatures
+// and, as Standard Webhooks asks of a receiver, takes a message whose
+// webhook-id it has already taken as a redelivery: delivery is at least
+// once, and a delivery whose lease ran out while its answer was on the
+// way is sent again.
 type hookReceiver struct {
 	*httptest.Server
 	mu     sync.Mutex
@@ -30,11 +34,13 @@ type hookReceiver struct {
 	got    []map[string]any
 	raw    []string
 	bad    int
+	seen   map[string]bool
+	again  int // redeliveries of a message already taken
 	ch     chan struct{}
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
-	r := &hookReceiver{ch: make(chan struct{}, 100)}
+	r := &hookReceiver{ch: make(chan struct{}, 100), seen: map[string]bool{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
@@ -45,6 +51,14 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		}
 		if err != nil {
 			r.bad++
+		}
+		if id := req.Header.Get("webhook-id"); id != "" && err == nil {
+			if r.seen[id] {
+				r.again++
+				r.mu.Unlock()
+				return
+			}
+			r.seen[id] = true
 		}
 		var m map[string]any
 		_ = json.Unmarshal(body, &m)

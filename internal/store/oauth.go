@@ -14,9 +14,13 @@ type OAuthClient struct {
 	App         string
 	ClientID    string
 	// Secret is sealed with the client's id bound.
-	Secret    []byte
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Secret []byte
+	// RedirectName is the name the client registered with the provider
+	// for Latchkey's callback URL, sent as redirect_uri in its place
+	// (eBay's RuName); empty for other providers.
+	RedirectName string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // OAuthClients stores OAuth clients.

@@ -152,6 +152,10 @@ type AuditFilter struct {
 	ActionPrefix string
 	// Since and Until bound CreatedAt: Since <= CreatedAt < Until.
 	Since, Until time.Time
+	// FromID and ToID bound the id: FromID <= ID < ToID. A caller whose
+	// ids follow CreatedAt (ULIDs) gives them with Since and Until, so a
+	// time range is read along the log's id order rather than scanned.
+	FromID, ToID string
 	// Before is the id the previous page ended with, newest first; After
 	// the id it ended with, oldest first.
 	Before, After string
@@ -199,6 +203,7 @@ type Accounts interface {
 // changes or deletes an event, and nothing else in the store does either
 // (deleting an account or a user keeps its events).
 type Audit interface {
+	// AppendAudit fails with ErrConflict when the id exists.
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// AppendAudits stores several events in one transaction: all or none.
 	AppendAudits(ctx context.Context, events []AuditEvent) error

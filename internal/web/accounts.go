@@ -51,7 +51,7 @@ func (h *Handler) row(r *http.Request, s *session, a accounts.Account) accountRo
 func rowOf(s *session, a accounts.Account, app *catalog.App) accountRow {
 	row := accountRow{Account: a, AppName: a.App, Mine: a.OwnerID == s.user.ID, CanChange: accounts.CanChange(s.actor, a)}
 	if app != nil {
-		row.AppName, row.OAuth, row.app = app.Name, app.Auth == catalog.AuthOAuth2, app
+		row.AppName, row.OAuth, row.app = app.Name, app.UsesOAuth(), app
 	}
 	return row
 }

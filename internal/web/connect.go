@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,7 +168,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) er
 			fields[f.Name] = v
 		}
 	}
-	if c.App.Auth == catalog.AuthOAuth2 {
+	if c.App.UsesOAuth() {
 		started, err := h.connecting.Connect(r.Context(), s.actor, connecting.ConnectInput{
 			App: c.App.Slug, Nickname: nick, Fields: fields, SessionHash: s.hash,
 		})
@@ -225,7 +226,16 @@ const holdCookie = "latchkey_connect"
 // it; a client asking for JSON gets JSON.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	in := connecting.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
+	in := connecting.CallbackInput{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description"),
+		Query: callbackQuery(q)}
+	if q.Has("oauth_token") || q.Has("oauth_verifier") || q.Has("denied") {
+		// OAuth 1.0a: the verifier stands for the code; a refusal says
+		// denied (Twitter, Tumblr) or sends no verifier.
+		in.Code, in.RequestToken = q.Get("oauth_verifier"), q.Get("oauth_token")
+		if q.Has("denied") && in.Error == "" {
+			in.Error = "access_denied"
+		}
+	}
 	if s := h.current(r); s != nil {
 		in.SessionHash, in.UserID = s.hash, s.user.ID
 	}
@@ -360,9 +370,15 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	c := clientsContent{Clients: list, RedirectURI: h.clients.RedirectURI(), Selected: r.URL.Query().Get("app")}
 	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
-	for _, a := range oauthApps {
-		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: a.Name, Selected: a.Slug == c.Selected})
+	oauth1Apps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth1})
+	for _, a := range append(oauthApps, oauth1Apps...) {
+		name := a.Name
+		if a.Auth == catalog.AuthOAuth1 {
+			name += " (OAuth 1.0a)"
+		}
+		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: name, Selected: a.Slug == c.Selected})
 	}
+	slices.SortFunc(c.Apps, func(a, b appOption) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	v := h.view(s, "OAuth clients", "clients", c)
 	v.Error = errMsg
 	if done == "saved" {
@@ -379,7 +395,8 @@ func (h *Handler) setClient(w http.ResponseWriter, r *http.Request, s *session) 
 		App: r.PostFormValue("app"), ClientID: r.PostFormValue("client_id"),
 		// Always this workspace's own: the managed client is the operator's,
 		// and nobody who signs in on the web is.
-		Secret: secretValue(r.PostFormValue("client_secret")),
+		Secret:       secretValue(r.PostFormValue("client_secret")),
+		RedirectName: r.PostFormValue("redirect_name"),
 	})
 	if err != nil {
 		if e := classify(err); !e.internal() {

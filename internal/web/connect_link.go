@@ -120,7 +120,7 @@ func (h *Handler) linkPolicy(t endusers.ConnectToken, app *catalog.App) string {
 			}
 		}
 	}
-	if app != nil && app.Auth == catalog.AuthOAuth2 {
+	if app != nil && app.UsesOAuth() {
 		for _, o := range slices.Concat(authorizeSources(app), h.httpOrigins) {
 			if !slices.Contains(formAction, o) {
 				formAction = append(formAction, o)
@@ -183,10 +183,10 @@ func (h *Handler) linkApp(r *http.Request, t endusers.ConnectToken, slug string,
 	if err != nil {
 		return err
 	}
-	if !app.EntersKeys() && app.Auth != catalog.AuthOAuth2 {
+	if !app.EntersKeys() && !app.UsesOAuth() {
 		return endusers.ErrAppNotOffered
 	}
-	c.App, c.OAuth, c.Reconnect = app, app.Auth == catalog.AuthOAuth2, t.AccountID != ""
+	c.App, c.OAuth, c.Reconnect = app, app.UsesOAuth(), t.AccountID != ""
 	if c.OAuth {
 		c.Scopes = endusers.Scopes(app)
 	}
@@ -229,10 +229,10 @@ func (h *Handler) linkCards(r *http.Request, t endusers.ConnectToken, c *connect
 	}
 	out := make([]linkCard, 0, len(list))
 	for _, a := range list {
-		if !a.EntersKeys() && a.Auth != catalog.AuthOAuth2 {
+		if !a.EntersKeys() && !a.UsesOAuth() {
 			continue
 		}
-		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, OAuth: a.Auth == catalog.AuthOAuth2,
+		out = append(out, linkCard{Slug: a.Slug, Name: a.Name, Categories: a.Categories, OAuth: a.UsesOAuth(),
 			Href: linkHref(c.Token, c.Origin, url.Values{"app": {a.Slug}})})
 	}
 	return out, nil

@@ -103,12 +103,18 @@ func classify(err error) webError {
 		return e(http.StatusBadRequest, "other-session", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherBrowser):
 		return e(http.StatusBadRequest, "other-browser", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, connecting.ErrOtherFlow):
+		return e(http.StatusBadRequest, "other-flow", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrOtherUser):
 		return e(http.StatusForbidden, "other-user", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrTooManyAttempts):
 		return e(http.StatusForbidden, "too-many-attempts", "The authorization cannot be completed", err.Error())
 	case errors.Is(err, connecting.ErrMissingCode):
 		return e(http.StatusBadRequest, "missing-code", "The authorization cannot be completed", err.Error())
+	case errors.As(err, new(*connecting.MissingFieldError)):
+		return e(http.StatusBadRequest, "callback-field-missing", "The authorization cannot be completed", err.Error())
+	case errors.Is(err, accounts.ErrMetadata):
+		return e(http.StatusBadGateway, "provider-metadata", "The provider's account details could not be read", "")
 	case errors.As(err, &wait):
 		if wait.NeedCode {
 			return e(http.StatusUnauthorized, "one-time-code-required", "The one-time code is needed to finish", err.Error())

@@ -162,10 +162,19 @@ func (h *Handler) allowFormsTo(w http.ResponseWriter, apps ...*catalog.App) {
 // becomes a wildcard (*.myshopify.com); one with a placeholder elsewhere
 // (accounts.{dc}) cannot be narrowed, and is any https origin.
 func authorizeSources(app *catalog.App) []string {
-	if app == nil || app.Auth != catalog.AuthOAuth2 || app.OAuth2 == nil {
+	if app == nil {
 		return nil
 	}
-	scheme, rest, ok := strings.Cut(app.OAuth2.AuthorizeURL, "://")
+	var authorizeURL string
+	switch {
+	case app.Auth == catalog.AuthOAuth2 && app.OAuth2 != nil:
+		authorizeURL = app.OAuth2.AuthorizeURL
+	case app.Auth == catalog.AuthOAuth1 && app.OAuth1 != nil:
+		authorizeURL = app.OAuth1.AuthorizeURL
+	default:
+		return nil
+	}
+	scheme, rest, ok := strings.Cut(authorizeURL, "://")
 	if !ok || (scheme != "https" && scheme != "http") {
 		return nil
 	}
@@ -286,6 +295,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		})
 	}
 	public("GET "+CallbackPath, h.callback)
+	public("POST "+CallbackPath, h.callbackPost)
 	public("GET "+CallbackPath+"/resume/{id}", h.resume)
 	public("POST "+CallbackPath+"/resume/{id}", h.resume)
 	if h.endUsers != nil {
@@ -374,6 +384,9 @@ func cacheStatic(next http.Handler) http.Handler {
 // responses carry the Content-Security-Policy and are not cached.
 func (h *Handler) browser(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
+	// A provider may post its callback (Copper); that handler only turns
+	// the post into the GET callback, which checks the state.
+	cop.AddInsecureBypassPattern("POST " + CallbackPath)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("refused a cross-origin request", "method", r.Method, "path", logPath(r), "origin", r.Header.Get("Origin"))
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)

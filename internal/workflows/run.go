@@ -221,7 +221,9 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		res.Status, res.ErrorKind, res.Error = StatusFailed, kind, fmt.Sprintf(format, args...)
 		return res
 	}
-	auths := map[string]appapi.Values{}
+	// auths are what code sees; requests are what Latchkey's own requests
+	// (http and action steps) are made with, which may also sign them.
+	auths, requests := map[string]appapi.Values{}, map[string]appapi.Values{}
 	mask := secret.NewMasker()
 	for _, app := range st.Apps {
 		id := st.Accounts[app]
@@ -238,7 +240,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		if !actor.MayUseAccount(id, app) {
 			return fail(ErrorStep, "this token is not allowed the %s account %s", app, id)
 		}
-		_, values, err := s.accounts.Credentials(ctx, actor, id)
+		_, values, err := s.accounts.StepCredentials(ctx, actor, id)
 		var nr *accounts.NeedsReconnectError
 		if errors.As(err, &nr) {
 			res.AccountID, res.AccountStatus = id, string(store.StatusNeedsReconnect)
@@ -247,7 +249,7 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 		if err != nil {
 			return fail(ErrorStep, "the %s account could not be read: %v", app, err)
 		}
-		auths[app] = values
+		auths[app], requests[app] = values.Public(), values
 		mask.Add(values)
 	}
 	timeout := time.Duration(st.TimeoutSeconds) * time.Second
@@ -261,9 +263,9 @@ func (s *Service) step(ctx context.Context, actor, owner identity.Actor, st Step
 	case KindCommand:
 		s.commandStep(ctx, &res, st, auths, previous, timeout)
 	case KindHTTP:
-		credApp = s.httpStep(ctx, actor, &res, st, auths, timeout)
+		credApp = s.httpStep(ctx, actor, &res, st, requests, timeout)
 	case KindAction:
-		credApp = s.actionStep(ctx, actor, &res, st, auths, timeout)
+		credApp = s.actionStep(ctx, actor, &res, st, requests, timeout)
 	}
 	if res.ErrorKind == ErrorCredentials && credApp != "" {
 		id := st.Accounts[credApp]

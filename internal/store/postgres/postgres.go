@@ -41,7 +41,26 @@ var Dialect = sqlstore.Dialect{
 	},
 	// Parse and bind in one round trip, planned with the values.
 	PlanWithValues:    pgx.QueryExecModeExec,
+	CopyRows:          copyRows,
 	IsUniqueViolation: isUniqueViolation,
+}
+
+// copyRows stores rows with COPY, one statement: all or none, a unique
+// violation included.
+func copyRows(ctx context.Context, db *sql.DB, table string, columns []string, rows [][]any) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy into %s: a %T is not a pgx connection", table, dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		return err
+	})
 }
 
 // DefaultConns is how many connections a store keeps open at most when

@@ -11,7 +11,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
-const clientColumns = `id, workspace_id, app, client_id, secret, created_at, updated_at`
+const clientColumns = `id, workspace_id, app, client_id, secret, created_at, updated_at, redirect_name`
 
 // clientAttempts bounds how often UpdateOAuthClient starts over after a
 // concurrent call created the client it was about to create.
@@ -62,8 +62,8 @@ func (s *Store) updateOAuthClient(ctx context.Context, workspaceID, app string, 
 		}
 		next.CreatedAt = old.CreatedAt
 		if _, err := tx.ExecContext(ctx,
-			`UPDATE oauth_clients SET client_id = $2, secret = $3, updated_at = $4 WHERE id = $1`,
-			next.ID, next.ClientID, nonNil(next.Secret), micros(next.UpdatedAt)); err != nil {
+			`UPDATE oauth_clients SET client_id = $2, secret = $3, updated_at = $4, redirect_name = $5 WHERE id = $1`,
+			next.ID, next.ClientID, nonNil(next.Secret), micros(next.UpdatedAt), next.RedirectName); err != nil {
 			return store.OAuthClient{}, fmt.Errorf("update oauth client %s: %w", next.ID, err)
 		}
 	} else {
@@ -71,9 +71,9 @@ func (s *Store) updateOAuthClient(ctx context.Context, workspaceID, app string, 
 			return store.OAuthClient{}, fmt.Errorf("create oauth client for %s: no id", app)
 		}
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			`INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (workspace_id, app) DO NOTHING`,
-			next.ID, next.WorkspaceID, next.App, next.ClientID, nonNil(next.Secret), micros(next.CreatedAt), micros(next.UpdatedAt))
+			next.ID, next.WorkspaceID, next.App, next.ClientID, nonNil(next.Secret), micros(next.CreatedAt), micros(next.UpdatedAt), next.RedirectName)
 		if err != nil {
 			return store.OAuthClient{}, s.conflict(err, "create oauth client %s for %s", next.ID, app)
 		}
@@ -140,7 +140,7 @@ func (s *Store) DeleteOAuthClient(ctx context.Context, workspaceID, id string) e
 func scanClient(row scanner) (store.OAuthClient, error) {
 	var c store.OAuthClient
 	var created, updated int64
-	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.App, &c.ClientID, &c.Secret, &created, &updated); err != nil {
+	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.App, &c.ClientID, &c.Secret, &created, &updated, &c.RedirectName); err != nil {
 		return store.OAuthClient{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)

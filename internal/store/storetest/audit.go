@@ -40,6 +40,8 @@ func testAudit(t *testing.T, s store.Store) {
 		must(t, "AppendAudit "+events[i].ID, s.AppendAudit(ctx, events[i]))
 	}
 	wantErr(t, "AppendAudit duplicate", s.AppendAudit(ctx, events[0]), store.ErrConflict)
+	wantErr(t, "AppendAudit duplicate in a batch", s.AppendAudits(ctx, []store.AuditEvent{
+		{ID: "evt_6", WorkspaceID: "wsp_2", Action: "x", CreatedAt: at(6)}, events[4]}), store.ErrConflict)
 
 	// Deleting an account keeps what happened to it.
 	must(t, "DeleteAccount", s.DeleteAccount(ctx, "wsp_1", "acc_a"))
@@ -67,6 +69,8 @@ func testAudit(t *testing.T, s store.Store) {
 		{"since is inclusive", store.AuditFilter{WorkspaceID: "wsp_1", Since: at(2)}, []string{"evt_4", "evt_3", "evt_2"}},
 		{"until is exclusive", store.AuditFilter{WorkspaceID: "wsp_1", Until: at(3)}, []string{"evt_2", "evt_1"}},
 		{"since and until", store.AuditFilter{WorkspaceID: "wsp_1", Since: at(2), Until: at(4)}, []string{"evt_3", "evt_2"}},
+		{"id bounds", store.AuditFilter{WorkspaceID: "wsp_1", FromID: "evt_2", ToID: "evt_4"}, []string{"evt_3", "evt_2"}},
+		{"id bounds and time", store.AuditFilter{WorkspaceID: "wsp_1", FromID: "evt_1", ToID: "evt_4", Since: at(2)}, []string{"evt_3", "evt_2"}},
 		{"oldest first", store.AuditFilter{WorkspaceID: "wsp_1", OldestFirst: true}, []string{"evt_1", "evt_2", "evt_3", "evt_4"}},
 		{"oldest first after", store.AuditFilter{WorkspaceID: "wsp_1", OldestFirst: true, After: "evt_2", Limit: 1}, []string{"evt_3"}},
 		{"every filter at once", store.AuditFilter{WorkspaceID: "wsp_1", ActorID: "usr_alice", AccountID: "acc_a", ActionPrefix: "account.",

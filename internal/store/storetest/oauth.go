@@ -42,7 +42,7 @@ func mustClient(t *testing.T, s store.Store, c store.OAuthClient) store.OAuthCli
 func sameClient(t *testing.T, what string, got, want store.OAuthClient) {
 	t.Helper()
 	if got.ID != want.ID || got.WorkspaceID != want.WorkspaceID || got.App != want.App ||
-		got.ClientID != want.ClientID || !bytes.Equal(got.Secret, want.Secret) {
+		got.ClientID != want.ClientID || !bytes.Equal(got.Secret, want.Secret) || got.RedirectName != want.RedirectName {
 		t.Errorf("%s = %+v, want %+v", what, got, want)
 	}
 	sameTime(t, what+" CreatedAt", got.CreatedAt, want.CreatedAt)
@@ -80,10 +80,11 @@ func testOAuthClientUpdate(t *testing.T, s store.Store) {
 	must(t, "GetOAuthClient", err)
 	sameClient(t, "GetOAuthClient new", read, orig)
 
-	// fn sees the client there and replaces its client id and secret; the
-	// id and the creation time stay.
+	// fn sees the client there and replaces its client id, secret and
+	// redirect value (eBay's RuName); the id and the creation time stay.
 	again := newClient("wsp_1", "oac_2", "slack", "w1-id-2", at(10))
 	again.Secret = []byte{0x00, 0x01, 0xfe}
+	again.RedirectName = "Acme_Inc-AcmeApp-PRD-1a2b3c"
 	want := again
 	want.ID, want.CreatedAt = orig.ID, orig.CreatedAt
 	got, err = replaceClient(ctx, s, again)

@@ -259,6 +259,34 @@ func TestConnectOAuthPopup(t *testing.T) {
 	}
 }
 
+// TestConnectOAuth1Popup: Trello connects with OAuth 1.0a from the picker
+// as an OAuth 2 app does: a popup to the provider's authorize page, back
+// to the callback, and a labelled account.
+func TestConnectOAuth1Popup(t *testing.T) {
+	h := start(t, options{oauth1: true})
+	h.signUp()
+	h.open("/connect")
+	h.openConnectDialog("trello", "trello", "Trello")
+	if got := h.text(`#connect-dialog button[type=submit]`); got != "Connect with Trello" {
+		t.Errorf("the dialog's button says %q", got)
+	}
+	p := h.throughPopup("connect with Trello", "/connect/trello", chromedp.Click(chromedp.CSS(`#connect-dialog button[type=submit]`)), nil)
+	if len(p.requests) == 0 || !strings.HasPrefix(p.requests[0], "GET "+h.oauth1.URL+"/1/OAuthAuthorizeToken?") {
+		t.Errorf("the popup's first request was not to the provider: %q", p.requests)
+	}
+	h.waitFor("the connected notice", `(() => { const f = document.querySelector("main .flash"); return !!f && f.textContent.includes("The account is connected.") })()`)
+	list, err := h.api.ListAccounts(context.Background(), client.ListOptions{})
+	if err != nil || len(list.Data) != 1 || list.Data[0].App != "trello" || list.Data[0].IdentityLabel != "Alice Example (alice)" {
+		t.Fatalf("accounts after connecting: %+v, %v", list.Data, err)
+	}
+	// The popup never saw the request token's secret.
+	for _, u := range append(p.requests, p.navs...) {
+		if strings.Contains(u, "oauth_token_secret") {
+			t.Errorf("the popup saw %s", u)
+		}
+	}
+}
+
 // checkPopup: the popup went to the IdP's authorize endpoint, which sent it
 // to Latchkey's callback, which answered 200.
 func checkPopup(t *testing.T, h *harness, p popup) {

@@ -28,6 +28,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/oauth/oauth1test"
 	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
@@ -412,6 +413,7 @@ type harness struct {
 	api      *client.Client
 	provider *servertest.Provider
 	idp      *oauthtest.Server
+	oauth1   *oauth1test.Server
 	log      *consoleLog
 	ctx      context.Context // the tab
 	tabID    target.ID
@@ -421,6 +423,9 @@ type harness struct {
 
 type options struct {
 	oauth bool // the test IdP app, its stand-in and its managed client
+	// oauth1 sends Trello to an in-test OAuth 1.0a provider, whose
+	// consumer is Trello's managed client.
+	oauth1 bool
 	// jwt: the test IdP as a JWT bearer app, testjwt (no OAuth client).
 	jwt   bool
 	clock clockwork.Clock // nil: the real clock
@@ -444,6 +449,10 @@ func start(t *testing.T, o options) *harness {
 		h.idp = servertest.NewIdP(t)
 		servertest.UseIdP(t, &cfg, h.idp)
 	}
+	if o.oauth1 {
+		h.oauth1 = oauth1test.New(t)
+		cfg.AppOrigins["trello"] = h.oauth1.URL
+	}
 	if o.jwt {
 		h.idp = servertest.NewJWTIdP(t)
 		servertest.UseJWTIdP(t, &cfg, h.idp)
@@ -451,6 +460,13 @@ func start(t *testing.T, o options) *harness {
 	cfg.WebhookOrigins = o.webhookOrigins
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
 	h.api = h.inst.Client()
+	if o.oauth1 {
+		if _, err := h.api.SetOAuthClient(context.Background(), "trello", client.SetOAuthClient{
+			ClientID: h.oauth1.ConsumerKey, ClientSecret: h.oauth1.ConsumerSecret, Managed: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if o.oauth {
 		if _, err := h.api.SetOAuthClient(context.Background(), "testidp", client.SetOAuthClient{
 			ClientID: h.idp.ClientID(), ClientSecret: h.idp.ClientSecret(), Managed: true,
