@@ -173,12 +173,14 @@ func (s *Service) SetClient(ctx context.Context, actor identity.Actor, in Client
 		return Client{}, validation.Invalid("client_secret", "must be given, at most 2000 characters")
 	}
 	in.RedirectName = strings.TrimSpace(in.RedirectName)
+	// Only an OAuth 2 app can name its callback (eBay's RuName).
+	named := app.OAuth2 != nil && app.OAuth2.RedirectName
 	switch {
-	case app.OAuth2.RedirectName && in.RedirectName == "":
+	case named && in.RedirectName == "":
 		return Client{}, validation.Invalid("redirect_name", "%s sends, as redirect_uri, the name it gave your app's callback URL (eBay: the RuName); give it", app.Name)
-	case app.OAuth2.RedirectName && !catalog.SafeValue.MatchString(in.RedirectName):
+	case named && !catalog.SafeValue.MatchString(in.RedirectName):
 		return Client{}, validation.Invalid("redirect_name", "must be letters, digits, '.', '_', '~' and '-', at most 128")
-	case !app.OAuth2.RedirectName && in.RedirectName != "":
+	case !named && in.RedirectName != "":
 		return Client{}, validation.Invalid("redirect_name", "%s takes Latchkey's callback URL itself; give no redirect name", app.Name)
 	}
 	ws := actor.WorkspaceID
