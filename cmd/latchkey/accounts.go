@@ -249,7 +249,7 @@ func (c *cli) accountsEventsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(c, cmd.OutOrStdout(), page.Data, []string{"TIME", "ACTION", "ACTOR", "DETAIL"}, func(e client.Event) []string {
+			return renderPage(c, cmd.OutOrStdout(), page, []string{"TIME", "ACTION", "ACTOR", "DETAIL"}, func(e client.Event) []string {
 				var detail []string
 				for k, v := range e.Detail {
 					detail = append(detail, k+"="+v)

@@ -32,19 +32,21 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 			if err != nil {
 				return err
 			}
-			var events []client.AuditEvent
+			var events client.Page[client.AuditEvent]
 			for {
 				page, err := cl.Audit(cmd.Context(), q)
 				if err != nil {
 					return err
 				}
-				events = append(events, page.Data...)
+				events.Data = append(events.Data, page.Data...)
+				// Without --all, the cursor says where the next page starts.
+				events.NextCursor = page.NextCursor
 				if !all || page.NextCursor == nil {
 					break
 				}
 				q.Cursor = *page.NextCursor
 			}
-			return render(c, cmd.OutOrStdout(), events, []string{"TIME", "ACTION", "ACTOR", "TOKEN", "SURFACE", "ADDRESS", "ACCOUNT", "DETAIL"}, func(e client.AuditEvent) []string {
+			return renderPage(c, cmd.OutOrStdout(), events, []string{"TIME", "ACTION", "ACTOR", "TOKEN", "SURFACE", "ADDRESS", "ACCOUNT", "DETAIL"}, func(e client.AuditEvent) []string {
 				var detail []string
 				for k, v := range e.Detail {
 					detail = append(detail, k+"="+v)

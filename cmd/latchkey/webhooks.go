@@ -28,6 +28,9 @@ or its secret rotated.`}
 	}
 	endpointHeader := []string{"ID", "URL", "EVENTS", "STATE"}
 	one := func(cmd *cobra.Command, e client.WebhookEndpoint) error {
+		if c.jsonOut {
+			return printJSON(cmd.OutOrStdout(), e)
+		}
 		return render(c, cmd.OutOrStdout(), []client.WebhookEndpoint{e}, endpointHeader, endpointRow)
 	}
 
@@ -163,7 +166,7 @@ or its secret rotated.`}
 			if err != nil {
 				return err
 			}
-			return render(c, cmd.OutOrStdout(), p.Data, deliveryHeader, deliveryRow)
+			return renderPage(c, cmd.OutOrStdout(), p, deliveryHeader, deliveryRow)
 		},
 	}
 	deliveries.Flags().IntVar(&limit, "limit", 50, "how many (at most 200)")
@@ -201,6 +204,9 @@ or its secret rotated.`}
 			d, err := cl.Redeliver(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return err
+			}
+			if c.jsonOut {
+				return printJSON(cmd.OutOrStdout(), d)
 			}
 			return render(c, cmd.OutOrStdout(), []client.WebhookDelivery{d}, deliveryHeader, deliveryRow)
 		},
