@@ -63,6 +63,7 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 	list.Flags().StringVar(&q.Until, "until", "", "up to this date (through its end) or time")
 	list.Flags().IntVar(&q.Limit, "limit", 50, "events per page (at most 200)")
 	list.Flags().BoolVar(&all, "all", false, "every page, not only the first")
+	list.Flags().StringVar(&q.Cursor, "cursor", "", "start where an earlier page's next_cursor (--json) says")
 
 	var since, until string
 	export := &cobra.Command{

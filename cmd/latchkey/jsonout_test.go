@@ -140,8 +140,9 @@ func TestListsHaveOneShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &first); err != nil || first.NextCursor == nil {
 		t.Fatalf("first page: %v\n%s", err, out)
 	}
-	next, err := inst.Client().Audit(ctx, client.AuditQuery{Limit: 1, Cursor: *first.NextCursor})
-	if err != nil || len(next.Data) != 1 || next.Data[0].ID == first.Data[0].ID {
-		t.Fatalf("the printed cursor: %v %+v", err, next)
+	out, err = run(t, env, "--json", "audit", "list", "--limit", "1", "--cursor", *first.NextCursor)
+	var next client.Page[client.AuditEvent]
+	if err != nil || json.Unmarshal([]byte(out), &next) != nil || len(next.Data) != 1 || next.Data[0].ID == first.Data[0].ID {
+		t.Fatalf("audit list --cursor %s: %v\n%s\nafter\n%+v", *first.NextCursor, err, out, first)
 	}
 }

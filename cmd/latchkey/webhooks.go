@@ -154,6 +154,7 @@ or its secret rotated.`}
 		return []string{d.ID, d.EventID, d.EventType, d.Status, fmt.Sprint(d.Attempts), strings.TrimSpace(last)}
 	}
 	var limit int
+	var cursor string
 	deliveries := &cobra.Command{
 		Use: "deliveries ID [--limit N]", Short: "An endpoint's deliveries, newest first", Args: cobra.ExactArgs(1),
 		Example: `  latchkey webhooks deliveries whk_01j9... --limit 20`,
@@ -162,7 +163,7 @@ or its secret rotated.`}
 			if err != nil {
 				return err
 			}
-			p, err := cl.WebhookDeliveries(cmd.Context(), args[0], "", limit)
+			p, err := cl.WebhookDeliveries(cmd.Context(), args[0], cursor, limit)
 			if err != nil {
 				return err
 			}
@@ -170,6 +171,7 @@ or its secret rotated.`}
 		},
 	}
 	deliveries.Flags().IntVar(&limit, "limit", 50, "how many (at most 200)")
+	deliveries.Flags().StringVar(&cursor, "cursor", "", "start where an earlier page's next_cursor (--json) says")
 
 	delivery := &cobra.Command{
 		Use: "delivery ID DELIVERY_ID", Short: "One delivery with every attempt", Args: cobra.ExactArgs(2),
