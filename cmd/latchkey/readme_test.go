@@ -132,7 +132,14 @@ func TestReadmeBlocks(t *testing.T) {
 
 	bin := buildLatchkey(t)
 	work := t.TempDir()
-	env := append(os.Environ(),
+	// The reader's shell, without settings of their own for the CLI.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LATCHKEY_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
 		"PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"HOME="+work,
 		"LATCHKEY_SERVER="+inst.URL,
