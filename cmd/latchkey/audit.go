@@ -75,11 +75,15 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 				return err
 			}
 			w := bufio.NewWriter(cmd.OutOrStdout())
-			if err := cl.ExportAudit(cmd.Context(), since, until, w); err != nil {
-				w.Flush()
-				return err
+			lines := &unescapeLines{w: w}
+			err = cl.ExportAudit(cmd.Context(), since, until, lines)
+			if cerr := lines.Close(); err == nil {
+				err = cerr
 			}
-			return w.Flush()
+			if ferr := w.Flush(); err == nil {
+				err = ferr
+			}
+			return err
 		},
 	}
 	export.Flags().StringVar(&since, "since", "", "from this date or time on")

@@ -40,6 +40,31 @@ func printRawJSON(w io.Writer, raw []byte) error {
 	return err
 }
 
+// unescapeLines is a writer of JSON Lines that undoes HTML escapes line by
+// line, so an escape split between two writes is still seen whole.
+type unescapeLines struct {
+	w    io.Writer
+	rest []byte
+}
+
+func (u *unescapeLines) Write(p []byte) (int, error) {
+	u.rest = append(u.rest, p...)
+	if i := bytes.LastIndexByte(u.rest, '\n'); i >= 0 {
+		if _, err := u.w.Write(unescapeHTML(u.rest[:i+1])); err != nil {
+			return 0, err
+		}
+		u.rest = append(u.rest[:0], u.rest[i+1:]...)
+	}
+	return len(p), nil
+}
+
+// Close writes what is left after the last newline.
+func (u *unescapeLines) Close() error {
+	_, err := u.w.Write(unescapeHTML(u.rest))
+	u.rest = nil
+	return err
+}
+
 // unescapeHTML turns the escapes \u003c, \u003e and \u0026 that Go's encoder
 // writes for <, > and & back into those characters. It reads the text escape
 // by escape, so an escaped backslash followed by "u003e" stays as it is.

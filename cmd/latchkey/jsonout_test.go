@@ -58,6 +58,34 @@ func TestJSONIsNotHTMLEscaped(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"Q&A <test>"`) || strings.Contains(out, `\u00`) {
 		t.Fatalf("workflows list --json escapes HTML: %v\n%s", err, out)
 	}
+
+	// JSON Lines streamed from the server: a deleted account's nickname.
+	acc, err := inst.Client().CreateAccount(context.Background(), client.CreateAccount{App: "openai", Nickname: ptr("Q&A <eu>"), Fields: map[string]string{"api_key": "sk-cli-escape-key"}, Test: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, env, "accounts", "delete", acc.ID); err != nil {
+		t.Fatalf("delete: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "audit", "export", "--since", "2000-01-01")
+	if err != nil || !strings.Contains(out, `"nickname":"Q&A <eu>"`) || strings.Contains(out, `\u00`) {
+		t.Fatalf("audit export escapes HTML: %v\n%s", err, out)
+	}
+}
+
+func TestUnescapeLinesSplitWrites(t *testing.T) {
+	in := "{\"a\":\"x \\u003e y\"}\n{\"b\":\"\\u0026\"}\n{\"c\":\"\\u003c\"}"
+	// Every split point, so an escape is cut in every place once.
+	for i := range len(in) {
+		var out strings.Builder
+		u := &unescapeLines{w: &out}
+		u.Write([]byte(in[:i]))
+		u.Write([]byte(in[i:]))
+		u.Close()
+		if want := "{\"a\":\"x > y\"}\n{\"b\":\"&\"}\n{\"c\":\"<\"}"; out.String() != want {
+			t.Fatalf("split at %d: %q, want %q", i, out.String(), want)
+		}
+	}
 }
 
 // TestListsHaveOneShape: every list the CLI prints with --json is
