@@ -77,10 +77,7 @@ type WebhookSecret struct {
 
 // DeliveryPage is a page of an endpoint's deliveries, newest first;
 // NextCursor, when set, fetches the next.
-type DeliveryPage struct {
-	Data       []WebhookDelivery `json:"data"`
-	NextCursor *string           `json:"next_cursor"`
-}
+type DeliveryPage = Page[WebhookDelivery]
 
 func webhookPath(id string, rest ...string) string {
 	p := "/v1/webhooks/" + url.PathEscape(id)

@@ -236,7 +236,8 @@ func (c *cli) accountsDeleteCmd() *cobra.Command {
 }
 
 func (c *cli) accountsEventsCmd() *cobra.Command {
-	return &cobra.Command{
+	var cursor string
+	cmd := &cobra.Command{
 		Use:   "events ID",
 		Short: "Show an account's audit log, newest first",
 		Args:  cobra.ExactArgs(1),
@@ -245,11 +246,11 @@ func (c *cli) accountsEventsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			page, err := cl.Events(cmd.Context(), args[0], client.ListOptions{Limit: 200})
+			page, err := cl.Events(cmd.Context(), args[0], client.ListOptions{Limit: 200, Cursor: cursor})
 			if err != nil {
 				return err
 			}
-			return render(c, cmd.OutOrStdout(), page.Data, []string{"TIME", "ACTION", "ACTOR", "DETAIL"}, func(e client.Event) []string {
+			return renderPage(c, cmd.OutOrStdout(), page, []string{"TIME", "ACTION", "ACTOR", "DETAIL"}, func(e client.Event) []string {
 				var detail []string
 				for k, v := range e.Detail {
 					detail = append(detail, k+"="+v)
@@ -259,6 +260,8 @@ func (c *cli) accountsEventsCmd() *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().StringVar(&cursor, "cursor", "", "start where an earlier page's next_cursor (--json) says")
+	return cmd
 }
 
 // deleteError says how to delete an account that workflows use.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -59,12 +57,7 @@ func (c *cli) appsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out bytes.Buffer
-			if err := json.Indent(&out, raw, "", "  "); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), out.String())
-			return err
+			return printRawJSON(cmd.OutOrStdout(), raw)
 		},
 	}
 

@@ -32,19 +32,21 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 			if err != nil {
 				return err
 			}
-			var events []client.AuditEvent
+			var events client.Page[client.AuditEvent]
 			for {
 				page, err := cl.Audit(cmd.Context(), q)
 				if err != nil {
 					return err
 				}
-				events = append(events, page.Data...)
+				events.Data = append(events.Data, page.Data...)
+				// Without --all, the cursor says where the next page starts.
+				events.NextCursor = page.NextCursor
 				if !all || page.NextCursor == nil {
 					break
 				}
 				q.Cursor = *page.NextCursor
 			}
-			return render(c, cmd.OutOrStdout(), events, []string{"TIME", "ACTION", "ACTOR", "TOKEN", "SURFACE", "ADDRESS", "ACCOUNT", "DETAIL"}, func(e client.AuditEvent) []string {
+			return renderPage(c, cmd.OutOrStdout(), events, []string{"TIME", "ACTION", "ACTOR", "TOKEN", "SURFACE", "ADDRESS", "ACCOUNT", "DETAIL"}, func(e client.AuditEvent) []string {
 				var detail []string
 				for k, v := range e.Detail {
 					detail = append(detail, k+"="+v)
@@ -61,6 +63,7 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 	list.Flags().StringVar(&q.Until, "until", "", "up to this date (through its end) or time")
 	list.Flags().IntVar(&q.Limit, "limit", 50, "events per page (at most 200)")
 	list.Flags().BoolVar(&all, "all", false, "every page, not only the first")
+	list.Flags().StringVar(&q.Cursor, "cursor", "", "start where an earlier page's next_cursor (--json) says")
 
 	var since, until string
 	export := &cobra.Command{
@@ -72,11 +75,15 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 				return err
 			}
 			w := bufio.NewWriter(cmd.OutOrStdout())
-			if err := cl.ExportAudit(cmd.Context(), since, until, w); err != nil {
-				w.Flush()
-				return err
+			lines := &unescapeLines{w: w}
+			err = cl.ExportAudit(cmd.Context(), since, until, lines)
+			if cerr := lines.Close(); err == nil {
+				err = cerr
 			}
-			return w.Flush()
+			if ferr := w.Flush(); err == nil {
+				err = ferr
+			}
+			return err
 		},
 	}
 	export.Flags().StringVar(&since, "since", "", "from this date or time on")

@@ -43,10 +43,11 @@ func TestAuditCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("audit list: %v\n%s", err, out)
 	}
-	var reads []client.AuditEvent
-	if err := json.Unmarshal([]byte(out), &reads); err != nil {
+	var page client.Page[client.AuditEvent]
+	if err := json.Unmarshal([]byte(out), &page); err != nil {
 		t.Fatalf("audit list --json: %v\n%s", err, out)
 	}
+	reads := page.Data
 	if len(reads) != 2 || reads[0].Surface != "api" || reads[1].Surface != "cli-exec" || reads[1].Addr != "127.0.0.1" {
 		t.Fatalf("credential reads, newest first: %+v; want api, then cli-exec from 127.0.0.1", reads)
 	}

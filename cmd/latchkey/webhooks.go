@@ -28,6 +28,9 @@ or its secret rotated.`}
 	}
 	endpointHeader := []string{"ID", "URL", "EVENTS", "STATE"}
 	one := func(cmd *cobra.Command, e client.WebhookEndpoint) error {
+		if c.jsonOut {
+			return printJSON(cmd.OutOrStdout(), e)
+		}
 		return render(c, cmd.OutOrStdout(), []client.WebhookEndpoint{e}, endpointHeader, endpointRow)
 	}
 
@@ -151,6 +154,7 @@ or its secret rotated.`}
 		return []string{d.ID, d.EventID, d.EventType, d.Status, fmt.Sprint(d.Attempts), strings.TrimSpace(last)}
 	}
 	var limit int
+	var cursor string
 	deliveries := &cobra.Command{
 		Use: "deliveries ID [--limit N]", Short: "An endpoint's deliveries, newest first", Args: cobra.ExactArgs(1),
 		Example: `  latchkey webhooks deliveries whk_01j9... --limit 20`,
@@ -159,14 +163,15 @@ or its secret rotated.`}
 			if err != nil {
 				return err
 			}
-			p, err := cl.WebhookDeliveries(cmd.Context(), args[0], "", limit)
+			p, err := cl.WebhookDeliveries(cmd.Context(), args[0], cursor, limit)
 			if err != nil {
 				return err
 			}
-			return render(c, cmd.OutOrStdout(), p.Data, deliveryHeader, deliveryRow)
+			return renderPage(c, cmd.OutOrStdout(), p, deliveryHeader, deliveryRow)
 		},
 	}
 	deliveries.Flags().IntVar(&limit, "limit", 50, "how many (at most 200)")
+	deliveries.Flags().StringVar(&cursor, "cursor", "", "start where an earlier page's next_cursor (--json) says")
 
 	delivery := &cobra.Command{
 		Use: "delivery ID DELIVERY_ID", Short: "One delivery with every attempt", Args: cobra.ExactArgs(2),
@@ -201,6 +206,9 @@ or its secret rotated.`}
 			d, err := cl.Redeliver(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return err
+			}
+			if c.jsonOut {
+				return printJSON(cmd.OutOrStdout(), d)
 			}
 			return render(c, cmd.OutOrStdout(), []client.WebhookDelivery{d}, deliveryHeader, deliveryRow)
 		},
