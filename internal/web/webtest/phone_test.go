@@ -72,3 +72,44 @@ func TestPhoneRowMenu(t *testing.T) {
 		t.Errorf("the rename dialog lies at %+v", d)
 	}
 }
+
+// TestPhoneNav: at 390 px every link of the main navigation is one line,
+// whole, and can be reached (the bar scrolls sideways rather than clip).
+func TestPhoneNav(t *testing.T) {
+	h := start(t, options{})
+	h.signUp()
+	h.setViewport(phone)
+	h.open("/")
+	h.at("/", "Accounts")
+	type link struct {
+		Text      string  `json:"text"`
+		Lines     int     `json:"lines"`
+		Clipped   bool    `json:"clipped"`
+		Reachable bool    `json:"reachable"`
+	}
+	links := eval[[]link](h, `[...document.querySelectorAll("nav[aria-label=Main] a")].map(a => {
+		const lines = (rg => { rg.selectNodeContents(a); return new Set([...rg.getClientRects()].map(q => Math.round(q.top))).size; })(document.createRange());
+		a.scrollIntoView({ inline: "nearest", block: "nearest" });
+		const r = a.getBoundingClientRect();
+		const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+		return { text: a.textContent, lines,
+			clipped: a.scrollWidth > a.clientWidth + 1,
+			reachable: !!hit && (hit === a || a.contains(hit)) && r.left >= 0 && r.right <= innerWidth };
+	})`)
+	var names []string
+	for _, l := range links {
+		names = append(names, l.Text)
+		if l.Lines != 1 {
+			t.Errorf("the nav link %q takes %d lines", l.Text, l.Lines)
+		}
+		if l.Clipped {
+			t.Errorf("the nav link %q is clipped", l.Text)
+		}
+		if !l.Reachable {
+			t.Errorf("the nav link %q cannot be scrolled to and clicked", l.Text)
+		}
+	}
+	if !strings.Contains(strings.Join(names, ","), "OAuth clients") {
+		t.Errorf("the owner's nav has %q, no OAuth clients", names)
+	}
+}
