@@ -82,10 +82,10 @@ func TestPhoneNav(t *testing.T) {
 	h.open("/")
 	h.at("/", "Accounts")
 	type link struct {
-		Text      string  `json:"text"`
-		Lines     int     `json:"lines"`
-		Clipped   bool    `json:"clipped"`
-		Reachable bool    `json:"reachable"`
+		Text      string `json:"text"`
+		Lines     int    `json:"lines"`
+		Clipped   bool   `json:"clipped"`
+		Reachable bool   `json:"reachable"`
 	}
 	links := eval[[]link](h, `[...document.querySelectorAll("nav[aria-label=Main] a")].map(a => {
 		const lines = (rg => { rg.selectNodeContents(a); return new Set([...rg.getClientRects()].map(q => Math.round(q.top))).size; })(document.createRange());
