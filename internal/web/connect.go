@@ -120,8 +120,8 @@ type connectContent struct {
 	Existing []accountRow
 	Values   map[string]string
 	Nickname string
-	// ProviderStatus is the status a refused test request got.
-	ProviderStatus int
+	// Fault is the field a refusal is about, marked and focused.
+	Fault string
 }
 
 func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -192,13 +192,11 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) er
 				c.Values[f.Name] = fields[f.Name]
 			}
 		}
-		c.ProviderStatus = e.ProviderStatus
+		fe := keyFormError(err, e, c.App)
+		c.Fault = fe.Field
 		h.allowFormsTo(w, c.App)
 		v := h.view(s, "Connect "+c.App.Name, "connect", c)
-		v.Error = e.Message
-		if ve, ok := errors.AsType[*accounts.ValidationError](err); ok {
-			v.Error = ve.Message
-		}
+		v.Error = fe.Message
 		h.render(w, r, e.Status, "connect_app.html", v)
 		return nil
 	}

@@ -128,6 +128,7 @@
   };
   const startOAuth = async (form) => {
     oauthForm = form;
+    form.querySelectorAll(".form-error").forEach((p) => p.remove());
     // Open the window now, inside the click, so it is not blocked; point it
     // at the provider once the server answers.
     const popup = window.open("", "latchkey-connect", "popup,width=620,height=760");
@@ -300,7 +301,8 @@
     if (type.includes("application/json")) return res.json();
     connectBody.innerHTML = await res.text();
     if (!connectDialog.open) openDialog(connectDialog);
-    const first = connectBody.querySelector("input:not([type=hidden])");
+    // After a refusal, the cursor goes to the field at fault.
+    const first = connectBody.querySelector("[aria-invalid=true]") || connectBody.querySelector("input:not([type=hidden])");
     if (first) first.focus();
     return null;
   };
@@ -321,6 +323,8 @@
     }
     if (form.matches("form[data-keys]") && connectDialog && connectDialog.contains(form)) {
       e.preventDefault();
+      // A retry starts clean: the last refusal no longer applies.
+      connectDialog.querySelectorAll(".form-error").forEach((p) => p.remove());
       const button = form.querySelector("button[type=submit]");
       if (button) { button.disabled = true; button.textContent = "Testing…"; }
       const done = await loadConnect(form.action, { method: "POST", body: new FormData(form) });

@@ -172,11 +172,15 @@ func TestConnectKeyAppRefused(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#connect-dialog button[type=submit]`)),
 	)
 	h.waitFor("the refusal in the dialog", `document.querySelector("#connect-dialog").open && !!document.querySelector("#connect-dialog .form-error")`)
+	// Said once, plainly: no "test failed: the provider answered" chain,
+	// and "nothing was saved" once.
 	msg := h.text("#connect-dialog .form-error")
-	for _, want := range []string{"401", "authorization required", "SendGrid answered 401; nothing was saved."} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("the error %q does not say %q", msg, want)
-		}
+	if want := "SendGrid refused these credentials (401 Unauthorized, “authorization required”). Nothing was saved; check them and try again."; msg != want {
+		t.Errorf("the error says %q, want %q", msg, want)
+	}
+	// The cursor is in the key, which is marked as the field at fault.
+	if got := eval[string](h, `document.activeElement.id + " " + document.activeElement.getAttribute("aria-invalid")`); got != "f-api_key true" {
+		t.Errorf("after the refusal the focus is on %q, want the key marked invalid", got)
 	}
 	if !eval[bool](h, `document.querySelector("#connect-dialog .form-error").nextElementSibling.matches("form[data-keys]")`) {
 		t.Error("the error is not next to the form")
@@ -202,6 +206,15 @@ func TestConnectKeyAppRefused(t *testing.T) {
 	if len(list.Data) != 0 {
 		t.Fatalf("a refused key saved %+v", list.Data)
 	}
+
+	// A retry clears the old refusal the moment it is sent, and the right
+	// key connects.
+	h.do("type the right key", chromedp.SendKeys(chromedp.CSS("#f-api_key"), goodKey))
+	if eval[bool](h, `(() => { document.querySelector("#connect-dialog form[data-keys]").requestSubmit(); return !!document.querySelector("#connect-dialog .form-error"); })()`) {
+		t.Error("the old refusal stays up while the retry is tested")
+	}
+	h.at("/?done=connected", "Accounts")
+	h.waitRows("the account", func(r []row) bool { return len(r) == 1 && r[0].Nickname == "marketing" })
 }
 
 // TestConnectOAuthPopup: connecting an OAuth app opens a popup at the IdP,
