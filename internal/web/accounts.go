@@ -152,8 +152,10 @@ type accountContent struct {
 	Row    accountRow
 	Events []audit.Event
 	Scopes []string
-	// Fields are a key-based app's fields, for replacing its credentials.
-	Fields []catalog.Field
+	// Fields are a key-based app's fields, for replacing its credentials;
+	// KeysError is why the last replacement was refused.
+	Fields    []catalog.Field
+	KeysError fieldError
 	// CanChange says the viewer may rename, share, reconnect, give new
 	// keys to or delete the account: its owner or a workspace owner.
 	CanChange bool
@@ -174,9 +176,27 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
+	c, err := h.accountContent(r, s, acc)
+	if err != nil {
+		return err
+	}
+	h.allowFormsTo(w, c.Row.app)
+	v := h.view(s, acc.Nickname, "accounts", c)
+	switch r.URL.Query().Get("done") {
+	case "replaced":
+		v.Flash = "The new credentials passed the app's test and are saved."
+	case "shared":
+		v.Flash = "Sharing saved."
+	}
+	h.render(w, r, http.StatusOK, "account.html", v)
+	return nil
+}
+
+// accountContent is what the account page shows of acc.
+func (h *Handler) accountContent(r *http.Request, s *session, acc accounts.Account) (accountContent, error) {
 	events, err := h.accounts.Events(r.Context(), s.actor, acc.ID, "", 50)
 	if err != nil {
-		return internalError{err}
+		return accountContent{}, internalError{err}
 	}
 	row := h.row(r, s, acc)
 	row.UsedBy = h.usedBy(r, s, acc.ID)
@@ -184,7 +204,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	if len(acc.SharedWith) > 0 || c.CanChange {
 		members, err := h.identity.Members(r.Context(), s.actor)
 		if err != nil {
-			return internalError{err}
+			return accountContent{}, internalError{err}
 		}
 		for _, m := range members {
 			label := m.Name + " (" + m.Email + ")"
@@ -200,16 +220,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	if app, err := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.EntersKeys() {
 		c.Fields = app.Fields
 	}
-	h.allowFormsTo(w, row.app)
-	v := h.view(s, acc.Nickname, "accounts", c)
-	switch r.URL.Query().Get("done") {
-	case "replaced":
-		v.Flash = "The new credentials passed the app's test and are saved."
-	case "shared":
-		v.Flash = "Sharing saved."
-	}
-	h.render(w, r, http.StatusOK, "account.html", v)
-	return nil
+	return c, nil
 }
 
 func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -341,7 +352,20 @@ func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	if _, err := h.accounts.ReplaceKeys(r.Context(), s.actor, acc.ID, fields, false); err != nil {
-		return err
+		e := classify(err)
+		if e.internal() {
+			return err
+		}
+		// The account page again, the refusal inside the form that caused
+		// it, as the connect dialog shows one; the old keys stay.
+		c, cerr := h.accountContent(r, s, acc)
+		if cerr != nil {
+			return cerr
+		}
+		c.KeysError = keyFormError(err, e, app)
+		h.allowFormsTo(w, app)
+		h.render(w, r, e.Status, "account.html", h.view(s, acc.Nickname, "accounts", c))
+		return nil
 	}
 	http.Redirect(w, r, "/accounts/"+acc.ID+"?done=replaced", http.StatusSeeOther)
 	return nil
