@@ -91,6 +91,18 @@
       dialog.querySelector("form").action = "/accounts/" + encodeURIComponent(del.dataset.id) + "/delete";
       dialog.querySelectorAll("[data-fill=name]").forEach((n) => { n.textContent = del.dataset.name; });
       dialog.querySelectorAll("[data-fill=app]").forEach((n) => { n.textContent = del.dataset.app; });
+      // Revoking means something only for an OAuth grant; an API key is
+      // the user's to revoke at the app. A box ticked on the page before
+      // carries over.
+      const revocable = del.hasAttribute("data-revocable");
+      const revoke = dialog.querySelector("[data-revoke]");
+      if (revoke) {
+        revoke.hidden = !revocable;
+        const box = revoke.querySelector("input");
+        const own = del.closest("form") && del.closest("form").querySelector("input[name=revoke]");
+        box.disabled = !revocable;
+        box.checked = revocable && !!own && own.checked;
+      }
       openDialog(dialog, dialog.querySelector("[data-close]"));
       return;
     }

@@ -49,3 +49,71 @@ func TestReplaceKeysRefused(t *testing.T) {
 		t.Error("the old refusal is still shown")
 	}
 }
+
+// revokeJS is whether the delete dialog offers to revoke at the
+// provider, and whether its box is ticked.
+const revokeJS = `(l => (l.checkVisibility() ? "offered" : "hidden") + (l.querySelector("input").checked ? " ticked" : ""))(document.querySelector("#delete-dialog [data-revoke]"))`
+
+// TestDeleteDialog: the delete dialog offers "revoke at the provider" for
+// an OAuth account only, and the account page's Delete opens the same
+// dialog as the list (never the browser's confirm(), which the harness
+// counts as a failure), carrying over the page's own revoke box.
+func TestDeleteDialog(t *testing.T) {
+	h := start(t, options{oauth: true})
+	h.signUp()
+	key := h.createKeyAccount("marketing")
+	work := h.connectByAPI("work")
+	h.open("/")
+	h.waitRows("two accounts", func(r []row) bool { return len(r) == 2 })
+
+	for _, tc := range []struct{ id, want string }{{key.ID, "hidden"}, {work.ID, "offered"}} {
+		h.openRowMenu(tc.id)
+		h.do("choose Delete", chromedp.Click(chromedp.CSS(`tr[data-id="`+tc.id+`"] [data-delete]`)))
+		h.waitFor("the delete dialog", `document.querySelector("#delete-dialog").open`)
+		if got := eval[string](h, revokeJS); got != tc.want {
+			t.Errorf("for %s the revoke option is %q, want %q", tc.id, got, tc.want)
+		}
+		h.do("cancel", chromedp.Click(chromedp.CSS(`#delete-dialog [data-close]`)))
+		h.waitFor("the dialog to close", `!document.querySelector("#delete-dialog").open`)
+	}
+	if got := h.text("#delete-dialog [data-revoke]"); got != "Also revoke access at Test IdP, where it supports that" {
+		t.Errorf("the revoke option says %q", got)
+	}
+
+	// The OAuth account's page: its revoke box, ticked, is ticked in the
+	// dialog; Cancel keeps the account.
+	h.open("/accounts/" + work.ID)
+	h.waitFor("the account page", textJS("h1")+` === "work"`)
+	h.do("tick revoke", chromedp.Click(chromedp.CSS(`#delete input[name=revoke]`)))
+	h.do("delete", chromedp.Click(chromedp.CSS(`#delete button[data-delete]`)))
+	h.waitFor("the delete dialog", `document.querySelector("#delete-dialog").open`)
+	if got := h.text("#delete-title"); got != "Delete work?" {
+		t.Errorf("the dialog's title is %q", got)
+	}
+	if got := eval[string](h, revokeJS); got != "offered ticked" {
+		t.Errorf("on the OAuth account's page the revoke option is %q", got)
+	}
+	h.do("cancel", chromedp.Click(chromedp.CSS(`#delete-dialog [data-close]`)))
+	h.waitFor("the dialog to close", `!document.querySelector("#delete-dialog").open`)
+	if !eval[bool](h, `location.pathname === "/accounts/`+work.ID+`"`) {
+		t.Error("Cancel left the account page")
+	}
+
+	// The key account's page: no revoke anywhere; Delete deletes.
+	h.open("/accounts/" + key.ID)
+	h.waitFor("the account page", textJS("h1")+` === "marketing"`)
+	h.do("delete", chromedp.Click(chromedp.CSS(`#delete button[data-delete]`)))
+	h.waitFor("the delete dialog", `document.querySelector("#delete-dialog").open`)
+	if got := eval[string](h, revokeJS); got != "hidden" {
+		t.Errorf("on the key account's page the revoke option is %q", got)
+	}
+	h.do("confirm", chromedp.Click(chromedp.CSS(`#delete-dialog button.danger[type=submit]`)))
+	h.at("/?done=deleted", "Accounts")
+	rows := h.waitRows("the remaining account", func(r []row) bool { return len(r) == 1 })
+	if rows[0].ID != work.ID {
+		t.Errorf("left %+v", rows)
+	}
+	if _, err := h.api.GetAccount(context.Background(), key.ID); err == nil {
+		t.Error("the key account is still there")
+	}
+}

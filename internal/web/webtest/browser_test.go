@@ -418,7 +418,7 @@ func TestDeleteAccount(t *testing.T) {
 	if got := h.text("#delete-title"); got != "Delete marketing?" {
 		t.Errorf("the dialog's title is %q", got)
 	}
-	if got := eval[string](h, `[...document.querySelectorAll("#delete-dialog [data-fill]")].map(n => n.dataset.fill + "=" + n.textContent).join(" ")`); got != "name=marketing app=SendGrid name=marketing" {
+	if got := eval[string](h, `[...document.querySelectorAll("#delete-dialog [data-fill]")].map(n => n.dataset.fill + "=" + n.textContent).join(" ")`); got != "name=marketing app=SendGrid name=marketing app=SendGrid" {
 		t.Errorf("the dialog names %q", got)
 	}
 	if !eval[bool](h, `document.activeElement.matches("#delete-dialog [data-close]")`) {
