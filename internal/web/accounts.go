@@ -116,15 +116,47 @@ func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	h.allowFormsTo(w, apps...)
 	v := h.view(s, "Accounts", "accounts", c)
-	switch r.URL.Query().Get("done") {
-	case "connected":
-		v.Flash = "The account is connected."
-	case "deleted":
-		v.Flash = "The account was deleted."
-	case "renamed":
-		v.Flash = "The account was renamed."
-	}
+	v.Flash = doneFlash(r.URL.Query().Get("done"), c.row(r.URL.Query().Get("account")))
 	h.render(w, r, http.StatusOK, "accounts.html", v)
+	return nil
+}
+
+// doneFlash confirms what was just done to the account, naming it when
+// the list shows it (row nil: it does not, or none was named).
+func doneFlash(done string, row *accountRow) string {
+	named := func(verb, general string) string {
+		if row == nil {
+			return general
+		}
+		return row.AppName + " account “" + row.Nickname + "” " + verb + "."
+	}
+	switch done {
+	case "connected":
+		return named("is connected", "The account is connected.")
+	case "reconnected":
+		return named("is reconnected", "The account is reconnected.")
+	case "renamed":
+		if row == nil {
+			return "The account was renamed."
+		}
+		return "Renamed to “" + row.Nickname + "”."
+	case "replaced":
+		return "The new credentials passed the app's test and are saved."
+	case "shared":
+		return "Sharing saved."
+	case "deleted":
+		return "The account was deleted."
+	}
+	return ""
+}
+
+// row is the listed account with that id, or nil.
+func (c accountsContent) row(id string) *accountRow {
+	for i := range c.Rows {
+		if id != "" && c.Rows[i].ID == id {
+			return &c.Rows[i]
+		}
+	}
 	return nil
 }
 
@@ -182,12 +214,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	h.allowFormsTo(w, c.Row.app)
 	v := h.view(s, acc.Nickname, "accounts", c)
-	switch r.URL.Query().Get("done") {
-	case "replaced":
-		v.Flash = "The new credentials passed the app's test and are saved."
-	case "shared":
-		v.Flash = "Sharing saved."
-	}
+	v.Flash = doneFlash(r.URL.Query().Get("done"), &c.Row)
 	h.render(w, r, http.StatusOK, "account.html", v)
 	return nil
 }
@@ -228,7 +255,7 @@ func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) err
 	if _, err := h.accounts.Rename(r.Context(), s.actor, id, r.PostFormValue("nickname")); err != nil {
 		return err
 	}
-	http.Redirect(w, r, back(r, "/?done=renamed"), http.StatusSeeOther)
+	http.Redirect(w, r, withDone(back(r, "/"), "renamed", id), http.StatusSeeOther)
 	return nil
 }
 
@@ -293,6 +320,24 @@ type shareContent struct {
 	Row     accountRow
 	Hidden  int
 	Sharing accounts.Sharing
+}
+
+// withDone adds what was done, and to which account, to a local path's
+// query, for the page's confirmation.
+func withDone(path, done, id string) string {
+	u, err := url.Parse(path)
+	if err != nil {
+		return path
+	}
+	q := u.Query()
+	q.Set("done", done)
+	if strings.HasPrefix(u.Path, "/accounts/") {
+		q.Del("account") // the page is the account's own
+	} else {
+		q.Set("account", id)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // back is where a form returns to: the page it names, if on this site,

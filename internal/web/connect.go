@@ -205,7 +205,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) er
 		writeJSON(w, map[string]string{"account": acc.ID})
 		return nil
 	}
-	http.Redirect(w, r, "/?done=connected", http.StatusSeeOther)
+	http.Redirect(w, r, withDone("/", "connected", acc.ID), http.StatusSeeOther)
 	return nil
 }
 

@@ -195,14 +195,21 @@
       return;
     }
     if (dialog && dialog.open) dialog.close();
+    // Say which account, and what happened to it.
+    const verb = msg.reconnected ? "is reconnected." : "is connected.";
+    const said = msg.name ? (msg.app ? msg.app + " account “" : "“") + msg.name + "” " + verb : "The account " + verb;
     if (rows) {
       await refreshRows();
       const row = rows.querySelector('tr[data-id="' + CSS.escape(msg.account || "") + '"]');
       if (row) row.classList.add("fresh");
+      flash(said);
     } else if (document.getElementById("app-results")) {
-      flash("The account is connected.", "/accounts/" + encodeURIComponent(msg.account || ""));
+      flash(said, "/accounts/" + encodeURIComponent(msg.account || ""));
+    } else if (location.pathname.startsWith("/accounts/")) {
+      // The account's page, as it is now, with the confirmation.
+      window.location.replace(location.pathname + "?done=" + (msg.reconnected ? "reconnected" : "connected"));
     } else {
-      // A detail or workflow page: show the account as it is now.
+      // A workflow page: show the account as it is now.
       window.location.reload();
     }
   });
@@ -325,6 +332,16 @@
     loadConnect(a.href);
   });
 
+  // Forms whose answer takes a while (a test request, a run) say so on
+  // their button, and a second click sends nothing.
+  document.addEventListener("submit", (e) => {
+    const button = e.submitter;
+    if (!button || !button.dataset.busy) return;
+    if (button.getAttribute("aria-busy") === "true") { e.preventDefault(); return; }
+    button.setAttribute("aria-busy", "true");
+    button.textContent = button.dataset.busy;
+  });
+
   document.addEventListener("submit", async (e) => {
     const form = e.target;
     if (form.matches("form[data-oauth]")) {
@@ -340,7 +357,7 @@
       const button = form.querySelector("button[type=submit]");
       if (button) { button.disabled = true; button.textContent = "Testing…"; }
       const done = await loadConnect(form.action, { method: "POST", body: new FormData(form) });
-      if (done && done.account) window.location.href = "/?done=connected";
+      if (done && done.account) window.location.href = "/?done=connected&account=" + encodeURIComponent(done.account);
     }
   });
 })();

@@ -117,3 +117,36 @@ func TestDeleteDialog(t *testing.T) {
 		t.Error("the key account is still there")
 	}
 }
+
+// submitJS presses the submit button sel and reports, before the answer
+// comes, what the button then says and whether it is marked busy.
+func submitJS(sel string) string {
+	return `(b => { b.form.requestSubmit(b); return b.textContent + " " + b.getAttribute("aria-busy"); })(document.querySelector(` + js(sel) + `))`
+}
+
+// TestAccountPageConfirms: renaming on the account's page says what the
+// account is now called, and "Test and save" shows it is busy until the
+// app has answered.
+func TestAccountPageConfirms(t *testing.T) {
+	h := start(t, options{})
+	h.signUp()
+	acc := h.createKeyAccount("marketing")
+	h.open("/accounts/" + acc.ID)
+	h.waitFor("the account page", textJS("h1")+` === "marketing"`)
+
+	h.clearField("#nickname")
+	h.do("rename", chromedp.SendKeys(chromedp.CSS("#nickname"), "newsletters"), chromedp.Click(chromedp.CSS(`#rename button[type=submit]`)))
+	h.at("/accounts/"+acc.ID+"?done=renamed", "newsletters")
+	if got := h.text("main .flash"); got != "Renamed to “newsletters”." {
+		t.Errorf("after renaming, the page says %q", got)
+	}
+
+	h.do("type the key", chromedp.SendKeys(chromedp.CSS("#rk-api_key"), goodKey))
+	if got := eval[string](h, submitJS(`#credentials button[type=submit]`)); got != "Testing… true" {
+		t.Errorf("while the key is tested, the button shows %q", got)
+	}
+	h.at("/accounts/"+acc.ID+"?done=replaced", "newsletters")
+	if got := h.text(`#credentials button[type=submit]`); got != "Test and save" {
+		t.Errorf("after the test, the button says %q", got)
+	}
+}

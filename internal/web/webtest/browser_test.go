@@ -133,12 +133,12 @@ func TestConnectKeyApp(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-api_key"), goodKey),
 		chromedp.Click(chromedp.CSS(`#connect-dialog button[type=submit]`)),
 	)
-	h.at("/?done=connected", "Accounts")
+	h.atDone("connected")
 	rows := h.waitRows("the new account", func(r []row) bool { return len(r) == 1 })
 	if r := rows[0]; r.Nickname != "marketing" || r.Identity != "Ada Lovelace" || r.App != "SendGrid" || r.Status != "Healthy" {
 		t.Errorf("row %+v", r)
 	}
-	if got := h.text(".flash"); got != "The account is connected." {
+	if got := h.text(".flash"); got != "SendGrid account “marketing” is connected." {
 		t.Errorf("flash %q", got)
 	}
 
@@ -213,7 +213,7 @@ func TestConnectKeyAppRefused(t *testing.T) {
 	if eval[bool](h, `(() => { document.querySelector("#connect-dialog form[data-keys]").requestSubmit(); return !!document.querySelector("#connect-dialog .form-error"); })()`) {
 		t.Error("the old refusal stays up while the retry is tested")
 	}
-	h.at("/?done=connected", "Accounts")
+	h.atDone("connected")
 	h.waitRows("the account", func(r []row) bool { return len(r) == 1 && r[0].Nickname == "marketing" })
 }
 
@@ -247,7 +247,7 @@ func TestConnectOAuthPopup(t *testing.T) {
 
 	// The picker stays where it is: the dialog closes, a notice links to
 	// the new account, and the page was never reloaded.
-	h.waitFor("the connected notice", `(() => { const f = document.querySelector("main .flash"); return !!f && f.textContent.includes("The account is connected.") })()`)
+	h.waitFor("the connected notice", `(() => { const f = document.querySelector("main .flash"); return !!f && f.textContent.includes("Test IdP account “work” is connected.") })()`)
 	if got := eval[string](h, `location.pathname + " " + window.__marker + " " + document.querySelector("#connect-dialog").open`); got != "/connect 1 false" {
 		t.Errorf("after the popup, the picker is %q", got)
 	}
@@ -287,7 +287,7 @@ func TestConnectOAuth1Popup(t *testing.T) {
 	if len(p.requests) == 0 || !strings.HasPrefix(p.requests[0], "GET "+h.oauth1.URL+"/1/OAuthAuthorizeToken?") {
 		t.Errorf("the popup's first request was not to the provider: %q", p.requests)
 	}
-	h.waitFor("the connected notice", `(() => { const f = document.querySelector("main .flash"); return !!f && f.textContent.includes("The account is connected.") })()`)
+	h.waitFor("the connected notice", `(() => { const f = document.querySelector("main .flash"); return !!f && f.textContent.includes("Trello account “") && f.textContent.endsWith("” is connected.") })()`)
 	list, err := h.api.ListAccounts(context.Background(), client.ListOptions{})
 	if err != nil || len(list.Data) != 1 || list.Data[0].App != "trello" || list.Data[0].IdentityLabel != "Alice Example (alice)" {
 		t.Fatalf("accounts after connecting: %+v, %v", list.Data, err)
@@ -345,12 +345,12 @@ func TestRenameAccount(t *testing.T) {
 		t.Errorf("after typing, the rename field holds %q", got)
 	}
 	h.do("save", chromedp.Click(chromedp.CSS(`#rename-dialog button[type=submit]`)))
-	h.at("/?done=renamed", "Accounts")
+	h.atDone("renamed")
 	rows := h.waitRows("the renamed row", func(r []row) bool { return len(r) == 1 })
 	if rows[0].ID != acc.ID || rows[0].Nickname != "marketing (EU)" {
 		t.Errorf("row %+v", rows[0])
 	}
-	if got := h.text(".flash"); got != "The account was renamed." {
+	if got := h.text(".flash"); got != "Renamed to “marketing (EU)”." {
 		t.Errorf("flash %q", got)
 	}
 	got, err := h.api.GetAccount(context.Background(), acc.ID)
@@ -380,6 +380,7 @@ func TestReconnectKeepsID(t *testing.T) {
 	if r := rows[0]; r.ID != acc.ID || r.Nickname != "work" || !r.Fresh {
 		t.Errorf("row %+v, want id %s, nickname work, marked fresh", r, acc.ID)
 	}
+	h.waitFor("the reconnected notice", textJS("main .flash")+` === "Test IdP account “work” is reconnected."`)
 	if got := eval[string](h, `location.pathname + location.search + " " + window.__marker`); got != "/ 1" {
 		t.Errorf("the accounts page was reloaded or moved: %q", got)
 	}
