@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
@@ -182,7 +181,7 @@ func (h *Handler) view(s *session, title, nav string, content any) view {
 
 type accountContent struct {
 	Row    accountRow
-	Events []audit.Event
+	Events []activityEvent
 	Scopes []string
 	// Fields are a key-based app's fields, for replacing its credentials;
 	// KeysError is why the last replacement was refused.
@@ -227,12 +226,14 @@ func (h *Handler) accountContent(r *http.Request, s *session, acc accounts.Accou
 	}
 	row := h.row(r, s, acc)
 	row.UsedBy = h.usedBy(r, s, acc.ID)
-	c := accountContent{Row: row, Events: events, Scopes: acc.Scopes, CanChange: accounts.CanChange(s.actor, acc)}
+	// The members name who did what in the account's activity, and who
+	// it is or could be shared with.
+	members, err := h.identity.Members(r.Context(), s.actor)
+	if err != nil {
+		return accountContent{}, internalError{err}
+	}
+	c := accountContent{Row: row, Events: describe(s, members, events), Scopes: acc.Scopes, CanChange: accounts.CanChange(s.actor, acc)}
 	if len(acc.SharedWith) > 0 || c.CanChange {
-		members, err := h.identity.Members(r.Context(), s.actor)
-		if err != nil {
-			return accountContent{}, internalError{err}
-		}
 		for _, m := range members {
 			label := m.Name + " (" + m.Email + ")"
 			shared := slices.Contains(acc.SharedWith, m.ID)

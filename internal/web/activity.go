@@ -49,24 +49,7 @@ func (h *Handler) activityPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return internalError{err}
 	}
 	c.Members = members
-	names := make(map[string]string, len(members))
-	for _, m := range members {
-		names[m.ID] = m.Email
-	}
-	for _, e := range page.Events {
-		who := names[e.ActorID]
-		switch {
-		case who != "":
-		case e.ActorID == "" || e.ActorID == "system":
-			who = "Latchkey"
-		default:
-			who = e.ActorID
-		}
-		if e.TokenName != "" {
-			who += " with the token " + e.TokenName
-		}
-		c.Events = append(c.Events, activityEvent{Event: e, Words: audit.Words(e.Action), Who: who, Via: audit.SurfaceWords(e.Surface)})
-	}
+	c.Events = describe(s, members, page.Events)
 	if page.Next != "" {
 		next := url.Values{}
 		for k, v := range q {
@@ -77,4 +60,33 @@ func (h *Handler) activityPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	h.render(w, r, http.StatusOK, "activity.html", h.view(s, "Activity", "activity", c))
 	return nil
+}
+
+// describe puts events in words: what happened, and who did it, by the
+// members' emails (the signed-in user is always known; a member not in
+// members is "another member", never an id).
+func describe(s *session, members []identity.User, events []audit.Event) []activityEvent {
+	names := make(map[string]string, len(members)+1)
+	for _, m := range members {
+		names[m.ID] = m.Email
+	}
+	names[s.user.ID] = s.user.Email
+	out := make([]activityEvent, 0, len(events))
+	for _, e := range events {
+		who := names[e.ActorID]
+		switch {
+		case who != "":
+		case e.ActorID == "" || e.ActorID == "system":
+			who = "Latchkey"
+		case members == nil:
+			who = "another member"
+		default:
+			who = e.ActorID
+		}
+		if e.TokenName != "" {
+			who += " with the token " + e.TokenName
+		}
+		out = append(out, activityEvent{Event: e, Words: audit.Words(e.Action), Who: who, Via: audit.SurfaceWords(e.Surface)})
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package webtest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -148,5 +149,46 @@ func TestAccountPageConfirms(t *testing.T) {
 	h.at("/accounts/"+acc.ID+"?done=replaced", "newsletters")
 	if got := h.text(`#credentials button[type=submit]`); got != "Test and save" {
 		t.Errorf("after the test, the button says %q", got)
+	}
+}
+
+// TestAccountActivityInWords: the account page's activity says what
+// happened in words, and who did it and through what, never a raw event
+// name such as credentials.read.
+func TestAccountActivityInWords(t *testing.T) {
+	h := start(t, options{})
+	h.signUp()
+	acc := h.createKeyAccount("marketing")
+	if _, err := h.api.Credentials(context.Background(), acc.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.open("/accounts/" + acc.ID)
+	h.waitFor("the account page", textJS("h1")+` === "marketing"`)
+	h.clearField("#nickname")
+	h.do("rename", chromedp.SendKeys(chromedp.CSS("#nickname"), "newsletters"), chromedp.Click(chromedp.CSS(`#rename button[type=submit]`)))
+	h.at("/accounts/"+acc.ID+"?done=renamed", "newsletters")
+
+	type item struct {
+		Event string `json:"event"`
+		What  string `json:"what"`
+		Who   string `json:"who"`
+	}
+	items := eval[[]item](h, `[...document.querySelectorAll("#events-h + .events li[data-event]")].map(li => ({
+		event: li.dataset.event, what: li.querySelector(".event").textContent, who: li.querySelector(".who").textContent }))`)
+	seen := map[string]item{}
+	for _, it := range items {
+		seen[it.Event] = it
+		if it.What == it.Event || strings.Contains(it.What, ".") {
+			t.Errorf("the event %s is shown as %q", it.Event, it.What)
+		}
+		if !strings.HasPrefix(it.Who, "by ") || strings.Contains(it.Who, "usr_") {
+			t.Errorf("the event %s says who as %q", it.Event, it.Who)
+		}
+	}
+	if got := seen["account.renamed"]; got.What != "Account renamed" || got.Who != "by "+ownerEmail+" through the web" {
+		t.Errorf("the rename is shown as %+v", got)
+	}
+	if got := seen["credentials.read"]; got.What != "Credentials read" || !strings.HasSuffix(got.Who, " through the API") {
+		t.Errorf("the credentials read is shown as %+v", got)
 	}
 }
