@@ -63,8 +63,8 @@ func (h *Handler) activityPage(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 // describe puts events in words: what happened, and who did it, by the
-// members' emails (the signed-in user is always known; a member not in
-// members is "another member", never an id).
+// members' emails (the signed-in user is always known). An actor who is
+// no longer a member is shown by id, so the log still tells them apart.
 func describe(s *session, members []identity.User, events []audit.Event) []activityEvent {
 	names := make(map[string]string, len(members)+1)
 	for _, m := range members {
@@ -78,8 +78,6 @@ func describe(s *session, members []identity.User, events []audit.Event) []activ
 		case who != "":
 		case e.ActorID == "" || e.ActorID == "system":
 			who = "Latchkey"
-		case members == nil:
-			who = "another member"
 		default:
 			who = e.ActorID
 		}
