@@ -344,10 +344,16 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn connecti
 }
 
 type clientsContent struct {
-	Clients     []clients.Client
+	Clients     []clientRow
 	Apps        []appOption
 	RedirectURI string
 	Selected    string
+}
+
+// clientRow is a client as its table shows it: by its app's name.
+type clientRow struct {
+	clients.Client
+	AppName string
 }
 
 func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -366,15 +372,25 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return internalError{err}
 	}
-	c := clientsContent{Clients: list, RedirectURI: h.clients.RedirectURI(), Selected: r.URL.Query().Get("app")}
+	c := clientsContent{RedirectURI: h.clients.RedirectURI(), Selected: r.URL.Query().Get("app")}
 	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
 	oauth1Apps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth1})
+	names := map[string]string{}
 	for _, a := range append(oauthApps, oauth1Apps...) {
+		names[a.Slug] = a.Name
 		name := a.Name
 		if a.Auth == catalog.AuthOAuth1 {
 			name += " (OAuth 1.0a)"
 		}
 		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: name, Selected: a.Slug == c.Selected})
+	}
+	for _, cl := range list {
+		// An app gone from the catalog keeps its slug as its name.
+		name := names[cl.App]
+		if name == "" {
+			name = cl.App
+		}
+		c.Clients = append(c.Clients, clientRow{Client: cl, AppName: name})
 	}
 	slices.SortFunc(c.Apps, func(a, b appOption) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	v := h.view(s, "OAuth clients", "clients", c)
