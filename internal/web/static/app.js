@@ -106,6 +106,18 @@
       openDialog(dialog, dialog.querySelector("[data-close]"));
       return;
     }
+    // An empty list's button goes to the form below and into its first
+    // field (the link alone only scrolls).
+    const go = e.target.closest("a[data-focus]");
+    if (go) {
+      const field = document.getElementById(go.dataset.focus);
+      if (field) {
+        e.preventDefault();
+        field.scrollIntoView({ block: "center" });
+        field.focus();
+      }
+      return;
+    }
     const copy = e.target.closest("[data-copy]");
     if (copy) {
       const source = document.getElementById(copy.dataset.copy);

@@ -479,7 +479,7 @@ func TestLiveSearch(t *testing.T) {
 	search("bot", "research bot")
 	clear()
 	search("zzz")
-	if got := h.text("#account-rows"); got != "No account matches." {
+	if got := h.text("#account-rows .empty-state strong"); got != "No account matches." {
 		t.Errorf("with no match the table says %q", got)
 	}
 	// Backspace the search away: every account again.
