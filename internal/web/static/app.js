@@ -351,7 +351,16 @@
     if (!button || !button.dataset.busy) return;
     if (button.getAttribute("aria-busy") === "true") { e.preventDefault(); return; }
     button.setAttribute("aria-busy", "true");
+    button.dataset.label = button.textContent;
     button.textContent = button.dataset.busy;
+  });
+  // Back to a page from the browser's cache: its buttons are idle again.
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted) return;
+    document.querySelectorAll("button[aria-busy=true][data-label]").forEach((b) => {
+      b.removeAttribute("aria-busy");
+      b.textContent = b.dataset.label;
+    });
   });
 
   document.addEventListener("submit", async (e) => {

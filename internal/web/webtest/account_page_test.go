@@ -143,6 +143,17 @@ func TestAccountPageConfirms(t *testing.T) {
 	}
 
 	h.do("type the key", chromedp.SendKeys(chromedp.CSS("#rk-api_key"), goodKey))
+	// Pressed, then come back to from the browser's cache: idle again.
+	if got := eval[string](h, `(b => {
+		b.form.addEventListener("submit", (e) => e.preventDefault(), { once: true });
+		b.form.requestSubmit(b);
+		const busy = b.textContent;
+		window.dispatchEvent(new PageTransitionEvent("pageshow", { persisted: true }));
+		return busy + " | " + b.textContent + " " + b.getAttribute("aria-busy");
+	})(document.querySelector("#credentials button[type=submit]"))`); got != "Testing… | Test and save null" {
+		t.Errorf("pressed, then shown from the cache, the button went %q", got)
+	}
+
 	if got := eval[string](h, submitJS(`#credentials button[type=submit]`)); got != "Testing… true" {
 		t.Errorf("while the key is tested, the button shows %q", got)
 	}
