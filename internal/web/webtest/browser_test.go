@@ -666,6 +666,8 @@ func TestScreenshots(t *testing.T) {
 	h.open("/")
 	h.waitRows("five accounts", func(r []row) bool { return len(r) == 5 })
 	h.screenshot(dir, "phone-01-accounts")
+	h.openRowMenu(work.ID)
+	h.screenshot(dir, "phone-01-accounts-row-menu")
 	h.open("/connect")
 	h.at("/connect", "Connect an account")
 	h.screenshot(dir, "phone-02-connect-picker")
