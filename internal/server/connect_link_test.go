@@ -145,7 +145,7 @@ func TestConnectLinkPage(t *testing.T) {
 		// A refused key: the form again with the reason, nothing saved,
 		// the token still good.
 		resp, body = f.post(t, ct.Token, "sendgrid", map[string]string{"api_key": "SG.wrong-key"})
-		if resp.StatusCode != 422 || !strings.Contains(body, "SendGrid answered 401") || !strings.Contains(body, `name="field_api_key"`) {
+		if resp.StatusCode != 422 || !strings.Contains(body, "SendGrid refused these credentials (401 Unauthorized") || !strings.Contains(body, `name="field_api_key"`) {
 			t.Errorf("a refused key: %d, want 422 and the form again:\n%s", resp.StatusCode, body)
 		}
 		if strings.Contains(body, "SG.wrong-key") {

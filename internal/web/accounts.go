@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
-	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
@@ -116,15 +115,47 @@ func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	h.allowFormsTo(w, apps...)
 	v := h.view(s, "Accounts", "accounts", c)
-	switch r.URL.Query().Get("done") {
-	case "connected":
-		v.Flash = "The account is connected."
-	case "deleted":
-		v.Flash = "The account was deleted."
-	case "renamed":
-		v.Flash = "The account was renamed."
-	}
+	v.Flash = doneFlash(r.URL.Query().Get("done"), c.row(r.URL.Query().Get("account")))
 	h.render(w, r, http.StatusOK, "accounts.html", v)
+	return nil
+}
+
+// doneFlash confirms what was just done to the account, naming it when
+// the list shows it (row nil: it does not, or none was named).
+func doneFlash(done string, row *accountRow) string {
+	named := func(verb, general string) string {
+		if row == nil {
+			return general
+		}
+		return row.AppName + " account “" + row.Nickname + "” " + verb + "."
+	}
+	switch done {
+	case "connected":
+		return named("is connected", "The account is connected.")
+	case "reconnected":
+		return named("is reconnected", "The account is reconnected.")
+	case "renamed":
+		if row == nil {
+			return "The account was renamed."
+		}
+		return "Renamed to “" + row.Nickname + "”."
+	case "replaced":
+		return "The new credentials passed the app's test and are saved."
+	case "shared":
+		return "Sharing saved."
+	case "deleted":
+		return "The account was deleted."
+	}
+	return ""
+}
+
+// row is the listed account with that id, or nil.
+func (c accountsContent) row(id string) *accountRow {
+	for i := range c.Rows {
+		if id != "" && c.Rows[i].ID == id {
+			return &c.Rows[i]
+		}
+	}
 	return nil
 }
 
@@ -150,10 +181,12 @@ func (h *Handler) view(s *session, title, nav string, content any) view {
 
 type accountContent struct {
 	Row    accountRow
-	Events []audit.Event
+	Events []activityEvent
 	Scopes []string
-	// Fields are a key-based app's fields, for replacing its credentials.
-	Fields []catalog.Field
+	// Fields are a key-based app's fields, for replacing its credentials;
+	// KeysError is why the last replacement was refused.
+	Fields    []catalog.Field
+	KeysError fieldError
 	// CanChange says the viewer may rename, share, reconnect, give new
 	// keys to or delete the account: its owner or a workspace owner.
 	CanChange bool
@@ -174,18 +207,33 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
+	c, err := h.accountContent(r, s, acc)
+	if err != nil {
+		return err
+	}
+	h.allowFormsTo(w, c.Row.app)
+	v := h.view(s, acc.Nickname, "accounts", c)
+	v.Flash = doneFlash(r.URL.Query().Get("done"), &c.Row)
+	h.render(w, r, http.StatusOK, "account.html", v)
+	return nil
+}
+
+// accountContent is what the account page shows of acc.
+func (h *Handler) accountContent(r *http.Request, s *session, acc accounts.Account) (accountContent, error) {
 	events, err := h.accounts.Events(r.Context(), s.actor, acc.ID, "", 50)
 	if err != nil {
-		return internalError{err}
+		return accountContent{}, internalError{err}
 	}
 	row := h.row(r, s, acc)
 	row.UsedBy = h.usedBy(r, s, acc.ID)
-	c := accountContent{Row: row, Events: events, Scopes: acc.Scopes, CanChange: accounts.CanChange(s.actor, acc)}
+	// The members name who did what in the account's activity, and who
+	// it is or could be shared with.
+	members, err := h.identity.Members(r.Context(), s.actor)
+	if err != nil {
+		return accountContent{}, internalError{err}
+	}
+	c := accountContent{Row: row, Events: describe(s, members, events), Scopes: acc.Scopes, CanChange: accounts.CanChange(s.actor, acc)}
 	if len(acc.SharedWith) > 0 || c.CanChange {
-		members, err := h.identity.Members(r.Context(), s.actor)
-		if err != nil {
-			return internalError{err}
-		}
 		for _, m := range members {
 			label := m.Name + " (" + m.Email + ")"
 			shared := slices.Contains(acc.SharedWith, m.ID)
@@ -200,16 +248,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 	if app, err := h.apps.App(r.Context(), acc.WorkspaceID, acc.App); err == nil && app.EntersKeys() {
 		c.Fields = app.Fields
 	}
-	h.allowFormsTo(w, row.app)
-	v := h.view(s, acc.Nickname, "accounts", c)
-	switch r.URL.Query().Get("done") {
-	case "replaced":
-		v.Flash = "The new credentials passed the app's test and are saved."
-	case "shared":
-		v.Flash = "Sharing saved."
-	}
-	h.render(w, r, http.StatusOK, "account.html", v)
-	return nil
+	return c, nil
 }
 
 func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -217,7 +256,7 @@ func (h *Handler) rename(w http.ResponseWriter, r *http.Request, s *session) err
 	if _, err := h.accounts.Rename(r.Context(), s.actor, id, r.PostFormValue("nickname")); err != nil {
 		return err
 	}
-	http.Redirect(w, r, back(r, "/?done=renamed"), http.StatusSeeOther)
+	http.Redirect(w, r, withDone(back(r, "/"), "renamed", id), http.StatusSeeOther)
 	return nil
 }
 
@@ -284,6 +323,24 @@ type shareContent struct {
 	Sharing accounts.Sharing
 }
 
+// withDone adds what was done, and to which account, to a local path's
+// query, for the page's confirmation.
+func withDone(path, done, id string) string {
+	u, err := url.Parse(path)
+	if err != nil {
+		return path
+	}
+	q := u.Query()
+	q.Set("done", done)
+	if strings.HasPrefix(u.Path, "/accounts/") {
+		q.Del("account") // the page is the account's own
+	} else {
+		q.Set("account", id)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // back is where a form returns to: the page it names, if on this site,
 // else def.
 func back(r *http.Request, def string) string {
@@ -341,7 +398,20 @@ func (h *Handler) replaceKeys(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	if _, err := h.accounts.ReplaceKeys(r.Context(), s.actor, acc.ID, fields, false); err != nil {
-		return err
+		e := classify(err)
+		if e.internal() {
+			return err
+		}
+		// The account page again, the refusal inside the form that caused
+		// it, as the connect dialog shows one; the old keys stay.
+		c, cerr := h.accountContent(r, s, acc)
+		if cerr != nil {
+			return cerr
+		}
+		c.KeysError = keyFormError(err, e, app)
+		h.allowFormsTo(w, app)
+		h.render(w, r, e.Status, "account.html", h.view(s, acc.Nickname, "accounts", c))
+		return nil
 	}
 	http.Redirect(w, r, "/accounts/"+acc.ID+"?done=replaced", http.StatusSeeOther)
 	return nil

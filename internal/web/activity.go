@@ -49,11 +49,30 @@ func (h *Handler) activityPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return internalError{err}
 	}
 	c.Members = members
-	names := make(map[string]string, len(members))
+	c.Events = describe(s, members, page.Events)
+	if page.Next != "" {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("cursor", page.Next)
+		c.Next = "?" + next.Encode()
+	}
+	h.render(w, r, http.StatusOK, "activity.html", h.view(s, "Activity", "activity", c))
+	return nil
+}
+
+// describe puts events in words: what happened, and who did it, by the
+// members' emails (the signed-in user is always known). An actor who is
+// no longer a member is shown by id, so the log still tells them apart.
+func describe(s *session, members []identity.User, events []audit.Event) []activityEvent {
+	names := make(map[string]string, len(members)+1)
 	for _, m := range members {
 		names[m.ID] = m.Email
 	}
-	for _, e := range page.Events {
+	names[s.user.ID] = s.user.Email
+	out := make([]activityEvent, 0, len(events))
+	for _, e := range events {
 		who := names[e.ActorID]
 		switch {
 		case who != "":
@@ -65,16 +84,7 @@ func (h *Handler) activityPage(w http.ResponseWriter, r *http.Request, s *sessio
 		if e.TokenName != "" {
 			who += " with the token " + e.TokenName
 		}
-		c.Events = append(c.Events, activityEvent{Event: e, Words: audit.Words(e.Action), Who: who, Via: audit.SurfaceWords(e.Surface)})
+		out = append(out, activityEvent{Event: e, Words: audit.Words(e.Action), Who: who, Via: audit.SurfaceWords(e.Surface)})
 	}
-	if page.Next != "" {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("cursor", page.Next)
-		c.Next = "?" + next.Encode()
-	}
-	h.render(w, r, http.StatusOK, "activity.html", h.view(s, "Activity", "activity", c))
-	return nil
+	return out
 }

@@ -120,8 +120,8 @@ type connectContent struct {
 	Existing []accountRow
 	Values   map[string]string
 	Nickname string
-	// ProviderStatus is the status a refused test request got.
-	ProviderStatus int
+	// Fault is the field a refusal is about, marked and focused.
+	Fault string
 }
 
 func (h *Handler) connectPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -192,13 +192,11 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) er
 				c.Values[f.Name] = fields[f.Name]
 			}
 		}
-		c.ProviderStatus = e.ProviderStatus
+		fe := keyFormError(err, e, c.App)
+		c.Fault = fe.Field
 		h.allowFormsTo(w, c.App)
 		v := h.view(s, "Connect "+c.App.Name, "connect", c)
-		v.Error = e.Message
-		if ve, ok := errors.AsType[*accounts.ValidationError](err); ok {
-			v.Error = ve.Message
-		}
+		v.Error = fe.Message
 		h.render(w, r, e.Status, "connect_app.html", v)
 		return nil
 	}
@@ -207,7 +205,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, s *session) er
 		writeJSON(w, map[string]string{"account": acc.ID})
 		return nil
 	}
-	http.Redirect(w, r, "/?done=connected", http.StatusSeeOther)
+	http.Redirect(w, r, withDone("/", "connected", acc.ID), http.StatusSeeOther)
 	return nil
 }
 
@@ -346,10 +344,16 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn connecti
 }
 
 type clientsContent struct {
-	Clients     []clients.Client
+	Clients     []clientRow
 	Apps        []appOption
 	RedirectURI string
 	Selected    string
+}
+
+// clientRow is a client as its table shows it: by its app's name.
+type clientRow struct {
+	clients.Client
+	AppName string
 }
 
 func (h *Handler) clientsPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -368,15 +372,25 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return internalError{err}
 	}
-	c := clientsContent{Clients: list, RedirectURI: h.clients.RedirectURI(), Selected: r.URL.Query().Get("app")}
+	c := clientsContent{RedirectURI: h.clients.RedirectURI(), Selected: r.URL.Query().Get("app")}
 	oauthApps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth2})
 	oauth1Apps, _ := cat.List(catalog.Filter{Auth: catalog.AuthOAuth1})
+	names := map[string]string{}
 	for _, a := range append(oauthApps, oauth1Apps...) {
+		names[a.Slug] = a.Name
 		name := a.Name
 		if a.Auth == catalog.AuthOAuth1 {
 			name += " (OAuth 1.0a)"
 		}
 		c.Apps = append(c.Apps, appOption{Slug: a.Slug, Name: name, Selected: a.Slug == c.Selected})
+	}
+	for _, cl := range list {
+		// An app gone from the catalog keeps its slug as its name.
+		name := names[cl.App]
+		if name == "" {
+			name = cl.App
+		}
+		c.Clients = append(c.Clients, clientRow{Client: cl, AppName: name})
 	}
 	slices.SortFunc(c.Apps, func(a, b appOption) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	v := h.view(s, "OAuth clients", "clients", c)

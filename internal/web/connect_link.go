@@ -55,8 +55,9 @@ type connectLinkContent struct {
 	App   *catalog.App
 	// Values are the non-secret fields entered, shown again after a
 	// refusal.
-	Values         map[string]string
-	ProviderStatus int
+	Values map[string]string
+	// Fault is the field a refusal is about, marked and focused.
+	Fault string
 	// OAuth: the app connects through its provider; Scopes are what the
 	// flow asks for, shown before the end user goes there.
 	OAuth  bool
@@ -272,7 +273,7 @@ func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error 
 			h.logFailure(r, e.Status, err)
 			return h.linkOutcome(w, r, t, c.App, linkEmbed{Origin: c.Origin}, "", err)
 		}
-		h.linkForm(w, r, c, fields, e)
+		h.linkForm(w, r, c, fields, err)
 		return nil
 	}
 	return h.linkOutcome(w, r, t, c.App, linkEmbed{Origin: c.Origin}, acc.ID, nil)
@@ -280,14 +281,16 @@ func (h *Handler) connectLinkPost(w http.ResponseWriter, r *http.Request) error 
 
 // linkForm shows the app's form again with the error beside it; secrets
 // are not sent back to the browser.
-func (h *Handler) linkForm(w http.ResponseWriter, r *http.Request, c connectLinkContent, fields map[string]string, e webError) {
+func (h *Handler) linkForm(w http.ResponseWriter, r *http.Request, c connectLinkContent, fields map[string]string, err error) {
+	e := classify(err)
 	for _, f := range c.App.Fields {
 		if !f.Secret {
 			c.Values[f.Name] = fields[f.Name]
 		}
 	}
-	c.ProviderStatus = e.ProviderStatus
-	h.render(w, r, e.Status, "connect_link.html", view{Title: linkTitle(c), Error: e.Message, Content: c})
+	fe := keyFormError(err, e, c.App)
+	c.Fault = fe.Field
+	h.render(w, r, e.Status, "connect_link.html", view{Title: linkTitle(c), Error: fe.Message, Content: c})
 }
 
 // linkStartOAuth sets the page's cookie and sends the browser to the
@@ -302,7 +305,7 @@ func (h *Handler) linkStartOAuth(w http.ResponseWriter, r *http.Request, tok str
 	})
 	if err != nil {
 		if e := classify(err); !e.internal() && !errors.Is(err, endusers.ErrInvalidToken) {
-			h.linkForm(w, r, c, fields, e)
+			h.linkForm(w, r, c, fields, err)
 			return nil
 		}
 		return err

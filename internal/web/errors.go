@@ -131,12 +131,12 @@ func classify(err error) webError {
 	case errors.As(err, &tf):
 		switch {
 		case errors.As(err, &se):
-			w := e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
+			w := e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", "The app answered "+answerOf(se.Status, err)+".")
 			w.ProviderStatus = se.Status
 			return w
 		case errors.As(err, &oe) && oe.Kind == oauth.Permanent:
 			// A minted app's first mint, refused: the secret is wrong.
-			w := e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", tf.Error())
+			w := e(http.StatusUnprocessableEntity, "credentials-test-failed", "The app refused the credentials; nothing was saved", "The app answered "+answerOf(oe.Status, err)+".")
 			w.ProviderStatus = oe.Status
 			return w
 		case errors.As(err, &oe):

@@ -206,7 +206,7 @@ func TestKeyFormFailureSavesNothing(t *testing.T) {
 	b := newBrowser(t, inst.URL)
 	setup(t, b)
 	resp, body := b.post(t, "/connect/sendgrid", url.Values{"nickname": {"marketing"}, "field_api_key": {"SG.secret-value-typed"}}, "")
-	if resp.StatusCode != 422 || !strings.Contains(body, "401") || !strings.Contains(body, "nothing was saved") {
+	if resp.StatusCode != 422 || !strings.Contains(body, "401") || !strings.Contains(body, "SendGrid refused these credentials (401 Unauthorized). Nothing was saved") {
 		t.Fatalf("failed test: %d\n%s", resp.StatusCode, body)
 	}
 	if strings.Contains(body, "SG.secret-value-typed") {

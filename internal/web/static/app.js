@@ -91,7 +91,31 @@
       dialog.querySelector("form").action = "/accounts/" + encodeURIComponent(del.dataset.id) + "/delete";
       dialog.querySelectorAll("[data-fill=name]").forEach((n) => { n.textContent = del.dataset.name; });
       dialog.querySelectorAll("[data-fill=app]").forEach((n) => { n.textContent = del.dataset.app; });
+      // Revoking means something only for an OAuth grant; an API key is
+      // the user's to revoke at the app. A box ticked on the page before
+      // carries over.
+      const revocable = del.hasAttribute("data-revocable");
+      const revoke = dialog.querySelector("[data-revoke]");
+      if (revoke) {
+        revoke.hidden = !revocable;
+        const box = revoke.querySelector("input");
+        const own = del.closest("form") && del.closest("form").querySelector("input[name=revoke]");
+        box.disabled = !revocable;
+        box.checked = revocable && !!own && own.checked;
+      }
       openDialog(dialog, dialog.querySelector("[data-close]"));
+      return;
+    }
+    // An empty list's button goes to the form below and into its first
+    // field (the link alone only scrolls).
+    const go = e.target.closest("a[data-focus]");
+    if (go) {
+      const field = document.getElementById(go.dataset.focus);
+      if (field) {
+        e.preventDefault();
+        field.scrollIntoView({ block: "center" });
+        field.focus();
+      }
       return;
     }
     const copy = e.target.closest("[data-copy]");
@@ -128,6 +152,7 @@
   };
   const startOAuth = async (form) => {
     oauthForm = form;
+    form.querySelectorAll(".form-error").forEach((p) => p.remove());
     // Open the window now, inside the click, so it is not blocked; point it
     // at the provider once the server answers.
     const popup = window.open("", "latchkey-connect", "popup,width=620,height=760");
@@ -182,14 +207,21 @@
       return;
     }
     if (dialog && dialog.open) dialog.close();
+    // Say which account, and what happened to it.
+    const verb = msg.reconnected ? "is reconnected." : "is connected.";
+    const said = msg.name ? (msg.app ? msg.app + " account “" : "“") + msg.name + "” " + verb : "The account " + verb;
     if (rows) {
       await refreshRows();
       const row = rows.querySelector('tr[data-id="' + CSS.escape(msg.account || "") + '"]');
       if (row) row.classList.add("fresh");
+      flash(said);
     } else if (document.getElementById("app-results")) {
-      flash("The account is connected.", "/accounts/" + encodeURIComponent(msg.account || ""));
+      flash(said, "/accounts/" + encodeURIComponent(msg.account || ""));
+    } else if (location.pathname.startsWith("/accounts/")) {
+      // The account's page, as it is now, with the confirmation.
+      window.location.replace(location.pathname + "?done=" + (msg.reconnected ? "reconnected" : "connected"));
     } else {
-      // A detail or workflow page: show the account as it is now.
+      // A workflow page: show the account as it is now.
       window.location.reload();
     }
   });
@@ -300,7 +332,8 @@
     if (type.includes("application/json")) return res.json();
     connectBody.innerHTML = await res.text();
     if (!connectDialog.open) openDialog(connectDialog);
-    const first = connectBody.querySelector("input:not([type=hidden])");
+    // After a refusal, the cursor goes to the field at fault.
+    const first = connectBody.querySelector("[aria-invalid=true]") || connectBody.querySelector("input:not([type=hidden])");
     if (first) first.focus();
     return null;
   };
@@ -309,6 +342,25 @@
     if (!a || !connectDialog || typeof connectDialog.showModal !== "function") return;
     e.preventDefault();
     loadConnect(a.href);
+  });
+
+  // Forms whose answer takes a while (a test request, a run) say so on
+  // their button, and a second click sends nothing.
+  document.addEventListener("submit", (e) => {
+    const button = e.submitter;
+    if (!button || !button.dataset.busy) return;
+    if (button.getAttribute("aria-busy") === "true") { e.preventDefault(); return; }
+    button.setAttribute("aria-busy", "true");
+    button.dataset.label = button.textContent;
+    button.textContent = button.dataset.busy;
+  });
+  // Back to a page from the browser's cache: its buttons are idle again.
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted) return;
+    document.querySelectorAll("button[aria-busy=true][data-label]").forEach((b) => {
+      b.removeAttribute("aria-busy");
+      b.textContent = b.dataset.label;
+    });
   });
 
   document.addEventListener("submit", async (e) => {
@@ -321,10 +373,12 @@
     }
     if (form.matches("form[data-keys]") && connectDialog && connectDialog.contains(form)) {
       e.preventDefault();
+      // A retry starts clean: the last refusal no longer applies.
+      connectDialog.querySelectorAll(".form-error").forEach((p) => p.remove());
       const button = form.querySelector("button[type=submit]");
       if (button) { button.disabled = true; button.textContent = "Testing…"; }
       const done = await loadConnect(form.action, { method: "POST", body: new FormData(form) });
-      if (done && done.account) window.location.href = "/?done=connected";
+      if (done && done.account) window.location.href = "/?done=connected&account=" + encodeURIComponent(done.account);
     }
   });
 })();

@@ -6,7 +6,10 @@
   if (!el || !window.opener || window.opener.closed) return;
   const ok = el.dataset.ok === "true";
   try {
-    window.opener.postMessage({ type: "latchkey:connected", ok, account: el.dataset.account, message: el.dataset.message || "" }, window.location.origin);
+    window.opener.postMessage({
+      type: "latchkey:connected", ok, account: el.dataset.account, message: el.dataset.message || "",
+      name: el.dataset.name || "", app: el.dataset.app || "", reconnected: el.dataset.reconnected === "true",
+    }, window.location.origin);
   } catch (err) {
     return;
   }

@@ -635,6 +635,13 @@ func (h *harness) at(pathAndQuery, heading string) {
 	h.waitFor(pathAndQuery+` with the heading "`+heading+`"`, cond)
 }
 
+// atDone waits until the tab shows the accounts list after an action:
+// path "/", done=what (and any other query), the heading "Accounts".
+func (h *harness) atDone(what string) {
+	h.t.Helper()
+	h.waitFor("the accounts list after "+what, `location.pathname === "/" && document.readyState === "complete" && new URLSearchParams(location.search).get("done") === `+js(what)+` && `+textJS("h1")+` === "Accounts"`)
+}
+
 // open navigates the tab to a path of the server.
 func (h *harness) open(path string) {
 	h.t.Helper()

@@ -28,7 +28,7 @@ func TestConnectJWTApp(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-sub"), "bob@acme.example"),
 		chromedp.Click(chromedp.CSS(`#connect-dialog button[type=submit]`)),
 	)
-	h.at("/?done=connected", "Accounts")
+	h.atDone("connected")
 	rows := h.waitRows("the new account", func(r []row) bool { return len(r) == 1 })
 	if r := rows[0]; r.Identity != "bob@acme.example" || r.App != "Test JWT" || r.Status != "Healthy" {
 		t.Errorf("row %+v", r)

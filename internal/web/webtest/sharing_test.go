@@ -32,7 +32,7 @@ func TestShareWithMember(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-api_key"), goodKey),
 		chromedp.Click(chromedp.CSS(`#connect-dialog button[type=submit]`)),
 	)
-	owner.at("/?done=connected", "Accounts")
+	owner.atDone("connected")
 	id := owner.waitRows("the new account", func(r []row) bool { return len(r) == 1 })[0].ID
 	page := "/accounts/" + id
 

@@ -40,7 +40,10 @@ func TestWorkflowFromUI(t *testing.T) {
 		t.Fatalf("used by: %+v", used)
 	}
 
-	h.do("run the workflow", chromedp.Click(chromedp.CSS("#run-now")))
+	// The button says it is busy from the moment it is pressed.
+	if got := eval[string](h, submitJS("#run-now")); got != "Running… true" {
+		t.Errorf("while the run is sent, Run now shows %q", got)
+	}
 	h.waitFor("the run's result", `(document.querySelector('details.run[open] .result[data-step="check"]')?.textContent ?? "").includes("has_key")`)
 	result := h.text(`details.run[open] .result[data-step="check"]`)
 	if !strings.Contains(result, "succeeded") || !strings.Contains(result, `"has_key": true`) {
