@@ -127,7 +127,15 @@ func doneFlash(done string, row *accountRow) string {
 		if row == nil {
 			return general
 		}
-		return row.AppName + " account “" + row.Nickname + "” " + verb + "."
+		// An account without a nickname goes by who it belongs to.
+		name := row.Nickname
+		if name == "" {
+			name = row.IdentityLabel
+		}
+		if name == "" {
+			return row.AppName + " account " + verb + "."
+		}
+		return row.AppName + " account “" + name + "” " + verb + "."
 	}
 	switch done {
 	case "connected":

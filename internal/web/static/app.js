@@ -209,7 +209,8 @@
     if (dialog && dialog.open) dialog.close();
     // Say which account, and what happened to it.
     const verb = msg.reconnected ? "is reconnected." : "is connected.";
-    const said = msg.name ? (msg.app ? msg.app + " account “" : "“") + msg.name + "” " + verb : "The account " + verb;
+    const said = msg.name ? (msg.app ? msg.app + " account “" : "“") + msg.name + "” " + verb
+      : (msg.app ? msg.app + " account " : "The account ") + verb;
     if (rows) {
       await refreshRows();
       const row = rows.querySelector('tr[data-id="' + CSS.escape(msg.account || "") + '"]');

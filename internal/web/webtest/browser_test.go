@@ -287,7 +287,7 @@ func TestConnectOAuth1Popup(t *testing.T) {
 	if len(p.requests) == 0 || !strings.HasPrefix(p.requests[0], "GET "+h.oauth1.URL+"/1/OAuthAuthorizeToken?") {
 		t.Errorf("the popup's first request was not to the provider: %q", p.requests)
 	}
-	h.waitFor("the connected notice", `(() => { const f = document.querySelector("main .flash"); return !!f && f.textContent.includes("Trello account “") && f.textContent.endsWith("” is connected.") })()`)
+	h.waitFor("the connected notice", `(() => { const f = document.querySelector("main .flash"); return !!f && f.textContent.includes("Trello account “Trello” is connected.") })()`)
 	list, err := h.api.ListAccounts(context.Background(), client.ListOptions{})
 	if err != nil || len(list.Data) != 1 || list.Data[0].App != "trello" || list.Data[0].IdentityLabel != "Alice Example (alice)" {
 		t.Fatalf("accounts after connecting: %+v, %v", list.Data, err)
