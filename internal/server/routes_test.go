@@ -232,6 +232,7 @@ var publicRoutes = []struct {
 	status        int
 }{
 	{"GET /connect.js", "/connect.js", http.StatusOK},
+	{"GET /openapi.json", "/openapi.json", http.StatusOK},
 	{"GET /logos/{file}", "/logos/github.svg", http.StatusOK},
 	{"GET /logos/{file}", "/logos/sendgrid.svg", http.StatusNotFound},
 	// A posted callback (Copper's) with no state is no callback, for any
