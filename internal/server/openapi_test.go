@@ -85,9 +85,14 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 }
 
 // Real answers of a running server match the schemas the document gives
-// them, problems included; and an answer that breaks its schema is caught.
+// them, problems included, on each backend; and an answer that breaks its
+// schema is caught.
 func TestOpenAPIResponsesMatch(t *testing.T) {
-	f := start(t, servertest.Backends[0])
+	forEachBackend(t, responsesMatch)
+}
+
+func responsesMatch(t *testing.T, b servertest.Backend) {
+	f := start(t, b)
 	ctx := context.Background()
 	doc, err := libopenapi.NewDocument(fetchOpenAPI(t, f.URL))
 	if err != nil {
@@ -98,7 +103,8 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		t.Fatal(errs)
 	}
 	acc := sendgrid(t, f.api, "main")
-	if _, err := f.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "send", Steps: []client.WorkflowStep{{Key: "send", Kind: "code", Apps: []string{"sendgrid"}, Code: "return 1"}}}); err != nil {
+	wf, err := f.api.CreateWorkflow(ctx, client.SaveWorkflow{Name: "send", Steps: []client.WorkflowStep{{Key: "send", Kind: "code", Apps: []string{"sendgrid"}, Code: "return 1"}}})
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -119,7 +125,15 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		{"PATCH", "/v1/accounts/" + acc.ID, `{"nickname":"renamed"}`, 200},
 		{"POST", "/v1/accounts", `{"app":"sendgrid","fields":{}}`, 422},
 		{"POST", "/v1/accounts", `{"app":`, 400},
+		{"GET", "/v1/accounts/" + acc.ID + "/credentials", "", 200},
+		{"PUT", "/v1/accounts/" + acc.ID + "/sharing", `{"workspace":true}`, 200},
 		{"GET", "/v1/workflows", "", 200},
+		{"GET", "/v1/workflows/" + wf.ID, "", 200},
+		{"PUT", "/v1/workflows/" + wf.ID + "/steps/send/accounts/sendgrid", `{"account_id":"` + acc.ID + `"}`, 200},
+		{"GET", "/v1/workflows/" + wf.ID + "/runs", "", 200},
+		{"GET", "/v1/custom-apps", "", 200},
+		{"GET", "/v1/app-requests", "", 200},
+		{"GET", "/v1/workspaces", "", 200},
 		{"POST", "/v1/workflows", `{"name":""}`, 422},
 		{"GET", "/v1/tokens", "", 200},
 		{"POST", "/v1/tokens", `{"name":"ci","scopes":["accounts:read"]}`, 201},
