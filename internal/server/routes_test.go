@@ -206,21 +206,7 @@ func TestRoleRouteTable(t *testing.T) {
 
 func call(t *testing.T, base, token, method, path, body string) int {
 	t.Helper()
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	_, resp, _ := do(t, base, token, method, path, body)
 	return resp.StatusCode
 }
 
@@ -232,6 +218,7 @@ var publicRoutes = []struct {
 	status        int
 }{
 	{"GET /connect.js", "/connect.js", http.StatusOK},
+	{"GET /openapi.json", "/openapi.json", http.StatusOK},
 	{"GET /logos/{file}", "/logos/github.svg", http.StatusOK},
 	{"GET /logos/{file}", "/logos/sendgrid.svg", http.StatusNotFound},
 	// A posted callback (Copper's) with no state is no callback, for any

@@ -153,6 +153,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	actionSvc := actions.New(actions.Options{Apps: appSvc, Accounts: svc, HTTP: client, Audit: auditLog, Clock: clock, Log: log})
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog, Actions: actionSvc})
 	s.workflows = wf
+	// A document that does not build is a defect of this build: say so now.
+	if _, err := api.OpenAPIDocument(); err != nil {
+		return fail(err)
+	}
 	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
 	apiHandler.SetPublicURL(cfg.PublicURL)
 	s.apiRoutes = apiHandler.Routes()
@@ -391,6 +395,7 @@ func (s *Server) routes(apiHandler http.Handler, agents *mcpserver.Server, pages
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	mux.Handle("GET "+api.OpenAPIPath, api.OpenAPIHandler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	return s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Proxied paths reach the API as sent: the mux would clean ".."
