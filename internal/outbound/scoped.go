@@ -3,6 +3,7 @@ package outbound
 import (
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/latchkeyhq/latchkey/internal/netpolicy"
@@ -17,10 +18,15 @@ type Scoped struct {
 	Paths []string
 }
 
-// allows reports whether a request to this host:port may go to path.
-func (s Scoped) allows(path string) bool {
+// allows reports whether a request to this host:port may go to the
+// (escaped) path: a clean one, with no escapes that a server could decode
+// into a "..", under one of the prefixes.
+func (s Scoped) allows(escaped string) bool {
+	if strings.Contains(escaped, "%") || path.Clean(escaped) != escaped {
+		return false
+	}
 	for _, p := range s.Paths {
-		if strings.HasPrefix(path, p) && !strings.Contains(path, "/../") && !strings.HasSuffix(path, "/..") {
+		if strings.HasPrefix(escaped, p) {
 			return true
 		}
 	}

@@ -221,3 +221,28 @@ func postForm(t *testing.T, hc *http.Client, u string, form url.Values) (int, st
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestDemoRefusedWithPostgres: --demo never starts against a PostgreSQL
+// database, the production store, and the refusal says what to change.
+func TestDemoRefusedWithPostgres(t *testing.T) {
+	cfg := servertest.Config(t, "postgres://latchkey@127.0.0.1:5432/test?sslmode=disable")
+	cfg.Demo = true
+	_, err := server.New(context.Background(), cfg, servertest.DiscardLogger(), server.Options{})
+	if err == nil || !strings.Contains(err.Error(), "LATCHKEY_DEMO") || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("server.New with --demo and PostgreSQL: %v, want a refusal naming LATCHKEY_DEMO", err)
+	}
+}
+
+// TestDemoOffByDefault: without --demo there is no demo app and no /demo.
+func TestDemoOffByDefault(t *testing.T) {
+	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{})
+	if _, err := inst.Client().GetApp(context.Background(), "demo"); err == nil {
+		t.Fatal("the demo app is in the catalog without --demo")
+	}
+	hc := &http.Client{Timeout: 20 * time.Second}
+	for _, p := range []string{"/demo", "/demo/api/me", "/demo/oauth/authorize"} {
+		if status, _ := demoCall(t, hc, "GET", inst.URL+p, "", ""); status != http.StatusNotFound {
+			t.Errorf("GET %s without --demo: %d, want 404", p, status)
+		}
+	}
+}
