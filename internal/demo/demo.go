@@ -169,6 +169,28 @@ oauth2:
 identity:
   url: %[1]s%[6]s
   label: '{name}'
+actions:
+  - name: post_message
+    description: Post a message to the demo provider; it shows on the demo's page.
+    docs_url: https://www.rfc-editor.org/rfc/rfc6750
+    input:
+      type: object
+      required: [text]
+      additionalProperties: false
+      properties:
+        text:
+          type: string
+          description: The message, up to 2000 bytes.
+          minLength: 1
+          maxLength: 2000
+    request:
+      method: POST
+      path: /messages
+      body:
+        text: '{text}'
+    output:
+      id: /id
+      from: /from
 `, placeholder, Slug, AuthorizePath, TokenPath, RevokePath, MePath)
 	return catalog.Parse([]byte(def))
 }

@@ -125,6 +125,12 @@ func TestDemoLifecycle(t *testing.T) {
 	if status, body := demoCall(t, hc, "POST", inst.URL+"/demo/api/messages", first, `{"text":"hello from the demo"}`); status != http.StatusCreated {
 		t.Fatalf("post a message: %d %s", status, body)
 	}
+	// The catalog's action posts through the guarded client, with the
+	// account's token, as a workflow's action step does.
+	res, err := api.RunAction(ctx, "demo.post_message", client.RunAction{AccountID: acc.ID, Input: []byte(`{"text":"from an action"}`)})
+	if err != nil || res.Status != http.StatusCreated || !strings.Contains(string(res.Output), `"from":"alice"`) {
+		t.Fatalf("run demo.post_message: %+v, %v", res, err)
+	}
 	if status, _ := demoCall(t, hc, "POST", inst.URL+"/demo/api/messages", "not-a-token", `{"text":"x"}`); status != http.StatusUnauthorized {
 		t.Fatalf("a made-up token posted a message: %d", status)
 	}
@@ -146,7 +152,7 @@ func TestDemoLifecycle(t *testing.T) {
 		t.Fatalf("me with the refreshed token: %d %s", status, body)
 	}
 	_, page := demoCall(t, alice, "GET", inst.URL+"/demo", "", "")
-	if !strings.Contains(page, "1 times") || !strings.Contains(page, "hello from the demo") {
+	if !strings.Contains(page, "1 times") || !strings.Contains(page, "hello from the demo") || !strings.Contains(page, "from an action") {
 		t.Fatalf("the demo page does not show the refresh and the message:\n%s", page)
 	}
 	m := grantRow.FindStringSubmatch(page)
