@@ -28,6 +28,12 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAuthorizeError(ctx, w, ar, err)
 		return
 	}
+	// fosite checks PKCE only when it issues the code; refuse before the
+	// user signs in for nothing.
+	if ar.GetRequestForm().Get("code_challenge") == "" || ar.GetRequestForm().Get("code_challenge_method") != "S256" {
+		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrInvalidRequest.WithHint("The demo provider wants PKCE with S256."))
+		return
+	}
 	user := s.user(r)
 	if r.Method != http.MethodPost {
 		s.consent(w, ar, r.Form, user, "")
