@@ -17,6 +17,7 @@ import (
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/server"
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // demoBrowser is one person's browser: a cookie jar, so the demo
@@ -120,6 +121,12 @@ func TestDemoLifecycle(t *testing.T) {
 	}
 	if _, ok := creds["oauth_refresh_token"]; ok {
 		t.Fatal("the refresh token left the server")
+	}
+	// Another Latchkey user of the workspace does not get the owner's
+	// private demo account's token.
+	member := addUser(t, inst, "member@example.com", store.RoleMember)
+	if c, err := member.api.Credentials(ctx, acc.ID); err == nil {
+		t.Fatalf("a member read the owner's demo credentials: %v", keys(c))
 	}
 	hc := &http.Client{Timeout: 20 * time.Second}
 	if status, body := demoCall(t, hc, "POST", inst.URL+"/demo/api/messages", first, `{"text":"hello from the demo"}`); status != http.StatusCreated {
