@@ -70,6 +70,8 @@ type Server struct {
 	provider fosite.OAuth2Provider
 	store    *grantStore
 	secret   secret.String
+	// callbackOrigin is the redirect URI's scheme://host, for the CSP.
+	callbackOrigin string
 
 	// mu serialises every call into fosite: its memory store hands out
 	// shared request objects that fosite mutates, and has no transactions.
@@ -93,6 +95,10 @@ type Message struct {
 func New(o Options) (*Server, error) {
 	if o.RedirectURI == "" {
 		return nil, fmt.Errorf("demo: a redirect URI is required")
+	}
+	cb, err := url.Parse(o.RedirectURI)
+	if err != nil || cb.Host == "" {
+		return nil, fmt.Errorf("demo: redirect URI %q is not an absolute URL", o.RedirectURI)
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -138,7 +144,7 @@ func New(o Options) (*Server, error) {
 		compose.OAuth2PKCEFactory,
 	)
 	return &Server{
-		log: o.Log, provider: provider, store: st, secret: secret.New(hex.EncodeToString(clientSecret)),
+		log: o.Log, provider: provider, callbackOrigin: cb.Scheme + "://" + cb.Host, store: st, secret: secret.New(hex.EncodeToString(clientSecret)),
 		accounts: map[string][]byte{}, sessions: map[string]string{}, messages: map[string][]Message{},
 	}, nil
 }

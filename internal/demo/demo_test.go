@@ -89,6 +89,9 @@ func TestAuthorizeAnswers(t *testing.T) {
 			if loc := resp.Header.Get("Location"); tt.location != "" && !(strings.HasPrefix(loc, redirect+"?") && strings.Contains(loc, tt.location)) {
 				t.Fatalf("redirect %q, want one to the callback with %q", loc, tt.location)
 			}
+			if csp := resp.Header.Get("Content-Security-Policy"); tt.page != "" && (!strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'")) {
+				t.Errorf("the page's CSP is %q", csp)
+			}
 			if tt.page != "" && !strings.Contains(body.String(), tt.page) {
 				t.Fatalf("page lacks %q:\n%s", tt.page, body)
 			}

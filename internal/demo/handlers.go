@@ -81,7 +81,7 @@ func (s *Server) consent(w http.ResponseWriter, ar fosite.AuthorizeRequester, fo
 	if problem != "" {
 		status = http.StatusUnprocessableEntity
 	}
-	render(w, status, consentPage, map[string]any{
+	s.render(w, status, consentPage, map[string]any{
 		"Scopes": ar.GetRequestedScopes(), "Params": params, "User": user, "Problem": problem, "Action": AuthorizePath,
 	})
 }
@@ -266,11 +266,13 @@ var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
 <button type="submit" name="consent" value="deny" id="deny" formnovalidate>Deny</button>
 </form></main></body></html>`))
 
-func render(w http.ResponseWriter, status int, t *template.Template, data any) {
+func (s *Server) render(w http.ResponseWriter, status int, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	// A provider's consent page refuses to be framed.
+	// A provider's consent page refuses to be framed, and runs nothing.
+	// The consent form's redirect goes on to Latchkey's callback.
 	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action 'self' "+s.callbackOrigin)
 	w.WriteHeader(status)
 	_ = t.Execute(w, data)
 }

@@ -36,7 +36,7 @@ func (s *Server) page(w http.ResponseWriter, status int, user, problem string) {
 	if user != "" {
 		data["Grants"], data["Messages"] = s.Grants(user), s.Messages(user)
 	}
-	render(w, status, providerPage, data)
+	s.render(w, status, providerPage, data)
 }
 
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
