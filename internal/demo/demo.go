@@ -81,6 +81,8 @@ type Server struct {
 	accounts map[string][]byte // demo user name -> bcrypt hash of the password
 	sessions map[string]string // session id -> demo user name
 	messages map[string][]Message
+	// lastMessage numbers the messages, across users.
+	lastMessage int
 }
 
 // Message is what POST /demo/api/messages received.

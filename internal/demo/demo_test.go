@@ -141,3 +141,23 @@ func TestTokenRefusesWrongSecret(t *testing.T) {
 		t.Error("the client secret prints as itself")
 	}
 }
+
+// TestMessagesKeepTheLatest: the demo keeps a user's latest messages only,
+// each with its own number.
+func TestMessagesKeepTheLatest(t *testing.T) {
+	d, err := New(Options{RedirectURI: redirect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < maxMessages+5; i++ {
+		d.keep("ada", "m")
+	}
+	d.keep("bob", "b")
+	got := d.Messages("ada")
+	if len(got) != maxMessages || got[0].ID != 6 || got[len(got)-1].ID != maxMessages+5 {
+		t.Fatalf("kept %d messages, %d to %d", len(got), got[0].ID, got[len(got)-1].ID)
+	}
+	if b := d.Messages("bob"); len(b) != 1 || b[0].ID != maxMessages+6 {
+		t.Fatalf("bob's messages: %+v", b)
+	}
+}

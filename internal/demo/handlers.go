@@ -206,8 +206,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"sub": user, "name": user + " (demo)"})
 }
 
-// maxMessage bounds a message's text, in bytes.
-const maxMessage = 2000
+// maxMessage bounds a message's text, in bytes; maxMessages how many of a
+// user's the demo keeps.
+const (
+	maxMessage  = 2000
+	maxMessages = 100
+)
 
 func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 	user := s.bearer(r)
@@ -229,11 +233,22 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_request", "error_description": fmt.Sprintf("text must be 1 to %d bytes of UTF-8.", maxMessage)})
 		return
 	}
-	s.users.Lock()
-	m := Message{ID: len(s.messages[user]) + 1, Text: in.Text, From: user, At: time.Now().UTC()}
-	s.messages[user] = append(s.messages[user], m)
-	s.users.Unlock()
+	m := s.keep(user, in.Text)
 	writeJSON(w, http.StatusCreated, m)
+}
+
+// keep stores a message of the user's, dropping the oldest past
+// maxMessages: the demo lives in memory.
+func (s *Server) keep(user, text string) Message {
+	s.users.Lock()
+	defer s.users.Unlock()
+	s.lastMessage++
+	m := Message{ID: s.lastMessage, Text: text, From: user, At: time.Now().UTC()}
+	if n := len(s.messages[user]); n >= maxMessages {
+		s.messages[user] = s.messages[user][n-maxMessages+1:]
+	}
+	s.messages[user] = append(s.messages[user], m)
+	return m
 }
 
 // Messages are what the user's tokens posted, oldest first.
