@@ -17,7 +17,7 @@ var providerPage = template.Must(template.New("page").Parse(`<!doctype html>
 <h2>Apps you allowed</h2>
 {{if .Grants}}<table id="demo-grants"><thead><tr><th>App</th><th>Scopes</th><th>Allowed</th><th>Refreshed</th><th></th></tr></thead><tbody>
 {{range .Grants}}<tr data-grant="{{.ID}}"><td>Latchkey</td><td>{{range $i, $s := .Scopes}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</td>
-<td>{{.GrantedAt.Format "15:04:05"}}</td><td>{{if .Refreshes}}{{.Refreshes}} times, last at {{.RefreshedAt.Format "15:04:05"}}{{else}}not yet{{end}}</td>
+<td>{{.GrantedAt.Format "15:04:05"}}</td><td>{{if .Refreshes}}{{if eq .Refreshes 1}}once{{else}}{{.Refreshes}} times{{end}}, last at {{.RefreshedAt.Format "15:04:05"}}{{else}}not yet{{end}}</td>
 <td><form method="post" action="/demo/grants/{{.ID}}/revoke"><button type="submit" class="revoke">Revoke</button></form></td></tr>
 {{end}}</tbody></table>
 {{else}}<p id="demo-no-grants">You have allowed no app. Connect the Latchkey Demo app in Latchkey's catalog to give one.</p>{{end}}

@@ -159,7 +159,7 @@ func TestDemoLifecycle(t *testing.T) {
 		t.Fatalf("me with the refreshed token: %d %s", status, body)
 	}
 	_, page := demoCall(t, alice, "GET", inst.URL+"/demo", "", "")
-	if !strings.Contains(page, "1 times") || !strings.Contains(page, "hello from the demo") || !strings.Contains(page, "from an action") {
+	if !strings.Contains(page, "once, last at") || !strings.Contains(page, "hello from the demo") || !strings.Contains(page, "from an action") {
 		t.Fatalf("the demo page does not show the refresh and the message:\n%s", page)
 	}
 	m := grantRow.FindStringSubmatch(page)
