@@ -15,7 +15,8 @@ import (
 // TestDemoConnectRevoke is the quick start's demo path in a browser:
 // connect the demo app from the picker, sign in and allow at the demo
 // provider's page in the popup, see the account; revoke the grant at the
-// demo's page; after its token expires the account needs reconnecting.
+// demo's page; after its token expires the account needs reconnecting;
+// reconnect it from its row menu, under the same id.
 func TestDemoConnectRevoke(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(time.Now())
 	h := start(t, options{demo: true, clock: clock})
@@ -62,5 +63,24 @@ func TestDemoConnectRevoke(t *testing.T) {
 	rows := h.waitRows("the account needing reconnect", func(r []row) bool { return len(r) == 1 && r[0].Status != "Healthy" })
 	if r := rows[0]; r.App != "Latchkey Demo" || !strings.Contains(strings.ToLower(r.Status), "reconnect") {
 		t.Errorf("row %+v", r)
+	}
+
+	// Reconnect from the row menu: still signed in at the demo, ada only
+	// allows again, and the same account is healthy.
+	h.openRowMenu(acc.ID)
+	h.throughPopupActing("reconnect", "/accounts/"+acc.ID+"/reconnect", chromedp.Click(chromedp.CSS(`tr[data-id="`+acc.ID+`"] details.menu form[data-oauth] button`)), nil,
+		func(pctx context.Context) {
+			ctx, cancel := context.WithTimeout(pctx, waitTimeout)
+			defer cancel()
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#approve"))); err != nil {
+				h.fatalf("allow again at the demo provider: %v", err)
+			}
+		})
+	rows = h.waitRows("the reconnected row", func(r []row) bool { return len(r) == 1 && r[0].Status == "Healthy" })
+	if rows[0].ID != acc.ID {
+		t.Errorf("reconnected row %+v, want id %s", rows[0], acc.ID)
+	}
+	if _, err := h.api.Credentials(context.Background(), acc.ID); err != nil {
+		t.Fatalf("credentials after reconnecting: %v", err)
 	}
 }
