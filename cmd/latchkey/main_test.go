@@ -255,3 +255,12 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("a revoked token: %v", err)
 	}
 }
+
+// TestServeDemoRefusedWithPostgres: "serve --demo" alone turns the demo on,
+// and the server will not start it against a PostgreSQL database.
+func TestServeDemoRefusedWithPostgres(t *testing.T) {
+	_, err := run(t, nil, "serve", "--demo", "--data-dir", t.TempDir(), "--database-url", "postgres://latchkey@127.0.0.1:5432/test")
+	if err == nil || !strings.Contains(err.Error(), "LATCHKEY_DEMO") || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("serve --demo with PostgreSQL: %v, want the demo's refusal", err)
+	}
+}

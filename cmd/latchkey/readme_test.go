@@ -128,6 +128,8 @@ func TestReadmeBlocks(t *testing.T) {
 	defer provider.Close()
 	cfg := servertest.Config(t, "")
 	cfg.AppOrigins = map[string]string{"sendgrid": provider.URL}
+	// The quick start's first commands are the demo's.
+	cfg.Demo = true
 	inst := servertest.Start(t, cfg, server.Options{})
 
 	bin := buildLatchkey(t)

@@ -36,6 +36,10 @@ func addServerFlags(cmd *cobra.Command) {
 			help += " (default " + s.Default + ")"
 		}
 		cmd.Flags().String(strings.TrimPrefix(s.Flag, "--"), "", help)
+		if s.Key == "demo" {
+			// "serve --demo" alone turns it on; --demo=false still works.
+			cmd.Flags().Lookup("demo").NoOptDefVal = "true"
+		}
 	}
 }
 

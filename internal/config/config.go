@@ -94,6 +94,10 @@ type Config struct {
 	// StepProcesses caps how many processes a step may run.
 	StepMemory    int64
 	StepProcesses int
+	// Demo serves the built-in demo provider and its app (internal/demo):
+	// a way to try OAuth with no registration, refused with PostgreSQL so
+	// that it never reaches a production database.
+	Demo bool
 	// PprofListen, when set, serves net/http/pprof on this loopback
 	// host:port, apart from the API, for profiling; empty turns it off.
 	PprofListen string
@@ -302,8 +306,10 @@ func (c *Config) Validate() error {
 	if c.MasterKeyFile == "" {
 		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
 	}
-	if _, _, err := c.Database(); err != nil {
+	if kind, _, err := c.Database(); err != nil {
 		bad("database_url", "%v", err)
+	} else if c.Demo && kind == "postgres" {
+		bad("demo", "the demo is for trying Latchkey on SQLite and is refused with a PostgreSQL database_url; unset one of them")
 	}
 	for slug, origin := range c.AppOrigins {
 		u, err := url.Parse(origin)

@@ -77,6 +77,8 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{"pprof on a public name", map[string]string{"LATCHKEY_PPROF_LISTEN": "example.com:6060"}, "", "LATCHKEY_PPROF_LISTEN"},
 		{"pprof on the API's port", map[string]string{"LATCHKEY_PPROF_LISTEN": "127.0.0.1:7355"}, "", "LATCHKEY_PPROF_LISTEN"},
 		{"pprof not host:port", map[string]string{"LATCHKEY_PPROF_LISTEN": "6060"}, "", "LATCHKEY_PPROF_LISTEN"},
+		{"demo with postgres", map[string]string{"LATCHKEY_DEMO": "true", "LATCHKEY_DATABASE_URL": "postgres://app:hunter2@127.0.0.1/prod"}, "", "LATCHKEY_DEMO: the demo is for trying Latchkey on SQLite and is refused with a PostgreSQL database_url"},
+		{"demo not a bool", map[string]string{"LATCHKEY_DEMO": "maybe"}, "", "LATCHKEY_DEMO"},
 		{"unknown file key", nil, "colour: red\n", `unknown setting "colour"`},
 		{"secret in file", nil, "master_key: abc\n", "master_key is a secret"},
 	}

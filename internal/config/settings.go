@@ -78,6 +78,7 @@ var settings = func() []setting {
 		{key: "server", help: "CLI: the server's URL (default: http://<listen>)", clientOK: true},
 		{key: "token", secret: true, help: "CLI: the API token (default: the admin token in data_dir)", clientOK: true},
 		{key: "connect_token_ttl", def: "4h", help: "how long a connect token minted for an end user can be used"},
+		{key: "demo", def: "false", help: "try OAuth offline: serve a small built-in authorization server and a demo app under /demo (SQLite only; never in production)"},
 		{key: "pprof_listen", help: "loopback host:port serving Go's profiler (net/http/pprof) apart from the API, for measuring; empty (the default) turns it off"},
 	}
 	bind := map[string]func(*Config) *string{
@@ -115,6 +116,16 @@ var settings = func() []setting {
 		case st.key == "webhook_origins":
 			st.set = func(c *Config, v string) error { c.WebhookOrigins = splitList(v); return nil }
 			st.get = func(c *Config) string { return strings.Join(c.WebhookOrigins, ",") }
+		case st.key == "demo":
+			st.set = func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("%q is not true or false", v)
+				}
+				c.Demo = b
+				return nil
+			}
+			st.get = func(c *Config) string { return strconv.FormatBool(c.Demo) }
 		case st.key == "steps_unsandboxed":
 			st.set = func(c *Config, v string) error {
 				b, err := strconv.ParseBool(v)

@@ -26,13 +26,22 @@ type Options struct {
 	// Allow are host:port pairs the operator trusts (the app_origins), dialled
 	// whatever they resolve to. Origin turns an app_origins value into one.
 	Allow []string
+	// Scoped are host:port pairs dialled whatever they resolve to, for
+	// requests under their paths only.
+	Scoped []Scoped
 	// Timeout bounds each request, redirects included (none are followed).
 	Timeout time.Duration
 }
 
 // New returns the guarded client.
 func New(o Options) *http.Client {
-	p := NewPolicy(o.Allow, netpolicy.HostAddrs())
+	allow := append([]string(nil), o.Allow...)
+	scoped := map[string]Scoped{}
+	for _, sc := range o.Scoped {
+		allow = append(allow, sc.HostPort)
+		scoped[normalize(sc.HostPort)] = sc
+	}
+	p := NewPolicy(allow, netpolicy.HostAddrs())
 	t := &http.Transport{
 		// No proxy from the environment: a proxy on loopback would carry
 		// every request past the address check.
@@ -48,9 +57,13 @@ func New(o Options) *http.Client {
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
+	var rt http.RoundTripper = t
+	if len(scoped) > 0 {
+		rt = scopedTransport{next: t, scoped: scoped}
+	}
 	return &http.Client{
 		Timeout:   o.Timeout,
-		Transport: t,
+		Transport: rt,
 		// A redirect would carry the request's credentials (an
 		// Authorization header, a client secret) to wherever the provider
 		// points; hand the 3xx back and let the caller report it.

@@ -28,6 +28,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/demo"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/mcpserver"
@@ -89,6 +90,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Demo {
+		if cat, cfg, err = withDemo(cat, cfg); err != nil {
+			return nil, err
+		}
+	}
 	for slug := range cfg.AppOrigins {
 		if _, ok := cat.Get(slug); !ok {
 			// It may name a workspace's own app, defined later.
@@ -145,6 +151,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 			return fail(fmt.Errorf("config file: oauth_clients.%s: %w", slug, err))
 		}
 	}
+	var demoSrv *demo.Server
+	if cfg.Demo {
+		if demoSrv, err = startDemo(ctx, clientSvc, system, redirectURI, log); err != nil {
+			return fail(err)
+		}
+	}
 	box, err := newSandbox(ctx, cfg, log)
 	if err != nil {
 		return fail(err)
@@ -179,7 +191,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	agents := mcpserver.New(mcpserver.Options{
 		Actions: actionSvc, Accounts: svc, Identity: who, EndUsers: endUsers, PublicURL: cfg.PublicURL, Clock: clock, Log: log,
 	})
-	s.handler = s.routes(apiHandler, agents, web.New(web.Options{
+	s.handler = s.routes(apiHandler, agents, demoSrv, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc, Webhooks: hooks,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
 	}))
@@ -208,15 +220,35 @@ func newSandbox(ctx context.Context, cfg config.Config, log *slog.Logger) (*sand
 // through; the operator's app_origins are the only addresses it may reach
 // outside the public internet.
 func providerClient(cfg config.Config) (*http.Client, error) {
-	var allow []string
+	o, err := providerOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return outbound.New(o), nil
+}
+
+// providerOptions are the guarded client's exceptions: the app_origins,
+// and with --demo this server's own address for the demo's paths alone.
+func providerOptions(cfg config.Config) (outbound.Options, error) {
+	o := outbound.Options{Timeout: cfg.ProviderTimeout}
 	for slug, origin := range cfg.AppOrigins {
 		hp, err := outbound.Origin(origin)
 		if err != nil {
-			return nil, fmt.Errorf("app_origins: %s: %w", slug, err)
+			return o, fmt.Errorf("app_origins: %s: %w", slug, err)
 		}
-		allow = append(allow, hp)
+		if cfg.Demo && slug == demo.Slug {
+			continue // added below, narrower
+		}
+		o.Allow = append(o.Allow, hp)
 	}
-	return outbound.New(outbound.Options{Allow: allow, Timeout: cfg.ProviderTimeout}), nil
+	if cfg.Demo {
+		hp, err := outbound.Origin(demoOrigin(cfg))
+		if err != nil {
+			return o, fmt.Errorf("demo: %w", err)
+		}
+		o.Scoped = append(o.Scoped, outbound.Scoped{HostPort: hp, Paths: demo.ProviderPaths})
+	}
+	return o, nil
 }
 
 // WebhookInterval is how often the deliverer looks for due deliveries,
@@ -374,8 +406,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return s.Serve(ctx, ln)
 }
 
-func (s *Server) routes(apiHandler http.Handler, agents *mcpserver.Server, pages *web.Handler) http.Handler {
+func (s *Server) routes(apiHandler http.Handler, agents *mcpserver.Server, demoSrv *demo.Server, pages *web.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if demoSrv != nil {
+		demoSrv.Register(mux)
+	}
 	mux.Handle("/v1/", apiHandler)
 	agents.Register(mux)
 	pages.Register(mux)

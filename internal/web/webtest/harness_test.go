@@ -427,7 +427,9 @@ type options struct {
 	// consumer is Trello's managed client.
 	oauth1 bool
 	// jwt: the test IdP as a JWT bearer app, testjwt (no OAuth client).
-	jwt   bool
+	jwt bool
+	// demo runs the server with --demo.
+	demo  bool
 	clock clockwork.Clock // nil: the real clock
 	// webhookOrigins are receivers' origins Latchkey may deliver to.
 	webhookOrigins []string
@@ -458,6 +460,7 @@ func start(t *testing.T, o options) *harness {
 		servertest.UseJWTIdP(t, &cfg, h.idp)
 	}
 	cfg.WebhookOrigins = o.webhookOrigins
+	cfg.Demo = o.demo
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
 	h.api = h.inst.Client()
 	if o.oauth1 {
@@ -770,6 +773,13 @@ type popup struct {
 // chromedp evaluates when it attaches.)
 func (h *harness) throughPopup(what, startPath string, trigger chromedp.Action[chromedp.Void], before func()) popup {
 	h.t.Helper()
+	return h.throughPopupActing(what, startPath, trigger, before, nil)
+}
+
+// throughPopupActing is throughPopup for a provider that wants the user to
+// act in the popup: inside runs there once the popup is on its way.
+func (h *harness) throughPopupActing(what, startPath string, trigger chromedp.Action[chromedp.Void], before func(), inside func(ctx context.Context)) popup {
+	h.t.Helper()
 	paused, stop := h.holdFetches(h.inst.URL + startPath)
 	defer stop()
 
@@ -805,6 +815,9 @@ func (h *harness) throughPopup(what, startPath string, trigger chromedp.Action[c
 		before()
 	}
 	h.letThrough(request)
+	if inside != nil {
+		inside(pctx)
+	}
 	select {
 	case <-detached:
 	case <-time.After(waitTimeout):
