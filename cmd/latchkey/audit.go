@@ -75,11 +75,7 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 				return err
 			}
 			w := bufio.NewWriter(cmd.OutOrStdout())
-			lines := &unescapeLines{w: w}
-			err = cl.ExportAudit(cmd.Context(), since, until, lines)
-			if cerr := lines.Close(); err == nil {
-				err = cerr
-			}
+			err = cl.ExportAudit(cmd.Context(), since, until, w)
 			if ferr := w.Flush(); err == nil {
 				err = ferr
 			}

@@ -22,9 +22,7 @@ func printJSON(w io.Writer, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	// Raw JSON from the server (json.RawMessage fields) keeps the server's
-	// escapes, which SetEscapeHTML cannot undo.
-	_, err := w.Write(unescapeHTML(buf.Bytes()))
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 
@@ -36,70 +34,8 @@ func printRawJSON(w io.Writer, raw []byte) error {
 		return err
 	}
 	buf.WriteByte('\n')
-	_, err := w.Write(unescapeHTML(buf.Bytes()))
+	_, err := w.Write(buf.Bytes())
 	return err
-}
-
-// unescapeLines is a writer of JSON Lines that undoes HTML escapes line by
-// line, so an escape split between two writes is still seen whole.
-type unescapeLines struct {
-	w    io.Writer
-	rest []byte
-}
-
-func (u *unescapeLines) Write(p []byte) (int, error) {
-	u.rest = append(u.rest, p...)
-	if i := bytes.LastIndexByte(u.rest, '\n'); i >= 0 {
-		if _, err := u.w.Write(unescapeHTML(u.rest[:i+1])); err != nil {
-			return 0, err
-		}
-		u.rest = append(u.rest[:0], u.rest[i+1:]...)
-	}
-	return len(p), nil
-}
-
-// Close writes what is left after the last newline.
-func (u *unescapeLines) Close() error {
-	_, err := u.w.Write(unescapeHTML(u.rest))
-	u.rest = nil
-	return err
-}
-
-// unescapeHTML turns the escapes \u003c, \u003e and \u0026 that Go's encoder
-// writes for <, > and & back into those characters. It reads the text escape
-// by escape, so an escaped backslash followed by "u003e" stays as it is.
-func unescapeHTML(b []byte) []byte {
-	if !bytes.Contains(b, []byte(`\u00`)) {
-		return b
-	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' || i+1 >= len(b) {
-			out = append(out, b[i])
-			continue
-		}
-		if b[i+1] == 'u' && i+6 <= len(b) {
-			switch strings.ToLower(string(b[i+2 : i+6])) {
-			case "003c":
-				out = append(out, '<')
-				i += 5
-				continue
-			case "003e":
-				out = append(out, '>')
-				i += 5
-				continue
-			case "0026":
-				out = append(out, '&')
-				i += 5
-				continue
-			}
-		}
-		// Any other escape is copied whole, so its second byte is never
-		// taken for the start of another.
-		out = append(out, b[i], b[i+1])
-		i++
-	}
-	return out
 }
 
 // table prints rows under a header, columns aligned.

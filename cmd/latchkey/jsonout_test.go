@@ -13,25 +13,9 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/server/servertest"
 )
 
-func TestUnescapeHTML(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{`"Settings \u003e API Keys"`, `"Settings > API Keys"`},
-		{`"\u003cb\u003e \u0026 \u003E"`, `"<b> & >"`},
-		// An escaped backslash before "u003e" is a backslash and text.
-		{`"a\\u003e"`, `"a\\u003e"`},
-		{`"a\\\u003e"`, `"a\\>"`},
-		// Other escapes stay: they are needed, or harmless.
-		{`"\u2028 \" \n \u00e9"`, `"\u2028 \" \n \u00e9"`},
-		{`"trailing\`, `"trailing\`},
-	} {
-		if got := string(unescapeHTML([]byte(tc.in))); got != tc.want {
-			t.Errorf("unescapeHTML(%s) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
-
 // TestJSONIsNotHTMLEscaped: what the CLI prints as JSON shows <, > and & as
-// they are, whether it encoded the value or the server did.
+// they are, whether it encoded the value or the server did (the API's own
+// encoder leaves them be, and the CLI passes its JSON through).
 func TestJSONIsNotHTMLEscaped(t *testing.T) {
 	inst := servertest.Start(t, servertest.Config(t, ""), server.Options{})
 	env := map[string]string{"LATCHKEY_DATA_DIR": inst.Config.DataDir, "LATCHKEY_LISTEN": inst.Config.Listen}
@@ -70,21 +54,6 @@ func TestJSONIsNotHTMLEscaped(t *testing.T) {
 	out, err = run(t, env, "audit", "export", "--since", "2000-01-01")
 	if err != nil || !strings.Contains(out, `"nickname":"Q&A <eu>"`) || strings.Contains(out, `\u00`) {
 		t.Fatalf("audit export escapes HTML: %v\n%s", err, out)
-	}
-}
-
-func TestUnescapeLinesSplitWrites(t *testing.T) {
-	in := "{\"a\":\"x \\u003e y\"}\n{\"b\":\"\\u0026\"}\n{\"c\":\"\\u003c\"}"
-	// Every split point, so an escape is cut in every place once.
-	for i := range len(in) {
-		var out strings.Builder
-		u := &unescapeLines{w: &out}
-		u.Write([]byte(in[:i]))
-		u.Write([]byte(in[i:]))
-		u.Close()
-		if want := "{\"a\":\"x > y\"}\n{\"b\":\"&\"}\n{\"c\":\"<\"}"; out.String() != want {
-			t.Fatalf("split at %d: %q, want %q", i, out.String(), want)
-		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -118,7 +117,7 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc := http.NewResponseController(w)
-	enc := json.NewEncoder(w)
+	enc := newEncoder(w)
 	started, n := false, 0
 	begin := func() {
 		if !started {

@@ -61,7 +61,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 func reply(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	return newEncoder(w).Encode(v)
+}
+
+// newEncoder is the API's JSON encoder. It leaves <, > and & as they are:
+// the answers are application/json with nosniff, never HTML, and help text
+// such as "Settings > API Keys" should read as written.
+func newEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
 func encodeCursor(last string) *string {

@@ -1,13 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
-	"github.com/latchkeyhq/latchkey/internal/identity"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
+
+	"github.com/latchkeyhq/latchkey/internal/identity"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
@@ -236,7 +236,7 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	_ = newEncoder(w).Encode(p)
 }
 
 // handlerFunc is a handler that returns its error; adapt turns the error
