@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/store"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
@@ -101,6 +102,15 @@ func toProblem(err error) *Problem {
 		pr := problem(http.StatusUnprocessableEntity, "validation", "The input is not valid",
 			"app: "+keyApp.Error()+" (PUT "+credentialsPath(keyApp.AccountID)+")")
 		pr.Field, pr.AccountID, pr.CredentialsPath = "app", keyApp.AccountID, credentialsPath(keyApp.AccountID)
+		return pr
+	case errors.Is(err, store.ErrOutcomeUnknown):
+		// The write may have been kept: retrying blindly could do it twice.
+		pr := problem(http.StatusServiceUnavailable, "outcome-unknown", "The database did not say whether the change was kept", "read the record back before retrying")
+		pr.RetryAfter = 5
+		return pr
+	case errors.Is(err, store.ErrUnavailable):
+		pr := problem(http.StatusServiceUnavailable, "database-unavailable", "The database is unavailable", "nothing was changed; try again shortly")
+		pr.RetryAfter = 5
 		return pr
 	case errors.Is(err, accounts.ErrRefreshUnavailable):
 		return problem(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", err.Error())

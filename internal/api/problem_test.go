@@ -3,12 +3,14 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 // TestProblemsSayWhereTheFixIs: the services' errors that name their fix
@@ -62,5 +64,29 @@ func TestProblemsSayWhereTheFixIs(t *testing.T) {
 				t.Errorf("the API's detail names a CLI command: %q", p.Detail)
 			}
 		})
+	}
+}
+
+// TestStoreOutagesAre503: a database that stays away past the store's
+// retries is a 503 with Retry-After, not a 500, and a write whose fate is
+// unknown says to read back before retrying. Neither shows the cause.
+func TestStoreOutagesAre503(t *testing.T) {
+	const cause = "dial tcp 10.9.8.7:5432: connection refused"
+	for _, tt := range []struct {
+		err  error
+		kind string
+	}{
+		{fmt.Errorf("list accounts: %w: %s", store.ErrUnavailable, cause), "database-unavailable"},
+		{fmt.Errorf("rename: %w: %s", store.ErrOutcomeUnknown, cause), "outcome-unknown"},
+	} {
+		rec := httptest.NewRecorder()
+		writeProblem(rec, toProblem(tt.err))
+		body := rec.Body.String()
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "5" || !strings.Contains(body, ProblemTypePrefix+tt.kind) {
+			t.Errorf("%v: %d Retry-After %q %s", tt.err, rec.Code, rec.Header().Get("Retry-After"), body)
+		}
+		if strings.Contains(body, "10.9.8.7") {
+			t.Errorf("the problem shows the cause: %s", body)
+		}
 	}
 }

@@ -325,7 +325,7 @@ func (h *Handler) finished(w http.ResponseWriter, r *http.Request, conn connecti
 		if e.internal() {
 			// This page, not the error page: its script tells the
 			// window that opened it.
-			c.Message = e.Title + ". " + friendly(e.Status) + " Reference: " + ref + "."
+			c.Message = e.Title + ". " + friendly(e) + " Reference: " + ref + "."
 		}
 	} else {
 		c.AccountID, c.Nickname, c.Identity = acc.ID, acc.Nickname, acc.IdentityLabel

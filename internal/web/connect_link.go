@@ -388,7 +388,7 @@ func (h *Handler) linkOutcome(w http.ResponseWriter, r *http.Request, t endusers
 			e := classify(err)
 			msg := e.Message
 			if e.internal() {
-				msg = friendly(e.Status)
+				msg = friendly(e)
 			}
 			c := connectLinkContent{App: app, Origin: origin, Relay: embed.Relay, Failed: endusers.ErrorCode(err)}
 			h.render(w, r, e.Status, "connect_link.html", view{Title: "Not connected", Error: msg, Content: c})

@@ -19,6 +19,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
+	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -95,6 +96,14 @@ func classify(err error) webError {
 		return e(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error())
 	case errors.As(err, &nr):
 		return e(http.StatusConflict, "needs-reconnect", "The account needs to be reconnected", nr.Error())
+	case errors.Is(err, store.ErrOutcomeUnknown):
+		w := e(http.StatusServiceUnavailable, "outcome-unknown", "The database did not say whether the change was kept", "Reload the page to see whether it was, before trying again.")
+		w.RetryAfter = 5
+		return w
+	case errors.Is(err, store.ErrUnavailable):
+		w := e(http.StatusServiceUnavailable, "database-unavailable", "The database is unavailable", "Nothing was changed. Try again in a few seconds.")
+		w.RetryAfter = 5
+		return w
 	case errors.Is(err, accounts.ErrRefreshUnavailable):
 		return e(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", "")
 	case errors.Is(err, connecting.ErrBadState):
@@ -181,10 +190,15 @@ func classify(err error) webError {
 	return e(http.StatusInternalServerError, "internal", "Something went wrong", "")
 }
 
-// friendly is what every internal error page says, by status: short, and
+// friendly is what every internal error page says, by kind or status: short, and
 // nothing of the error itself.
-func friendly(status int) string {
-	switch status {
+func friendly(e webError) string {
+	switch e.Kind {
+	case "database-unavailable", "outcome-unknown":
+		// Written for people, and nothing in it comes from the cause.
+		return e.Message
+	}
+	switch e.Status {
 	case http.StatusBadGateway:
 		return "An app's server did not answer as expected, so nothing was saved. Try again in a moment."
 	case http.StatusServiceUnavailable:
@@ -221,7 +235,7 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, s *session
 	}
 	if e.internal() {
 		ref := h.logFailure(r, e.Status, err)
-		v.Title, v.Error, v.Content = "Something went wrong", friendly(e.Status), errorContent{Ref: ref}
+		v.Title, v.Error, v.Content = "Something went wrong", friendly(e), errorContent{Ref: ref}
 	} else {
 		h.log.DebugContext(r.Context(), "page refused", "method", r.Method, "path", logPath(r), "status", e.Status, "err", err)
 	}

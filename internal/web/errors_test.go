@@ -23,6 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
 type lockedBuffer struct {
@@ -72,6 +73,8 @@ func TestErrorAdapter(t *testing.T) {
 		{"credentials test unreachable", &accounts.TestFailedError{Err: fmt.Errorf("%w: %s", appapi.ErrUnreachable, detail)}, 502, "", ""},
 		{"token exchange failed", fmt.Errorf("exchange: %w", &oauth.Error{Code: "server_error", Status: 500, Description: detail}), 502, "", ""},
 		{"refresh unavailable", fmt.Errorf("%w: %s", accounts.ErrRefreshUnavailable, detail), 503, "", ""},
+		{"database unavailable", fmt.Errorf("list accounts: %w: dial tcp %s: connection refused", store.ErrUnavailable, detail), 503, "", ""},
+		{"outcome unknown", fmt.Errorf("rename: %w: commit %s", store.ErrOutcomeUnknown, detail), 503, "", ""},
 		{"internal", fmt.Errorf("list accounts: %s", detail), 500, "", ""},
 	}
 	var friendlyPage string
@@ -101,12 +104,12 @@ func TestErrorAdapter(t *testing.T) {
 				t.Fatalf("the page shows the internal detail:\n%s", body)
 			}
 			m := refOnPage.FindStringSubmatch(body)
-			if m == nil || !strings.Contains(body, "<h1>Something went wrong</h1>") || !strings.Contains(body, template.HTMLEscapeString(friendly(tt.status))) {
+			if m == nil || !strings.Contains(body, "<h1>Something went wrong</h1>") || !strings.Contains(body, template.HTMLEscapeString(friendly(classify(tt.err)))) {
 				t.Fatalf("not the friendly page:\n%s", body)
 			}
 			// The same page for every 5xx, apart from its message and
 			// reference.
-			page := strings.Replace(strings.Replace(body, m[1], "REF", 1), template.HTMLEscapeString(friendly(tt.status)), "MESSAGE", 1)
+			page := strings.Replace(strings.Replace(body, m[1], "REF", 1), template.HTMLEscapeString(friendly(classify(tt.err))), "MESSAGE", 1)
 			if friendlyPage == "" {
 				friendlyPage = page
 			} else if page != friendlyPage {
@@ -134,7 +137,7 @@ func TestErrorAdapter(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	var got map[string]string
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 500 || got["error"] != friendly(500) {
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 500 || got["error"] != friendly(webError{Status: 500}) {
 		t.Fatalf("JSON answer %d %v (%v)", resp.StatusCode, got, err)
 	}
 }
