@@ -77,6 +77,7 @@ flags narrow the list; they combine.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.App, "app", "", "only accounts of this app")
+	c.completeAppFlag(cmd, "app")
 	cmd.Flags().StringVar(&o.Status, "status", "", "only accounts with this status: healthy or needs_reconnect")
 	cmd.Flags().StringVarP(&o.Query, "query", "q", "", "search nickname, identity and app")
 	return cmd
@@ -92,8 +93,9 @@ func (c *cli) accountsCreateCmd() *cobra.Command {
 		shared     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create APP --field NAME=VALUE ...",
-		Short: "Connect a key-based account; the app's test request runs first",
+		Use:               "create APP --field NAME=VALUE ...",
+		Short:             "Connect a key-based account; the app's test request runs first",
+		ValidArgsFunction: c.completeApps(keyApps),
 		Long: `Save a new account for an app that takes keys (API keys, basic auth, a
 service account). Give each of the app's fields with --field NAME=VALUE,
 or --field-file NAME=PATH for a file's contents; "latchkey apps show APP"

@@ -44,13 +44,15 @@ method and path, and what it does. --app shows one app's actions.`,
 		},
 	}
 	list.Flags().StringVar(&app, "app", "", "only this app's actions")
+	c.completeAppFlag(list, "app")
 
 	show := &cobra.Command{
 		Use: "show APP.ACTION", Short: "An action's description, request and input schema",
 		Long: `Print one action as JSON: what it does, the request it makes, and the
 JSON schema of its input, which "actions run --input" must match.`,
-		Example: `  latchkey actions show slack.post_message`,
-		Args:    cobra.ExactArgs(1),
+		Example:           `  latchkey actions show slack.post_message`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: c.completeActions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -66,8 +68,9 @@ JSON schema of its input, which "actions run --input" must match.`,
 
 	var account, input string
 	run := &cobra.Command{
-		Use:   "run APP.ACTION --account ID [--input JSON]",
-		Short: "Run an action with an account; prints the provider's status and answer, credentials masked",
+		Use:               "run APP.ACTION --account ID [--input JSON]",
+		Short:             "Run an action with an account; prints the provider's status and answer, credentials masked",
+		ValidArgsFunction: c.completeActions,
 		Long: `Run an action with one of your accounts of that app (--account) and an
 input object (--input, JSON, checked against the action's schema first).
 Prints the provider's status and duration, then its answer; exits 1 when

@@ -58,8 +58,9 @@ flags narrow the list; they combine.`,
 	list.Flags().StringVarP(&o.Query, "query", "q", "", "search name, slug and category")
 
 	show := &cobra.Command{
-		Use:   "show SLUG",
-		Short: "Show an app's catalog entry",
+		Use:               "show SLUG",
+		Short:             "Show an app's catalog entry",
+		ValidArgsFunction: c.completeApps(nil),
 		Long: `Print one app's catalog entry as JSON: its auth type, the fields an
 account needs, default scopes, connection settings and actions. SLUG is
 the short name "apps list" shows.`,

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -218,4 +221,70 @@ func TestCompletionScripts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompletion asks for completions as a shell's script does (the
+// hidden __complete command) and checks what the user would be offered.
+// The server the CLI is pointed at fails the test if anything reaches it.
+func TestCompletion(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "completion must not call the server", http.StatusTeapot)
+	}))
+	defer srv.Close()
+	env := map[string]string{"LATCHKEY_SERVER": srv.URL, "LATCHKEY_TOKEN": "lk_unused"}
+	for _, tc := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{args: []string{"apps", "show", "sen"}, want: []string{"sendgrid\tSendGrid"}, not: []string{"slack"}},
+		{args: []string{"apps", "show", "sendgrid", ""}, not: []string{"sendgrid", "slack"}},
+		{args: []string{"connect", "s"}, want: []string{"slack\t"}, not: []string{"sendgrid"}},
+		{args: []string{"accounts", "create", "s"}, want: []string{"sendgrid\t"}, not: []string{"slack\t"}},
+		{args: []string{"oauth-clients", "set", "git"}, want: []string{"github\t"}},
+		{args: []string{"actions", "show", "slack.post"}, want: []string{"slack.post_message\t"}, not: []string{"slack.list_channels"}},
+		{args: []string{"actions", "run", "stripe."}, want: []string{"stripe.list_charges\t"}, not: []string{"slack."}},
+		{args: []string{"accounts", "list", "--app", "sendg"}, want: []string{"sendgrid\t"}},
+		{args: []string{"tokens", "create", "ci", "--app", "sendg"}, want: []string{"sendgrid\t"}},
+		{args: []string{"acc"}, want: []string{"accounts\t"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, err := run(t, env, append([]string{cobra.ShellCompRequestCmd}, tc.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if last := lines[len(lines)-1]; last != ":4" {
+				t.Errorf("directive %q, want :4 (no file names)", last)
+			}
+			for _, w := range tc.want {
+				if !hasLinePrefix(lines, w) {
+					t.Errorf("not offered %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tc.not {
+				if hasLinePrefix(lines, n) {
+					t.Errorf("offered %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+	// Nor does it need a config file it can read.
+	env["LATCHKEY_CONFIG"] = filepath.Join(t.TempDir(), "missing.yaml")
+	if out, err := run(t, env, cobra.ShellCompRequestCmd, "apps", "show", "sen"); err != nil || !strings.Contains(out, "sendgrid\t") {
+		t.Errorf("with an unreadable config: %v\n%s", err, out)
+	}
+	if n := calls.Load(); n > 0 {
+		t.Fatalf("completion called the server %d times", n)
+	}
+}
+
+func hasLinePrefix(lines []string, prefix string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
 }

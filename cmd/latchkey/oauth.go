@@ -29,8 +29,9 @@ set its own. Secrets are sealed and never shown again.`,
 	var clientID, clientSecret, redirectName string
 	var workspace bool
 	set := &cobra.Command{
-		Use:   "set APP --client-id ID --client-secret SECRET",
-		Short: "Set the OAuth client for an app (the managed client every workspace shares, unless --workspace)",
+		Use:               "set APP --client-id ID --client-secret SECRET",
+		Short:             "Set the OAuth client for an app (the managed client every workspace shares, unless --workspace)",
+		ValidArgsFunction: c.completeApps(oauthApps),
 		Example: `  latchkey oauth-clients set github --client-id Iv1.0123456789abcdef --client-secret - < secret.txt
   latchkey oauth-clients set slack --client-id 1234.5678 --client-secret - --workspace
   latchkey oauth-clients set ebay --client-id Acme-app-PRD --client-secret - --redirect-name Acme-Acme-app-abcd`,
@@ -152,8 +153,9 @@ func (c *cli) connectCmd() *cobra.Command {
 		opts   connectOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "connect APP",
-		Short: "Connect an OAuth account: prints the authorize URL, waits for the approval, prints the account",
+		Use:               "connect APP",
+		Short:             "Connect an OAuth account: prints the authorize URL, waits for the approval, prints the account",
+		ValidArgsFunction: c.completeApps(oauthApps),
 		Long: `Start connecting an account of an OAuth app. Latchkey prints the URL to
 approve the connection at (and opens a browser when it can), waits for
 the approval, then prints the new account. --no-wait prints the URL and

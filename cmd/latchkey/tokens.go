@@ -90,6 +90,7 @@ secret on standard output, once, and its id on standard error.`,
 	cmd.Flags().StringArrayVar(&in.Scopes, "scope", nil, "a scope to grant (repeat): accounts:read, accounts:write, credentials:read, clients:write, workflows:run, members:write, audit:read, or *")
 	cmd.Flags().StringArrayVar(&in.AccountIDs, "account", nil, "limit the token to this account (repeat)")
 	cmd.Flags().StringArrayVar(&in.Apps, "app", nil, "limit the token to this app's accounts (repeat)")
+	c.completeAppFlag(cmd, "app")
 	cmd.Flags().StringVar(&expires, "expires", "", "expire after this long: 30d, 12h; default never")
 	return cmd
 }
