@@ -13,7 +13,14 @@ import (
 )
 
 func (c *cli) accountsCmd() *cobra.Command {
-	accounts := &cobra.Command{Use: "accounts", Aliases: []string{"account"}, Short: "Manage connected accounts"}
+	accounts := &cobra.Command{Use: "accounts", Aliases: []string{"account"}, Short: "Manage connected accounts",
+		Long: `Connected accounts: an app's credentials, sealed on the server, with a
+nickname, an owner and a status (healthy or needs_reconnect). Make a
+key-based account with "accounts create" and an OAuth one with
+"latchkey connect". An account is private to its owner until shared.`,
+		Example: `  latchkey accounts list --app slack
+  latchkey accounts show acc_01j9...`,
+	}
 	accounts.AddCommand(c.accountsListCmd(), c.accountsCreateCmd(), c.accountsShowCmd(), c.accountsRenameCmd(), c.accountsDeleteCmd(), c.accountsEventsCmd(), c.accountsReconnectCmd(),
 		c.accountsShareCmd(), c.accountsUnshareCmd())
 	return accounts
@@ -48,7 +55,13 @@ func (c *cli) accountsListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the accounts you can see",
-		Args:  cobra.NoArgs,
+		Long: `List the accounts you own and those shared with you, all pages, as a
+table: id, app, nickname, identity, status and when it was made. The
+flags narrow the list; they combine.`,
+		Example: `  latchkey accounts list
+  latchkey accounts list --app sendgrid --status needs_reconnect
+  latchkey accounts list -q marketing --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -64,6 +77,7 @@ func (c *cli) accountsListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.App, "app", "", "only accounts of this app")
+	c.completeAppFlag(cmd, "app")
 	cmd.Flags().StringVar(&o.Status, "status", "", "only accounts with this status: healthy or needs_reconnect")
 	cmd.Flags().StringVarP(&o.Query, "query", "q", "", "search nickname, identity and app")
 	return cmd
@@ -79,8 +93,15 @@ func (c *cli) accountsCreateCmd() *cobra.Command {
 		shared     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create APP --field NAME=VALUE ...",
-		Short: "Connect a key-based account; the app's test request runs first",
+		Use:               "create APP --field NAME=VALUE ...",
+		Short:             "Connect a key-based account; the app's test request runs first",
+		ValidArgsFunction: c.completeApps(keyApps),
+		Long: `Save a new account for an app that takes keys (API keys, basic auth, a
+service account). Give each of the app's fields with --field NAME=VALUE,
+or --field-file NAME=PATH for a file's contents; "latchkey apps show APP"
+lists the fields. Latchkey runs the app's test request first and refuses
+keys the app refuses, then asks who the account is. Prints the account
+(never its credentials). For OAuth apps use "latchkey connect".`,
 		Example: `  latchkey accounts create sendgrid --nickname marketing --field api_key=SG.xxxx
   latchkey accounts create twilio --field account_sid=AC... --field auth_token=...
   latchkey accounts create google_sheets_service_account --field-file service_account_json=key.json --field sub=ada@acme.com`,
@@ -153,7 +174,12 @@ func (c *cli) accountsShowCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one account (never its credentials)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print one account as a table: id, app, nickname, identity, status,
+scopes, owner, sharing and times, and the last error if it has one.
+"latchkey credentials ID" prints the credentials themselves.`,
+		Example: `  latchkey accounts show acc_01j9...
+  latchkey accounts show acc_01j9... --json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -172,7 +198,11 @@ func (c *cli) accountsRenameCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "rename ID NICKNAME",
 		Short: "Change an account's nickname",
-		Args:  cobra.ExactArgs(2),
+		Long: `Give an account a new nickname, the name that tells it apart from other
+accounts of the same app. Quote a nickname with spaces. Prints the
+account.`,
+		Example: `  latchkey accounts rename acc_01j9... "marketing (EU)"`,
+		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -192,7 +222,13 @@ func (c *cli) accountsDeleteCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete an account and its credentials",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete an account and its sealed credentials; prints "deleted ID".
+When workflows use the account Latchkey refuses and names them; --force
+deletes it anyway. --revoke first asks the provider to revoke the
+account's OAuth tokens, and says whether it did.`,
+		Example: `  latchkey accounts delete acc_01j9...
+  latchkey accounts delete acc_01j9... --revoke --force`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -240,7 +276,12 @@ func (c *cli) accountsEventsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events ID",
 		Short: "Show an account's audit log, newest first",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print the audit events of one account, newest first, up to 200: time,
+action, actor and detail. With --json the output has a next_cursor;
+give it to --cursor for the next page.`,
+		Example: `  latchkey accounts events acc_01j9...
+  latchkey accounts events acc_01j9... --json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {

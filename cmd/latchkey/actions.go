@@ -12,11 +12,23 @@ import (
 )
 
 func (c *cli) actionsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "actions", Aliases: []string{"action"}, Short: "Prebuilt requests to apps' APIs, run with a connected account"}
+	cmd := &cobra.Command{Use: "actions", Aliases: []string{"action"}, Short: "Prebuilt requests to apps' APIs, run with a connected account",
+		Long: `Actions are requests to apps' APIs that the catalog describes (post a
+Slack message, list Stripe charges), each with an input schema. Run one
+with an account and Latchkey adds the credentials; the answer comes back
+with credentials masked.`,
+		Example: `  latchkey actions list --app slack
+  latchkey actions run slack.post_message --account acc_01j9... --input '{"channel": "#general", "text": "Hello"}'`,
+	}
 
 	var app string
 	list := &cobra.Command{
-		Use: "list [--app SLUG]", Short: "List the catalog's actions", Args: cobra.NoArgs,
+		Use: "list [--app SLUG]", Short: "List the catalog's actions",
+		Long: `List the catalog's actions as a table: the action (APP.ACTION), its
+method and path, and what it does. --app shows one app's actions.`,
+		Example: `  latchkey actions list
+  latchkey actions list --app stripe`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -32,9 +44,15 @@ func (c *cli) actionsCmd() *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&app, "app", "", "only this app's actions")
+	c.completeAppFlag(list, "app")
 
 	show := &cobra.Command{
-		Use: "show APP.ACTION", Short: "An action's description, request and input schema", Args: cobra.ExactArgs(1),
+		Use: "show APP.ACTION", Short: "An action's description, request and input schema",
+		Long: `Print one action as JSON: what it does, the request it makes, and the
+JSON schema of its input, which "actions run --input" must match.`,
+		Example:           `  latchkey actions show slack.post_message`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: c.completeActions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -50,8 +68,14 @@ func (c *cli) actionsCmd() *cobra.Command {
 
 	var account, input string
 	run := &cobra.Command{
-		Use:   "run APP.ACTION --account ID [--input JSON]",
-		Short: "Run an action with an account; prints the provider's status and answer, credentials masked",
+		Use:               "run APP.ACTION --account ID [--input JSON]",
+		Short:             "Run an action with an account; prints the provider's status and answer, credentials masked",
+		ValidArgsFunction: c.completeActions,
+		Long: `Run an action with one of your accounts of that app (--account) and an
+input object (--input, JSON, checked against the action's schema first).
+Prints the provider's status and duration, then its answer; exits 1 when
+the status is 400 or more. When the app refuses the credentials,
+latchkey says the account's new status and how to reconnect it.`,
 		Example: `  latchkey actions run slack.post_message --account acc_... --input '{"channel": "#general", "text": "Hello"}'
   latchkey actions run stripe.list_charges --account acc_... --input '{"limit": 3}'`,
 		Args: cobra.ExactArgs(1),

@@ -12,13 +12,26 @@ import (
 )
 
 func (c *cli) appsCmd() *cobra.Command {
-	apps := &cobra.Command{Use: "apps", Short: "Browse the app catalog"}
+	apps := &cobra.Command{Use: "apps", Short: "Browse the app catalog",
+		Long: `The catalog lists the apps Latchkey can connect: how each
+authenticates, its fields and scopes, and its actions. "apps lint"
+checks it without a server; the other commands ask the server, which
+also knows the workspace's own apps.`,
+		Example: `  latchkey apps list --auth oauth2
+  latchkey apps show github`,
+	}
 
 	var o client.ListOptions
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List apps (all pages), optionally filtered",
-		Args:  cobra.NoArgs,
+		Long: `List the catalog's apps, all pages, as a table: slug, name, how it
+authenticates and its categories; the count goes to standard error. The
+flags narrow the list; they combine.`,
+		Example: `  latchkey apps list
+  latchkey apps list --auth keys --category email
+  latchkey apps list -q mail --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -45,9 +58,15 @@ func (c *cli) appsCmd() *cobra.Command {
 	list.Flags().StringVarP(&o.Query, "query", "q", "", "search name, slug and category")
 
 	show := &cobra.Command{
-		Use:   "show SLUG",
-		Short: "Show an app's catalog entry",
-		Args:  cobra.ExactArgs(1),
+		Use:               "show SLUG",
+		Short:             "Show an app's catalog entry",
+		ValidArgsFunction: c.completeApps(nil),
+		Long: `Print one app's catalog entry as JSON: its auth type, the fields an
+account needs, default scopes, connection settings and actions. SLUG is
+the short name "apps list" shows.`,
+		Example: `  latchkey apps show sendgrid
+  latchkey apps show slack`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -64,7 +83,11 @@ func (c *cli) appsCmd() *cobra.Command {
 	categories := &cobra.Command{
 		Use:   "categories",
 		Short: "List the catalog's categories with their app counts",
-		Args:  cobra.NoArgs,
+		Long: `List the catalog's categories and how many apps each has, as a table;
+give one to "apps list --category".`,
+		Example: `  latchkey apps categories
+  latchkey apps categories --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -86,9 +109,17 @@ func (c *cli) appsCmd() *cobra.Command {
 func (c *cli) appsLintCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
-		Use:   "lint [--dir DIR]",
-		Short: "Check the shipped catalog (and a folder of custom apps) against the schema; needs no server",
-		Args:  cobra.NoArgs,
+		Use:         "lint [--dir DIR]",
+		Short:       "Check the shipped catalog (and a folder of custom apps) against the schema; needs no server",
+		Annotations: offline,
+		Long: `Load and validate the catalog built into latchkey, plus a folder of
+custom *.yaml apps (--dir, default catalog_dir / LATCHKEY_CATALOG_DIR),
+without a server. Prints how many apps and actions are valid by auth
+type and category, or every problem with its file and field, and exits
+non-zero.`,
+		Example: `  latchkey apps lint
+  latchkey apps lint --dir ./my-apps`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
 				dir = c.cfg.CatalogDir
@@ -121,7 +152,11 @@ func (c *cli) appsRequestCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "request NAME --reason TEXT [--url URL]",
 		Short: "Ask for an app the catalog lacks; workspace owners see the requests",
-		Args:  cobra.ExactArgs(1),
+		Long: `Record a request for an app the catalog lacks, with what you would use
+it for (--reason) and, if you know it, its API documentation (--url).
+Prints the request's id. Owners list requests with "apps requests".`,
+		Example: `  latchkey apps request "Acme CRM" --reason "sync deals to the sales sheet" --url https://developer.acme.example/api`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Name = args[0]
 			cl, err := c.client()
@@ -145,7 +180,11 @@ func (c *cli) appsRequestsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "requests",
 		Short: "List the workspace's app requests (owners)",
-		Args:  cobra.NoArgs,
+		Long: `List the workspace's app requests as a table: when, app, reason, URL
+and who asked. Owners only.`,
+		Example: `  latchkey apps requests
+  latchkey apps requests --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -166,7 +205,12 @@ func (c *cli) appsDefineCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "define FILE",
 		Short: "Define (or replace) one of the workspace's own apps from a YAML file in the catalog's schema",
-		Args:  cobra.ExactArgs(1),
+		Long: `Define one of the workspace's own apps from a YAML file in the catalog's
+schema, or replace the one with the same slug. The file is checked here
+first and every problem named. Prints "defined SLUG (NAME)". Owners and
+admins only.`,
+		Example: `  latchkey apps define acme_crm.yaml`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
 			if err != nil {

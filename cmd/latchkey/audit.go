@@ -12,6 +12,8 @@ import (
 
 func (c *cli) auditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read and export the workspace's audit log (owners and admins)",
+		Example: `  latchkey audit list --since 2026-01-01
+  latchkey audit export --since 2026-01-01 > audit.jsonl`,
 		Long: `The workspace's audit log: every credential read and every change to
 accounts, members, tokens, OAuth clients and workflows, with who did it
 (the user, and the API token if one was used), from which address and
@@ -23,7 +25,12 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 	var q client.AuditQuery
 	var all bool
 	list := &cobra.Command{
-		Use: "list", Short: "List events, newest first", Args: cobra.NoArgs,
+		Use: "list", Short: "List events, newest first",
+		Long: `List the workspace's audit events, newest first, as a table, 50 at a
+time (--limit, at most 200); --all reads every page. The other flags
+narrow the list; they combine. With --json the output has a
+next_cursor; give it to --cursor for the next page.`,
+		Args: cobra.NoArgs,
 		Example: `  latchkey audit list --action account.credentials_read --since 2026-01-01
   latchkey audit list --account acc_01j... --action account.
   latchkey audit list --actor usr_01j... --until 2026-01-31`,
@@ -67,7 +74,11 @@ an event. Dates mean whole days in UTC; times are RFC 3339.`}
 
 	var since, until string
 	export := &cobra.Command{
-		Use: "export [--since DATE] [--until DATE]", Short: "Write events as JSON Lines, oldest first, for a SIEM", Args: cobra.NoArgs,
+		Use: "export [--since DATE] [--until DATE]", Short: "Write events as JSON Lines, oldest first, for a SIEM",
+		Long: `Write the workspace's audit events to standard output as JSON Lines,
+one event a line, oldest first, every page; --since and --until bound
+them. Redirect it to a file or pipe it to your log system.`,
+		Args:    cobra.NoArgs,
 		Example: `  latchkey audit export --since 2026-01-01 > audit.jsonl`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()

@@ -17,7 +17,13 @@ func (c *cli) credentialsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "credentials ID",
 		Short: "Print an account's credentials as JSON: the auths.<app> object code reads",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print an account's credentials as one JSON object, field by field, the
+same object workflow code reads as auths.<app>; OAuth tokens are
+refreshed first if they must be. The read is in the audit log. Keep the
+output out of logs.`,
+		Example: `  latchkey credentials acc_01j9...
+  latchkey credentials acc_01j9... | jq -r .api_key`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -40,6 +46,12 @@ func (c *cli) execCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec --account ID [--account ID ...] -- COMMAND [ARGS...]",
 		Short: "Run a command with accounts' credentials in its environment (LATCHKEY_<APP>_<FIELD>)",
+		Long: `Run COMMAND with each account's credential fields in its environment,
+named LATCHKEY_<APP>_<FIELD> in capitals (LATCHKEY_SENDGRID_API_KEY).
+Everything after -- is the command. The command gets your environment
+without LATCHKEY_MASTER_KEY and LATCHKEY_TOKEN; latchkey exits with its
+exit status. Give --account once per account; two accounts of one app
+would clash and are refused.`,
 		Example: `  latchkey exec --account acc_01j... -- env
   latchkey exec --account acc_01j... -- sh -c 'curl -H "Authorization: Bearer $LATCHKEY_SENDGRID_API_KEY" https://api.sendgrid.com/v3/scopes'`,
 		Args: cobra.MinimumNArgs(1),

@@ -10,6 +10,8 @@ import (
 
 func (c *cli) membersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "members", Aliases: []string{"member"}, Short: "Invite people to the workspace, change their roles, remove them",
+		Example: `  latchkey members list
+  latchkey members invite max@acme.com --role admin`,
 		Long: `Members of the workspace and their roles:
 
   owner   everything in the workspace
@@ -21,7 +23,10 @@ Latchkey sends no mail: an invitation or reset link is printed once, for
 you to pass on.`}
 
 	list := &cobra.Command{
-		Use: "list", Short: "List the workspace's members", Args: cobra.NoArgs,
+		Use: "list", Short: "List the workspace's members",
+		Long: `List the workspace's members as a table: id, email, name, role and how
+each signs in.`,
+		Args:    cobra.NoArgs,
 		Example: `  latchkey members list`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
@@ -40,7 +45,10 @@ you to pass on.`}
 
 	var role string
 	invite := &cobra.Command{
-		Use: "invite EMAIL --role ROLE", Short: "Invite a person; prints a single-use link that expires in 7 days", Args: cobra.ExactArgs(1),
+		Use: "invite EMAIL --role ROLE", Short: "Invite a person; prints a single-use link that expires in 7 days",
+		Long: `Invite EMAIL to the workspace with a role (--role; default member).
+Prints the invitation's link once; send it to the person yourself.`,
+		Args: cobra.ExactArgs(1),
 		Example: `  latchkey members invite max@acme.com --role member
   latchkey members invite vi@acme.com --role viewer`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,7 +66,11 @@ you to pass on.`}
 	invite.Flags().StringVar(&role, "role", "member", "owner, admin, member or viewer")
 
 	invitations := &cobra.Command{
-		Use: "invitations", Short: "List open invitations", Args: cobra.NoArgs,
+		Use: "invitations", Short: "List open invitations",
+		Long: `List the invitations nobody has accepted yet as a table: id, email,
+role, when each expires and whether it has. The links are not shown
+again; "members resend" makes a new one.`,
+		Args:    cobra.NoArgs,
 		Example: `  latchkey members invitations`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
@@ -76,7 +88,10 @@ you to pass on.`}
 	}
 
 	resend := &cobra.Command{
-		Use: "resend INVITATION_ID", Short: "Make a new link for an invitation; the old link stops working", Args: cobra.ExactArgs(1),
+		Use: "resend INVITATION_ID", Short: "Make a new link for an invitation; the old link stops working",
+		Long: `Make a new link for an open invitation and print it once; the old link
+stops working. Use it when a link was lost or expired.`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey members resend inv_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -92,7 +107,9 @@ you to pass on.`}
 	}
 
 	revoke := &cobra.Command{
-		Use: "revoke INVITATION_ID", Short: "Revoke an invitation", Args: cobra.ExactArgs(1),
+		Use: "revoke INVITATION_ID", Short: "Revoke an invitation",
+		Long:    `Revoke an open invitation; its link stops working. Prints "revoked ID".`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey members revoke inv_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -108,7 +125,10 @@ you to pass on.`}
 	}
 
 	setRole := &cobra.Command{
-		Use: "role MEMBER_ID ROLE", Short: "Give a member another role; it takes effect at once", Args: cobra.ExactArgs(2),
+		Use: "role MEMBER_ID ROLE", Short: "Give a member another role; it takes effect at once",
+		Long: `Give a member another role: owner, admin, member or viewer. Prints the
+member's email and new role.`,
+		Args:    cobra.ExactArgs(2),
 		Example: `  latchkey members role usr_01j9... admin`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -125,7 +145,10 @@ you to pass on.`}
 	}
 
 	remove := &cobra.Command{
-		Use: "remove MEMBER_ID", Short: "Remove a member; the accounts they owned pass to you", Args: cobra.ExactArgs(1),
+		Use: "remove MEMBER_ID", Short: "Remove a member; the accounts they owned pass to you",
+		Long: `Remove a member from the workspace; the accounts they owned become
+yours. Prints what it did.`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey members remove usr_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -141,7 +164,10 @@ you to pass on.`}
 	}
 
 	reset := &cobra.Command{
-		Use: "reset-password MEMBER_ID", Short: "Make a single-use link (24 h) with which a member sets a new password", Args: cobra.ExactArgs(1),
+		Use: "reset-password MEMBER_ID", Short: "Make a single-use link (24 h) with which a member sets a new password",
+		Long: `Make a link with which a member sets a new password, and print it once;
+it works once, within 24 hours. Send it to the member yourself.`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey members reset-password usr_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -175,11 +201,16 @@ func printLink(c *cli, cmd *cobra.Command, inv client.Invitation, format string)
 
 func (c *cli) workspacesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "workspaces", Aliases: []string{"workspace"}, Short: "Create and list workspaces (the server's admin only)",
+		Example: `  latchkey workspaces list
+  latchkey workspaces create "Sales" --owner sue@acme.com`,
 		Long: `Create and list workspaces. Only the server's admin may: the admin token
 in the data folder, which the CLI on the server's machine uses by itself.
 Nothing crosses workspaces; a person may belong to several.`}
 	list := &cobra.Command{
-		Use: "list", Short: "List every workspace", Args: cobra.NoArgs,
+		Use: "list", Short: "List every workspace",
+		Long: `List every workspace on the server as a table: id, name and when it was
+made. The server's admin only.`,
+		Args:    cobra.NoArgs,
 		Example: `  latchkey workspaces list`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
@@ -197,7 +228,11 @@ Nothing crosses workspaces; a person may belong to several.`}
 	}
 	var owner string
 	create := &cobra.Command{
-		Use: "create NAME --owner EMAIL", Short: "Create a workspace owned by EMAIL (attached if they sign in here already, else invited)", Args: cobra.ExactArgs(1),
+		Use: "create NAME --owner EMAIL", Short: "Create a workspace owned by EMAIL (attached if they sign in here already, else invited)",
+		Long: `Create a workspace named NAME with --owner EMAIL as its owner. If that
+person signs in here already they own it at once; otherwise latchkey
+prints an invitation link, once, to send them. Prints the new id.`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey workspaces create "Sales" --owner sue@acme.com`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if owner == "" {

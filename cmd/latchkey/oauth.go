@@ -18,13 +18,23 @@ import (
 )
 
 func (c *cli) oauthClientsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "oauth-clients", Short: "Manage the OAuth clients Latchkey uses with apps"}
+	cmd := &cobra.Command{Use: "oauth-clients", Short: "Manage the OAuth clients Latchkey uses with apps",
+		Long: `OAuth clients are the client id and secret an OAuth app's provider gave
+you. The managed client of an app serves every workspace; a workspace may
+set its own. Secrets are sealed and never shown again.`,
+		Example: `  latchkey oauth-clients list
+  latchkey oauth-clients set github --client-id Iv1.0123456789abcdef --client-secret -`,
+	}
 
 	var clientID, clientSecret, redirectName string
 	var workspace bool
 	set := &cobra.Command{
-		Use:   "set APP --client-id ID --client-secret SECRET",
-		Short: "Set the OAuth client for an app (the managed client every workspace shares, unless --workspace)",
+		Use:               "set APP --client-id ID --client-secret SECRET",
+		Short:             "Set the OAuth client for an app (the managed client every workspace shares, unless --workspace)",
+		ValidArgsFunction: c.completeApps(oauthApps),
+		Example: `  latchkey oauth-clients set github --client-id Iv1.0123456789abcdef --client-secret - < secret.txt
+  latchkey oauth-clients set slack --client-id 1234.5678 --client-secret - --workspace
+  latchkey oauth-clients set ebay --client-id Acme-app-PRD --client-secret - --redirect-name Acme-Acme-app-abcd`,
 		Long: `Set the OAuth client for an app. Register Latchkey's redirect URI (shown
 after saving) with the provider first. Give --client-secret - to read the
 secret from standard input instead of the command line.
@@ -65,7 +75,12 @@ with --workspace.`,
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the OAuth clients (never their secrets)",
-		Args:  cobra.NoArgs,
+		Long: `List the OAuth clients you may see as a table: id, app, client id, kind
+(managed or workspace) and when it changed. The redirect URI to register
+with providers goes to standard error.`,
+		Example: `  latchkey oauth-clients list
+  latchkey oauth-clients list --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -90,7 +105,11 @@ with --workspace.`,
 	del := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete an OAuth client; accounts made with it must be reconnected",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete an OAuth client by its id (from "oauth-clients list"); prints
+"deleted ID". Accounts connected with it must be reconnected, with
+another client.`,
+		Example: `  latchkey oauth-clients delete ocl_01j9...`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -134,8 +153,17 @@ func (c *cli) connectCmd() *cobra.Command {
 		opts   connectOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "connect APP",
-		Short: "Connect an OAuth account: prints the authorize URL, waits for the approval, prints the account",
+		Use:               "connect APP",
+		Short:             "Connect an OAuth account: prints the authorize URL, waits for the approval, prints the account",
+		ValidArgsFunction: c.completeApps(oauthApps),
+		Long: `Start connecting an account of an OAuth app. Latchkey prints the URL to
+approve the connection at (and opens a browser when it can), waits for
+the approval, then prints the new account. --no-wait prints the URL and
+the connection id and returns at once; --timeout sets how long to wait.
+--field gives the connection fields some apps need (a subdomain); --scope
+asks for more than the app's default scopes. The app needs an OAuth
+client first (latchkey oauth-clients set). For key-based apps use
+"latchkey accounts create".`,
 		Example: `  latchkey connect slack --nickname work
   latchkey connect zendesk --field subdomain=acme --scope tickets:write`,
 		Args: cobra.ExactArgs(1),
@@ -183,7 +211,15 @@ func (c *cli) accountsReconnectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reconnect ID [--field NAME=VALUE ...]",
 		Short: "Renew an OAuth account's grant, or give a key-based account new keys; the account keeps its id",
-		Args:  cobra.ExactArgs(1),
+		Long: `Repair an account that needs reconnecting, keeping its id, so workflows
+and tokens that name it keep working. For an OAuth account it prints an
+authorize URL and waits for the approval, as "latchkey connect" does.
+For a key-based account give the new keys with --field or --field-file;
+the app's test request runs first unless --no-test. Prints the account.`,
+		Example: `  latchkey accounts reconnect acc_01j9...
+  latchkey accounts reconnect acc_01j9... --no-browser --timeout 30m
+  latchkey accounts reconnect acc_01j9... --field api_key=SG.new-key`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -294,7 +330,12 @@ func (c *cli) tokenCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "token ID",
 		Short: "Print an OAuth account's access token, valid now (refreshed first if it must be)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print only an OAuth 2 account's access token, refreshed first if it is
+about to expire, for a script's Authorization header. The read is in the
+audit log. For other accounts use "latchkey credentials ID".`,
+		Example: `  latchkey token acc_01j9...
+  curl -H "Authorization: Bearer $(latchkey token acc_01j9...)" https://api.example.com/me`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {

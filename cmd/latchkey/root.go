@@ -31,7 +31,13 @@ func newRoot(getenv func(string) string) *cobra.Command {
 		Long: `Latchkey keeps connected accounts' credentials encrypted and fresh, and hands them to code.
 
 Run "latchkey serve" to start the server. The other commands talk to it:
-on the same machine they find it and its admin token by themselves.`,
+on the same machine they find it and its admin token by themselves;
+elsewhere set LATCHKEY_SERVER and LATCHKEY_TOKEN. "latchkey help COMMAND"
+or "latchkey COMMAND --help" explains a command, with examples.`,
+		Example: `  latchkey serve
+  latchkey apps list --query mail
+  latchkey accounts create sendgrid --field api_key=SG.xxxx
+  latchkey help accounts create`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -42,10 +48,21 @@ on the same machine they find it and its admin token by themselves.`,
 		}
 	}
 	root.PersistentFlags().BoolVar(&c.jsonOut, "json", false, "print JSON instead of tables")
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return c.load(cmd) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if needsNoConfig(cmd) {
+			return nil
+		}
+		return c.load(cmd)
+	}
 
 	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.appsCmd(), c.accountsCmd(), c.credentialsCmd(), c.execCmd(), c.keysCmd(),
 		c.oauthClientsCmd(), c.connectCmd(), c.tokenCmd(), c.tokensCmd(), c.workflowsCmd(), c.actionsCmd(), c.membersCmd(), c.workspacesCmd(), c.auditCmd(), c.webhooksCmd())
+	manual(root, map[string]string{
+		"serve": "server", "migrate": "server", "keys": "server",
+		"accounts": "accounts", "connect": "accounts", "credentials": "accounts", "token": "accounts", "exec": "accounts",
+		"apps": "catalog", "actions": "catalog", "workflows": "catalog", "oauth-clients": "catalog", "webhooks": "catalog",
+		"tokens": "access", "members": "access", "workspaces": "access", "audit": "access",
+	})
 	return root
 }
 

@@ -13,9 +13,20 @@ import (
 
 func (c *cli) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the server (SQLite in ./latchkey-data unless configured otherwise)",
-		Args:  cobra.NoArgs,
+		Use:         "serve",
+		Short:       "Run the server (SQLite in ./latchkey-data unless configured otherwise)",
+		Annotations: offline,
+		Long: `Run the Latchkey server: the API, the web UI and the background token
+refresh, until interrupted. Every setting has a flag, an environment
+variable (shown with each flag) and a key in the --config file. On its
+first start the server makes the data folder with a master key file and
+the admin token the other commands use. LATCHKEY_MASTER_KEY gives the
+master key instead of the key file; --database-url (LATCHKEY_DATABASE_URL)
+postgres://... uses PostgreSQL instead of SQLite.`,
+		Example: `  latchkey serve
+  latchkey serve --listen 127.0.0.1:8080 --data-dir /var/lib/latchkey
+  latchkey serve --demo`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return server.Run(cmd.Context(), c.cfg, c.logger())
 		},
@@ -45,9 +56,16 @@ func addServerFlags(cmd *cobra.Command) {
 
 func (c *cli) migrateCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "migrate",
-		Short: "Bring the database schema up to date and print its version",
-		Args:  cobra.NoArgs,
+		Use:         "migrate",
+		Short:       "Bring the database schema up to date and print its version",
+		Annotations: offline,
+		Long: `Apply the database migrations, as serve does on start, then print the
+backend and the schema's version: a step of its own when several
+replicas share one database. It takes the same settings as serve
+(--database-url, --data-dir).`,
+		Example: `  latchkey migrate
+  latchkey migrate --database-url postgres://latchkey@db.internal/latchkey`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := c.cfg.Validate(); err != nil {
 				return err
@@ -65,11 +83,22 @@ func (c *cli) migrateCmd() *cobra.Command {
 }
 
 func (c *cli) keysCmd() *cobra.Command {
-	keys := &cobra.Command{Use: "keys", Short: "Master key tools"}
+	keys := &cobra.Command{Use: "keys", Short: "Master key tools",
+		Long: `Tools for the master key that seals every credential: make a new one,
+and seal everything again under the primary key.`,
+		Example: `  latchkey keys generate
+  latchkey keys rotate --new-key`,
+	}
 	keys.AddCommand(&cobra.Command{
-		Use:   "generate",
-		Short: "Print a new random master key, for LATCHKEY_MASTER_KEY",
-		Args:  cobra.NoArgs,
+		Use:         "generate",
+		Short:       "Print a new random master key, for LATCHKEY_MASTER_KEY",
+		Annotations: offline,
+		Long: `Print a new random 256-bit master key, encoded for LATCHKEY_MASTER_KEY
+(or the master key file). It changes nothing; keep the key somewhere
+safe, since credentials sealed with it cannot be read without it.`,
+		Example: `  latchkey keys generate
+  export LATCHKEY_MASTER_KEY="$(latchkey keys generate)"`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k, err := seal.GenerateKey()
 			if err != nil {
@@ -81,8 +110,11 @@ func (c *cli) keysCmd() *cobra.Command {
 	})
 	var newKey bool
 	rotate := &cobra.Command{
-		Use:   "rotate [--new-key]",
-		Short: "Seal every credential again under the primary master key",
+		Use:         "rotate [--new-key]",
+		Short:       "Seal every credential again under the primary master key",
+		Annotations: offline,
+		Example: `  latchkey keys rotate --new-key
+  latchkey keys rotate --data-dir /var/lib/latchkey`,
 		Long: `Seal every account's credentials and every OAuth client's secret again
 under the primary key, so that older keys can then be retired.
 

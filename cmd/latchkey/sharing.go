@@ -29,6 +29,12 @@ func (c *cli) accountsShareCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "share ID [--workspace | --member EMAIL ...]",
 		Short: "Share an account with the workspace or with chosen members (it replaces the account's sharing)",
+		Long: `Let others use an account you own: everyone in the workspace with
+--workspace, or the members you name by email with --member (once for
+each). The sharing you give replaces the account's sharing. When the
+change would take the account from other members' workflows Latchkey
+refuses and names them; --force shares anyway. Prints the account, with
+whom it is shared.`,
 		Example: `  latchkey accounts share acc_01... --workspace
   latchkey accounts share acc_01... --member bea@acme.com --member max@acme.com`,
 		Args: cobra.ExactArgs(1),
@@ -73,7 +79,12 @@ func (c *cli) accountsUnshareCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "unshare ID",
 		Short: "Make an account private to its owner again",
-		Args:  cobra.ExactArgs(1),
+		Long: `Make an account private to its owner: nobody else sees or uses it.
+When other members' workflows use it Latchkey refuses and names them;
+--force unshares anyway, and those workflows break. Prints the account.`,
+		Example: `  latchkey accounts unshare acc_01j9...
+  latchkey accounts unshare acc_01j9... --force`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.share(cmd, args[0], client.Sharing{}, force, "unshare")
 		},

@@ -12,7 +12,14 @@ import (
 )
 
 func (c *cli) tokensCmd() *cobra.Command {
-	tokens := &cobra.Command{Use: "tokens", Short: "Manage your API tokens: create, list, revoke, rotate"}
+	tokens := &cobra.Command{Use: "tokens", Short: "Manage your API tokens: create, list, revoke, rotate",
+		Long: `API tokens let code and other machines call Latchkey as you, with the
+scopes you give and never more than you may do. Give one to a program in
+LATCHKEY_TOKEN. A token's secret is printed once, when it is made or
+rotated.`,
+		Example: `  latchkey tokens create mailer --scope credentials:read --app sendgrid
+  latchkey tokens list`,
+	}
 	tokens.AddCommand(c.tokensCreateCmd(), c.tokensListCmd(), c.tokensRevokeCmd(), c.tokensRotateCmd())
 	return tokens
 }
@@ -52,6 +59,10 @@ func (c *cli) tokensCreateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create NAME --scope SCOPE ...",
 		Short: "Create an API token, no broader than you; its secret is printed once",
+		Long: `Create an API token named NAME with the scopes you give (--scope, once
+for each). --account and --app limit it to those accounts or those apps'
+accounts; --expires makes it stop working after a while. Prints the
+secret on standard output, once, and its id on standard error.`,
 		Example: `  latchkey tokens create mailer --scope credentials:read --app sendgrid --expires 30d
   latchkey tokens create ci --scope accounts:read --scope credentials:read --account acc_...`,
 		Args: cobra.ExactArgs(1),
@@ -79,6 +90,7 @@ func (c *cli) tokensCreateCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&in.Scopes, "scope", nil, "a scope to grant (repeat): accounts:read, accounts:write, credentials:read, clients:write, workflows:run, members:write, audit:read, or *")
 	cmd.Flags().StringArrayVar(&in.AccountIDs, "account", nil, "limit the token to this account (repeat)")
 	cmd.Flags().StringArrayVar(&in.Apps, "app", nil, "limit the token to this app's accounts (repeat)")
+	c.completeAppFlag(cmd, "app")
 	cmd.Flags().StringVar(&expires, "expires", "", "expire after this long: 30d, 12h; default never")
 	return cmd
 }
@@ -106,7 +118,11 @@ func (c *cli) tokensListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List your API tokens, with when each was last used",
-		Args:  cobra.NoArgs,
+		Long: `List your API tokens as a table: id, name, scopes, limits, when each
+was last used and when it expires. Secrets are never shown.`,
+		Example: `  latchkey tokens list
+  latchkey tokens list --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -131,7 +147,10 @@ func (c *cli) tokensRevokeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke an API token; it stops working at once",
-		Args:  cobra.ExactArgs(1),
+		Long: `Revoke one of your API tokens by its id (from "tokens list"); every
+request with it is refused from now on. Prints "revoked ID".`,
+		Example: `  latchkey tokens revoke tok_01j9...`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -151,7 +170,12 @@ func (c *cli) tokensRotateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rotate ID [--overlap 1h]",
 		Short: "Give a token a new secret; the old one works for the overlap",
-		Args:  cobra.ExactArgs(1),
+		Long: `Give an API token a new secret and print it once; the old secret keeps
+working for --overlap (default 1h) so you can update the programs that
+use it. --overlap 0s stops the old secret at once.`,
+		Example: `  latchkey tokens rotate tok_01j9...
+  latchkey tokens rotate tok_01j9... --overlap 24h`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 
 func (c *cli) webhooksCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "webhooks", Aliases: []string{"webhook"}, Short: "Manage the workspace's webhook endpoints and see their deliveries (owners and admins)",
+		Example: `  latchkey webhooks create https://hooks.example.com/latchkey --event account.needs_reconnect
+  latchkey webhooks deliveries whk_01j9...`,
 		Long: `Webhook endpoints are sent the workspace's events, signed per Standard
 Webhooks. The signing secret is printed once, when the endpoint is made
 or its secret rotated.`}
@@ -35,7 +37,10 @@ or its secret rotated.`}
 	}
 
 	list := &cobra.Command{
-		Use: "list", Short: "List the endpoints", Args: cobra.NoArgs,
+		Use: "list", Short: "List the endpoints",
+		Long: `List the workspace's webhook endpoints as a table: id, URL, the event
+types each gets, and whether it is on.`,
+		Args:    cobra.NoArgs,
 		Example: `  latchkey webhooks list`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
@@ -52,7 +57,11 @@ or its secret rotated.`}
 
 	var events []string
 	create := &cobra.Command{
-		Use: "create URL [--event TYPE ...]", Short: "Add an endpoint; prints its signing secret once", Args: cobra.ExactArgs(1),
+		Use: "create URL [--event TYPE ...]", Short: "Add an endpoint; prints its signing secret once",
+		Long: `Add a webhook endpoint at URL that is sent the event types you
+name with --event (repeat, or comma-separated; none means every type).
+Prints its id and its signing secret, once; verify deliveries with it.`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey webhooks create https://hooks.example.com/latchkey --event account.connected --event account.needs_reconnect`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -73,7 +82,10 @@ or its secret rotated.`}
 	create.Flags().StringSliceVar(&events, "event", nil, "an event type to send (repeat; none means every type)")
 
 	show := &cobra.Command{
-		Use: "show ID", Short: "One endpoint", Args: cobra.ExactArgs(1),
+		Use: "show ID", Short: "One endpoint",
+		Long: `Print one webhook endpoint as a table: id, URL, the event types it gets
+and whether it is on (and if not, why).`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey webhooks show whk_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -88,9 +100,9 @@ or its secret rotated.`}
 		},
 	}
 
-	turn := func(use, short string, on bool) *cobra.Command {
+	turn := func(use, short, long string, on bool) *cobra.Command {
 		return &cobra.Command{
-			Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
+			Use: use + " ID", Short: short, Long: long, Args: cobra.ExactArgs(1),
 			Example: "  latchkey webhooks " + use + " whk_01j9...",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				cl, err := c.client()
@@ -107,7 +119,10 @@ or its secret rotated.`}
 	}
 
 	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete an endpoint and its deliveries", Args: cobra.ExactArgs(1),
+		Use: "delete ID", Short: "Delete an endpoint and its deliveries",
+		Long: `Delete a webhook endpoint and its deliveries; nothing more is sent to
+it. Prints "deleted ID".`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey webhooks delete whk_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -124,7 +139,11 @@ or its secret rotated.`}
 
 	var overlap time.Duration
 	rotate := &cobra.Command{
-		Use: "rotate-secret ID [--overlap 24h]", Short: "Give an endpoint a new signing secret; the old one signs too for the overlap", Args: cobra.ExactArgs(1),
+		Use: "rotate-secret ID [--overlap 24h]", Short: "Give an endpoint a new signing secret; the old one signs too for the overlap",
+		Long: `Give an endpoint a new signing secret and print it once. For --overlap
+(default 24h, at most 168h) deliveries are signed with both secrets, so
+the receiver can switch over.`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey webhooks rotate-secret whk_01j9... --overlap 1h`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -156,7 +175,11 @@ or its secret rotated.`}
 	var limit int
 	var cursor string
 	deliveries := &cobra.Command{
-		Use: "deliveries ID [--limit N]", Short: "An endpoint's deliveries, newest first", Args: cobra.ExactArgs(1),
+		Use: "deliveries ID [--limit N]", Short: "An endpoint's deliveries, newest first",
+		Long: `List an endpoint's deliveries, newest first, as a table: id, event,
+type, status, attempts and the last attempt. --limit sets how many; with
+--json the output has a next_cursor for --cursor.`,
+		Args:    cobra.ExactArgs(1),
 		Example: `  latchkey webhooks deliveries whk_01j9... --limit 20`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -174,7 +197,10 @@ or its secret rotated.`}
 	deliveries.Flags().StringVar(&cursor, "cursor", "", "start where an earlier page's next_cursor (--json) says")
 
 	delivery := &cobra.Command{
-		Use: "delivery ID DELIVERY_ID", Short: "One delivery with every attempt", Args: cobra.ExactArgs(2),
+		Use: "delivery ID DELIVERY_ID", Short: "One delivery with every attempt",
+		Long: `Print one delivery of an endpoint: its event, status and number of
+attempts, then each attempt's time, response status and error.`,
+		Args:    cobra.ExactArgs(2),
 		Example: `  latchkey webhooks delivery whk_01j9... whd_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -196,7 +222,10 @@ or its secret rotated.`}
 	}
 
 	redeliver := &cobra.Command{
-		Use: "redeliver ID DELIVERY_ID", Short: "Send a delivery again, now", Args: cobra.ExactArgs(2),
+		Use: "redeliver ID DELIVERY_ID", Short: "Send a delivery again, now",
+		Long: `Send a delivery to its endpoint again, now, and print the delivery as
+"webhooks deliveries" does.`,
+		Args:    cobra.ExactArgs(2),
 		Example: `  latchkey webhooks redeliver whk_01j9... whd_01j9...`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -214,7 +243,10 @@ or its secret rotated.`}
 		},
 	}
 
-	cmd.AddCommand(list, create, show, turn("enable", "Turn an endpoint on again", true), turn("disable", "Turn an endpoint off; its pending deliveries fail", false),
+	cmd.AddCommand(list, create, show, turn("enable", "Turn an endpoint on again",
+		"Turn an endpoint on again: new events are sent to it. Prints the endpoint.", true),
+		turn("disable", "Turn an endpoint off; its pending deliveries fail",
+			"Turn an endpoint off: nothing is sent to it and its pending deliveries\nfail. Prints the endpoint.", false),
 		del, rotate, deliveries, delivery, redeliver)
 	return cmd
 }

@@ -13,10 +13,21 @@ import (
 )
 
 func (c *cli) workflowsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "workflows", Aliases: []string{"workflow"}, Short: "Build and run workflows whose steps use connected accounts"}
+	cmd := &cobra.Command{Use: "workflows", Aliases: []string{"workflow"}, Short: "Build and run workflows whose steps use connected accounts",
+		Long: `A workflow is a list of steps (code or commands) that run on the server,
+each with the credentials of the accounts linked to it. Create one from
+a JSON file, link each step's apps to accounts, then run it.`,
+		Example: `  latchkey workflows create --name "Say hello" --file steps.json
+  latchkey workflows run wfl_01j9...`,
+	}
 
 	list := &cobra.Command{
-		Use: "list", Short: "List workflows", Args: cobra.NoArgs,
+		Use: "list", Short: "List workflows",
+		Long: `List the workflows you can see as a table: id, name, number of steps
+and when it changed.`,
+		Example: `  latchkey workflows list
+  latchkey workflows list --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -36,6 +47,9 @@ func (c *cli) workflowsCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create --name NAME --file STEPS.json",
 		Short: "Create a workflow from a JSON file: a list of steps, or {\"name\", \"steps\"}",
+		Long: `Create a workflow from --file: a JSON list of steps, or an object with
+"name" and "steps". --name names it (and overrides the file's name).
+Prints "created ID (NAME)"; link its steps to accounts next.`,
 		Example: `  latchkey workflows create --name "Say hello" --file steps.json
   # steps.json: [{"key": "post", "kind": "code", "apps": ["slack"], "code": "return auths.slack ? 'ok' : 'no'"}]`,
 		Args: cobra.NoArgs,
@@ -63,7 +77,11 @@ func (c *cli) workflowsCmd() *cobra.Command {
 	create.Flags().StringVar(&file, "file", "", "the JSON file with the steps")
 
 	show := &cobra.Command{
-		Use: "show ID", Short: "Show a workflow as JSON", Args: cobra.ExactArgs(1),
+		Use: "show ID", Short: "Show a workflow as JSON",
+		Long: `Print a workflow as JSON: its name, steps and the accounts linked to
+each step's apps.`,
+		Example: `  latchkey workflows show wfl_01j9...`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -80,7 +98,12 @@ func (c *cli) workflowsCmd() *cobra.Command {
 	link := &cobra.Command{
 		Use:   "link ID STEP APP ACCOUNT",
 		Short: "Link an app of a step to an account (give \"\" as ACCOUNT to unlink)",
-		Args:  cobra.ExactArgs(4),
+		Long: `Choose the account a step uses for one of its apps: the workflow's id,
+the step's key, the app's slug and the account's id, in that order. Give
+"" as ACCOUNT to unlink. Prints what the step uses now.`,
+		Example: `  latchkey workflows link wfl_01j9... post slack acc_01j9...
+  latchkey workflows link wfl_01j9... post slack ""`,
+		Args: cobra.ExactArgs(4),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -95,7 +118,13 @@ func (c *cli) workflowsCmd() *cobra.Command {
 	}
 
 	run := &cobra.Command{
-		Use: "run ID", Short: "Run a workflow now and show each step's outcome", Args: cobra.ExactArgs(1),
+		Use: "run ID", Short: "Run a workflow now and show each step's outcome",
+		Long: `Run a workflow now and wait for it. Prints the run's status, then each
+step's outcome, time, result, logs and any error; exits 1 unless the
+run succeeded.`,
+		Example: `  latchkey workflows run wfl_01j9...
+  latchkey workflows run wfl_01j9... --json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -120,7 +149,11 @@ func (c *cli) workflowsCmd() *cobra.Command {
 	}
 
 	runs := &cobra.Command{
-		Use: "runs ID", Short: "List a workflow's recent runs", Args: cobra.ExactArgs(1),
+		Use: "runs ID", Short: "List a workflow's recent runs",
+		Long: `List a workflow's recent runs as a table: run id, status and when it
+started.`,
+		Example: `  latchkey workflows runs wfl_01j9...`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
@@ -137,7 +170,11 @@ func (c *cli) workflowsCmd() *cobra.Command {
 	}
 
 	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete a workflow and its runs", Args: cobra.ExactArgs(1),
+		Use: "delete ID", Short: "Delete a workflow and its runs",
+		Long: `Delete a workflow and the record of its runs; prints "deleted ID". The
+accounts it used are not touched.`,
+		Example: `  latchkey workflows delete wfl_01j9...`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
