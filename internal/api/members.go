@@ -129,7 +129,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := h.identity.ChangePassword(r.Context(), actor(r), req.CurrentPassword, req.NewPassword); err != nil {
+	if err := h.identity.ChangePassword(r.Context(), actor(r), req.CurrentPassword, req.NewPassword, nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

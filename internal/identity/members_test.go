@@ -299,13 +299,13 @@ func TestPasswords(t *testing.T) {
 		ctx := t.Context()
 		tm := newTeam(t, f)
 		const newPW = "a new long password"
-		if err := f.svc.ChangePassword(ctx, tm.member, "wrong password!", newPW); !errors.Is(err, ErrWrongPassword) {
+		if err := f.svc.ChangePassword(ctx, tm.member, "wrong password!", newPW, nil); !errors.Is(err, ErrWrongPassword) {
 			t.Fatalf("wrong current password: %v", err)
 		}
-		if err := f.svc.ChangePassword(ctx, tm.member, pw, "short"); !errors.Is(err, ErrPasswordLength) {
+		if err := f.svc.ChangePassword(ctx, tm.member, pw, "short", nil); !errors.Is(err, ErrPasswordLength) {
 			t.Fatalf("short new password: %v", err)
 		}
-		if err := f.svc.ChangePassword(ctx, tm.member, pw, newPW); err != nil {
+		if err := f.svc.ChangePassword(ctx, tm.member, pw, newPW, nil); err != nil {
 			t.Fatal(err)
 		}
 		signIn := func(p string) error {
@@ -501,6 +501,55 @@ func TestLookUpLinkLimit(t *testing.T) {
 		}
 		if _, err := f.svc.LookUpLink(ctx, "127.0.0.21", l.Token.Reveal(), LinkPasswordReset); !errors.Is(err, ErrTooManyLinkAttempts) {
 			t.Fatalf("an invitation looked up as a reset link, after the limit: %v", err)
+		}
+	})
+}
+
+// TestPasswordChangeEndsSessions: whoever knew the old password may be
+// signed in elsewhere. A change ends the member's other sessions, keeping
+// the one it was made in; a reset ends them all. Others' sessions stay.
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f fixture) {
+		ctx := t.Context()
+		tm := newTeam(t, f)
+		signIn := func(addr, email, p string) SignedIn {
+			t.Helper()
+			in, err := f.svc.SignIn(ctx, SignInInput{Addr: addr, Email: email, Password: p})
+			if err != nil {
+				t.Fatalf("sign in %s from %s: %v", email, addr, err)
+			}
+			return in
+		}
+		live := func(in SignedIn) bool {
+			_, err := f.svc.Session(ctx, in.Value.Reveal())
+			if err != nil && !errors.Is(err, ErrNoSession) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+		here := signIn("127.0.0.11", "max@acme.test", pw)
+		laptop := signIn("127.0.0.12", "max@acme.test", pw)
+		owner := signIn("127.0.0.13", "olive@acme.test", pw)
+
+		const newPW = "a new long password"
+		if err := f.svc.ChangePassword(ctx, tm.member, pw, newPW, here.Session.Key); err != nil {
+			t.Fatal(err)
+		}
+		if !live(here) || live(laptop) || !live(owner) {
+			t.Fatalf("after a change: this session %v (want live), the other %v (want ended), the owner's %v (want live)", live(here), live(laptop), live(owner))
+		}
+
+		again := signIn("127.0.0.14", "max@acme.test", newPW)
+		l, err := f.svc.PasswordResetLink(ctx, tm.owner, tm.member.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reset, err := f.svc.ResetPassword(ctx, Reset{Addr: "127.0.0.15", Token: l.Token.Reveal(), Password: "the reset password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live(here) || live(again) || !live(reset) || !live(owner) {
+			t.Fatalf("after a reset: old sessions %v %v (want ended), the reset's %v, the owner's %v (want live)", live(here), live(again), live(reset), live(owner))
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -43,7 +44,8 @@ type Reset struct {
 }
 
 // ResetPassword sets the password of the link's member in the link's
-// workspace only, and signs them in there.
+// workspace only, ends their other sessions there (whoever knew the old
+// password may be signed in), and signs them in.
 func (s *Service) ResetPassword(ctx context.Context, in Reset) (SignedIn, error) {
 	inv, err := s.link(ctx, in.Addr, in.Token, store.KindPasswordReset)
 	if err != nil {
@@ -66,15 +68,21 @@ func (s *Service) ResetPassword(ctx context.Context, in Reset) (SignedIn, error)
 	if err != nil {
 		return SignedIn{}, fmt.Errorf("reset password: %w", err)
 	}
+	ended, err := s.store.DeleteUserSessions(ctx, u.WorkspaceID, u.ID, nil)
+	if err != nil {
+		return SignedIn{}, fmt.Errorf("reset password: %w", err)
+	}
 	s.audit(ctx, store.AuditEvent{WorkspaceID: u.WorkspaceID, ActorID: u.ID, Action: "password.reset",
-		Detail: map[string]string{"email": u.Email, "link_by": inv.CreatedBy, "addr": in.Addr}})
+		Detail: map[string]string{"email": u.Email, "link_by": inv.CreatedBy, "addr": in.Addr, "sessions_ended": strconv.Itoa(ended)}})
 	return s.startSession(ctx, u)
 }
 
 // ChangePassword sets the actor's new password after checking the
 // current one. Memberships of other workspaces that share the password
-// (see Memberships) change with it.
-func (s *Service) ChangePassword(ctx context.Context, a Actor, current, next string) error {
+// (see Memberships) change with it. Every session of those memberships
+// ends but keep, the session the change was made in (nil, from the API,
+// keeps none); API tokens stay, as they are not the password.
+func (s *Service) ChangePassword(ctx context.Context, a Actor, current, next string, keep []byte) error {
 	// A narrow token speaks for a task, not for the person's sign-in.
 	if err := a.Require(ScopeAll); err != nil {
 		return err
@@ -112,7 +120,11 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, current, next str
 		if err != nil {
 			return fmt.Errorf("change password: %w", err)
 		}
-		s.audit(ctx, store.AuditEvent{WorkspaceID: m.WorkspaceID, ActorID: m.ID, Action: "password.changed", Detail: map[string]string{"email": m.Email}})
+		ended, err := s.store.DeleteUserSessions(ctx, m.WorkspaceID, m.ID, keep)
+		if err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+		s.audit(ctx, store.AuditEvent{WorkspaceID: m.WorkspaceID, ActorID: m.ID, Action: "password.changed", Detail: map[string]string{"email": m.Email, "sessions_ended": strconv.Itoa(ended)}})
 	}
 	return nil
 }

@@ -130,6 +130,9 @@ type Sessions interface {
 	// is none or it expired before now.
 	GetSession(ctx context.Context, hash []byte, now time.Time) (Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteUserSessions ends every session of the user in the workspace
+	// but the one whose hash is keep (nil keeps none), and says how many.
+	DeleteUserSessions(ctx context.Context, workspaceID, userID string, keep []byte) (int, error)
 	// DeleteExpiredSessions deletes the sessions that expired at or before
 	// now (those GetSession no longer returns) and says how many.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)

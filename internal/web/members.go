@@ -225,7 +225,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 	if next != r.PostFormValue("confirm") {
 		return fail(http.StatusUnprocessableEntity, "The two new passwords differ.")
 	}
-	err := h.identity.ChangePassword(r.Context(), s.actor, r.PostFormValue("current"), next)
+	err := h.identity.ChangePassword(r.Context(), s.actor, r.PostFormValue("current"), next, s.hash)
 	if msg := inputMessage(err); msg != "" {
 		return fail(http.StatusUnprocessableEntity, msg)
 	}

@@ -100,6 +100,23 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 	return nil
 }
 
+// DeleteUserSessions ends the user's sessions in the workspace but keep.
+func (s *Store) DeleteUserSessions(ctx context.Context, workspaceID, userID string, keep []byte) (int, error) {
+	if keep == nil {
+		// No session's hash is empty; NULL would match none of them.
+		keep = []byte{}
+	}
+	res, err := s.execIdem(ctx, `DELETE FROM sessions WHERE workspace_id = $1 AND user_id = $2 AND hash <> $3`, workspaceID, userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("delete user sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete user sessions: %w", err)
+	}
+	return int(n), nil
+}
+
 // ListUsers lists the workspace's users, oldest first.
 func (s *Store) ListUsers(ctx context.Context, workspaceID string) ([]store.User, error) {
 	return s.users(ctx, "list users", `SELECT `+userColumns+` FROM users WHERE workspace_id = $1 ORDER BY created_at, id`, workspaceID)

@@ -44,6 +44,44 @@ func testDeleteExpiredSessions(t *testing.T, s store.Store) {
 	}
 }
 
+// testDeleteUserSessions: a user's sessions end in their workspace only,
+// all but the one kept; other users' sessions stay.
+func testDeleteUserSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	mustWorkspace(t, s, "wsp_2")
+	alice := []store.Session{newSession(1, 720), newSession(2, 720), newSession(3, 720)}
+	bob := newSession(4, 720)
+	bob.UserID = "usr_bob"
+	elsewhere := newSession(5, 720)
+	elsewhere.WorkspaceID = "wsp_2"
+	for _, se := range append(alice, bob, elsewhere) {
+		must(t, "CreateSession", s.CreateSession(ctx, se))
+	}
+	n, err := s.DeleteUserSessions(ctx, "wsp_1", "usr_alice", alice[1].Hash)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteUserSessions keeping one = %d, %v; want 2", n, err)
+	}
+	for _, se := range []store.Session{alice[0], alice[2]} {
+		_, err := s.GetSession(ctx, se.Hash, t0)
+		wantErr(t, "GetSession of an ended session", err, store.ErrNotFound)
+	}
+	for _, se := range []store.Session{alice[1], bob, elsewhere} {
+		_, err := s.GetSession(ctx, se.Hash, t0)
+		must(t, "GetSession of a session that stays", err)
+	}
+	n, err = s.DeleteUserSessions(ctx, "wsp_1", "usr_alice", nil)
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteUserSessions keeping none = %d, %v; want 1", n, err)
+	}
+	_, err = s.GetSession(ctx, alice[1].Hash, t0)
+	wantErr(t, "GetSession of the last ended session", err, store.ErrNotFound)
+	for _, se := range []store.Session{bob, elsewhere} {
+		_, err := s.GetSession(ctx, se.Hash, t0)
+		must(t, "GetSession of another user's or workspace's session", err)
+	}
+}
+
 func testDeleteExpiredConnections(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustWorkspace(t, s, "wsp_1")

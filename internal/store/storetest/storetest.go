@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FinishConnection", testFinishConnection},
 		{"DeleteExpiredConnections", testDeleteExpiredConnections},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"DeleteUserSessions", testDeleteUserSessions},
 		{"RefreshDue", testRefreshDue},
 		{"RefreshDueFnError", testRefreshDueFnError},
 		{"RefreshDueMustMoveOn", testRefreshDueMustMoveOn},
