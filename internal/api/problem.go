@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 	"log/slog"
 	"math"
 	"net/http"
@@ -163,6 +164,8 @@ func toProblem(err error) *Problem {
 		return pr
 	case errors.Is(err, identity.ErrNoToken):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such API token among yours")
+	case errors.Is(err, mcpauth.ErrNoGrant):
+		return problem(http.StatusNotFound, "not-found", "Not found", "no such MCP client grant among yours")
 	case errors.Is(err, identity.ErrTokenRotated):
 		return problem(http.StatusConflict, "token-rotated", "The token was rotated already", err.Error())
 	case errors.Is(err, accounts.ErrUnknownApp):
