@@ -376,8 +376,8 @@ func TestMCPOAuthRefusals(t *testing.T) {
 		t.Errorf("refusals left grants: %+v", grants)
 	}
 
-	// A code exchanged for another resource is refused, and still good
-	// for this one.
+	// A code exchanged for another resource is refused, and is still
+	// good for this one, once.
 	_, back = consent(t, b, f.Instance, mia, agent.authorizeURL(verifier, "state-allowed", nil), "allow")
 	code := back.Query().Get("code")
 	exchange := func(resource, verifier string) (map[string]any, int) {
@@ -387,17 +387,10 @@ func TestMCPOAuthRefusals(t *testing.T) {
 	if out, status := exchange("http://127.0.0.1:1/mcp", verifier); status != http.StatusBadRequest || out["error"] != "invalid_target" {
 		t.Errorf("another resource at /token: %d %v", status, out)
 	}
-	if out, status := exchange(agent.resource, oauth2.GenerateVerifier()); status != http.StatusBadRequest || out["error"] != "invalid_grant" {
-		t.Errorf("a wrong PKCE verifier: %d %v", status, out)
-	}
-	// fosite spends a code on a failed PKCE check; start over.
-	_, back = consent(t, b, f.Instance, mia, agent.authorizeURL(verifier, "state-allowed-2", nil), "allow")
-	code = back.Query().Get("code")
 	out, status := exchange(agent.resource, verifier)
 	access, _ := out["access_token"].(string)
-	refreshTok, _ := out["refresh_token"].(string)
-	if status != http.StatusOK || access == "" || refreshTok == "" {
-		t.Fatalf("exchanging the code: %d %v", status, out)
+	if status != http.StatusOK || access == "" || out["refresh_token"] == nil {
+		t.Fatalf("exchanging the code after the refusal: %d %v", status, out)
 	}
 	if _, status := exchange(agent.resource, verifier); status != http.StatusBadRequest {
 		t.Errorf("a code used twice: %d, want 400", status)
@@ -405,13 +398,23 @@ func TestMCPOAuthRefusals(t *testing.T) {
 	if st := mcpStatus(t, f.URL, access); st != http.StatusUnauthorized {
 		t.Errorf("the access token of a code used twice still works: %d", st)
 	}
+	// A wrong PKCE verifier is refused, and spends the code (fosite
+	// drops the PKCE request before it compares).
+	_, back = consent(t, b, f.Instance, mia, agent.authorizeURL(verifier, "state-allowed-2", nil), "allow")
+	code = back.Query().Get("code")
+	if out, status := exchange(agent.resource, oauth2.GenerateVerifier()); status != http.StatusBadRequest || out["error"] != "invalid_grant" {
+		t.Errorf("a wrong PKCE verifier: %d %v", status, out)
+	}
+	if _, status := exchange(agent.resource, verifier); status != http.StatusBadRequest {
+		t.Errorf("the right verifier after a wrong one: %d, want 400", status)
+	}
 
 	// Start again, then refresh: the token rotates, and the old one used
 	// again revokes the grant's tokens.
 	_, back = consent(t, b, f.Instance, mia, agent.authorizeURL(verifier, "state-allowed-3", nil), "allow")
 	code = back.Query().Get("code")
 	out, _ = exchange(agent.resource, verifier)
-	refreshTok, _ = out["refresh_token"].(string)
+	refreshTok, _ := out["refresh_token"].(string)
 	if _, status := refresh(t, f.URL, agent.clientID, refreshTok, "http://127.0.0.1:1/mcp"); status != http.StatusBadRequest {
 		t.Errorf("refreshing for another resource: %d, want 400", status)
 	}
@@ -557,5 +560,57 @@ func TestMCPGrantsPage(t *testing.T) {
 	}
 	if st := mcpStatus(t, f.URL, tok.AccessToken); st != http.StatusUnauthorized {
 		t.Errorf("a revoked MCP client's token: %d, want 401", st)
+	}
+}
+
+// TestMCPOAuthRoles: an OAuth token acts with the member's role as it is
+// at each request: a viewer is offered and given no actions:run, a member
+// demoted to viewer loses it, and a member removed loses the token.
+func TestMCPOAuthRoles(t *testing.T) {
+	f := startMCP(t, servertest.Backends[0])
+	ctx := context.Background()
+	acc := sharedSlack(t, f)
+	vic := addUser(t, f.Instance, "vic@acme.test", store.RoleViewer)
+	mia := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	post := map[string]any{"channel": "C1", "text": "hi", "account_id": acc.ID}
+
+	viewer, _, page := oauthAgent(t, f.Instance, vic)
+	if strings.Contains(*page, "actions:run") || !strings.Contains(*page, "accounts:read") {
+		t.Errorf("a viewer's consent page offers actions:run, or not accounts:read")
+	}
+	if res, err := viewer.CallTool(ctx, &mcp.CallToolParams{Name: "slack_post_message", Arguments: post}); err == nil && !res.IsError {
+		t.Error("a viewer posted through MCP")
+	}
+
+	member, h, _ := oauthAgent(t, f.Instance, mia)
+	if res, err := member.CallTool(ctx, &mcp.CallToolParams{Name: "slack_post_message", Arguments: post}); err != nil || res.IsError {
+		t.Fatalf("the member's post: %v %s", err, resultText(res))
+	}
+	if _, err := f.api.ChangeRole(ctx, mia.ID, "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := member.CallTool(ctx, &mcp.CallToolParams{Name: "slack_post_message", Arguments: post}); err == nil && !res.IsError {
+		t.Error("a member demoted to viewer still posts through MCP")
+	}
+	if n := len(f.slack.postsMade()); n != 1 {
+		t.Errorf("Slack got %d posts, want the member's one", n)
+	}
+	ts, _ := h.TokenSource(ctx)
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	grants, err := mia.api.ListMCPGrants(ctx)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("grants: %+v %v", grants, err)
+	}
+	if err := f.api.RemoveMember(ctx, mia.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st := mcpStatus(t, f.URL, tok.AccessToken); st != http.StatusUnauthorized {
+		t.Errorf("a removed member's token: %d, want 401", st)
+	}
+	if out, status := refresh(t, f.URL, grants[0].ClientID, tok.RefreshToken, ""); status != http.StatusBadRequest || out["error"] != "invalid_grant" {
+		t.Errorf("a removed member's refresh token: %d %v", status, out)
 	}
 }
