@@ -135,8 +135,9 @@ func New(o Options) *Server {
 	return s
 }
 
-// Register mounts the server and its metadata on mux, and the
-// authorization server's endpoints but the browser's.
+// Register mounts the server and its metadata on mux and, with OAuth,
+// the authorization server's endpoints that clients call; the one the
+// browser opens, /oauth2/authorize, is the web's.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle(Path, s.handler)
 	mux.Handle("GET "+MetadataPath, s.Metadata())
