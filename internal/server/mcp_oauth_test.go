@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -613,4 +614,56 @@ func TestMCPOAuthRoles(t *testing.T) {
 	if out, status := refresh(t, f.URL, grants[0].ClientID, tok.RefreshToken, ""); status != http.StatusBadRequest || out["error"] != "invalid_grant" {
 		t.Errorf("a removed member's refresh token: %d %v", status, out)
 	}
+}
+
+// TestMCPOAuthReplicas: two replicas behind one public URL share the
+// store and the key: a code issued by one is exchanged at the other, its
+// token works at both, and of concurrent refreshes with one refresh
+// token, on both, exactly one wins.
+func TestMCPOAuthReplicas(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		f := startMCP(t, b)
+		cfg := f.cfg
+		cfg.PublicURL = f.URL
+		replica := servertest.Start(t, cfg, server.Options{Store: f.Store()})
+		mia := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+		agent := registerAgent(t, f.URL)
+		br := memberBrowser(t, f.Instance)
+		verifier := oauth2.GenerateVerifier()
+		_, back := consent(t, br, f.Instance, mia, agent.authorizeURL(verifier, "state-replica", nil), "allow")
+		out, status := postTokenForm(t, replica.URL+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
+			"client_id": {agent.clientID}, "redirect_uri": {agentRedirect}, "code_verifier": {verifier}, "resource": {agent.resource}})
+		access, _ := out["access_token"].(string)
+		refreshTok, _ := out["refresh_token"].(string)
+		if status != http.StatusOK || access == "" || refreshTok == "" {
+			t.Fatalf("the code at the other replica: %d %v", status, out)
+		}
+		for _, base := range []string{f.URL, replica.URL} {
+			if st := mcpStatus(t, base, access); st != http.StatusOK {
+				t.Errorf("the token at %s: %d", base, st)
+			}
+		}
+		statuses := make(chan int, 8)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			base := []string{f.URL, replica.URL}[i%2]
+			wg.Go(func() {
+				_, status := refresh(t, base, agent.clientID, refreshTok, agent.resource)
+				statuses <- status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		won := 0
+		for st := range statuses {
+			if st == http.StatusOK {
+				won++
+			} else if st != http.StatusBadRequest {
+				t.Errorf("a refresh that lost: %d, want 400", st)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d of 8 concurrent refreshes with one token won, want 1", won)
+		}
+	})
 }
