@@ -23,6 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 	"github.com/latchkeyhq/latchkey/internal/proxy"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
@@ -56,6 +57,8 @@ type Handler struct {
 	webhooks *webhooks.Service
 	// actions lists and runs the catalog's actions.
 	actions *actions.Service
+	// mcpAuth lists and revokes the members' grants to MCP clients.
+	mcpAuth *mcpauth.Service
 	// proxy forwards requests to apps with an account's credentials.
 	proxy *proxy.Service
 	// proxyRoute is the proxy's handler, reached before the mux.
@@ -125,6 +128,8 @@ func New(svc *accounts.Service, conn *connecting.Service, ap *apps.Service, cl *
 	route("GET /v1/tokens", h.listTokens)
 	route("DELETE /v1/tokens/{id}", h.revokeToken)
 	route("POST /v1/tokens/{id}/rotate", h.rotateToken)
+	route("GET /v1/mcp-grants", h.listMCPGrants)
+	route("DELETE /v1/mcp-grants/{id}", h.revokeMCPGrant)
 	route("GET /v1/audit", h.listAudit)
 	route("GET /v1/audit/export", h.exportAudit)
 	route("POST /v1/connect-tokens", h.createConnectToken)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
+
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/store"
 
@@ -173,6 +175,8 @@ func toProblem(err error) *Problem {
 		return pr
 	case errors.Is(err, identity.ErrNoToken):
 		return problem(http.StatusNotFound, "not-found", "Not found", "no such API token among yours")
+	case errors.Is(err, mcpauth.ErrNoGrant):
+		return problem(http.StatusNotFound, "not-found", "Not found", "no such MCP client grant among yours")
 	case errors.Is(err, identity.ErrTokenRotated):
 		return problem(http.StatusConflict, "token-rotated", "The token was rotated already", err.Error())
 	case errors.Is(err, accounts.ErrUnknownApp):

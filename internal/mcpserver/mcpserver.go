@@ -30,6 +30,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 )
 
 // Path is where the MCP server answers, under the public URL.
@@ -57,6 +58,16 @@ type Identity interface {
 	VerifyToken(ctx context.Context, presented string) (identity.Actor, error)
 }
 
+// OAuth is the authorization server for MCP clients.
+type OAuth interface {
+	// VerifyAccessToken resolves an access token of the MCP URL's.
+	VerifyAccessToken(ctx context.Context, token string) (identity.Actor, error)
+	Metadata() mcpauth.Metadata
+	Register(ctx context.Context, addr string, in mcpauth.ClientMetadata) (mcpauth.Registered, error)
+	// Token answers the token endpoint.
+	Token(w http.ResponseWriter, r *http.Request)
+}
+
 // ConnectLinks mints the hosted connect page's links for end users.
 type ConnectLinks interface {
 	Mint(ctx context.Context, actor identity.Actor, in endusers.MintInput) (endusers.Minted, error)
@@ -69,6 +80,9 @@ type Options struct {
 	Identity Identity
 	// EndUsers mints connect links for end users; nil serves members only.
 	EndUsers ConnectLinks
+	// OAuth lets MCP clients sign members in with OAuth; nil takes API
+	// tokens alone.
+	OAuth OAuth
 	// PublicURL is Latchkey's own URL, without a trailing slash.
 	PublicURL string
 	Clock     clockwork.Clock
@@ -121,24 +135,38 @@ func New(o Options) *Server {
 	return s
 }
 
-// Register mounts the server and its metadata on mux.
+// Register mounts the server and its metadata on mux and, with OAuth,
+// the authorization server's endpoints that clients call; the one the
+// browser opens, /oauth2/authorize, is the web's.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle(Path, s.handler)
 	mux.Handle("GET "+MetadataPath, s.Metadata())
 	mux.Handle("GET "+MetadataPath+Path, s.Metadata())
+	if s.o.OAuth != nil {
+		mux.HandleFunc("GET "+mcpauth.MetadataPath, s.authServerMetadata)
+		mux.HandleFunc("POST "+mcpauth.RegisterPath, s.registerClient)
+		mux.HandleFunc("POST "+mcpauth.TokenPath, s.o.OAuth.Token)
+	}
 }
 
-// Metadata serves the RFC 9728 protected-resource metadata: Latchkey API
-// tokens, sent as a bearer header. Latchkey runs no OAuth authorization
-// server for MCP clients yet, so it names none.
+// Metadata serves the RFC 9728 protected-resource metadata: bearer
+// tokens in a header, Latchkey API tokens or, with OAuth, tokens of
+// Latchkey's own authorization server, which it names.
 func (s *Server) Metadata() http.Handler {
-	return auth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
+	meta := &oauthex.ProtectedResourceMetadata{
 		Resource:               s.o.PublicURL + Path,
 		ResourceName:           "Latchkey",
 		BearerMethodsSupported: []string{"header"},
 		ScopesSupported:        []string{identity.ScopeActionsRun, identity.ScopeAccountsRead, identity.ScopeConnectWrite},
 		ResourceDocumentation:  s.o.PublicURL + "/docs/mcp",
-	})
+	}
+	if s.o.OAuth != nil {
+		// What an OAuth client asks for: acting for end users stays with
+		// API tokens.
+		meta.AuthorizationServers = []string{s.o.OAuth.Metadata().Issuer}
+		meta.ScopesSupported = mcpauth.Scopes
+	}
+	return auth.ProtectedResourceMetadataHandler(meta)
 }
 
 type actorKey struct{}
@@ -162,7 +190,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // the SDK answers 401 with the metadata
 			return
 		}
-		actor, err := s.o.Identity.VerifyToken(r.Context(), strings.TrimSpace(tok))
+		actor, err := s.verify(r.Context(), strings.TrimSpace(tok))
 		if limited, ok := errors.AsType[*identity.RateLimitError](err); ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(limited.Wait.Seconds())))))
 			http.Error(w, "this token is used too often; try again later", http.StatusTooManyRequests)
@@ -192,6 +220,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, c)))
 	})
+}
+
+// verify resolves an API token or, failing that, an OAuth access token
+// for this server's MCP URL.
+func (s *Server) verify(ctx context.Context, tok string) (identity.Actor, error) {
+	actor, err := s.o.Identity.VerifyToken(ctx, tok)
+	if s.o.OAuth != nil && errors.Is(err, identity.ErrInvalidToken) {
+		return s.o.OAuth.VerifyAccessToken(ctx, tok)
+	}
+	return actor, err
 }
 
 // mayActForEndUsers: acting for an end user takes a token that may mint

@@ -1,6 +1,7 @@
 // Package purger deletes expired browser sessions, OAuth connections,
-// connect tokens and their webhook endpoints, and old webhook deliveries
-// in the background, so that no table of them grows without bound. Several
+// connect tokens and their webhook endpoints, MCP clients' tokens, and
+// old webhook deliveries in the background, so that no table of them
+// grows without bound. Several
 // replicas may run it at once: a DELETE of what is already gone is
 // harmless.
 package purger
@@ -20,6 +21,7 @@ type Store interface {
 	DeleteExpiredConnectTokens(ctx context.Context, before time.Time) (int, error)
 	DeleteExpiredWebhookEndpoints(ctx context.Context, before time.Time) (int, error)
 	DeleteOldWebhookRows(ctx context.Context, before time.Time) (int, error)
+	DeleteExpiredMCPTokens(ctx context.Context, before time.Time) (int, error)
 }
 
 // Defaults.
@@ -102,8 +104,15 @@ func (p *Purger) Pass(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		p.Log.ErrorContext(ctx, "purging old webhook deliveries", "err", err)
 	}
-	if sessions > 0 || connections > 0 || tokens > 0 || endpoints > 0 || hooks > 0 {
+	// MCP clients' codes and tokens, and the grants with none left; a
+	// grace, so that a grant just consented to is not taken for spent
+	// before its code is stored.
+	mcp, err := p.Store.DeleteExpiredMCPTokens(ctx, now.Add(-grace))
+	if err != nil && ctx.Err() == nil {
+		p.Log.ErrorContext(ctx, "purging expired MCP tokens", "err", err)
+	}
+	if sessions > 0 || connections > 0 || tokens > 0 || endpoints > 0 || hooks > 0 || mcp > 0 {
 		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections, "connect_tokens", tokens,
-			"webhook_endpoints", endpoints, "webhook_rows", hooks)
+			"webhook_endpoints", endpoints, "webhook_rows", hooks, "mcp_rows", mcp)
 	}
 }

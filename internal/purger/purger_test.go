@@ -80,6 +80,22 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 		_, err := st.GetConnectToken(ctx, "wsp_1", tok.ID)
 		return !errors.Is(err, store.ErrNotFound)
 	}
+	// An MCP client's authorization code, unused, and its grant.
+	if err := st.CreateMCPClient(ctx, store.MCPClient{ID: "mcc_1", Name: "agent", RedirectURIs: []string{"https://agent.example/cb"}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateMCPGrant(ctx, store.MCPGrant{ID: "mcg_1", WorkspaceID: "wsp_1", UserID: "usr_1", ClientID: "mcc_1", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateMCPToken(ctx, store.MCPToken{Kind: store.MCPAuthorizeCode, Signature: "sig", GrantID: "mcg_1", Active: true,
+		Request: []byte(`{}`), ExpiresAt: now.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	mcpLeft := func() (code, grant bool) {
+		_, err := st.GetMCPToken(ctx, store.MCPAuthorizeCode, "sig")
+		_, gerr := st.GetMCPGrant(ctx, "mcg_1")
+		return !errors.Is(err, store.ErrNotFound), !errors.Is(gerr, store.ErrNotFound)
+	}
 	sessionLeft := func() bool {
 		_, err := st.GetSession(ctx, session.Hash, time.Time{})
 		return !errors.Is(err, store.ErrNotFound)
@@ -113,9 +129,15 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	if !connLeft() {
 		t.Fatal("a connection expired a minute ago was deleted")
 	}
+	if code, grant := mcpLeft(); !code || !grant {
+		t.Fatal("an MCP code expired a minute ago, or its grant, was deleted")
+	}
 	pass(purger.DefaultConnectionGrace)
 	if connLeft() {
 		t.Fatal("a connection expired over an hour ago was kept")
+	}
+	if code, grant := mcpLeft(); code || grant {
+		t.Fatalf("an MCP code expired over an hour ago (kept: %v), or its grant with nothing left (kept: %v), was kept", code, grant)
 	}
 	if !sessionLeft() || !tokenLeft() {
 		t.Fatal("a live session or connect token was deleted")

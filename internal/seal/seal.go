@@ -10,6 +10,7 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -42,6 +43,9 @@ type key struct {
 type Ring struct {
 	primary *key
 	byID    map[string]*key
+	// prks are the keys' HKDF pseudo-random keys, primary first, for
+	// Derive; the raw keys are not kept.
+	prks [][]byte
 }
 
 // NewRing builds a ring from raw 32-byte keys; the first is the primary.
@@ -67,6 +71,11 @@ func NewRing(keys ...[]byte) (*Ring, error) {
 			return nil, fmt.Errorf("key ring: key %d is listed twice", i+1)
 		}
 		r.byID[kk.id] = kk
+		prk, err := hkdf.Extract(sha256.New, k, []byte("latchkey derive"))
+		if err != nil {
+			return nil, fmt.Errorf("key ring: key %d: %w", i+1, err)
+		}
+		r.prks = append(r.prks, prk)
 		if r.primary == nil {
 			r.primary = kk
 		}
@@ -79,6 +88,23 @@ func NewRing(keys ...[]byte) (*Ring, error) {
 func KeyID(k []byte) string {
 	h := sha256.Sum256(append([]byte("latchkey seal key id\x00"), k...))
 	return hex.EncodeToString(h[:8])
+}
+
+// Derive returns a 32-byte secret for one purpose from each key of the
+// ring, primary first (HKDF-SHA256): every replica with the same keys
+// derives the same secrets, and a secret of an older key still checks
+// what it made until a rotation drops that key. purpose must differ for
+// every use.
+func (r *Ring) Derive(purpose string) [][]byte {
+	out := make([][]byte, 0, len(r.prks))
+	for _, prk := range r.prks {
+		k, err := hkdf.Expand(sha256.New, prk, purpose, 32)
+		if err != nil {
+			panic(err) // only for a length HKDF-SHA256 cannot make
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 // PrimaryID is the id of the key that seals new data.

@@ -154,3 +154,22 @@ func TestKeyFile(t *testing.T) {
 		t.Fatalf("after WriteKeyFile: %d keys, %v", len(got), err)
 	}
 }
+
+// Derive: one secret per key and purpose, the same from rings of the same
+// keys, different per purpose and per key, and the primary's first.
+func TestDerive(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, seal.KeySize), bytes.Repeat([]byte{2}, seal.KeySize)
+	a, _ := seal.NewRing(k1, k2)
+	b, _ := seal.NewRing(k1, k2)
+	rotated, _ := seal.NewRing(k2)
+	da, db := a.Derive("x"), b.Derive("x")
+	if len(da) != 2 || !bytes.Equal(da[0], db[0]) || !bytes.Equal(da[1], db[1]) {
+		t.Fatalf("rings of the same keys derive %x and %x", da, db)
+	}
+	if bytes.Equal(da[0], da[1]) || bytes.Equal(da[0], a.Derive("y")[0]) || bytes.Equal(da[0], k1) {
+		t.Error("secrets of two keys, two purposes, or a key itself are alike")
+	}
+	if got := rotated.Derive("x"); len(got) != 1 || !bytes.Equal(got[0], da[1]) {
+		t.Error("a ring of the second key alone does not derive that key's secret")
+	}
+}

@@ -24,7 +24,7 @@ func TestLayers(t *testing.T) {
 	}
 	surfaces := []string{"internal/api", "internal/web", "internal/mcpserver", "cmd/latchkey", "client"}
 	services := []string{"internal/identity", "internal/accounts", "internal/connecting", "internal/clients", "internal/apps", "internal/workflows",
-		"internal/endusers", "internal/webhooks", "internal/actions", "internal/proxy", "internal/audit"}
+		"internal/endusers", "internal/webhooks", "internal/actions", "internal/proxy", "internal/audit", "internal/mcpauth"}
 	is := func(pkg string, list []string) bool {
 		for _, p := range list {
 			if pkg == mod+p || strings.HasPrefix(pkg, mod+p+"/") {

@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/latchkeyhq/latchkey/client"
+	"github.com/latchkeyhq/latchkey/internal/config"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth/oauthtest"
 	"github.com/latchkeyhq/latchkey/internal/server"
@@ -138,6 +139,7 @@ type mcpFixture struct {
 	*servertest.Instance
 	slack *slackQuirks
 	api   *client.Client
+	cfg   config.Config
 }
 
 // startMCP runs Latchkey with Slack sent to the stand-in and its OAuth
@@ -154,7 +156,7 @@ func startMCP(t *testing.T, b servertest.Backend) mcpFixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return mcpFixture{Instance: inst, slack: slack, api: api}
+	return mcpFixture{Instance: inst, slack: slack, api: api, cfg: cfg}
 }
 
 // connectSlack connects a Slack account through the API and the stand-in.

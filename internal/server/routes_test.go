@@ -91,6 +91,10 @@ var routeTable = []routeRow{
 	{"GET /v1/tokens", fixed("/v1/tokens"), "", "yyyyy"},
 	{"DELETE /v1/tokens/{id}", fixed("/v1/tokens/tok_01j0000000000000000000000"), "", "yyyyy"},
 	{"POST /v1/tokens/{id}/rotate", func(r *routeFixture) string { return "/v1/tokens/" + r.token + "/rotate" }, `{"overlap":"0s"}`, "yyyyy"},
+	// Everyone lists and revokes their own MCP client grants, and only
+	// theirs (TestMCPOAuth, TestMCPGrantsPage).
+	{"GET /v1/mcp-grants", fixed("/v1/mcp-grants"), "", "yyyyy"},
+	{"DELETE /v1/mcp-grants/{id}", fixed("/v1/mcp-grants/mcg_01j0000000000000000000000"), "", "yyyyy"},
 
 	{"GET /v1/members", fixed("/v1/members"), "", "yyyyy"},
 	{"PATCH /v1/members/{id}", fixed("/v1/members/usr_01j0000000000000000000000"), `{"role":"member"}`, "yynnn"},
@@ -224,6 +228,14 @@ var publicRoutes = []struct {
 	// A posted callback (Copper's) with no state is no callback, for any
 	// caller; with one it becomes the GET callback (TestSchemaGapsEndToEnd).
 	{"POST /oauth/callback", "/oauth/callback", http.StatusBadRequest},
+	// The MCP authorization server's metadata is public; registration
+	// and the token endpoint take no credential but what they are sent,
+	// and an empty request is refused alike for everyone
+	// (TestMCPRegistration, TestMCPOAuthRefusals).
+	{"GET /.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server", http.StatusOK},
+	{"GET /.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource", http.StatusOK},
+	{"POST /oauth2/register", "/oauth2/register", http.StatusBadRequest},
+	{"POST /oauth2/token", "/oauth2/token", http.StatusBadRequest},
 }
 
 func TestPublicRoutes(t *testing.T) {

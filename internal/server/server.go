@@ -31,6 +31,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/demo"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 	"github.com/latchkeyhq/latchkey/internal/mcpserver"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/proxy"
@@ -188,12 +189,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	apiHandler.SetWebhooks(hooks)
 	apiHandler.SetActions(actionSvc)
 	apiHandler.SetProxy(proxy.New(proxy.Options{Accounts: svc, Client: client, Audit: auditLog, Clock: clock, Log: log}))
+	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
+	mcpAuth := mcpauth.New(mcpauth.Options{Store: st, Users: who, Ring: ring, Audit: auditLog, PublicURL: publicURL,
+		Resource: publicURL + mcpserver.Path, Clock: clock, Log: log})
+	apiHandler.SetMCPAuth(mcpAuth)
 	agents := mcpserver.New(mcpserver.Options{
-		Actions: actionSvc, Accounts: svc, Identity: who, EndUsers: endUsers, PublicURL: cfg.PublicURL, Clock: clock, Log: log,
+		Actions: actionSvc, Accounts: svc, Identity: who, EndUsers: endUsers, OAuth: mcpAuth, PublicURL: cfg.PublicURL, Clock: clock, Log: log,
 	})
 	s.handler = s.routes(apiHandler, agents, demoSrv, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc, Webhooks: hooks,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
+		MCPAuth: mcpAuth,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil

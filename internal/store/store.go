@@ -249,6 +249,7 @@ type Store interface {
 	Workflows
 	Invitations
 	ConnectTokens
+	MCPAuth
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -17,6 +17,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -174,6 +175,10 @@ func classify(err error) webError {
 		return e(http.StatusNotFound, "not-found", "Not found", "no such member in this workspace")
 	case errors.Is(err, identity.ErrNoSession):
 		return e(http.StatusUnauthorized, "sign-in-required", "Sign in first", "")
+	case errors.As(err, new(*mcpauth.BadRequestError)):
+		return e(http.StatusBadRequest, "invalid-request", "This sign-in request is not valid", err.Error())
+	case errors.Is(err, mcpauth.ErrNoGrant):
+		return e(http.StatusNotFound, "not-found", "Not found", "no such MCP client among yours")
 	case errors.Is(err, webhooks.ErrNotFound):
 		return e(http.StatusNotFound, "not-found", "Not found", "no such webhook endpoint or delivery in this workspace")
 	case errors.As(err, new(*webhooks.InputError)):

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 )
 
 // tokensContent is the Tokens page: the user's API tokens and, right
@@ -17,6 +18,10 @@ type tokensContent struct {
 	Secret string
 	NewID  string
 	Form   tokenForm
+	// MCP lists the MCP clients the member allowed to act as them; ShowMCP
+	// says whether this server has them at all.
+	MCP     []mcpauth.Grant
+	ShowMCP bool
 }
 
 type scopeOption struct {
@@ -42,6 +47,12 @@ func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, s *sessio
 		return internalError{err}
 	}
 	c.Tokens = list
+	if h.mcpAuth != nil {
+		c.ShowMCP = true
+		if c.MCP, err = h.mcpAuth.Grants(r.Context(), s.actor); err != nil {
+			return internalError{err}
+		}
+	}
 	checked := map[string]bool{}
 	for _, sc := range r.PostForm["scope"] {
 		checked[sc] = true
@@ -57,6 +68,8 @@ func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, s *sessio
 	switch done {
 	case "revoked":
 		v.Flash = "The token was revoked. It no longer works."
+	case "mcp-revoked":
+		v.Flash = "The MCP client's access was revoked. Its tokens no longer work."
 	}
 	// The page may hold a secret: never kept by a cache.
 	w.Header().Set("Cache-Control", "no-store")

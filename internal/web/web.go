@@ -39,6 +39,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/logos"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -78,6 +79,9 @@ type Options struct {
 	Actions *actions.Service
 	// Webhooks manages the workspace's webhook endpoints.
 	Webhooks *webhooks.Service
+	// MCPAuth is the authorization server for MCP clients: its consent
+	// page and the members' grants. Nil serves neither.
+	MCPAuth *mcpauth.Service
 }
 
 // Handler serves the browser pages.
@@ -100,6 +104,7 @@ type Handler struct {
 	endUsers    *endusers.Service
 	actions     *actions.Service
 	webhooks    *webhooks.Service
+	mcpAuth     *mcpauth.Service
 }
 
 // New returns the web handler.
@@ -108,6 +113,7 @@ func New(o Options) *Handler {
 	h := &Handler{
 		accounts: o.Accounts, connecting: o.Connecting, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
 		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers, actions: o.Actions, webhooks: o.Webhooks,
+		mcpAuth: o.MCPAuth,
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -353,6 +359,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	signedIn("POST /tokens", h.createToken)
 	signedIn("POST /tokens/{id}/revoke", h.revokeToken)
 	signedIn("POST /tokens/{id}/rotate", h.rotateToken)
+	if h.mcpAuth != nil {
+		signedIn("GET "+mcpauth.AuthorizePath, h.mcpAuthorize)
+		signedIn("POST "+mcpauth.AuthorizePath, h.mcpConsent)
+		signedIn("POST /tokens/mcp/{id}/revoke", h.revokeMCPGrant)
+	}
 	signedIn("GET /activity", h.activityPage)
 	signedIn("GET /webhooks", h.webhooksPage)
 	signedIn("POST /webhooks", h.createWebhook)

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, endUserTests...)
 	tests = append(tests, webhookTests...)
 	tests = append(tests, scaleTests...)
+	tests = append(tests, mcpAuthTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
