@@ -10,7 +10,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 
 	"github.com/latchkeyhq/latchkey/internal/identity"
-	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/outage"
 
 	"github.com/latchkeyhq/latchkey/client"
 	"github.com/latchkeyhq/latchkey/internal/accounts"
@@ -105,12 +105,12 @@ func toProblem(err error) *Problem {
 			"app: "+keyApp.Error()+" (PUT "+credentialsPath(keyApp.AccountID)+")")
 		pr.Field, pr.AccountID, pr.CredentialsPath = "app", keyApp.AccountID, credentialsPath(keyApp.AccountID)
 		return pr
-	case errors.Is(err, store.ErrOutcomeUnknown):
+	case errors.Is(err, outage.ErrOutcomeUnknown):
 		// The write may have been kept: retrying blindly could do it twice.
 		pr := problem(http.StatusServiceUnavailable, "outcome-unknown", "The database did not say whether the change was kept", "read the record back before retrying")
 		pr.RetryAfter = 5
 		return pr
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, outage.ErrUnavailable):
 		pr := problem(http.StatusServiceUnavailable, "database-unavailable", "The database is unavailable", "nothing was changed; try again shortly")
 		pr.RetryAfter = 5
 		return pr

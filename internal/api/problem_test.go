@@ -10,7 +10,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
-	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/outage"
 )
 
 // TestProblemsSayWhereTheFixIs: the services' errors that name their fix
@@ -76,8 +76,8 @@ func TestStoreOutagesAre503(t *testing.T) {
 		err  error
 		kind string
 	}{
-		{fmt.Errorf("list accounts: %w: %s", store.ErrUnavailable, cause), "database-unavailable"},
-		{fmt.Errorf("rename: %w: %s", store.ErrOutcomeUnknown, cause), "outcome-unknown"},
+		{fmt.Errorf("list accounts: %w: %s", outage.ErrUnavailable, cause), "database-unavailable"},
+		{fmt.Errorf("rename: %w: %s", outage.ErrOutcomeUnknown, cause), "outcome-unknown"},
 	} {
 		rec := httptest.NewRecorder()
 		writeProblem(rec, toProblem(tt.err))

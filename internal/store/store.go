@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/latchkeyhq/latchkey/internal/outage"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -17,10 +19,10 @@ var (
 	ErrConflict = errors.New("already exists")
 	// ErrUnavailable says the database could not be reached, even after
 	// the store retried for a while; the same call may succeed later.
-	ErrUnavailable = errors.New("the database is unavailable")
+	ErrUnavailable = outage.ErrUnavailable
 	// ErrOutcomeUnknown says a write's COMMIT got no answer and the store
 	// could not learn afterwards whether it was kept.
-	ErrOutcomeUnknown = errors.New("the database did not say whether the change was kept")
+	ErrOutcomeUnknown = outage.ErrOutcomeUnknown
 	// ErrLastOwner refuses a write that would leave a workspace that has
 	// an owner who signs in with a password without one.
 	ErrLastOwner = errors.New("the workspace's last owner who signs in")

@@ -19,8 +19,8 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/outage"
 	"github.com/latchkeyhq/latchkey/internal/outbound"
-	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/webhooks"
 	"github.com/latchkeyhq/latchkey/internal/workflows"
 )
@@ -97,11 +97,11 @@ func classify(err error) webError {
 		return e(http.StatusConflict, "account-in-use", "The account is used by workflows", inUse.Error())
 	case errors.As(err, &nr):
 		return e(http.StatusConflict, "needs-reconnect", "The account needs to be reconnected", nr.Error())
-	case errors.Is(err, store.ErrOutcomeUnknown):
+	case errors.Is(err, outage.ErrOutcomeUnknown):
 		w := e(http.StatusServiceUnavailable, "outcome-unknown", "The database did not say whether the change was kept", "Reload the page to see whether it was, before trying again.")
 		w.RetryAfter = 5
 		return w
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, outage.ErrUnavailable):
 		w := e(http.StatusServiceUnavailable, "database-unavailable", "The database is unavailable", "Nothing was changed. Try again in a few seconds.")
 		w.RetryAfter = 5
 		return w

@@ -23,7 +23,7 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
-	"github.com/latchkeyhq/latchkey/internal/store"
+	"github.com/latchkeyhq/latchkey/internal/outage"
 )
 
 type lockedBuffer struct {
@@ -73,8 +73,8 @@ func TestErrorAdapter(t *testing.T) {
 		{"credentials test unreachable", &accounts.TestFailedError{Err: fmt.Errorf("%w: %s", appapi.ErrUnreachable, detail)}, 502, "", ""},
 		{"token exchange failed", fmt.Errorf("exchange: %w", &oauth.Error{Code: "server_error", Status: 500, Description: detail}), 502, "", ""},
 		{"refresh unavailable", fmt.Errorf("%w: %s", accounts.ErrRefreshUnavailable, detail), 503, "", ""},
-		{"database unavailable", fmt.Errorf("list accounts: %w: dial tcp %s: connection refused", store.ErrUnavailable, detail), 503, "", ""},
-		{"outcome unknown", fmt.Errorf("rename: %w: commit %s", store.ErrOutcomeUnknown, detail), 503, "", ""},
+		{"database unavailable", fmt.Errorf("list accounts: %w: dial tcp %s: connection refused", outage.ErrUnavailable, detail), 503, "", ""},
+		{"outcome unknown", fmt.Errorf("rename: %w: commit %s", outage.ErrOutcomeUnknown, detail), 503, "", ""},
 		{"internal", fmt.Errorf("list accounts: %s", detail), 500, "", ""},
 	}
 	var friendlyPage string
