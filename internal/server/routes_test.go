@@ -216,13 +216,15 @@ func call(t *testing.T, base, token, method, path, body string) int {
 
 // publicRoutes are routes outside the API that any browser fetches with no
 // credential at all, for any workspace: each caller of the role × route
-// table, and nobody, gets the same answer.
+// table, one of another workspace, and nobody, get the same answer.
+// (TestAPIReferenceForEverySession signs browsers in for /docs/api.)
 var publicRoutes = []struct {
 	pattern, path string
 	status        int
 }{
 	{"GET /connect.js", "/connect.js", http.StatusOK},
 	{"GET /openapi.json", "/openapi.json", http.StatusOK},
+	{"GET /docs/api", "/docs/api", http.StatusOK},
 	{"GET /logos/{file}", "/logos/github.svg", http.StatusOK},
 	{"GET /logos/{file}", "/logos/sendgrid.svg", http.StatusNotFound},
 	// A posted callback (Copper's) with no state is no callback, for any
@@ -245,9 +247,15 @@ func TestPublicRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	outsider := otherWorkspaceUser(t, f.Instance, "zed@other.test")
+	outsiderSecret, _, err := f.Identity().IssueToken(context.Background(), outsider.WorkspaceID, outsider.ID, "outsider", []string{identity.ScopeAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{"nobody": "", "owner": f.Token, "member": memberSecret.Reveal(), "another workspace": outsiderSecret.Reveal(), "a bad token": "lk_not_a_token"}
 	for _, row := range publicRoutes {
 		method, _, _ := strings.Cut(row.pattern, " ")
-		for caller, token := range map[string]string{"nobody": "", "owner": f.Token, "member": memberSecret.Reveal(), "a bad token": "lk_not_a_token"} {
+		for caller, token := range tokens {
 			if status := call(t, f.URL, token, method, row.path, ""); status != row.status {
 				t.Errorf("%s as %s: %d, want %d", row.pattern, caller, status, row.status)
 			}

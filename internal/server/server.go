@@ -166,8 +166,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	actionSvc := actions.New(actions.Options{Apps: appSvc, Accounts: svc, HTTP: client, Audit: auditLog, Clock: clock, Log: log})
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog, Actions: actionSvc})
 	s.workflows = wf
-	// A document that does not build is a defect of this build: say so now.
-	if _, err := api.OpenAPIDocument(); err != nil {
+	// A document that does not build, or that the reference page cannot
+	// read, is a defect of this build: say so now.
+	document, err := api.OpenAPIDocument()
+	if err != nil {
+		return fail(err)
+	}
+	reference, err := web.NewAPIReference(document, api.OpenAPIPath)
+	if err != nil {
 		return fail(err)
 	}
 	apiHandler := api.New(svc, connSvc, appSvc, clientSvc, wf, who, clock, log, redirectURI)
@@ -199,7 +205,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	s.handler = s.routes(apiHandler, agents, demoSrv, web.New(web.Options{
 		Workflows: wf, Identity: who, Audit: auditSvc, EndUsers: endUsers, Actions: actionSvc, Webhooks: hooks,
 		Accounts: svc, Connecting: connSvc, Apps: appSvc, Clients: clientSvc, Clock: clock, Log: log, PublicURL: cfg.PublicURL, AppOrigins: cfg.AppOrigins,
-		MCPAuth: mcpAuth,
+		MCPAuth:      mcpAuth,
+		APIReference: reference,
 	}))
 	log.InfoContext(ctx, "catalog loaded", "apps", cat.Len())
 	return s, nil

@@ -1,8 +1,9 @@
 // Package web serves Latchkey's browser pages: first-run set-up and
-// sign-in, the accounts page, connecting accounts (OAuth in a popup, keys in
-// a form), account detail, OAuth clients, workflows, members and tokens. Pages are server-rendered with
-// html/template; a little plain JavaScript adds the popup, the type-ahead
-// and the dialogs. Templates and static files are embedded.
+// sign-in, the accounts page, connecting accounts (OAuth in a popup, keys
+// in a form), account detail, OAuth clients, workflows, members, tokens and
+// the API reference. Pages are server-rendered with html/template; a little
+// plain JavaScript adds the popup, the type-ahead and the dialogs.
+// Templates and static files are embedded.
 //
 // Browser routes are kept apart from the API: they authenticate with a
 // session cookie, refuse cross-origin state changes, and send a strict
@@ -82,6 +83,8 @@ type Options struct {
 	// MCPAuth is the authorization server for MCP clients: its consent
 	// page and the members' grants. Nil serves neither.
 	MCPAuth *mcpauth.Service
+	// APIReference is the API's document, for the reference page.
+	APIReference *APIReference
 }
 
 // Handler serves the browser pages.
@@ -105,6 +108,7 @@ type Handler struct {
 	actions     *actions.Service
 	webhooks    *webhooks.Service
 	mcpAuth     *mcpauth.Service
+	reference   *APIReference
 }
 
 // New returns the web handler.
@@ -113,7 +117,8 @@ func New(o Options) *Handler {
 	h := &Handler{
 		accounts: o.Accounts, connecting: o.Connecting, apps: o.Apps, clients: o.Clients, workflows: o.Workflows, identity: o.Identity, clock: o.Clock, log: o.Log,
 		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers, actions: o.Actions, webhooks: o.Webhooks,
-		mcpAuth: o.MCPAuth,
+		mcpAuth:   o.MCPAuth,
+		reference: o.APIReference,
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -308,6 +313,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+ConnectScriptPath, connectJS)
 		public("GET "+endusers.LinkPath, h.connectLinkPage)
 		public("POST "+endusers.LinkPath, h.connectLinkPost)
+	}
+	if h.reference != nil {
+		public("GET "+APIReferencePath, h.apiReference)
 	}
 	page("GET /setup", h.setupPage)
 	page("POST /setup", h.setup)
