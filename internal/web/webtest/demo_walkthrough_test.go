@@ -2,7 +2,9 @@ package webtest_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,18 +16,28 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/sandbox/sandboxtest"
 )
 
-// demoSteps is the workflow a new user writes in the form: one code step
-// that posts a message to the demo with the token Latchkey hands it.
-const demoSteps = `[{"key": "post", "kind": "code", "apps": ["demo"], "code": ` +
-	`"const res = await fetch(auths.demo.api_url + \"/messages\", {method: \"POST\", headers: {Authorization: ` +
-	"`Bearer ${auths.demo.oauth_access_token}`" + `, \"Content-Type\": \"application/json\"}, body: JSON.stringify({text: \"Hello from a workflow\"})})\n` +
-	`if (!res.ok) throw Object.assign(new Error(\"the demo answered \" + res.status), {status: res.status})\n` +
-	`return await res.json()"}]`
+// readmeDemoSteps is the quick start's demo-steps.json, the workflow a new
+// user pastes into the form: one code step that posts a message to the
+// demo with the token Latchkey hands it. Reading it here keeps the README's
+// example the one that runs.
+func readmeDemoSteps(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "<!-- file: demo-steps.json -->\n```json\n")
+	block, _, closed := strings.Cut(rest, "\n```\n")
+	if !ok || !closed || !strings.Contains(block, "auths.demo.oauth_access_token") {
+		t.Fatal("README.md has no demo-steps.json block whose code uses auths.demo.oauth_access_token")
+	}
+	return block
+}
 
 // TestDemoWalkthrough is issue 17's walk-through of --demo in a browser,
 // with steps in the real sandbox: connect the demo app, see its scopes;
-// write a workflow whose code step posts a message with
-// auths.demo.oauth_access_token, link it, run it and see the message at the
+// write the README's workflow, whose code step posts a message with
+// auths.demo.oauth_access_token, in the form; link it, run it and see the message at the
 // demo; a minute on, run it again on a refreshed token; revoke the grant at
 // the demo's page, see the next run fail and the account need reconnecting;
 // reconnect from the failed run and run it once more.
@@ -34,6 +46,7 @@ func TestDemoWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("Node.js is not installed; code steps need node on PATH")
 	}
+	steps := readmeDemoSteps(t)
 	clock := clockwork.NewFakeClockAt(time.Now())
 	h := start(t, options{demo: true, sandboxed: true, clock: clock})
 	h.signUp()
@@ -49,7 +62,7 @@ func TestDemoWalkthrough(t *testing.T) {
 	h.open("/workflows")
 	h.do("write the workflow",
 		chromedp.SendKeys(chromedp.CSS("#wf-name"), "Post to the demo"),
-		chromedp.SetValue(chromedp.CSS("#wf-steps"), demoSteps),
+		chromedp.SetValue(chromedp.CSS("#wf-steps"), steps),
 		chromedp.Click(chromedp.CSS("#new-workflow button[type=submit]")),
 	)
 	h.waitFor("the new workflow's page", `location.pathname.startsWith("/workflows/wfl_") && `+textJS("h1")+` === "Post to the demo"`)
