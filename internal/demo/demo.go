@@ -35,8 +35,9 @@ const (
 	AuthorizePath = "/demo/oauth/authorize"
 	TokenPath     = "/demo/oauth/token"
 	RevokePath    = "/demo/oauth/revoke"
-	MePath        = "/demo/api/me"
-	MessagesPath  = "/demo/api/messages"
+	APIPrefix     = "/demo/api"
+	MePath        = APIPrefix + "/me"
+	MessagesPath  = APIPrefix + "/messages"
 	signInPath    = "/demo/signin"
 	signOutPath   = "/demo/signout"
 )
@@ -57,11 +58,19 @@ const AccessTokenLifespan = 60 * time.Second
 // Scopes the demo app may ask for.
 var Scopes = []string{"profile", "messages.write"}
 
+// APIURLField is the token response field that tells the client where
+// workflow steps reach the demo's API; the demo app keeps it, so code reads
+// it as auths.demo.api_url.
+const APIURLField = "api_url"
+
 // Options configure a Server.
 type Options struct {
 	// RedirectURI is Latchkey's OAuth callback, the client's only one.
 	RedirectURI string
-	Log         *slog.Logger
+	// APIURL is where APIHandler is served for workflow steps, sent with
+	// every token as api_url; empty sends none.
+	APIURL string
+	Log    *slog.Logger
 }
 
 // Server is the demo provider.
@@ -70,6 +79,7 @@ type Server struct {
 	provider fosite.OAuth2Provider
 	store    *grantStore
 	secret   secret.String
+	apiURL   string
 	// callbackOrigin is the redirect URI's scheme://host, for the CSP.
 	callbackOrigin string
 
@@ -101,6 +111,11 @@ func New(o Options) (*Server, error) {
 	cb, err := url.Parse(o.RedirectURI)
 	if err != nil || cb.Host == "" {
 		return nil, fmt.Errorf("demo: redirect URI %q is not an absolute URL", o.RedirectURI)
+	}
+	if o.APIURL != "" {
+		if u, err := url.Parse(o.APIURL); err != nil || u.Host == "" {
+			return nil, fmt.Errorf("demo: API URL %q is not an absolute URL", o.APIURL)
+		}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -146,7 +161,7 @@ func New(o Options) (*Server, error) {
 		compose.OAuth2PKCEFactory,
 	)
 	return &Server{
-		log: o.Log, provider: provider, callbackOrigin: cb.Scheme + "://" + cb.Host, store: st, secret: secret.New(hex.EncodeToString(clientSecret)),
+		log: o.Log, provider: provider, callbackOrigin: cb.Scheme + "://" + cb.Host, store: st, secret: secret.New(hex.EncodeToString(clientSecret)), apiURL: o.APIURL,
 		accounts: map[string][]byte{}, sessions: map[string]string{}, messages: map[string][]Message{},
 	}, nil
 }
@@ -167,13 +182,14 @@ description: A built-in OAuth 2 provider for trying Latchkey offline (serve --de
 categories: [developer-tools]
 docs_url: https://www.rfc-editor.org/rfc/rfc6749
 auth: oauth2
-base_url: %[1]s/demo/api
+base_url: %[1]s%[8]s
 oauth2:
   authorize_url: %[1]s%[3]s
   token_url: %[1]s%[4]s
   revoke_url: %[1]s%[5]s
   default_scopes: [profile, messages.write]
   client_auth: basic
+  keep_fields: [%[7]s]
 identity:
   url: %[1]s%[6]s
   label: '{name}'
@@ -199,7 +215,7 @@ actions:
     output:
       id: /id
       from: /from
-`, placeholder, Slug, AuthorizePath, TokenPath, RevokePath, MePath)
+`, placeholder, Slug, AuthorizePath, TokenPath, RevokePath, MePath, APIURLField, APIPrefix)
 	return catalog.Parse([]byte(def))
 }
 
@@ -215,6 +231,15 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+signInPath, s.handleSignIn)
 	mux.HandleFunc("POST "+signOutPath, s.handleSignOut)
 	mux.HandleFunc("POST "+PagePath+"/grants/{id}/revoke", s.handleRevokeGrant)
+}
+
+// APIHandler serves the demo's API alone, for the listener workflow steps
+// may reach: no sign-in, consent or token endpoint, nothing of Latchkey.
+func (s *Server) APIHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+MePath, s.handleMe)
+	mux.HandleFunc("POST "+MessagesPath, s.handleMessage)
+	return mux
 }
 
 // Grant is one authorization a demo user gave, alive until revoked.

@@ -161,3 +161,47 @@ func TestMessagesKeepTheLatest(t *testing.T) {
 		t.Fatalf("bob's messages: %+v", b)
 	}
 }
+
+// TestAPIHandlerServesTheAPIAlone: the handler for workflow steps answers
+// the API's two endpoints (here 401, for want of a token) and nothing of
+// the provider's pages or token endpoints.
+func TestAPIHandlerServesTheAPIAlone(t *testing.T) {
+	d, err := New(Options{RedirectURI: redirect, APIURL: "http://127.0.0.1:7356" + APIPrefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.APIHandler())
+	t.Cleanup(srv.Close)
+	for _, r := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", MePath, http.StatusUnauthorized},
+		{"POST", MessagesPath, http.StatusUnauthorized},
+		{"GET", PagePath, http.StatusNotFound},
+		{"GET", AuthorizePath, http.StatusNotFound},
+		{"POST", TokenPath, http.StatusNotFound},
+		{"POST", RevokePath, http.StatusNotFound},
+		{"POST", signInPath, http.StatusNotFound},
+		{"GET", "/v1/accounts", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(r.method, srv.URL+r.path, strings.NewReader(`{"text":"hi"}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != r.status {
+			t.Errorf("%s %s: %d, want %d", r.method, r.path, resp.StatusCode, r.status)
+		}
+	}
+}
+
+// TestNewRefusesABadAPIURL: the steps' API URL must be absolute.
+func TestNewRefusesABadAPIURL(t *testing.T) {
+	for _, u := range []string{"/demo/api", "127.0.0.1:7356", "http://%zz"} {
+		if _, err := New(Options{RedirectURI: redirect, APIURL: u}); err == nil || !strings.Contains(err.Error(), "API URL") {
+			t.Errorf("API URL %q: %v, want a refusal", u, err)
+		}
+	}
+}

@@ -166,6 +166,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return
 	}
+	// As Salesforce's instance_url: where this grant's API is, for code.
+	if s.apiURL != "" {
+		resp.SetExtra(APIURLField, s.apiURL)
+	}
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
 }
 

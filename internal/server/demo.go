@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
@@ -35,10 +39,43 @@ func withDemo(cat *catalog.Catalog, cfg config.Config) (*catalog.Catalog, config
 // an unspecified host read as loopback.
 func demoOrigin(cfg config.Config) string { return "http://" + cfg.ClientHost() }
 
+// listenDemoAPI opens the listener workflow steps reach the demo's API on:
+// loopback, a port the OS picks. Steps may reach it (the sandbox forwards
+// it as it does a step_network_allow loopback port) because it serves the
+// demo's API alone; Latchkey's own port, with its API and UI, stays out of
+// their reach.
+func listenDemoAPI() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo: the listener for workflow steps: %w", err)
+	}
+	return ln, nil
+}
+
+// demoAPIURL is the demo API's base URL on ln, as code steps see it.
+func demoAPIURL(ln net.Listener) string {
+	return "http://" + ln.Addr().String() + demo.APIPrefix
+}
+
+// serveDemoAPI serves the demo's API for workflow steps on s.demoLn until
+// the returned function stops it.
+func (s *Server) serveDemoAPI(ctx context.Context) func() {
+	srv := &http.Server{Handler: s.demoAPI, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	go func() {
+		if err := srv.Serve(s.demoLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Warn("the demo API's listener for workflow steps stopped", "err", err)
+		}
+	}()
+	s.log.InfoContext(ctx, "serving the demo API for workflow steps", "url", demoAPIURL(s.demoLn))
+	// Stopped after the main server drained, so after every step it ran.
+	return func() { _ = srv.Close() }
+}
+
 // startDemo builds the demo provider and makes its client the demo app's
-// managed one.
-func startDemo(ctx context.Context, clientSvc *clients.Service, system identity.Actor, redirectURI string, log *slog.Logger) (*demo.Server, error) {
-	d, err := demo.New(demo.Options{RedirectURI: redirectURI, Log: log})
+// managed one. apiURL is where steps reach its API.
+func startDemo(ctx context.Context, clientSvc *clients.Service, system identity.Actor, redirectURI, apiURL string, log *slog.Logger) (*demo.Server, error) {
+	d, err := demo.New(demo.Options{RedirectURI: redirectURI, APIURL: apiURL, Log: log})
 	if err != nil {
 		return nil, err
 	}

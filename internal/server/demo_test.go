@@ -155,6 +155,9 @@ func TestDemoLifecycle(t *testing.T) {
 	if second == "" || second == first {
 		t.Fatal("the expired token was not refreshed")
 	}
+	if !strings.HasPrefix(creds["api_url"], "http://127.0.0.1:") {
+		t.Fatalf("after the refresh, api_url is %q", creds["api_url"])
+	}
 	if status, body := demoCall(t, hc, "GET", inst.URL+"/demo/api/me", second, ""); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
 		t.Fatalf("me with the refreshed token: %d %s", status, body)
 	}

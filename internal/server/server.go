@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,9 @@ type Server struct {
 	workflows *workflows.Service
 	webhooks  *webhooks.Service
 	handler   http.Handler
+	// demoLn and demoAPI: with --demo, the demo's API alone, for steps.
+	demoLn    net.Listener
+	demoAPI   http.Handler
 	registry  *prometheus.Registry
 	apiRoutes []string
 }
@@ -112,7 +116,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 	}
+	var demoLn net.Listener
 	fail := func(err error) (*Server, error) {
+		if demoLn != nil {
+			demoLn.Close()
+		}
 		if opt.Store == nil {
 			st.Close()
 		}
@@ -153,16 +161,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 	}
 	var demoSrv *demo.Server
+	var stepAllow []string
 	if cfg.Demo {
-		if demoSrv, err = startDemo(ctx, clientSvc, system, redirectURI, log); err != nil {
+		if demoLn, err = listenDemoAPI(); err != nil {
 			return fail(err)
 		}
+		if demoSrv, err = startDemo(ctx, clientSvc, system, redirectURI, demoAPIURL(demoLn), log); err != nil {
+			return fail(err)
+		}
+		stepAllow = []string{demoLn.Addr().String()}
 	}
-	box, err := newSandbox(ctx, cfg, log)
+	box, err := newSandbox(ctx, cfg, stepAllow, log)
 	if err != nil {
 		return fail(err)
 	}
 	s := &Server{cfg: cfg, log: log, clock: clock, store: st, identity: who, accounts: svc, apps: appSvc, clients: clientSvc, audit: auditLog, registry: registry}
+	if demoSrv != nil {
+		s.demoLn, s.demoAPI = demoLn, demoSrv.APIHandler()
+	}
 	actionSvc := actions.New(actions.Options{Apps: appSvc, Accounts: svc, HTTP: client, Audit: auditLog, Clock: clock, Log: log})
 	wf := workflows.New(workflows.Options{Store: st, Accounts: svc, Apps: appSvc, Clock: clock, Log: log, HTTP: client, Sandbox: box, Audit: auditLog, Actions: actionSvc})
 	s.workflows = wf
@@ -213,9 +229,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 }
 
 // newSandbox sets up the workflow steps' sandbox, and says at start what
-// it could not do.
-func newSandbox(ctx context.Context, cfg config.Config, log *slog.Logger) (*sandbox.Sandbox, error) {
-	box, err := sandbox.New(sandbox.Config{Allow: cfg.StepNetworkAllow, Memory: cfg.StepMemory,
+// it could not do. allow adds to the operator's step_network_allow.
+func newSandbox(ctx context.Context, cfg config.Config, allow []string, log *slog.Logger) (*sandbox.Sandbox, error) {
+	allow = append(slices.Clip(cfg.StepNetworkAllow), allow...)
+	box, err := sandbox.New(sandbox.Config{Allow: allow, Memory: cfg.StepMemory,
 		Processes: cfg.StepProcesses, Unsandboxed: cfg.StepsUnsandboxed})
 	if err != nil {
 		return nil, err
@@ -345,6 +362,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.demoLn != nil {
+		defer s.serveDemoAPI(ctx)()
+	}
 	if s.cfg.PprofListen != "" {
 		stopPprof, err := s.servePprof(ctx)
 		if err != nil {
@@ -400,6 +420,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close writes what is queued and releases the store.
 func (s *Server) Close() error {
+	if s.demoLn != nil {
+		// Already closed when Serve ran; a Server never served has it open.
+		_ = s.demoLn.Close()
+	}
 	s.accounts.Close()
 	s.audit.Close()
 	return s.store.Close()

@@ -6,7 +6,9 @@
 // The tests find Chromium through LATCHKEY_CHROMIUM, or on PATH as
 // chromium, chromium-browser or google-chrome. Without one they skip;
 // LATCHKEY_REQUIRE_BROWSER=1 makes them fail instead. LATCHKEY_SCREENSHOTS
-// names a folder for the screenshots of TestScreenshots.
+// names a folder for the screenshots of TestScreenshots. TestDemoWalkthrough
+// also needs the step sandbox and Node.js; without the sandbox it skips,
+// naming what is missing, unless LATCHKEY_REQUIRE_SANDBOX=1.
 //
 // The package has no code of its own: everything is in its tests.
 package webtest

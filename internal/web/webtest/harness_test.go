@@ -429,8 +429,11 @@ type options struct {
 	// jwt: the test IdP as a JWT bearer app, testjwt (no OAuth client).
 	jwt bool
 	// demo runs the server with --demo.
-	demo  bool
-	clock clockwork.Clock // nil: the real clock
+	demo bool
+	// sandboxed runs steps in the real sandbox; the test has checked
+	// that it runs here (sandboxtest.Require).
+	sandboxed bool
+	clock     clockwork.Clock // nil: the real clock
 	// webhookOrigins are receivers' origins Latchkey may deliver to.
 	webhookOrigins []string
 }
@@ -461,6 +464,9 @@ func start(t *testing.T, o options) *harness {
 	}
 	cfg.WebhookOrigins = o.webhookOrigins
 	cfg.Demo = o.demo
+	if o.sandboxed {
+		cfg.StepsUnsandboxed = false
+	}
 	h.inst = servertest.Start(t, cfg, server.Options{Clock: o.clock})
 	h.api = h.inst.Client()
 	if o.oauth1 {
