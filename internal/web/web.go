@@ -13,10 +13,8 @@ package web
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -25,8 +23,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"time"
-	"unicode"
 
 	"github.com/jonboulle/clockwork"
 
@@ -34,7 +30,6 @@ import (
 	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/apps"
 	"github.com/latchkeyhq/latchkey/internal/audit"
-	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
 	"github.com/latchkeyhq/latchkey/internal/endusers"
@@ -129,161 +124,6 @@ func New(o Options) *Handler {
 	h.csp = h.policy(nil)
 	h.pages = parsePages()
 	return h
-}
-
-// policy is the Content-Security-Policy of a page whose forms may send the
-// browser to the given origins. A form that starts an OAuth connection is
-// answered with a redirect to the provider, and form-action governs such
-// redirects too. Under https, form-action names only the page's own
-// providers: listing every app's would make a header of kilobytes, more
-// than some proxies pass. Under http (development), any https origin.
-func (h *Handler) policy(formOrigins []string) string {
-	formAction := []string{"'self'"}
-	if h.secure {
-		seen := map[string]bool{}
-		for _, o := range formOrigins {
-			if !seen[o] {
-				seen[o] = true
-				formAction = append(formAction, o)
-			}
-		}
-		sort.Strings(formAction[1:])
-	} else {
-		formAction = append(formAction, "https:")
-	}
-	formAction = append(formAction, h.httpOrigins...)
-	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-		"form-action " + strings.Join(formAction, " ") + "; frame-ancestors 'none'; base-uri 'none'"
-}
-
-// allowFormsTo widens the page's form-action to the OAuth providers of
-// apps, for its Connect and Reconnect forms.
-func (h *Handler) allowFormsTo(w http.ResponseWriter, apps ...*catalog.App) {
-	var origins []string
-	for _, a := range apps {
-		origins = append(origins, authorizeSources(a)...)
-	}
-	if len(origins) > 0 {
-		w.Header().Set("Content-Security-Policy", h.policy(origins))
-	}
-}
-
-// authorizeSources are the CSP sources that cover an OAuth app's authorize
-// URL. A host whose leading labels are placeholders ({shop}.myshopify.com)
-// becomes a wildcard (*.myshopify.com); one with a placeholder elsewhere
-// (accounts.{dc}) cannot be narrowed, and is any https origin.
-func authorizeSources(app *catalog.App) []string {
-	if app == nil {
-		return nil
-	}
-	var authorizeURL string
-	switch {
-	case app.Auth == catalog.AuthOAuth2 && app.OAuth2 != nil:
-		authorizeURL = app.OAuth2.AuthorizeURL
-	case app.Auth == catalog.AuthOAuth1 && app.OAuth1 != nil:
-		authorizeURL = app.OAuth1.AuthorizeURL
-	default:
-		return nil
-	}
-	scheme, rest, ok := strings.Cut(authorizeURL, "://")
-	if !ok || (scheme != "https" && scheme != "http") {
-		return nil
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	host, _, _ = strings.Cut(host, "?")
-	if !strings.ContainsAny(host, "{}") {
-		return []string{scheme + "://" + host}
-	}
-	labels := strings.Split(host, ".")
-	i := 0
-	for i < len(labels) && strings.HasPrefix(labels[i], "{") && strings.HasSuffix(labels[i], "}") && strings.Count(labels[i], "{") == 1 {
-		i++
-	}
-	fixed := strings.Join(labels[i:], ".")
-	if i == 0 || strings.ContainsAny(fixed, "{}") || !strings.Contains(fixed, ".") {
-		return []string{scheme + ":"}
-	}
-	return []string{scheme + "://*." + fixed}
-}
-
-var funcs = template.FuncMap{
-	"monogram": monogram,
-	// logo is an app's logo, or nil for its lettered badge.
-	"logo": func(slug string) *logos.Logo {
-		if l, ok := logos.For(slug); ok {
-			return &l
-		}
-		return nil
-	},
-	"hue":      hue,
-	"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
-	"when": func(t *time.Time) string {
-		if t == nil {
-			return "—"
-		}
-		return t.UTC().Format("2 Jan 2006 15:04 UTC")
-	},
-	"join":  strings.Join,
-	"minus": func(a, b int) int { return a - b },
-	// short keeps a table cell to a line or two; the title has it all.
-	"short": func(s string) string {
-		if r := []rune(s); len(r) > 90 {
-			return string(r[:90]) + "…"
-		}
-		return s
-	},
-	"pretty": func(b []byte) string {
-		var out bytes.Buffer
-		if json.Indent(&out, b, "", "  ") != nil {
-			return string(b)
-		}
-		return out.String()
-	},
-	"appref": func(slug, name string) appRef { return appRef{Slug: slug, Name: name} },
-}
-
-// appRef names an app for its monogram.
-type appRef struct{ Slug, Name string }
-
-// parsePages parses each page with the shared layout, once.
-func parsePages() map[string]*template.Template {
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		panic(err)
-	}
-	out := map[string]*template.Template{}
-	for _, n := range names {
-		base := strings.TrimPrefix(n, "templates/")
-		if base == "layout.html" || base == "partials.html" {
-			continue
-		}
-		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n))
-	}
-	return out
-}
-
-// monogram is the one or two letters that stand for an app without a
-// logo.
-func monogram(name string) string {
-	var letters []rune
-	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		letters = append(letters, unicode.ToUpper([]rune(w)[0]))
-		if len(letters) == 2 {
-			break
-		}
-	}
-	if len(letters) == 0 {
-		return "?"
-	}
-	return string(letters)
-}
-
-// hue picks one of twelve colour classes for an app, the same every time.
-func hue(slug string) string {
-	f := fnv.New32a()
-	f.Write([]byte(slug))
-	return "h" + string(rune('a'+f.Sum32()%12))
 }
 
 // Register adds the pages to mux.
