@@ -42,13 +42,19 @@ type ActionResult struct {
 	Body      json.RawMessage `json:"body"`
 	// Output is the action's selection from the body, when it has one.
 	Output json.RawMessage `json:"output,omitempty"`
-	// CredentialsRefused: the app answered 401 or 403. Latchkey checked the
-	// account again; AccountStatus is its status after that, and
-	// ReconnectPath says where to POST to reconnect it.
+	// CredentialsRefused: the app answered 401 or 403, or refused the
+	// credentials in a 2xx body (Slack's "ok": false, "error":
+	// "invalid_auth"). Latchkey checked the account again; AccountStatus
+	// is its status after that, and ReconnectPath says where to POST to
+	// reconnect it.
 	CredentialsRefused bool   `json:"credentials_refused,omitempty"`
 	AccountStatus      string `json:"account_status,omitempty"`
 	ReconnectPath      string `json:"reconnect_path,omitempty"`
-	DurationMS         int64  `json:"duration_ms"`
+	// Failed: the app answered 2xx, but its body says the request failed;
+	// ProviderError is the app's error code, when it gives one.
+	Failed        bool   `json:"failed,omitempty"`
+	ProviderError string `json:"provider_error,omitempty"`
+	DurationMS    int64  `json:"duration_ms"`
 }
 
 // ListActions lists the catalog's actions; app, when set, keeps one app's.

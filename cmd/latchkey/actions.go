@@ -128,11 +128,14 @@ latchkey says the account's new status and how to reconnect it.`,
 						fmt.Fprintln(cmd.OutOrStdout(), string(show))
 					}
 				}
+				if res.Failed && !res.CredentialsRefused {
+					fmt.Fprintf(cmd.ErrOrStderr(), "the app said the request failed: %s\n", orUnsaid(res.ProviderError))
+				}
 				if res.CredentialsRefused {
 					fmt.Fprintf(cmd.ErrOrStderr(), "the app refused the account's credentials; the account is now %s (latchkey accounts reconnect %s)\n", res.AccountStatus, res.AccountID)
 				}
 			}
-			if res.Status >= 400 {
+			if res.Status >= 400 || res.Failed {
 				return exitCode(1)
 			}
 			return nil
@@ -143,4 +146,12 @@ latchkey says the account's new status and how to reconnect it.`,
 
 	cmd.AddCommand(list, show, run)
 	return cmd
+}
+
+// orUnsaid is the app's error code, or a word for its absence.
+func orUnsaid(code string) string {
+	if code == "" {
+		return "no error code given"
+	}
+	return code
 }

@@ -320,8 +320,9 @@ func (s *Service) prepareRefresh(ctx context.Context, a *store.Account) (*catalo
 
 // Recheck tests an account again after an app refused its credentials. An
 // OAuth account refreshes now: a permanent failure marks it
-// needs_reconnect. A key account runs the app's test request: a 401 or 403
-// marks it needs_reconnect. It returns the account as it stands after.
+// needs_reconnect. A key account runs the app's test request: a 401 or
+// 403, or a refusal of the credentials in the body, marks it
+// needs_reconnect. It returns the account as it stands after.
 func (s *Service) Recheck(ctx context.Context, actor Actor, id string) (Account, error) {
 	acc, err := s.recheck(ctx, actor, id)
 	return viewOf(acc), err
@@ -364,7 +365,7 @@ func (s *Service) recheck(ctx context.Context, actor Actor, id string) (store.Ac
 		}
 		_, perr := appapi.Probe(ctx, s.client, app, probe, values)
 		var se *appapi.StatusError
-		if !errors.As(perr, &se) || (se.Status != 401 && se.Status != 403) {
+		if !errors.As(perr, &se) || !se.CredentialsRefused() {
 			return acc, nil
 		}
 		acc, err = s.store.UpdateAccount(ctx, acc.WorkspaceID, acc.ID, func(a *store.Account) error {

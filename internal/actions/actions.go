@@ -3,7 +3,8 @@
 // builds the request from the action's template with an account's
 // credentials put where the app wants them, sends it through the guarded
 // client, and returns the provider's status and body with every credential
-// masked. A 401 or 403 has the account checked again, as for http steps.
+// masked. A 401 or 403, or a refusal of the credentials in a 2xx body,
+// has the account checked again, as for http steps.
 package actions
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/identity"
@@ -178,11 +180,17 @@ type Result struct {
 	Status int
 	Body   json.RawMessage
 	Output json.RawMessage
-	// CredentialsRefused: the app answered 401 or 403. Latchkey checked the
-	// account again; AccountStatus is its status after that.
+	// CredentialsRefused: the app answered 401 or 403, or refused the
+	// credentials in a 2xx body (the app's refusal rule). Latchkey checked
+	// the account again; AccountStatus is its status after that.
 	CredentialsRefused bool
 	AccountStatus      string
-	DurationMS         int64
+	// Failed: the app answered 2xx but its body says the request failed;
+	// ProviderError is its error code, if it gave one. Status stays the
+	// app's own.
+	Failed        bool
+	ProviderError string
+	DurationMS    int64
 }
 
 // Run runs an action with an account the caller may use. Bad input is an
@@ -234,7 +242,12 @@ func (s *Service) Run(ctx context.Context, actor identity.Actor, ref, accountID 
 	res.Body = json.RawMessage(mask.Text(string(ans.Body)))
 	res.Output = Select(act, res.Body)
 	detail["status"] = strconv.Itoa(ans.Status)
-	if ans.Status == http.StatusUnauthorized || ans.Status == http.StatusForbidden {
+	refused, inBody := appapi.BodyRefusal(accApp, ans.Status, ans.Body)
+	if inBody {
+		res.Failed, res.ProviderError = true, outbound.Clip(mask.Text(refused.Code))
+		detail["refused_in_body"] = "true"
+	}
+	if ans.Status == http.StatusUnauthorized || ans.Status == http.StatusForbidden || refused.Auth {
 		// Is the account really broken? The same re-check as an http
 		// step's: it is marked needs_reconnect if so.
 		res.CredentialsRefused = true

@@ -314,36 +314,8 @@ func Select(act *catalog.Action, body json.RawMessage) json.RawMessage {
 	}
 	out := map[string]any{}
 	for name, ptr := range act.Output {
-		out[name], _ = pointer(doc, ptr)
+		out[name], _ = catalog.Pointer(doc, ptr)
 	}
 	b, _ := json.Marshal(out)
 	return b
-}
-
-// pointer follows an RFC 6901 JSON Pointer.
-func pointer(doc any, ptr string) (any, bool) {
-	if ptr == "" {
-		return doc, true
-	}
-	cur := doc
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch node := cur.(type) {
-		case map[string]any:
-			v, ok := node[tok]
-			if !ok {
-				return nil, false
-			}
-			cur = v
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(node) || (len(tok) > 1 && tok[0] == '0') {
-				return nil, false
-			}
-			cur = node[i]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
 }

@@ -68,7 +68,8 @@ func (h *Handler) runAction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := client.ActionResult{Action: res.Action, AccountID: res.AccountID, Status: res.Status, Body: res.Body, Output: res.Output,
-		CredentialsRefused: res.CredentialsRefused, AccountStatus: res.AccountStatus, DurationMS: res.DurationMS}
+		CredentialsRefused: res.CredentialsRefused, AccountStatus: res.AccountStatus, Failed: res.Failed, ProviderError: res.ProviderError,
+		DurationMS: res.DurationMS}
 	if res.CredentialsRefused {
 		out.ReconnectPath = "/v1/accounts/" + res.AccountID + "/reconnect"
 	}

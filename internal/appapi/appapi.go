@@ -132,20 +132,37 @@ func Authorize(req *http.Request, app *catalog.App, v Values) error {
 	return nil
 }
 
-// StatusError is a provider's refusal: a status outside 2xx.
+// StatusError is a provider's refusal: a status outside 2xx, or a 2xx
+// answer whose body says it failed (the app's refusal rule).
 type StatusError struct {
 	Status int
-	// Message is the provider's own error text where its JSON has one,
-	// with any credential value blanked out, clipped.
+	// Message is the provider's own error text where its JSON has one
+	// (its error code, for a refusal in the body), with any credential
+	// value blanked out, clipped.
 	Message string
+	// InBody: the status was 2xx and the body said no. AuthInBody: what
+	// it said is that the credentials were refused.
+	InBody, AuthInBody bool
 }
 
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("the provider answered %d %s", e.Status, http.StatusText(e.Status))
+	switch {
+	case e.AuthInBody:
+		msg += " but refused the credentials"
+	case e.InBody:
+		msg += " but said the request failed"
+	}
 	if e.Message != "" {
 		msg += ": " + e.Message
 	}
 	return msg
+}
+
+// CredentialsRefused reports whether the provider refused the
+// credentials: a 401 or 403, or a refusal of them in a 2xx body.
+func (e *StatusError) CredentialsRefused() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.AuthInBody
 }
 
 // ErrUnreachable wraps network failures and time-outs.
@@ -153,7 +170,8 @@ var ErrUnreachable = errors.New("the provider could not be reached")
 
 // Probe runs a test or identity request and returns the body of a 2xx
 // answer. A redirect is an *outbound.RedirectError (it is not followed);
-// another non-2xx answer is a *StatusError.
+// another non-2xx answer, or a 2xx one the app's refusal rule calls a
+// refusal, is a *StatusError.
 func Probe(ctx context.Context, client *http.Client, app *catalog.App, p *catalog.Probe, v Values) ([]byte, error) {
 	u, err := ResolveURL(app, p.URL, v)
 	if err != nil {
@@ -213,6 +231,13 @@ func Probe(ctx context.Context, client *http.Client, app *catalog.App, p *catalo
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Scrub before clipping, so that no part of a cut secret is left.
 		return nil, &StatusError{Status: resp.StatusCode, Message: outbound.Clip(scrub(providerMessage(b), v))}
+	}
+	if r, ok := BodyRefusal(app, resp.StatusCode, b); ok {
+		msg := r.Code
+		if msg == "" {
+			msg = providerMessage(b)
+		}
+		return nil, &StatusError{Status: resp.StatusCode, Message: outbound.Clip(scrub(msg, v)), InBody: true, AuthInBody: r.Auth}
 	}
 	return b, nil
 }

@@ -73,6 +73,9 @@ type App struct {
 	// RateLimit names the app's own rate-limit reset header, which the
 	// proxy reads when an answer of 429 or 503 has no Retry-After.
 	RateLimit *RateLimit `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
+	// Refusal says how the app refuses a request in a 2xx answer (see
+	// refusal.go); unset, every 2xx answer is a success.
+	Refusal *Refusal `yaml:"refusal,omitempty" json:"refusal,omitempty"`
 }
 
 // Field is one value the user enters when connecting.

@@ -191,6 +191,9 @@ func (a *App) Validate() error {
 	if a.RateLimit != nil {
 		errs = append(errs, a.RateLimit.validate()...)
 	}
+	if a.Refusal != nil {
+		errs = append(errs, a.Refusal.validate()...)
+	}
 	for _, p := range []struct {
 		name  string
 		probe *Probe

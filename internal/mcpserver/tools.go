@@ -141,8 +141,19 @@ func (s *Server) call(a actions.View) mcp.ToolHandler {
 		if len(out.Output) > 0 {
 			answer["output"] = out.Output
 		}
+		// A 2xx answer whose body says no (Slack's ok:false) is an error
+		// to the agent too, not a success to build on.
+		if out.Failed {
+			answer["failed"] = true
+			if out.ProviderError != "" {
+				answer["provider_error"] = out.ProviderError
+			}
+		}
+		if out.CredentialsRefused {
+			answer["credentials_refused"], answer["account_status"] = true, out.AccountStatus
+		}
 		text, _ := json.Marshal(answer)
-		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}, IsError: out.Status >= 400}, nil
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}, IsError: out.Status >= 400 || out.Failed}, nil
 	}
 }
 

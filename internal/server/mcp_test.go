@@ -42,6 +42,10 @@ type slackQuirks struct {
 
 type slackPost struct{ Channel, Text string }
 
+// archivedChannel is a channel the stand-in refuses posts to, 200 with
+// "ok": false, as Slack does.
+const archivedChannel = "C0ARCHIVED"
+
 func newSlackQuirks(t *testing.T) *slackQuirks {
 	s := &slackQuirks{idp: oauthtest.New(t, oauthtest.Options{
 		RedirectURIs: []string{"http://127.0.0.1/oauth/callback"},
@@ -83,6 +87,10 @@ func newSlackQuirks(t *testing.T) *slackQuirks {
 		var in struct{ Channel, Text string }
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Channel == "" {
 			writeJSONAnswer(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+			return
+		}
+		if in.Channel == archivedChannel {
+			writeJSONAnswer(w, map[string]any{"ok": false, "error": "is_archived"})
 			return
 		}
 		s.mu.Lock()
@@ -142,12 +150,15 @@ type mcpFixture struct {
 	cfg   config.Config
 }
 
-// startMCP runs Latchkey with Slack sent to the stand-in and its OAuth
-// client set.
-func startMCP(t *testing.T, b servertest.Backend) mcpFixture {
+// startMCP runs Latchkey with Slack, and the other apps named, sent to
+// the stand-in and Slack's OAuth client set.
+func startMCP(t *testing.T, b servertest.Backend, also ...string) mcpFixture {
 	slack := newSlackQuirks(t)
 	cfg := servertest.Config(t, b.DatabaseURL(t))
 	cfg.AppOrigins = map[string]string{"slack": slack.URL}
+	for _, app := range also {
+		cfg.AppOrigins[app] = slack.URL
+	}
 	cfg.RefreshInterval = 0
 	inst := servertest.Start(t, cfg, server.Options{})
 	api := inst.Client()

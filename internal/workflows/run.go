@@ -340,16 +340,28 @@ func (s *Service) httpStep(ctx context.Context, actor identity.Actor, res *StepR
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
 	result, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "body": asResult(b)})
 	res.Result = result
-	return answered(res, app, h.App, resp.StatusCode)
+	return answered(res, app, h.App, resp.StatusCode, b)
 }
 
-// answered sets a step's outcome from the app's status: a 401 or 403 is a
-// credentials error (the caller re-checks the account), another 4xx or
-// 5xx a failure. It returns the app to blame, if any.
-func answered(res *StepResult, app *catalog.App, slug string, status int) string {
+// answered sets a step's outcome from the app's answer: a 401 or 403, or
+// a refusal of the credentials in a 2xx body, is a credentials error (the
+// caller re-checks the account); another 4xx or 5xx, or another refusal
+// in the body, a failure. It returns the app to blame, if any.
+func answered(res *StepResult, app *catalog.App, slug string, status int, body []byte) string {
+	refused, inBody := appapi.BodyRefusal(app, status, body)
+	said := ""
+	if refused.Code != "" {
+		said = ": " + outbound.Clip(refused.Code)
+	}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorCredentials, fmt.Sprintf("%s refused the credentials (%d %s)", app.Name, status, http.StatusText(status))
+		return slug
+	case inBody && refused.Auth:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorCredentials, fmt.Sprintf("%s refused the credentials (%d %s%s)", app.Name, status, http.StatusText(status), said)
+		return slug
+	case inBody:
+		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, fmt.Sprintf("%s answered %d %s but said the request failed%s", app.Name, status, http.StatusText(status), said)
 		return slug
 	case status >= 400:
 		res.Status, res.ErrorKind, res.Error = StatusFailed, ErrorStep, fmt.Sprintf("%s answered %d %s", app.Name, status, http.StatusText(status))
@@ -438,5 +450,5 @@ func (s *Service) actionStep(ctx context.Context, actor identity.Actor, res *Ste
 		out["output"] = sel
 	}
 	res.Result, _ = json.Marshal(out)
-	return answered(res, app, appSlug, ans.Status)
+	return answered(res, app, appSlug, ans.Status, ans.Body)
 }
