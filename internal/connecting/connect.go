@@ -114,8 +114,8 @@ func (s *Service) Connect(ctx context.Context, actor identity.Actor, in ConnectI
 	if in.ConnectTokenID != "" {
 		limitKey = actor.WorkspaceID + "/" + in.ConnectTokenID
 	}
-	if err := s.limit.allow(limitKey, s.clock.Now()); err != nil {
-		return Started{}, err
+	if wait, ok := s.limit.Allow(limitKey, s.clock.Now()); !ok {
+		return Started{}, &RateLimitError{RetryAfter: wait}
 	}
 	var reconnect store.Account
 	var oldFields map[string]string

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/time/rate"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/clients"
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
+	"github.com/latchkeyhq/latchkey/internal/ratelimit"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -101,7 +103,7 @@ type Service struct {
 	clock    clockwork.Clock
 	log      *slog.Logger
 	// limit limits connection starts per user.
-	limit keyedLimiter
+	limit *ratelimit.Limiter
 }
 
 // New returns a Service.
@@ -112,7 +114,8 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clients: o.Clients, users: o.Users, tokens: o.Tokens, ring: o.Ring, clock: o.Clock, log: o.Log}
+	return &Service{store: o.Store, accounts: o.Accounts, apps: o.Apps, clients: o.Clients, users: o.Users, tokens: o.Tokens, ring: o.Ring, clock: o.Clock, log: o.Log,
+		limit: ratelimit.New(rate.Every(connectInterval), connectBurst, maxConnectKeys)}
 }
 
 // NoClientError means no OAuth client is set for the app, so it cannot

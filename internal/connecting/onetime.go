@@ -5,10 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // oneTimeAlphabet is Crockford's base 32: no I, L, O or U to misread.
@@ -67,29 +64,6 @@ func (e *RateLimitError) Error() string {
 const (
 	connectBurst    = 20
 	connectInterval = 6 * time.Second
+	// maxConnectKeys bounds the limit's memory.
+	maxConnectKeys = 10000
 )
-
-// keyedLimiter limits something per key, like the web's sign-in limit.
-type keyedLimiter struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}
-
-func (l *keyedLimiter) allow(key string, now time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) > 10000 {
-		l.m = map[string]*rate.Limiter{}
-	}
-	lim, ok := l.m[key]
-	if !ok {
-		lim = rate.NewLimiter(rate.Every(connectInterval), connectBurst)
-		l.m[key] = lim
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return &RateLimitError{RetryAfter: d}
-	}
-	return nil
-}

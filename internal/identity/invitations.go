@@ -192,7 +192,7 @@ type OpenLink struct {
 // opens a good one and mistypes a password keeps their attempts for it.
 func (s *Service) LookUpLink(ctx context.Context, addr, token string, kind store.InvitationKind) (OpenLink, error) {
 	inv, err := s.find(ctx, token, kind)
-	if errors.Is(err, ErrLinkInvalid) && !s.links.allow(addr, "link") {
+	if errors.Is(err, ErrLinkInvalid) && !s.links.Try(attemptKey(addr, "link"), s.clock.Now()) {
 		return OpenLink{}, ErrTooManyLinkAttempts
 	}
 	if err != nil {
@@ -221,7 +221,7 @@ const (
 
 // link finds the open link of the kind, counting the attempt.
 func (s *Service) link(ctx context.Context, addr, token string, kind store.InvitationKind) (store.Invitation, error) {
-	if !s.links.allow(addr, "link") {
+	if !s.links.Try(attemptKey(addr, "link"), s.clock.Now()) {
 		return store.Invitation{}, ErrTooManyLinkAttempts
 	}
 	return s.find(ctx, token, kind)

@@ -87,7 +87,7 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, current, next str
 	if err := a.Require(ScopeAll); err != nil {
 		return err
 	}
-	if !s.links.allow("user", a.UserID) {
+	if !s.links.Try(attemptKey("user", a.UserID), s.clock.Now()) {
 		return ErrTooManyLinkAttempts
 	}
 	u, err := s.store.GetUser(ctx, a.WorkspaceID, a.UserID)

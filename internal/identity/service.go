@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/ratelimit"
 	"github.com/latchkeyhq/latchkey/internal/store"
 	"github.com/latchkeyhq/latchkey/internal/ttlcache"
 )
@@ -57,12 +58,12 @@ type Service struct {
 	// touched holds the tokens whose last use was written within
 	// lastUsedEvery.
 	touched   *ttlcache.Cache[string, struct{}]
-	tokenUse  useLimiter
+	tokenUse  *ratelimit.Limiter
 	resources Resources
-	signIn    *limiter
+	signIn    *ratelimit.Limiter
 	// links limits attempts to use invitation and password-reset links,
 	// and to change a password, per address (or user).
-	links *limiter
+	links *ratelimit.Limiter
 	// cost is the bcrypt cost; dummyHash, made at that cost on first use,
 	// keeps a sign-in for an unknown email as slow as for a known one.
 	cost      int
@@ -84,8 +85,9 @@ func New(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{store: o.Store, clock: clock, log: log, cost: o.PasswordCost,
-		tokens: ttlcache.New[string, cachedToken](tokenCacheTTL, clock.Now), signIn: newLimiter(clock), links: newLimiter(clock),
-		touched: ttlcache.New[string, struct{}](lastUsedEvery, clock.Now), resources: o.Resources}
+		tokens: ttlcache.New[string, cachedToken](tokenCacheTTL, clock.Now), signIn: newAttemptLimiter(), links: newAttemptLimiter(),
+		tokenUse: ratelimit.New(TokenRate, TokenBurst, maxTrackedTokens),
+		touched:  ttlcache.New[string, struct{}](lastUsedEvery, clock.Now), resources: o.Resources}
 	if s.resources == nil {
 		s.resources = noResources{}
 	}

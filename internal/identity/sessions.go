@@ -7,13 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 
+	"github.com/latchkeyhq/latchkey/internal/ratelimit"
 	"github.com/latchkeyhq/latchkey/internal/secret"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -111,7 +110,7 @@ type SignInInput struct {
 // the oldest workspace where the email has that password.
 func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
 	email := NormalEmail(in.Email)
-	if !s.signIn.allow(in.Addr, email) {
+	if !s.signIn.Try(attemptKey(in.Addr, email), s.clock.Now()) {
 		return SignedIn{}, ErrTooManyAttempts
 	}
 	if len(in.Password) > MaxPassword {
@@ -197,28 +196,13 @@ func (s *Service) SignOut(ctx context.Context, value string) error {
 	return nil
 }
 
-// limiter allows five sign-in attempts a minute per address and email.
-type limiter struct {
-	clock clockwork.Clock
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
+// newAttemptLimiter limits attempts to sign in, use a link or change a
+// password: five a minute per address and email (or user), forgetting all
+// once it tracks more than 10,000.
+func newAttemptLimiter() *ratelimit.Limiter {
+	return ratelimit.New(rate.Every(12*time.Second), 5, 10000)
 }
 
-func newLimiter(clock clockwork.Clock) *limiter {
-	return &limiter{clock: clock, m: map[string]*rate.Limiter{}}
-}
-
-func (l *limiter) allow(addr, email string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.m) > 10000 {
-		l.m = map[string]*rate.Limiter{}
-	}
-	key := addr + "|" + email
-	lim, ok := l.m[key]
-	if !ok {
-		lim = rate.NewLimiter(rate.Every(12*time.Second), 5)
-		l.m[key] = lim
-	}
-	return lim.AllowN(l.clock.Now(), 1)
-}
+// attemptKey is the key attempts are counted under: who makes them (an
+// address) at what (an email).
+func attemptKey(who, what string) string { return who + "|" + what }

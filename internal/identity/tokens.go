@@ -53,6 +53,8 @@ const (
 	// the operator's, on the server's machine.
 	TokenRate  = 100
 	TokenBurst = 1000
+	// maxTrackedTokens bounds the memory of that limit.
+	maxTrackedTokens = 100_000
 	// MaxOverlap is the longest a rotated token may keep working.
 	MaxOverlap = 7 * 24 * time.Hour
 	// DefaultOverlap is how long a rotated token keeps working when the

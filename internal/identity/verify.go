@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -44,7 +41,7 @@ func (s *Service) VerifyToken(ctx context.Context, presented string) (Actor, err
 		return Actor{}, ErrInvalidToken
 	}
 	if !c.operator {
-		if wait, ok := s.tokenUse.allow(c.actor.TokenID, now); !ok {
+		if wait, ok := s.tokenUse.Allow(c.actor.TokenID, now); !ok {
 			return Actor{}, &RateLimitError{Wait: wait}
 		}
 	}
@@ -95,29 +92,4 @@ func (s *Service) touch(ctx context.Context, id string, now time.Time) {
 	if _, err := s.store.TouchAPIToken(context.WithoutCancel(ctx), id, now.UTC(), lastUsedEvery); err != nil {
 		s.log.WarnContext(ctx, "recording a token's last use failed", "token", id, "err", err)
 	}
-}
-
-// useLimiter limits the requests of each token.
-type useLimiter struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}
-
-func (l *useLimiter) allow(id string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) > 100_000 {
-		l.m = map[string]*rate.Limiter{}
-	}
-	lim, ok := l.m[id]
-	if !ok {
-		lim = rate.NewLimiter(TokenRate, TokenBurst)
-		l.m[id] = lim
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d, false
-	}
-	return 0, true
 }

@@ -17,9 +17,11 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
+	"golang.org/x/time/rate"
 
 	"github.com/latchkeyhq/latchkey/internal/audit"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/ratelimit"
 	"github.com/latchkeyhq/latchkey/internal/seal"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -90,7 +92,7 @@ type Service struct {
 	o        Options
 	provider fosite.OAuth2Provider
 	storage  *storage
-	register keyedLimiter
+	register *ratelimit.Limiter
 }
 
 // New returns the service.
@@ -126,7 +128,8 @@ func New(o Options) *Service {
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 	)
-	return &Service{o: o, provider: provider, storage: st}
+	return &Service{o: o, provider: provider, storage: st,
+		register: ratelimit.New(rate.Every(registerEvery), registerBurst, maxRegisterAddrs)}
 }
 
 // Resource is the MCP URL the tokens are for.

@@ -6,12 +6,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
 	"github.com/ory/fosite"
-	"golang.org/x/time/rate"
 
 	"github.com/latchkeyhq/latchkey/internal/ids"
 	"github.com/latchkeyhq/latchkey/internal/store"
@@ -29,6 +27,8 @@ const (
 	// address may register a few at once, then one every 12 seconds.
 	registerEvery = 12 * time.Second
 	registerBurst = 10
+	// maxRegisterAddrs bounds the limit's memory.
+	maxRegisterAddrs = 100_000
 )
 
 // ClientMetadata is what a client sends to register (RFC 7591 section 2);
@@ -77,7 +77,7 @@ func badRedirect(format string, args ...any) error {
 // *RegistrationError and stores nothing.
 func (s *Service) Register(ctx context.Context, addr string, in ClientMetadata) (Registered, error) {
 	now := s.o.Clock.Now()
-	if wait, ok := s.register.allow(addr, now); !ok {
+	if wait, ok := s.register.Allow(addr, now); !ok {
 		return Registered{}, &RateLimitError{Wait: wait}
 	}
 	out, err := checkMetadata(in)
@@ -186,29 +186,4 @@ func redirectHost(raw string) string {
 		return raw
 	}
 	return u.Host
-}
-
-// keyedLimiter limits something per key.
-type keyedLimiter struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}
-
-func (l *keyedLimiter) allow(key string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) > 100_000 {
-		l.m = map[string]*rate.Limiter{}
-	}
-	lim, ok := l.m[key]
-	if !ok {
-		lim = rate.NewLimiter(rate.Every(registerEvery), registerBurst)
-		l.m[key] = lim
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d, false
-	}
-	return 0, true
 }
