@@ -197,8 +197,8 @@ func (s *Service) SignOut(ctx context.Context, value string) error {
 }
 
 // newAttemptLimiter limits attempts to sign in, use a link or change a
-// password: five a minute per address and email (or user), forgetting all
-// once it tracks more than 10,000.
+// password: five a minute per address and email (or user), for up to
+// 10,000 of them (past that, those not held back are forgotten first).
 func newAttemptLimiter() *ratelimit.Limiter {
 	return ratelimit.New(rate.Every(12*time.Second), 5, 10000)
 }

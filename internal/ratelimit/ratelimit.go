@@ -4,6 +4,8 @@
 package ratelimit
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,11 +14,12 @@ import (
 
 // Limiter gives each key a bucket of burst events that refills at limit.
 // Time is whatever the caller passes, so a caller's injected clock rules.
-// Its memory is bounded: a call that finds more than max keys tracked
-// forgets them all first, so every key starts again with a full bucket.
-// That is cheap and lets an attacker with many keys reset the others, an
-// accepted cost where max is far above honest use. It is safe for
-// concurrent use.
+// Its memory is bounded to max keys. A new key that finds max tracked
+// makes room by forgetting the keys whose bucket is full again (they are
+// as good as new), then, if that is not enough, those with the most
+// events left, down to nine tenths of max. The keys being held back are
+// kept: an attacker who makes many keys cannot give a key under attack
+// a fresh burst. It is safe for concurrent use.
 type Limiter struct {
 	limit rate.Limit
 	burst int
@@ -41,7 +44,7 @@ func New(limit rate.Limit, burst, max int) *Limiter {
 func (l *Limiter) Allow(key string, now time.Time) (wait time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.bucket(key).ReserveN(now, 1)
+	r := l.bucket(key, now).ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return d, false
@@ -55,18 +58,45 @@ func (l *Limiter) Allow(key string, now time.Time) (wait time.Duration, ok bool)
 func (l *Limiter) Try(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.bucket(key).AllowN(now, 1)
+	return l.bucket(key, now).AllowN(now, 1)
 }
 
 // bucket returns key's bucket, made full if key is new. l.mu is held.
-func (l *Limiter) bucket(key string) *rate.Limiter {
-	if len(l.m) > l.max {
-		l.m = map[string]*rate.Limiter{}
+func (l *Limiter) bucket(key string, now time.Time) *rate.Limiter {
+	if b, ok := l.m[key]; ok {
+		return b
 	}
-	b, ok := l.m[key]
-	if !ok {
-		b = rate.NewLimiter(l.limit, l.burst)
-		l.m[key] = b
+	if len(l.m) >= l.max {
+		l.evict(now)
 	}
+	b := rate.NewLimiter(l.limit, l.burst)
+	l.m[key] = b
 	return b
+}
+
+// evict makes room for new keys: it forgets the full buckets, and then,
+// while more than nine tenths of max are left, the fullest. The sort runs
+// once for every tenth of max new keys at most. l.mu is held.
+func (l *Limiter) evict(now time.Time) {
+	type left struct {
+		key    string
+		tokens float64
+	}
+	var held []left
+	for k, b := range l.m {
+		t := b.TokensAt(now)
+		if t >= float64(l.burst) {
+			delete(l.m, k)
+			continue
+		}
+		held = append(held, left{k, t})
+	}
+	keep := l.max - max(l.max/10, 1)
+	if len(held) <= keep {
+		return
+	}
+	slices.SortFunc(held, func(a, b left) int { return cmp.Compare(b.tokens, a.tokens) })
+	for _, h := range held[:len(held)-keep] {
+		delete(l.m, h.key)
+	}
 }

@@ -55,11 +55,23 @@ func TestLimiter(t *testing.T) {
 			{0, "a", true, 0}, {0, "b", true, 0}, {0, "c", true, 0},
 			{0, "a", false, every}, {0, "b", false, every},
 		}},
-		{"a call that finds more than max keys forgets them all", 1, 2, []step{
-			{0, "a", true, 0}, {0, "b", true, 0}, {0, "c", true, 0},
-			// Three keys, more than two: this call starts afresh, so
-			// a's bucket is full again, and so is b's after it.
-			{0, "a", true, 0}, {0, "b", true, 0}, {0, "a", false, every},
+		{"a new key past max forgets the full buckets first", 2, 3, []step{
+			// a is held back; b and c have refilled by the time d comes.
+			{0, "a", true, 0}, {0, "a", true, 0},
+			{0, "b", true, 0}, {0, "c", true, 0},
+			{every, "a", true, 0},
+			{every, "d", true, 0},
+			// b and c were forgotten (full), a was not: still held.
+			{0, "a", true, 0}, {0, "a", false, every},
+		}},
+		{"when every bucket is held back, the fullest go", 3, 3, []step{
+			{0, "a", true, 0}, {0, "a", true, 0}, {0, "a", true, 0}, // a: none left
+			{0, "b", true, 0}, {0, "b", true, 0}, // b: one left
+			{0, "c", true, 0}, // c: two left
+			// d needs room: keep nine tenths of 3 (2), so c, the
+			// fullest, goes; a and b stay as they were.
+			{0, "d", true, 0},
+			{0, "a", false, every}, {0, "b", true, 0}, {0, "b", false, every},
 		}},
 	}
 	for _, tt := range tests {
@@ -84,6 +96,26 @@ func TestLimiter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestManyKeysDoNotResetAHeldKey: a key under attack stays held back
+// however many other keys are made meanwhile.
+func TestManyKeysDoNotResetAHeldKey(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	l := New(rate.Every(time.Minute), 5, 100)
+	for range 5 {
+		l.Try("victim", now)
+	}
+	for i := range 10_000 {
+		// Each attacker key spends one event, so none is full again.
+		l.Try(fmt.Sprint("attacker", i), now)
+	}
+	if l.Try("victim", now) {
+		t.Fatal("10,000 other keys gave the held-back key a fresh burst")
+	}
+	if n := len(l.m); n > 100 {
+		t.Fatalf("%d keys tracked, want at most 100", n)
 	}
 }
 
