@@ -233,62 +233,77 @@ func checkSchemaShown(t *testing.T, page refPage, section *html.Node, what strin
 	}
 }
 
-// The page loads nothing from another origin, runs no inline script or
-// style, and is sent with the strict policy the other pages have: signed
-// out, and signed in (which adds the header and its forms).
-func TestAPIReferenceLoadsNothingExternal(t *testing.T) {
+// The documentation pages, the API reference and the page on connecting
+// an agent, load nothing from another origin, run no inline script or
+// style, and are sent with the strict policy the other pages have: signed
+// out, and signed in (which adds the header and its forms, and the
+// agent page's tools with their apps' logos).
+func TestDocPagesLoadNothingExternal(t *testing.T) {
 	f := start(t, servertest.Backends[0])
 	member := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
 	signedIn := browser(t)
 	if status, _ := signIn(t, signedIn, f.Instance, member, "/"); status != http.StatusOK {
 		t.Fatalf("sign-in: %d", status)
 	}
-	base, _ := url.Parse(f.URL + "/docs/api")
-	for who, c := range map[string]*http.Client{"signed out": http.DefaultClient, "signed in": signedIn} {
-		resp, body := getRefPage(t, c, base.String())
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d", who, resp.StatusCode)
+	for _, path := range []string{"/docs/api", "/docs/mcp"} {
+		for who, c := range map[string]*http.Client{"signed out": http.DefaultClient, "signed in": signedIn} {
+			checkLoadsNothingExternal(t, path+" "+who, c, f.URL+path)
 		}
-		checkPolicy(t, who, resp.Header.Get("Content-Security-Policy"))
-		page := parseRefPage(t, body)
-		loads := 0
-		for n := range page.root.Descendants() {
-			if n.Type != html.ElementNode {
+	}
+}
+
+// checkLoadsNothingExternal: the page at u, fetched with c, is sent with
+// the strict policy, loads nothing from another origin, runs no inline
+// script or style, and what it loads is there.
+func checkLoadsNothingExternal(t *testing.T, who string, c *http.Client, u string) {
+	t.Helper()
+	base, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := getRefPage(t, c, base.String())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", who, resp.StatusCode)
+	}
+	checkPolicy(t, who, resp.Header.Get("Content-Security-Policy"))
+	page := parseRefPage(t, body)
+	loads := 0
+	for n := range page.root.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		if (n.Data == "script" || n.Data == "style") && n.FirstChild != nil {
+			t.Errorf("%s: an inline <%s>", who, n.Data)
+		}
+		for _, a := range n.Attr {
+			if strings.HasPrefix(a.Key, "on") || a.Key == "style" {
+				t.Errorf("%s: <%s %s=%q>, which the policy blocks", who, n.Data, a.Key, a.Val)
+			}
+			if !slices.Contains([]string{"src", "href", "action", "formaction", "srcset", "poster", "data"}, a.Key) {
 				continue
 			}
-			if (n.Data == "script" || n.Data == "style") && n.FirstChild != nil {
-				t.Errorf("%s: an inline <%s>", who, n.Data)
+			u, err := base.Parse(a.Val)
+			if err != nil {
+				t.Errorf("%s: <%s %s=%q> does not parse: %v", who, n.Data, a.Key, a.Val, err)
+				continue
 			}
-			for _, a := range n.Attr {
-				if strings.HasPrefix(a.Key, "on") || a.Key == "style" {
-					t.Errorf("%s: <%s %s=%q>, which the policy blocks", who, n.Data, a.Key, a.Val)
-				}
-				if !slices.Contains([]string{"src", "href", "action", "formaction", "srcset", "poster", "data"}, a.Key) {
-					continue
-				}
-				u, err := base.Parse(a.Val)
-				if err != nil {
-					t.Errorf("%s: <%s %s=%q> does not parse: %v", who, n.Data, a.Key, a.Val, err)
-					continue
-				}
-				if u.Scheme == "data" {
-					continue
-				}
-				if u.Scheme != base.Scheme || u.Host != base.Host {
-					t.Errorf("%s: <%s %s=%q> is on another origin", who, n.Data, a.Key, a.Val)
-				}
-				// What the page loads (not what it links to) is there.
-				if n.Data == "script" || n.Data == "link" && htmlAttr(n, "rel") == "stylesheet" {
-					loads++
-					if r, _ := getRefPage(t, c, u.String()); r.StatusCode != http.StatusOK {
-						t.Errorf("%s: %s answers %d", who, u, r.StatusCode)
-					}
+			if u.Scheme == "data" {
+				continue
+			}
+			if u.Scheme != base.Scheme || u.Host != base.Host {
+				t.Errorf("%s: <%s %s=%q> is on another origin", who, n.Data, a.Key, a.Val)
+			}
+			// What the page loads (not what it links to) is there.
+			if n.Data == "script" || n.Data == "img" || n.Data == "link" && htmlAttr(n, "rel") == "stylesheet" {
+				loads++
+				if r, _ := getRefPage(t, c, u.String()); r.StatusCode != http.StatusOK {
+					t.Errorf("%s: %s answers %d", who, u, r.StatusCode)
 				}
 			}
 		}
-		if loads == 0 {
-			t.Errorf("%s: the page loads no style sheet or script at all; the check saw nothing", who)
-		}
+	}
+	if loads == 0 {
+		t.Errorf("%s: the page loads no style sheet or script at all; the check saw nothing", who)
 	}
 }
 

@@ -217,7 +217,8 @@ func call(t *testing.T, base, token, method, path, body string) int {
 // publicRoutes are routes outside the API that any browser fetches with no
 // credential at all, for any workspace: each caller of the role × route
 // table, one of another workspace, and nobody, get the same answer.
-// (TestAPIReferenceForEverySession signs browsers in for /docs/api.)
+// (TestAPIReferenceForEverySession signs browsers in for /docs/api, and
+// TestMCPDocs for /docs/mcp, whose tools are the signed-in workspace's.)
 var publicRoutes = []struct {
 	pattern, path string
 	status        int
@@ -225,6 +226,7 @@ var publicRoutes = []struct {
 	{"GET /connect.js", "/connect.js", http.StatusOK},
 	{"GET /openapi.json", "/openapi.json", http.StatusOK},
 	{"GET /docs/api", "/docs/api", http.StatusOK},
+	{"GET /docs/mcp", "/docs/mcp", http.StatusOK},
 	{"GET /logos/{file}", "/logos/github.svg", http.StatusOK},
 	{"GET /logos/{file}", "/logos/sendgrid.svg", http.StatusNotFound},
 	// A posted callback (Copper's) with no state is no callback, for any

@@ -1,9 +1,10 @@
 // Package web serves Latchkey's browser pages: first-run set-up and
 // sign-in, the accounts page, connecting accounts (OAuth in a popup, keys
-// in a form), account detail, OAuth clients, workflows, members, tokens and
-// the API reference. Pages are server-rendered with html/template; a little
-// plain JavaScript adds the popup, the type-ahead and the dialogs.
-// Templates and static files are embedded.
+// in a form), account detail, OAuth clients, workflows, members, tokens,
+// the API reference and the page on connecting an agent over MCP. Pages
+// are server-rendered with html/template; a little plain JavaScript adds
+// the popup, the type-ahead and the dialogs. Templates and static files
+// are embedded.
 //
 // Browser routes are kept apart from the API: they authenticate with a
 // session cookie, refuse cross-origin state changes, and send a strict
@@ -104,6 +105,7 @@ type Handler struct {
 	webhooks    *webhooks.Service
 	mcpAuth     *mcpauth.Service
 	reference   *APIReference
+	mcpDocs     *mcpDocs
 }
 
 // New returns the web handler.
@@ -114,6 +116,7 @@ func New(o Options) *Handler {
 		secure: u != nil && u.Scheme == "https", audit: o.Audit, endUsers: o.EndUsers, actions: o.Actions, webhooks: o.Webhooks,
 		mcpAuth:   o.MCPAuth,
 		reference: o.APIReference,
+		mcpDocs:   newMCPDocs(o.PublicURL, o.MCPAuth),
 	}
 	for _, o := range o.AppOrigins {
 		if strings.HasPrefix(o, "http://") {
@@ -156,6 +159,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	if h.reference != nil {
 		public("GET "+APIReferencePath, h.apiReference)
+	}
+	// The tools it lists are the actions'; without them there are none.
+	if h.actions != nil && h.apps != nil {
+		public("GET "+MCPDocsPath, h.mcpDocsPage)
 	}
 	page("GET /setup", h.setupPage)
 	page("POST /setup", h.setup)

@@ -19,17 +19,7 @@ func TestAPIReferenceOnAPhone(t *testing.T) {
 		t.Fatalf("the page shows %d operations", n)
 	}
 
-	type overflow struct {
-		Page  int      `json:"page"`
-		Width int      `json:"width"`
-		Wide  []string `json:"wide"`
-	}
-	o := eval[overflow](h, `({ page: document.documentElement.scrollWidth, width: innerWidth,
-		wide: [...document.querySelectorAll("main *")].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
-			.slice(0, 5).map(e => e.tagName + " " + e.textContent.trim().slice(0, 80)) })`)
-	if o.Page > o.Width || len(o.Wide) > 0 {
-		t.Errorf("the page is %d px wide on a %d px screen; too wide: %q", o.Page, o.Width, o.Wide)
-	}
+	h.checkFitsScreen()
 
 	// The operation with the longest path, the likeliest to be too wide.
 	id := eval[string](h, `[...document.querySelectorAll("article[data-method]")]
@@ -42,5 +32,21 @@ func TestAPIReferenceOnAPhone(t *testing.T) {
 	path := eval[string](h, `document.getElementById(`+js(id)+`).dataset.path`)
 	if len(heading) != 2 || heading[1] != path {
 		t.Errorf("the section %s is headed %q, not its method and %s", id, heading, path)
+	}
+}
+
+// checkFitsScreen: nothing of the page is wider than the screen.
+func (h *harness) checkFitsScreen() {
+	h.t.Helper()
+	type overflow struct {
+		Page  int      `json:"page"`
+		Width int      `json:"width"`
+		Wide  []string `json:"wide"`
+	}
+	o := eval[overflow](h, `({ page: document.documentElement.scrollWidth, width: innerWidth,
+		wide: [...document.querySelectorAll("main *")].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+			.slice(0, 5).map(e => e.tagName + " " + e.textContent.trim().slice(0, 80)) })`)
+	if o.Page > o.Width || len(o.Wide) > 0 {
+		h.t.Errorf("the page is %d px wide on a %d px screen; too wide: %q", o.Page, o.Width, o.Wide)
 	}
 }
