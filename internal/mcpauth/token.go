@@ -84,14 +84,20 @@ func writeOAuthError(w http.ResponseWriter, status int, code, description string
 
 // VerifyAccessToken returns the member an access token speaks for, with
 // their role as it is now and the scopes they granted that it still
-// allows. A token that is unknown, expired, revoked, of a member gone, or
-// for another audience than the MCP URL matches identity.ErrInvalidToken.
+// allows. A token that is unknown, expired, revoked, of a member gone, a
+// refresh token, or for another audience than the MCP URL matches
+// identity.ErrInvalidToken.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity.Actor, error) {
-	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &session{})
+	use, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &session{})
 	if err != nil {
 		if errors.Is(err, errStorage) {
 			return identity.Actor{}, fmt.Errorf("verify mcp token: %w", err)
 		}
+		return identity.Actor{}, identity.ErrInvalidToken
+	}
+	// fosite tries a token as a refresh token too, when it is no access
+	// token; a refresh token is for the token endpoint alone.
+	if use != fosite.AccessToken {
 		return identity.Actor{}, identity.ErrInvalidToken
 	}
 	if !ar.GetGrantedAudience().Has(s.o.Resource) {

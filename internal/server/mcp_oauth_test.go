@@ -667,3 +667,24 @@ func TestMCPOAuthReplicas(t *testing.T) {
 		}
 	})
 }
+
+// A refresh token is not an access token: /mcp refuses it.
+func TestMCPRefreshTokenIsNoBearer(t *testing.T) {
+	f := startMCP(t, servertest.Backends[0])
+	mia := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	_, h, _ := oauthAgent(t, f.Instance, mia)
+	ts, err := h.TokenSource(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ts.Token()
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("token: %+v %v", tok, err)
+	}
+	if st := mcpStatus(t, f.URL, tok.AccessToken); st != http.StatusOK {
+		t.Fatalf("the access token at /mcp: %d", st)
+	}
+	if st := mcpStatus(t, f.URL, tok.RefreshToken); st != http.StatusUnauthorized {
+		t.Errorf("the refresh token at /mcp: %d, want 401", st)
+	}
+}
