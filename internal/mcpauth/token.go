@@ -21,9 +21,7 @@ const maxTokenForm = 64 << 10
 // with invalid_target (RFC 8707); none means the one the grant has.
 func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request body is not a form")
+	if !readForm(w, r) {
 		return
 	}
 	for _, res := range r.PostForm["resource"] {
@@ -73,6 +71,17 @@ func (s *Service) accessError(ctx context.Context, w http.ResponseWriter, ar fos
 		s.o.Log.ErrorContext(ctx, "mcp: token request failed", "err", err)
 	}
 	s.provider.WriteAccessError(ctx, w, ar, err)
+}
+
+// readForm reads a form of at most maxTokenForm, or answers
+// invalid_request and reports false.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
+	if err := r.ParseForm(); err != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request body is not a form")
+		return false
+	}
+	return true
 }
 
 func writeOAuthError(w http.ResponseWriter, status int, code, description string) {

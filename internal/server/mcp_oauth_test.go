@@ -97,7 +97,8 @@ func oauthAgent(t *testing.T, inst *servertest.Instance, u webUser) (*mcp.Client
 		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 			var back *url.URL
 			page, back = consent(t, b, inst, u, args.URL, "allow")
-			return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state")}, nil
+			// The SDK checks iss against the metadata's issuer (RFC 9207).
+			return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state"), Iss: back.Query().Get("iss")}, nil
 		},
 	})
 	if err != nil {
