@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/ory/fosite"
@@ -108,7 +109,13 @@ func describe(err error) string {
 // the request's fault when it was refused. A grant that cannot be stored
 // is returned as an error, and nothing is written.
 func (s *Service) Respond(ctx context.Context, w http.ResponseWriter, req *Request, actor identity.Actor, allow bool) error {
+	w = &issuerWriter{ResponseWriter: w, issuer: s.o.PublicURL}
 	if req.refused != nil {
+		// Clients register no response mode but the query's, so a request
+		// for another is refused, and answered in the query too.
+		if ar, ok := req.ar.(*fosite.AuthorizeRequest); ok {
+			ar.ResponseMode = fosite.ResponseModeQuery
+		}
 		s.provider.WriteAuthorizeError(ctx, w, req.ar, req.refused)
 		return nil
 	}
@@ -145,4 +152,24 @@ func (s *Service) Respond(ctx context.Context, w http.ResponseWriter, req *Reque
 	s.record(actor, ActionConsented, detail)
 	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
 	return nil
+}
+
+// issuerWriter adds iss to the redirect of every authorization response,
+// a code or an error (RFC 9207), which fosite does not: a client of
+// several authorization servers can then tell which one answered.
+type issuerWriter struct {
+	http.ResponseWriter
+	issuer string
+}
+
+func (w *issuerWriter) WriteHeader(status int) {
+	if status >= 300 && status < 400 {
+		if loc, err := url.Parse(w.Header().Get("Location")); err == nil && loc.IsAbs() {
+			q := loc.Query()
+			q.Set("iss", w.issuer)
+			loc.RawQuery = q.Encode()
+			w.Header().Set("Location", loc.String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
 }

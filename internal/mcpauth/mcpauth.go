@@ -32,6 +32,7 @@ const (
 	AuthorizePath = "/oauth2/authorize"
 	TokenPath     = "/oauth2/token"
 	RegisterPath  = "/oauth2/register"
+	RevokePath    = "/oauth2/revoke"
 )
 
 // ScopeOfflineAccess asks for a refresh token; one is issued either way.
@@ -47,6 +48,9 @@ const (
 	ActionDenied      = "mcp_client.denied"
 	ActionTokenIssued = "mcp_client.token_issued"
 	ActionRevoked     = "mcp_client.revoked"
+	// ActionTokenRevoked: the client revoked its own token (RFC 7009),
+	// and with it the grant; ActionRevoked is the member's doing.
+	ActionTokenRevoked = "mcp_client.token_revoked"
 )
 
 // Lifetimes.
@@ -127,6 +131,7 @@ func New(o Options) *Service {
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
 	)
 	return &Service{o: o, provider: provider, storage: st,
 		register: ratelimit.New(rate.Every(registerEvery), registerBurst, maxRegisterAddrs)}
@@ -146,7 +151,12 @@ type Metadata struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
-	ServiceDocumentation              string   `json:"service_documentation,omitempty"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	RevocationAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	// IssParameterSupported: every authorization response carries iss
+	// (RFC 9207), so a client can tell which server answered.
+	IssParameterSupported bool   `json:"authorization_response_iss_parameter_supported"`
+	ServiceDocumentation  string `json:"service_documentation,omitempty"`
 }
 
 // Metadata returns the server's metadata.
@@ -161,6 +171,9 @@ func (s *Service) Metadata() Metadata {
 		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
 		TokenEndpointAuthMethodsSupported: []string{"none"},
 		CodeChallengeMethodsSupported:     []string{"S256"},
+		RevocationEndpoint:                s.o.PublicURL + RevokePath,
+		RevocationAuthMethodsSupported:    []string{"none"},
+		IssParameterSupported:             true,
 		ServiceDocumentation:              s.o.PublicURL + "/docs/mcp",
 	}
 }

@@ -21,9 +21,7 @@ const maxTokenForm = 64 << 10
 // with invalid_target (RFC 8707); none means the one the grant has.
 func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request body is not a form")
+	if !readForm(w, r) {
 		return
 	}
 	for _, res := range r.PostForm["resource"] {
@@ -75,6 +73,17 @@ func (s *Service) accessError(ctx context.Context, w http.ResponseWriter, ar fos
 	s.provider.WriteAccessError(ctx, w, ar, err)
 }
 
+// readForm reads a form of at most maxTokenForm, or answers
+// invalid_request and reports false.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
+	if err := r.ParseForm(); err != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request body is not a form")
+		return false
+	}
+	return true
+}
+
 func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -84,14 +93,20 @@ func writeOAuthError(w http.ResponseWriter, status int, code, description string
 
 // VerifyAccessToken returns the member an access token speaks for, with
 // their role as it is now and the scopes they granted that it still
-// allows. A token that is unknown, expired, revoked, of a member gone, or
-// for another audience than the MCP URL matches identity.ErrInvalidToken.
+// allows. A token that is unknown, expired, revoked, of a member gone, a
+// refresh token, or for another audience than the MCP URL matches
+// identity.ErrInvalidToken.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity.Actor, error) {
-	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &session{})
+	use, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &session{})
 	if err != nil {
 		if errors.Is(err, errStorage) {
 			return identity.Actor{}, fmt.Errorf("verify mcp token: %w", err)
 		}
+		return identity.Actor{}, identity.ErrInvalidToken
+	}
+	// fosite tries a token as a refresh token too, when it is no access
+	// token; a refresh token is for the token endpoint alone.
+	if use != fosite.AccessToken {
 		return identity.Actor{}, identity.ErrInvalidToken
 	}
 	if !ar.GetGrantedAudience().Has(s.o.Resource) {

@@ -66,6 +66,8 @@ type OAuth interface {
 	Register(ctx context.Context, addr string, in mcpauth.ClientMetadata) (mcpauth.Registered, error)
 	// Token answers the token endpoint.
 	Token(w http.ResponseWriter, r *http.Request)
+	// RevokeToken answers the revocation endpoint.
+	RevokeToken(w http.ResponseWriter, r *http.Request)
 }
 
 // ConnectLinks mints the hosted connect page's links for end users.
@@ -137,15 +139,19 @@ func New(o Options) *Server {
 
 // Register mounts the server and its metadata on mux and, with OAuth,
 // the authorization server's endpoints that clients call; the one the
-// browser opens, /oauth2/authorize, is the web's.
+// browser opens, /oauth2/authorize, is the web's. The metadata and the
+// endpoints a client calls answer any origin (see cors); /mcp is left to
+// the SDK's cross-origin protection.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle(Path, s.handler)
-	mux.Handle("GET "+MetadataPath, s.Metadata())
-	mux.Handle("GET "+MetadataPath+Path, s.Metadata())
+	meta := s.Metadata()
+	cors(mux, http.MethodGet, MetadataPath, meta)
+	cors(mux, http.MethodGet, MetadataPath+Path, meta)
 	if s.o.OAuth != nil {
-		mux.HandleFunc("GET "+mcpauth.MetadataPath, s.authServerMetadata)
-		mux.HandleFunc("POST "+mcpauth.RegisterPath, s.registerClient)
-		mux.HandleFunc("POST "+mcpauth.TokenPath, s.o.OAuth.Token)
+		cors(mux, http.MethodGet, mcpauth.MetadataPath, http.HandlerFunc(s.authServerMetadata))
+		cors(mux, http.MethodPost, mcpauth.RegisterPath, http.HandlerFunc(s.registerClient))
+		cors(mux, http.MethodPost, mcpauth.TokenPath, http.HandlerFunc(s.o.OAuth.Token))
+		cors(mux, http.MethodPost, mcpauth.RevokePath, http.HandlerFunc(s.o.OAuth.RevokeToken))
 	}
 }
 
@@ -166,7 +172,11 @@ func (s *Server) Metadata() http.Handler {
 		meta.AuthorizationServers = []string{s.o.OAuth.Metadata().Issuer}
 		meta.ScopesSupported = mcpauth.Scopes
 	}
-	return auth.ProtectedResourceMetadataHandler(meta)
+	// Served here rather than by the SDK's handler, whose CORS headers
+	// would replace cors's.
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, meta)
+	})
 }
 
 type actorKey struct{}

@@ -56,3 +56,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// cors mounts h at method and path for any origin, with the preflight
+// (OPTIONS) it takes: an MCP client in a web page, on a site of its own,
+// discovers, registers and gets and revokes tokens. Nothing here reads a
+// cookie, so no origin gains anything by its visitors' browsers, and none
+// is allowed credentials. The headers: Content-Type for JSON and forms,
+// MCP-Protocol-Version that clients send with discovery.
+func cors(mux *http.ServeMux, method, path string, h http.Handler) {
+	allow := func(w http.ResponseWriter) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Methods", method+", OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, MCP-Protocol-Version")
+		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+		w.Header().Set("Access-Control-Max-Age", "3600")
+	}
+	mux.Handle(method+" "+path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allow(w)
+		h.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc(http.MethodOptions+" "+path, func(w http.ResponseWriter, _ *http.Request) {
+		allow(w)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

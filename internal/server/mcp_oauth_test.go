@@ -97,7 +97,8 @@ func oauthAgent(t *testing.T, inst *servertest.Instance, u webUser) (*mcp.Client
 		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 			var back *url.URL
 			page, back = consent(t, b, inst, u, args.URL, "allow")
-			return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state")}, nil
+			// The SDK checks iss against the metadata's issuer (RFC 9207).
+			return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state"), Iss: back.Query().Get("iss")}, nil
 		},
 	})
 	if err != nil {
@@ -666,4 +667,25 @@ func TestMCPOAuthReplicas(t *testing.T) {
 			t.Errorf("%d of 8 concurrent refreshes with one token won, want 1", won)
 		}
 	})
+}
+
+// A refresh token is not an access token: /mcp refuses it.
+func TestMCPRefreshTokenIsNoBearer(t *testing.T) {
+	f := startMCP(t, servertest.Backends[0])
+	mia := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	_, h, _ := oauthAgent(t, f.Instance, mia)
+	ts, err := h.TokenSource(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ts.Token()
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("token: %+v %v", tok, err)
+	}
+	if st := mcpStatus(t, f.URL, tok.AccessToken); st != http.StatusOK {
+		t.Fatalf("the access token at /mcp: %d", st)
+	}
+	if st := mcpStatus(t, f.URL, tok.RefreshToken); st != http.StatusUnauthorized {
+		t.Errorf("the refresh token at /mcp: %d, want 401", st)
+	}
 }

@@ -233,13 +233,21 @@ var publicRoutes = []struct {
 	// caller; with one it becomes the GET callback (TestSchemaGapsEndToEnd).
 	{"POST /oauth/callback", "/oauth/callback", http.StatusBadRequest},
 	// The MCP authorization server's metadata is public; registration
-	// and the token endpoint take no credential but what they are sent,
-	// and an empty request is refused alike for everyone
-	// (TestMCPRegistration, TestMCPOAuthRefusals).
+	// and the token and revocation endpoints take no credential but what
+	// they are sent, and an empty request is refused alike for everyone
+	// (TestMCPRegistration, TestMCPOAuthRefusals, TestMCPTokenRevocation).
 	{"GET /.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server", http.StatusOK},
 	{"GET /.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource", http.StatusOK},
 	{"POST /oauth2/register", "/oauth2/register", http.StatusBadRequest},
 	{"POST /oauth2/token", "/oauth2/token", http.StatusBadRequest},
+	{"POST /oauth2/revoke", "/oauth2/revoke", http.StatusBadRequest},
+	// Their CORS preflights, for any origin (TestMCPOAuthCORS).
+	{"OPTIONS /.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server", http.StatusNoContent},
+	{"OPTIONS /.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource", http.StatusNoContent},
+	{"OPTIONS /.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource/mcp", http.StatusNoContent},
+	{"OPTIONS /oauth2/register", "/oauth2/register", http.StatusNoContent},
+	{"OPTIONS /oauth2/token", "/oauth2/token", http.StatusNoContent},
+	{"OPTIONS /oauth2/revoke", "/oauth2/revoke", http.StatusNoContent},
 }
 
 func TestPublicRoutes(t *testing.T) {

@@ -63,11 +63,80 @@ func TestMCPConsent(t *testing.T) {
 		h.do(tc.button, chromedp.Click(chromedp.CSS(`button[value="`+tc.button+`"]`)))
 		h.waitFor("the agent's page", `location.host === `+js(host)+` && document.readyState === "complete"`)
 		q := <-got
-		if q.Get("state") != tc.state || q.Get(tc.want) == "" {
+		// iss names the server that answered (RFC 9207).
+		if q.Get("state") != tc.state || q.Get(tc.want) == "" || q.Get("iss") != h.inst.URL {
 			t.Errorf("%s: the agent got %v", tc.button, q)
 		}
 		if tc.button == "deny" && q.Get("error") != "access_denied" {
 			t.Errorf("deny: error %q, want access_denied", q.Get("error"))
+		}
+	}
+}
+
+// An MCP client in a web page on another origin (an inspector) reads
+// the metadata and calls registration, token and revocation from
+// Chromium, preflights and all; Chromium keeps from it the answers of
+// /mcp and /oauth2/authorize, which allow no other origin.
+func TestMCPOAuthFromAnotherOrigin(t *testing.T) {
+	h := start(t, options{})
+	inspector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!doctype html><title>inspector</title><h1>An MCP inspector</h1>"))
+	}))
+	t.Cleanup(inspector.Close)
+	h.log.expectStatus("/oauth2/token", http.StatusBadRequest)
+	h.log.expectText("blocked by CORS policy")
+	h.log.expectText("net::ERR_FAILED")
+	h.do("open the inspector", chromedp.Navigate(inspector.URL+"/"))
+	eval[bool](h, `(() => {
+		const latchkey = `+js(h.inst.URL)+`;
+		const call = async (path, init) => {
+			try {
+				const r = await fetch(latchkey + path, init);
+				return {status: r.status, body: await r.text()};
+			} catch (e) {
+				return {status: 0, body: String(e)};
+			}
+		};
+		const form = o => ({method: "POST", body: new URLSearchParams(o)});
+		(async () => {
+			const out = {}, version = {"MCP-Protocol-Version": "2025-06-18"};
+			out.resource = await call("/.well-known/oauth-protected-resource/mcp", {headers: version});
+			out.server = await call("/.well-known/oauth-authorization-server", {headers: version});
+			out.register = await call("/oauth2/register", {method: "POST", headers: {"Content-Type": "application/json"},
+				body: JSON.stringify({redirect_uris: [location.origin + "/callback"], client_name: "Inspector"})});
+			let id = "";
+			try { id = JSON.parse(out.register.body).client_id; } catch (e) {}
+			out.token = await call("/oauth2/token", form({grant_type: "refresh_token", refresh_token: "ory_rt_x.y", client_id: id}));
+			out.revoke = await call("/oauth2/revoke", form({token: "ory_rt_x.y", client_id: id}));
+			out.mcp = await call("/mcp", {method: "POST", headers: {"Content-Type": "application/json", "Authorization": "Bearer x"}, body: "{}"});
+			out.authorize = await call("/oauth2/authorize?response_type=code&client_id=" + id);
+			window.result = JSON.stringify(out);
+		})();
+		return true;
+	})()`)
+	raw := waitEval(h, "the inspector's requests", `window.result || ""`, func(s string) bool { return s != "" })
+	var got map[string]struct {
+		Status int
+		Body   string
+	}
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]struct {
+		status int
+		body   string
+	}{
+		"resource":  {http.StatusOK, `"authorization_servers":["` + h.inst.URL + `"]`},
+		"server":    {http.StatusOK, `"revocation_endpoint":"` + h.inst.URL + `/oauth2/revoke"`},
+		"register":  {http.StatusCreated, `"client_name":"Inspector"`},
+		"token":     {http.StatusBadRequest, `"error":"invalid_grant"`},
+		"revoke":    {http.StatusOK, ""},
+		"mcp":       {0, "TypeError"},
+		"authorize": {0, "TypeError"},
+	} {
+		if g := got[name]; g.Status != want.status || !strings.Contains(g.Body, want.body) {
+			t.Errorf("%s from the inspector: %d %s, want %d with %s", name, g.Status, g.Body, want.status, want.body)
 		}
 	}
 }
