@@ -300,6 +300,10 @@ func (c *Config) Validate() error {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.ClientHost()
 	}
+	// Every URL Latchkey hands out is the public URL and a path: a
+	// trailing slash would make "//" of them, and redirect URIs and the
+	// MCP audience that no longer match.
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("public_url", "%q must be an absolute http(s) URL", c.PublicURL)
 	}

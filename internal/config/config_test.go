@@ -59,6 +59,30 @@ func TestDefaultIsValid(t *testing.T) {
 	}
 }
 
+// TestPublicURLTrailingSlash: a public URL given with a trailing slash
+// is the same URL, so the redirect URIs and the MCP audience built from
+// it match those built without one.
+func TestPublicURLTrailingSlash(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://lk.example.com/":       "https://lk.example.com",
+		"https://lk.example.com//":      "https://lk.example.com",
+		"https://example.com/latchkey/": "https://example.com/latchkey",
+		"https://lk.example.com":        "https://lk.example.com",
+		"http://127.0.0.1:7355/":        "http://127.0.0.1:7355",
+	} {
+		c, err := config.Load("", env(map[string]string{"LATCHKEY_PUBLIC_URL": in}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if c.PublicURL != want {
+			t.Errorf("public_url %q became %q, want %q", in, c.PublicURL, want)
+		}
+	}
+}
+
 func TestBadSettingsAreNamed(t *testing.T) {
 	tests := []struct {
 		name    string
