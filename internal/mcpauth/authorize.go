@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/ory/fosite"
 
@@ -62,6 +63,11 @@ func (s *Service) Authorize(ctx context.Context, r *http.Request, actor identity
 		return &Request{ar: ar, refused: err}, nil
 	}
 	to := ar.GetRedirectURI()
+	if !originHost(to.Host) {
+		// The origin goes into the consent page's CSP, where a ";" or a
+		// "," would start a directive or a policy of the client's.
+		return nil, &BadRequestError{Description: "the redirect URI's host is not a host name, an IP address or a port"}
+	}
 	req := &Request{ar: ar, ClientID: ar.GetClient().GetID(), RedirectHost: to.Host, RedirectOrigin: to.Scheme + "://" + to.Host}
 	c, err := s.o.Store.GetMCPClient(ctx, req.ClientID)
 	if err != nil {
@@ -89,6 +95,14 @@ func (s *Service) Authorize(ctx context.Context, r *http.Request, actor identity
 		}
 	}
 	return req, nil
+}
+
+// originHost reports whether host (with its port) is made of the
+// characters of host names, IP addresses and ports alone.
+func originHost(host string) bool {
+	return host != "" && !strings.ContainsFunc(host, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".-:[]", r))
+	})
 }
 
 // errInvalidTarget is RFC 8707's error for a resource this server does

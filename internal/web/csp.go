@@ -68,6 +68,11 @@ func authorizeSources(app *catalog.App) []string {
 	}
 	host, _, _ := strings.Cut(rest, "/")
 	host, _, _ = strings.Cut(host, "?")
+	if !sourceHost(host) {
+		// A ";" or "," (which URL parsing allows in a host) would start
+		// a directive, or a policy, of the app's in the page's CSP.
+		return nil
+	}
 	if !strings.ContainsAny(host, "{}") {
 		return []string{scheme + "://" + host}
 	}
@@ -81,4 +86,13 @@ func authorizeSources(app *catalog.App) []string {
 		return []string{scheme + ":"}
 	}
 	return []string{scheme + "://*." + fixed}
+}
+
+// sourceHost reports whether an authorize URL's host (with its port) is
+// made of the characters of host names, IP addresses, ports and
+// placeholders alone.
+func sourceHost(host string) bool {
+	return host != "" && !strings.ContainsFunc(host, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".-_:[]{}", r))
+	})
 }

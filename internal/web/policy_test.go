@@ -27,6 +27,11 @@ func TestAuthorizeSources(t *testing.T) {
 		{"placeholder is the whole host", oauth("https://{host}/authorize"), "https:"},
 		{"keys app", &catalog.App{Auth: catalog.AuthKeys}, ""},
 		{"not a URL", oauth("javascript:alert(1)"), ""},
+		// A custom app's URL: its host may not add a directive, such as a
+		// frame-ancestors ahead of the page's own.
+		{"a ';' in the host", oauth("https://a.example;frame-ancestors/authorize"), ""},
+		{"a ',' in the host", oauth("https://a.example,frame-ancestors/authorize"), ""},
+		{"a quote in the host", oauth("https://a.example'unsafe-inline'/authorize"), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -340,18 +340,23 @@ func (s *Service) httpStep(ctx context.Context, actor identity.Actor, res *StepR
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
 	result, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "body": asResult(b)})
 	res.Result = result
-	return answered(res, app, h.App, resp.StatusCode, b)
+	return answered(res, app, h.App, resp.StatusCode, b, values)
 }
 
 // answered sets a step's outcome from the app's answer: a 401 or 403, or
 // a refusal of the credentials in a 2xx body, is a credentials error (the
 // caller re-checks the account); another 4xx or 5xx, or another refusal
-// in the body, a failure. It returns the app to blame, if any.
-func answered(res *StepResult, app *catalog.App, slug string, status int, body []byte) string {
+// in the body, a failure. It returns the app to blame, if any. values
+// are the step's credentials, masked in the provider's code before it is
+// clipped: masking after (maskResult) would leave the part of a cut
+// secret before the cut.
+func answered(res *StepResult, app *catalog.App, slug string, status int, body []byte, values appapi.Values) string {
 	refused, inBody := appapi.BodyRefusal(app, status, body)
 	said := ""
 	if refused.Code != "" {
-		said = ": " + outbound.Clip(refused.Code)
+		mask := secret.NewMasker()
+		mask.Add(values)
+		said = ": " + outbound.Clip(mask.Text(refused.Code))
 	}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -450,5 +455,5 @@ func (s *Service) actionStep(ctx context.Context, actor identity.Actor, res *Ste
 		out["output"] = sel
 	}
 	res.Result, _ = json.Marshal(out)
-	return answered(res, app, appSlug, ans.Status, ans.Body)
+	return answered(res, app, appSlug, ans.Status, ans.Body, auths[app.Slug])
 }
