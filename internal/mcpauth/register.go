@@ -12,6 +12,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/ratelimit"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -24,7 +25,8 @@ const (
 	maxURI          = 2000
 	maxName         = 100
 	// A client registers once per installation it is added to; an
-	// address may register a few at once, then one every 12 seconds.
+	// address (an IPv6 one's /64) may register a few at once, then one
+	// every 12 seconds.
 	registerEvery = 12 * time.Second
 	registerBurst = 10
 	// maxRegisterAddrs bounds the limit's memory.
@@ -77,7 +79,7 @@ func badRedirect(format string, args ...any) error {
 // *RegistrationError and stores nothing.
 func (s *Service) Register(ctx context.Context, addr string, in ClientMetadata) (Registered, error) {
 	now := s.o.Clock.Now()
-	if wait, ok := s.register.Allow(addr, now); !ok {
+	if wait, ok := s.register.Allow(ratelimit.Peer(addr).String(), now); !ok {
 		return Registered{}, &RateLimitError{Wait: wait}
 	}
 	out, err := checkMetadata(in)

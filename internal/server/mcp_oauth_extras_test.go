@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -258,5 +260,35 @@ func TestMCPAuthorizationIss(t *testing.T) {
 			continue
 		}
 		check(name, loc, tc.want)
+	}
+}
+
+// TestMCPRegistrationLimitIPv6: the registration limit counts an IPv6
+// peer by its /64, as the API's failed-token limit does, since one host
+// commonly holds the whole /64: new addresses in it get no new burst,
+// while another /64 is not held back. The requests go to the handler in
+// the process, so no address outside loopback is dialled.
+func TestMCPRegistrationLimitIPv6(t *testing.T) {
+	f := startMCP(t, servertest.Backends[0])
+	register := func(remote string) int {
+		req := httptest.NewRequest("POST", f.URL+"/oauth2/register", strings.NewReader(`{"redirect_uris":["https://agent.example/cb"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		f.Instance.Handler().ServeHTTP(w, req)
+		return w.Code
+	}
+	var limited bool
+	for i := range 20 {
+		if code := register(fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1)); code == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("20 registrations from 20 addresses of one /64 were not limited")
+	}
+	if code := register("[2001:db8:1:3::1]:4000"); code != http.StatusCreated {
+		t.Errorf("another /64 was limited too: %d", code)
 	}
 }
