@@ -130,7 +130,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return fail(err)
 	}
 	resources := &tokenResources{}
-	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost, Resources: resources})
+	// A reset password ends the member's MCP grants; mcpauth, made
+	// below, needs identity, so the hook reaches it once it is.
+	var mcpAuth *mcpauth.Service
+	revokeMCP := func(ctx context.Context, workspaceID, userID string) (int, error) {
+		return mcpAuth.RevokeAll(ctx, workspaceID, userID)
+	}
+	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost, Resources: resources,
+		OnPasswordReset: revokeMCP})
 	wsID, err := who.FirstStart(ctx, cfg.AdminTokenFile())
 	if err != nil {
 		return fail(err)
@@ -212,7 +219,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	apiHandler.SetActions(actionSvc)
 	apiHandler.SetProxy(proxy.New(proxy.Options{Accounts: svc, Client: client, Audit: auditLog, Clock: clock, Log: log}))
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
-	mcpAuth := mcpauth.New(mcpauth.Options{Store: st, Users: who, Ring: ring, Audit: auditLog, PublicURL: publicURL,
+	mcpAuth = mcpauth.New(mcpauth.Options{Store: st, Users: who, Ring: ring, Audit: auditLog, PublicURL: publicURL,
 		Resource: publicURL + mcpserver.Path, Clock: clock, Log: log})
 	apiHandler.SetMCPAuth(mcpAuth)
 	agents := mcpserver.New(mcpserver.Options{
