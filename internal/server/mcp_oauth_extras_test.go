@@ -86,6 +86,21 @@ func TestMCPOAuthCORS(t *testing.T) {
 	}
 }
 
+// handTokens has u consent to a and exchanges the code.
+func handTokens(t *testing.T, f mcpFixture, a handAgent, u webUser) (access, refreshTok string) {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	_, back := consent(t, memberBrowser(t, f.Instance), f.Instance, u, a.authorizeURL(verifier, "state-hand", nil), "allow")
+	out, status := postTokenForm(t, f.URL+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
+		"client_id": {a.clientID}, "redirect_uri": {agentRedirect}, "code_verifier": {verifier}, "resource": {a.resource}})
+	access, _ = out["access_token"].(string)
+	refreshTok, _ = out["refresh_token"].(string)
+	if status != http.StatusOK || access == "" || refreshTok == "" {
+		t.Fatalf("exchanging the code: %d %v", status, out)
+	}
+	return access, refreshTok
+}
+
 // TestMCPTokenRevocation: a client revokes its access or its refresh
 // token (RFC 7009) and the grant's tokens stop working, the grant leaves
 // the member's list and the workspace's audit log says so; another
@@ -105,19 +120,7 @@ func TestMCPTokenRevocation(t *testing.T) {
 			}
 			return postTokenForm(t, f.URL+"/oauth2/revoke", form)
 		}
-		// tokens has u consent to a and exchanges the code.
-		tokens := func(a handAgent, u webUser) (access, refreshTok string) {
-			verifier := oauth2.GenerateVerifier()
-			_, back := consent(t, memberBrowser(t, f.Instance), f.Instance, u, a.authorizeURL(verifier, "state-revoke", nil), "allow")
-			out, status := postTokenForm(t, f.URL+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
-				"client_id": {a.clientID}, "redirect_uri": {agentRedirect}, "code_verifier": {verifier}, "resource": {a.resource}})
-			access, _ = out["access_token"].(string)
-			refreshTok, _ = out["refresh_token"].(string)
-			if status != http.StatusOK || access == "" || refreshTok == "" {
-				t.Fatalf("exchanging the code: %d %v", status, out)
-			}
-			return access, refreshTok
-		}
+		tokens := func(a handAgent, u webUser) (access, refreshTok string) { return handTokens(t, f, a, u) }
 
 		access, refreshTok := tokens(agent, mia)
 		eveAccess, _ := tokens(other, eve)

@@ -209,6 +209,13 @@ func sharedSlack(t *testing.T, f mcpFixture) client.Account {
 // mcpStatus is the status of an initialize request with the token.
 func mcpStatus(t *testing.T, base, token string) int {
 	t.Helper()
+	return mcpInitialize(t, base, token).StatusCode
+}
+
+// mcpInitialize sends an initialize request with the token; the body is
+// closed.
+func mcpInitialize(t *testing.T, base, token string) *http.Response {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
@@ -218,7 +225,7 @@ func mcpStatus(t *testing.T, base, token string) int {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }
 
 // handAgent is an MCP client driven by hand with golang.org/x/oauth2:
