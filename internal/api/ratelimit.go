@@ -2,8 +2,6 @@ package api
 
 import (
 	"cmp"
-	"net"
-	"net/http"
 	"net/netip"
 	"slices"
 	"sync"
@@ -36,27 +34,6 @@ type failureLimiter struct {
 
 func newFailureLimiter(clock clockwork.Clock) *failureLimiter {
 	return &failureLimiter{clock: clock, every: tokenFailureEvery, burst: tokenFailureBurst, max: maxTrackedAddrs, m: map[netip.Prefix]*rate.Limiter{}}
-}
-
-// clientAddr is the request's peer address, an IPv6 one widened to its
-// /64, since one host commonly holds a whole /64. Forwarded-for headers
-// are not trusted: any client can send one.
-func clientAddr(r *http.Request) netip.Prefix {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Prefix{}
-	}
-	ip = ip.Unmap().WithZone("")
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
 }
 
 // blocked reports whether addr has no failures left, and how long until it

@@ -1,28 +1,12 @@
 package api
 
 import (
-	"net/http"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 )
-
-func TestClientAddr(t *testing.T) {
-	for remote, want := range map[string]string{
-		"127.0.0.1:4242":              "127.0.0.1/32",
-		"[::ffff:127.0.0.1]:4242":     "127.0.0.1/32",
-		"[2001:db8:1:2:3:4:5:6]:4242": "2001:db8:1:2::/64",
-		"[2001:db8:1:2:ffff::1]:4242": "2001:db8:1:2::/64",
-		"[fe80::1%eth0]:4242":         "fe80::/64",
-		"not an address":              "invalid Prefix",
-	} {
-		if got := clientAddr(&http.Request{RemoteAddr: remote}).String(); got != want {
-			t.Errorf("clientAddr(%q) = %s, want %s", remote, got, want)
-		}
-	}
-}
 
 // The limiter remembers at most max addresses, forgets first those with
 // the most failures left, and keeps one that is held back.

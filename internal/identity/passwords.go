@@ -72,8 +72,17 @@ func (s *Service) ResetPassword(ctx context.Context, in Reset) (SignedIn, error)
 	if err != nil {
 		return SignedIn{}, fmt.Errorf("reset password: %w", err)
 	}
-	s.audit(ctx, store.AuditEvent{WorkspaceID: u.WorkspaceID, ActorID: u.ID, Action: "password.reset",
-		Detail: map[string]string{"email": u.Email, "link_by": inv.CreatedBy, "addr": in.Addr, "sessions_ended": strconv.Itoa(ended)}})
+	detail := map[string]string{"email": u.Email, "link_by": inv.CreatedBy, "addr": in.Addr, "sessions_ended": strconv.Itoa(ended)}
+	if s.onReset != nil {
+		// Whoever knew the old password may have consented an MCP client
+		// with it, and its refresh token outlives any session.
+		revoked, err := s.onReset(ctx, u.WorkspaceID, u.ID)
+		if err != nil {
+			return SignedIn{}, fmt.Errorf("reset password: %w", err)
+		}
+		detail["mcp_grants_revoked"] = strconv.Itoa(revoked)
+	}
+	s.audit(ctx, store.AuditEvent{WorkspaceID: u.WorkspaceID, ActorID: u.ID, Action: "password.reset", Detail: detail})
 	return s.startSession(ctx, u)
 }
 

@@ -43,6 +43,11 @@ type Options struct {
 	// Resources checks the accounts and apps a token is limited to; nil
 	// refuses every limit.
 	Resources Resources
+	// OnPasswordReset, if set, runs when a member's password is reset,
+	// after their sessions end: it ends what else the old password let
+	// someone get (MCP grants), and says how many it ended. A password
+	// change does not run it: whoever changes it knew it.
+	OnPasswordReset func(ctx context.Context, workspaceID, userID string) (int, error)
 }
 
 // Service says who is calling, and keeps the users, sessions and tokens
@@ -60,6 +65,7 @@ type Service struct {
 	touched   *ttlcache.Cache[string, struct{}]
 	tokenUse  *ratelimit.Limiter
 	resources Resources
+	onReset   func(ctx context.Context, workspaceID, userID string) (int, error)
 	signIn    *ratelimit.Limiter
 	// links limits attempts to use invitation and password-reset links,
 	// and to change a password, per address (or user).
@@ -87,7 +93,7 @@ func New(o Options) *Service {
 	s := &Service{store: o.Store, clock: clock, log: log, cost: o.PasswordCost,
 		tokens: ttlcache.New[string, cachedToken](tokenCacheTTL, clock.Now), signIn: newAttemptLimiter(), links: newAttemptLimiter(),
 		tokenUse: ratelimit.New(TokenRate, TokenBurst, maxTrackedTokens),
-		touched:  ttlcache.New[string, struct{}](lastUsedEvery, clock.Now), resources: o.Resources}
+		touched:  ttlcache.New[string, struct{}](lastUsedEvery, clock.Now), resources: o.Resources, onReset: o.OnPasswordReset}
 	if s.resources == nil {
 		s.resources = noResources{}
 	}

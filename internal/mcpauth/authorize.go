@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/ory/fosite"
 
@@ -95,14 +94,6 @@ func (s *Service) Authorize(ctx context.Context, r *http.Request, actor identity
 		}
 	}
 	return req, nil
-}
-
-// originHost reports whether host (with its port) is made of the
-// characters of host names, IP addresses and ports alone.
-func originHost(host string) bool {
-	return host != "" && !strings.ContainsFunc(host, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".-:[]", r))
-	})
 }
 
 // errInvalidTarget is RFC 8707's error for a resource this server does

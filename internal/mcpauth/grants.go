@@ -65,6 +65,32 @@ func (s *Service) Revoke(ctx context.Context, actor identity.Actor, id string) e
 	return nil
 }
 
+// RevokeAll deletes every grant of the member in the workspace, and
+// their codes and tokens, and says how many went: identity runs it when
+// the member's password is reset, since whoever knew the old one may have
+// consented a client with it. Each grant's end is audited.
+func (s *Service) RevokeAll(ctx context.Context, workspaceID, userID string) (int, error) {
+	list, err := s.o.Store.ListMCPGrants(ctx, workspaceID, userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke mcp grants of %s: %w", userID, err)
+	}
+	actor := identity.Actor{WorkspaceID: workspaceID, UserID: userID}
+	n := 0
+	for _, g := range list {
+		err := s.o.Store.DeleteMCPGrant(ctx, workspaceID, userID, g.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // revoked meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("revoke mcp grant %s: %w", g.ID, err)
+		}
+		n++
+		s.record(actor, ActionRevoked, map[string]string{"grant_id": g.ID, "client_id": g.ClientID, "client_name": g.ClientName,
+			"reason": "password.reset"})
+	}
+	return n, nil
+}
+
 // mayManage: a session, or an API token of the member's; never a grant's
 // own token, which would let an MCP client see the member's other ones.
 func mayManage(actor identity.Actor) error {

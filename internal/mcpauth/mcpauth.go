@@ -89,6 +89,11 @@ type Options struct {
 	Resource string
 	Clock    clockwork.Clock
 	Log      *slog.Logger
+	// TokenRate and TokenBurst limit the requests of one grant's access
+	// tokens on one replica, as identity limits an API token's; zero
+	// means identity.TokenRate and identity.TokenBurst.
+	TokenRate  rate.Limit
+	TokenBurst int
 }
 
 // Service is the authorization server.
@@ -97,7 +102,13 @@ type Service struct {
 	provider fosite.OAuth2Provider
 	storage  *storage
 	register *ratelimit.Limiter
+	// tokenUse limits access token use per grant, so a client cannot
+	// escape it by refreshing.
+	tokenUse *ratelimit.Limiter
 }
+
+// maxTrackedGrants bounds the memory of the token limit.
+const maxTrackedGrants = 100_000
 
 // New returns the service.
 func New(o Options) *Service {
@@ -133,8 +144,15 @@ func New(o Options) *Service {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
+	if o.TokenRate == 0 {
+		o.TokenRate = identity.TokenRate
+	}
+	if o.TokenBurst == 0 {
+		o.TokenBurst = identity.TokenBurst
+	}
 	return &Service{o: o, provider: provider, storage: st,
-		register: ratelimit.New(rate.Every(registerEvery), registerBurst, maxRegisterAddrs)}
+		register: ratelimit.New(rate.Every(registerEvery), registerBurst, maxRegisterAddrs),
+		tokenUse: ratelimit.New(o.TokenRate, o.TokenBurst, maxTrackedGrants)}
 }
 
 // Resource is the MCP URL the tokens are for.

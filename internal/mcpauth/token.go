@@ -95,7 +95,8 @@ func writeOAuthError(w http.ResponseWriter, status int, code, description string
 // their role as it is now and the scopes they granted that it still
 // allows. A token that is unknown, expired, revoked, of a member gone, a
 // refresh token, or for another audience than the MCP URL matches
-// identity.ErrInvalidToken.
+// identity.ErrInvalidToken; a grant whose tokens are used faster than
+// its limit is an *identity.RateLimitError, as an API token is.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity.Actor, error) {
 	use, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &session{})
 	if err != nil {
@@ -115,6 +116,9 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity
 	sess, _ := ar.GetSession().(*session)
 	if sess == nil {
 		return identity.Actor{}, identity.ErrInvalidToken
+	}
+	if wait, ok := s.tokenUse.Allow(ar.GetID(), s.o.Clock.Now()); !ok {
+		return identity.Actor{}, &identity.RateLimitError{Wait: wait}
 	}
 	u, err := s.o.Users.User(ctx, sess.WorkspaceID, sess.UserID)
 	if errors.Is(err, identity.ErrNoUser) {

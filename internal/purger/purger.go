@@ -1,6 +1,6 @@
 // Package purger deletes expired browser sessions, OAuth connections,
-// connect tokens and their webhook endpoints, MCP clients' tokens, and
-// old webhook deliveries in the background, so that no table of them
+// connect tokens and their webhook endpoints, MCP clients' tokens, MCP
+// clients no grant names, and old webhook deliveries in the background, so that no table of them
 // grows without bound. Several
 // replicas may run it at once: a DELETE of what is already gone is
 // harmless.
@@ -22,6 +22,7 @@ type Store interface {
 	DeleteExpiredWebhookEndpoints(ctx context.Context, before time.Time) (int, error)
 	DeleteOldWebhookRows(ctx context.Context, before time.Time) (int, error)
 	DeleteExpiredMCPTokens(ctx context.Context, before time.Time) (int, error)
+	DeleteUnusedMCPClients(ctx context.Context, before time.Time) (int, error)
 }
 
 // Defaults.
@@ -35,6 +36,13 @@ const (
 	// DefaultWebhookRetention keeps webhook events, deliveries and their
 	// attempts this long; a delivery still pending stays however old.
 	DefaultWebhookRetention = 30 * 24 * time.Hour
+	// DefaultMCPClientRetention keeps a registered MCP client that no
+	// grant names this long. A client registers just before it sends its
+	// member to consent, so one unused for days was abandoned; and a
+	// grant lives as long as its refresh token, 30 days, so a client
+	// whose last grant lapsed needs a new consent anyway, for which it
+	// registers again (a client told invalid_client does).
+	DefaultMCPClientRetention = 30 * 24 * time.Hour
 )
 
 // Purger deletes expired rows every Interval.
@@ -111,8 +119,13 @@ func (p *Purger) Pass(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		p.Log.ErrorContext(ctx, "purging expired MCP tokens", "err", err)
 	}
-	if sessions > 0 || connections > 0 || tokens > 0 || endpoints > 0 || hooks > 0 || mcp > 0 {
+	// After the grants, so a client whose last grant just went is seen.
+	clients, err := p.Store.DeleteUnusedMCPClients(ctx, now.Add(-DefaultMCPClientRetention))
+	if err != nil && ctx.Err() == nil {
+		p.Log.ErrorContext(ctx, "purging unused MCP clients", "err", err)
+	}
+	if sessions > 0 || connections > 0 || tokens > 0 || endpoints > 0 || hooks > 0 || mcp > 0 || clients > 0 {
 		p.Log.InfoContext(ctx, "purged expired rows", "sessions", sessions, "connections", connections, "connect_tokens", tokens,
-			"webhook_endpoints", endpoints, "webhook_rows", hooks, "mcp_rows", mcp)
+			"webhook_endpoints", endpoints, "webhook_rows", hooks, "mcp_rows", mcp, "mcp_clients", clients)
 	}
 }

@@ -96,6 +96,10 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 		_, gerr := st.GetMCPGrant(ctx, "mcg_1")
 		return !errors.Is(err, store.ErrNotFound), !errors.Is(gerr, store.ErrNotFound)
 	}
+	clientLeft := func() bool {
+		_, err := st.GetMCPClient(ctx, "mcc_1")
+		return !errors.Is(err, store.ErrNotFound)
+	}
 	sessionLeft := func() bool {
 		_, err := st.GetSession(ctx, session.Hash, time.Time{})
 		return !errors.Is(err, store.ErrNotFound)
@@ -160,8 +164,14 @@ func TestPurgerDeletesOnlyWhatExpired(t *testing.T) {
 	if !deliveryLeft() {
 		t.Fatal("a webhook delivery of today was deleted")
 	}
+	if !clientLeft() {
+		t.Fatal("an MCP client registered today was deleted when its grant went")
+	}
 	pass(purger.DefaultWebhookRetention)
 	if deliveryLeft() {
 		t.Fatal("a webhook delivery older than the retention was kept")
+	}
+	if clientLeft() {
+		t.Fatal("an MCP client registered over 30 days ago, with no grant left, was kept")
 	}
 }

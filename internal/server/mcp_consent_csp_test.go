@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"context"
+	"html"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -96,4 +99,52 @@ func firstFrameAncestors(csp string) string {
 		}
 	}
 	return ""
+}
+
+// TestMCPConsentIPv6Redirect: a CSP host-source cannot name an IPv6
+// literal (Chromium ignores the source and blocks the redirect), so for a
+// client at http://[::1]:port the consent page's form-action names no such
+// source, and the member's answer is a page of Latchkey's that goes on to
+// the client (a Refresh and a link, which form-action does not govern)
+// rather than a redirect the CSP would block. Chromium runs it end to end
+// in webtest's TestMCPConsent.
+func TestMCPConsentIPv6Redirect(t *testing.T) {
+	f := startMCP(t, servertest.Backends[0])
+	mia := addUser(t, f.Instance, "mia@acme.test", store.RoleMember)
+	const back = "http://[::1]:9/cb"
+	status, body := postJSON(t, http.DefaultClient, f.URL+"/oauth2/register", `{"redirect_uris":["`+back+`"],"client_name":"Six"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("registering: %d %s", status, body)
+	}
+	id := strings.Split(strings.Split(body, `"client_id":"`)[1], `"`)[0]
+	agent := handAgent{clientID: id, resource: f.URL + "/mcp", cfg: oauth2.Config{ClientID: id, RedirectURL: back,
+		Scopes: []string{"accounts:read"}, Endpoint: oauth2.Endpoint{AuthURL: f.URL + "/oauth2/authorize"}}}
+	b := memberBrowser(t, f.Instance)
+	if status, body := signIn(t, b, f.Instance, mia, "/"); status != http.StatusOK {
+		t.Fatalf("signing in: %d %s", status, body)
+	}
+	authorize := agent.authorizeURL(oauth2.GenerateVerifier(), "state-six", nil)
+	resp, err := b.Get(authorize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); resp.StatusCode != http.StatusOK || strings.Contains(csp, "[::1]") {
+		t.Errorf("the consent page: %d, CSP %q; want 200 and no IPv6 source", resp.StatusCode, csp)
+	}
+	resp, err = b.PostForm(authorize, url.Values{"decision": {"allow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	refresh := resp.Header.Get("Refresh")
+	next, _ := url.Parse(strings.TrimPrefix(refresh, "0; url="))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || next == nil || next.Host != "[::1]:9" || next.Query().Get("code") == "" ||
+		next.Query().Get("state") != "state-six" || next.Query().Get("iss") != f.URL {
+		t.Fatalf("the answer: %d, Location %q, Refresh %q", resp.StatusCode, resp.Header.Get("Location"), refresh)
+	}
+	if !strings.Contains(string(page), `href="`+html.EscapeString(next.String())+`"`) || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the answer page has no link to the client, or may be cached (%q):\n%s", resp.Header.Get("Cache-Control"), page)
+	}
 }

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -84,6 +86,21 @@ func TestMCPOAuthCORS(t *testing.T) {
 	}
 }
 
+// handTokens has u consent to a and exchanges the code.
+func handTokens(t *testing.T, f mcpFixture, a handAgent, u webUser) (access, refreshTok string) {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	_, back := consent(t, memberBrowser(t, f.Instance), f.Instance, u, a.authorizeURL(verifier, "state-hand", nil), "allow")
+	out, status := postTokenForm(t, f.URL+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
+		"client_id": {a.clientID}, "redirect_uri": {agentRedirect}, "code_verifier": {verifier}, "resource": {a.resource}})
+	access, _ = out["access_token"].(string)
+	refreshTok, _ = out["refresh_token"].(string)
+	if status != http.StatusOK || access == "" || refreshTok == "" {
+		t.Fatalf("exchanging the code: %d %v", status, out)
+	}
+	return access, refreshTok
+}
+
 // TestMCPTokenRevocation: a client revokes its access or its refresh
 // token (RFC 7009) and the grant's tokens stop working, the grant leaves
 // the member's list and the workspace's audit log says so; another
@@ -103,19 +120,7 @@ func TestMCPTokenRevocation(t *testing.T) {
 			}
 			return postTokenForm(t, f.URL+"/oauth2/revoke", form)
 		}
-		// tokens has u consent to a and exchanges the code.
-		tokens := func(a handAgent, u webUser) (access, refreshTok string) {
-			verifier := oauth2.GenerateVerifier()
-			_, back := consent(t, memberBrowser(t, f.Instance), f.Instance, u, a.authorizeURL(verifier, "state-revoke", nil), "allow")
-			out, status := postTokenForm(t, f.URL+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
-				"client_id": {a.clientID}, "redirect_uri": {agentRedirect}, "code_verifier": {verifier}, "resource": {a.resource}})
-			access, _ = out["access_token"].(string)
-			refreshTok, _ = out["refresh_token"].(string)
-			if status != http.StatusOK || access == "" || refreshTok == "" {
-				t.Fatalf("exchanging the code: %d %v", status, out)
-			}
-			return access, refreshTok
-		}
+		tokens := func(a handAgent, u webUser) (access, refreshTok string) { return handTokens(t, f, a, u) }
 
 		access, refreshTok := tokens(agent, mia)
 		eveAccess, _ := tokens(other, eve)
@@ -258,5 +263,35 @@ func TestMCPAuthorizationIss(t *testing.T) {
 			continue
 		}
 		check(name, loc, tc.want)
+	}
+}
+
+// TestMCPRegistrationLimitIPv6: the registration limit counts an IPv6
+// peer by its /64, as the API's failed-token limit does, since one host
+// commonly holds the whole /64: new addresses in it get no new burst,
+// while another /64 is not held back. The requests go to the handler in
+// the process, so no address outside loopback is dialled.
+func TestMCPRegistrationLimitIPv6(t *testing.T) {
+	f := startMCP(t, servertest.Backends[0])
+	register := func(remote string) int {
+		req := httptest.NewRequest("POST", f.URL+"/oauth2/register", strings.NewReader(`{"redirect_uris":["https://agent.example/cb"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		f.Instance.Handler().ServeHTTP(w, req)
+		return w.Code
+	}
+	var limited bool
+	for i := range 20 {
+		if code := register(fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1)); code == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("20 registrations from 20 addresses of one /64 were not limited")
+	}
+	if code := register("[2001:db8:1:3::1]:4000"); code != http.StatusCreated {
+		t.Errorf("another /64 was limited too: %d", code)
 	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -208,6 +209,13 @@ func sharedSlack(t *testing.T, f mcpFixture) client.Account {
 // mcpStatus is the status of an initialize request with the token.
 func mcpStatus(t *testing.T, base, token string) int {
 	t.Helper()
+	return mcpInitialize(t, base, token).StatusCode
+}
+
+// mcpInitialize sends an initialize request with the token; the body is
+// closed.
+func mcpInitialize(t *testing.T, base, token string) *http.Response {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
@@ -217,7 +225,7 @@ func mcpStatus(t *testing.T, base, token string) int {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }
 
 // handAgent is an MCP client driven by hand with golang.org/x/oauth2:
@@ -471,6 +479,7 @@ func TestMCPOAuthRefusals(t *testing.T) {
 // host; bad metadata is an RFC 7591 error and registers nothing.
 func TestMCPRegistration(t *testing.T) {
 	f := startMCP(t, servertest.Backends[0])
+	n := 0
 	for name, tc := range map[string]struct {
 		body, want string
 	}{
@@ -483,8 +492,18 @@ func TestMCPRegistration(t *testing.T) {
 		"unknown scope":    {`{"redirect_uris":["https://agent.example/cb"],"scope":"members:write"}`, "invalid_client_metadata"},
 		"not json":         {`redirect_uris=x`, "invalid_client_metadata"},
 		"unprintable name": {`{"redirect_uris":["https://agent.example/cb"],"client_name":"a\u0007b"}`, "invalid_client_metadata"},
+		// A host the consent page's CSP would read as more than a source.
+		"host with ;":         {`{"redirect_uris":["https://agent.example;frame-ancestors/cb"]}`, "invalid_redirect_uri"},
+		"host with ,":         {`{"redirect_uris":["https://agent.example,evil.example/cb"]}`, "invalid_redirect_uri"},
+		"host with '":         {`{"redirect_uris":["https://agent'.example/cb"]}`, "invalid_redirect_uri"},
+		"host with \"":        {`{"redirect_uris":["https://agent\".example/cb"]}`, "invalid_redirect_uri"},
+		"host with *":         {`{"redirect_uris":["https://*.agent.example/cb"]}`, "invalid_redirect_uri"},
+		"host with escaped ;": {`{"redirect_uris":["https://agent.example%3Bsandbox/cb"]}`, "invalid_redirect_uri"},
+		"loopback with ;":     {`{"redirect_uris":["http://127.0.0.1;script-src/cb"]}`, "invalid_redirect_uri"},
 	} {
-		status, body := postJSON(t, fromAddr("127.0.0.4"), f.URL+"/oauth2/register", tc.body)
+		// Each from its own address, so the table stays under the limit.
+		n++
+		status, body := postJSON(t, fromAddr(fmt.Sprintf("127.0.4.%d", n)), f.URL+"/oauth2/register", tc.body)
 		var e struct{ Error string }
 		_ = json.Unmarshal([]byte(body), &e)
 		if status != http.StatusBadRequest || e.Error != tc.want {

@@ -153,6 +153,11 @@ type mcpFixture struct {
 // startMCP runs Latchkey with Slack, and the other apps named, sent to
 // the stand-in and Slack's OAuth client set.
 func startMCP(t *testing.T, b servertest.Backend, also ...string) mcpFixture {
+	return startMCPWith(t, b, server.Options{}, also...)
+}
+
+// startMCPWith is startMCP with the server's options.
+func startMCPWith(t *testing.T, b servertest.Backend, opt server.Options, also ...string) mcpFixture {
 	slack := newSlackQuirks(t)
 	cfg := servertest.Config(t, b.DatabaseURL(t))
 	cfg.AppOrigins = map[string]string{"slack": slack.URL}
@@ -160,7 +165,7 @@ func startMCP(t *testing.T, b servertest.Backend, also ...string) mcpFixture {
 		cfg.AppOrigins[app] = slack.URL
 	}
 	cfg.RefreshInterval = 0
-	inst := servertest.Start(t, cfg, server.Options{})
+	inst := servertest.Start(t, cfg, opt)
 	api := inst.Client()
 	if _, err := api.SetOAuthClient(context.Background(), "slack", client.SetOAuthClient{
 		ClientID: slack.idp.ClientID(), ClientSecret: slack.idp.ClientSecret(), Managed: true,

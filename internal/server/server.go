@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
 	"github.com/latchkeyhq/latchkey/internal/actions"
@@ -79,6 +80,10 @@ type Options struct {
 	// PasswordCost is the bcrypt cost of new password hashes; zero means
 	// identity.DefaultPasswordCost. Tests lower it.
 	PasswordCost int
+	// MCPTokenRate and MCPTokenBurst limit an MCP grant's access tokens;
+	// zero means those of an API token. Tests lower them.
+	MCPTokenRate  rate.Limit
+	MCPTokenBurst int
 }
 
 // New opens the store, checks the key and prepares a first start. The
@@ -130,7 +135,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return fail(err)
 	}
 	resources := &tokenResources{}
-	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost, Resources: resources})
+	// A reset password ends the member's MCP grants; mcpauth, made
+	// below, needs identity, so the hook reaches it once it is.
+	var mcpAuth *mcpauth.Service
+	revokeMCP := func(ctx context.Context, workspaceID, userID string) (int, error) {
+		return mcpAuth.RevokeAll(ctx, workspaceID, userID)
+	}
+	who := identity.New(identity.Options{Store: st, Clock: clock, Log: log, PasswordCost: opt.PasswordCost, Resources: resources,
+		OnPasswordReset: revokeMCP})
 	wsID, err := who.FirstStart(ctx, cfg.AdminTokenFile())
 	if err != nil {
 		return fail(err)
@@ -212,8 +224,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	apiHandler.SetActions(actionSvc)
 	apiHandler.SetProxy(proxy.New(proxy.Options{Accounts: svc, Client: client, Audit: auditLog, Clock: clock, Log: log}))
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
-	mcpAuth := mcpauth.New(mcpauth.Options{Store: st, Users: who, Ring: ring, Audit: auditLog, PublicURL: publicURL,
-		Resource: publicURL + mcpserver.Path, Clock: clock, Log: log})
+	mcpAuth = mcpauth.New(mcpauth.Options{Store: st, Users: who, Ring: ring, Audit: auditLog, PublicURL: publicURL,
+		Resource: publicURL + mcpserver.Path, Clock: clock, Log: log, TokenRate: opt.MCPTokenRate, TokenBurst: opt.MCPTokenBurst})
 	apiHandler.SetMCPAuth(mcpAuth)
 	agents := mcpserver.New(mcpserver.Options{
 		Actions: actionSvc, Accounts: svc, Identity: who, EndUsers: endUsers, OAuth: mcpAuth, PublicURL: cfg.PublicURL, Clock: clock, Log: log,

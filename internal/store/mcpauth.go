@@ -92,4 +92,7 @@ type MCPAuth interface {
 	// DeleteExpiredMCPTokens deletes the rows that expired at or before
 	// the time, and the grants created before it that have no row left.
 	DeleteExpiredMCPTokens(ctx context.Context, before time.Time) (int, error)
+	// DeleteUnusedMCPClients deletes the clients registered at or before
+	// the time that no grant names.
+	DeleteUnusedMCPClients(ctx context.Context, before time.Time) (int, error)
 }

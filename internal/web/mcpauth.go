@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -47,8 +48,13 @@ func (h *Handler) mcpAuthorize(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 	}
 	// The form's answer redirects to the client, and form-action
-	// governs that redirect.
-	w.Header().Set("Content-Security-Policy", strings.Replace(h.csp, "form-action ", "form-action "+req.RedirectOrigin+" ", 1))
+	// governs that redirect; an origin the CSP cannot name is answered
+	// with a page of ours instead (mcpConsent).
+	csp := h.csp
+	if cspNames(req.RedirectOrigin) {
+		csp = strings.Replace(csp, "form-action ", "form-action "+req.RedirectOrigin+" ", 1)
+	}
+	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, http.StatusOK, "mcp_consent.html", h.view(s, "Allow "+req.ClientName+"?", "", c))
 	return nil
@@ -61,8 +67,44 @@ func (h *Handler) mcpConsent(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return err
 	}
-	return h.mcpAuth.Respond(r.Context(), w, req, s.actor, r.PostFormValue("decision") == "allow")
+	allow := r.PostFormValue("decision") == "allow"
+	if cspNames(req.RedirectOrigin) {
+		return h.mcpAuth.Respond(r.Context(), w, req, s.actor, allow)
+	}
+	// form-action cannot let the redirect through, so the answer is a
+	// page of this origin that goes on to the client: a navigation, which
+	// form-action does not govern.
+	rec := &redirectRecorder{header: http.Header{}}
+	if err := h.mcpAuth.Respond(r.Context(), rec, req, s.actor, allow); err != nil {
+		return err
+	}
+	loc := rec.header.Get("Location")
+	if rec.status < 300 || rec.status >= 400 || loc == "" {
+		return internalError{fmt.Errorf("mcp consent: the answer was %d, not a redirect", rec.status)}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Refresh", "0; url="+loc)
+	h.render(w, r, http.StatusOK, "mcp_continue.html", h.view(s, "Back to "+req.RedirectHost, "", continueContent{Host: req.RedirectHost, URL: loc}))
+	return nil
 }
+
+type continueContent struct{ Host, URL string }
+
+// cspNames reports whether a CSP host-source can name origin: its grammar
+// has no IPv6 literal, and Chromium ignores such a source, so a redirect
+// to http://[::1]:port after a form would be blocked.
+func cspNames(origin string) bool { return !strings.Contains(origin, "[") }
+
+// redirectRecorder keeps the redirect an answer would have sent.
+type redirectRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *redirectRecorder) Header() http.Header         { return r.header }
+func (r *redirectRecorder) WriteHeader(status int)      { r.status = status }
+func (r *redirectRecorder) Write(b []byte) (int, error) { return len(b), nil }
 
 // revokeMCPGrant revokes one of the member's MCP client grants.
 func (h *Handler) revokeMCPGrant(w http.ResponseWriter, r *http.Request, s *session) error {

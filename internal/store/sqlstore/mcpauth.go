@@ -211,3 +211,15 @@ func (s *Store) DeleteExpiredMCPTokens(ctx context.Context, before time.Time) (i
 	}
 	return n + g, nil
 }
+
+// DeleteUnusedMCPClients deletes the clients registered at or before
+// before that no grant names.
+func (s *Store) DeleteUnusedMCPClients(ctx context.Context, before time.Time) (int, error) {
+	n, err := s.purge(ctx, `DELETE FROM mcp_clients WHERE id IN
+		(SELECT id FROM mcp_clients c WHERE created_at <= $1
+			AND NOT EXISTS (SELECT 1 FROM mcp_grants g WHERE g.client_id = c.id) LIMIT $2)`, before)
+	if err != nil {
+		return n, fmt.Errorf("delete unused mcp clients: %w", err)
+	}
+	return n, nil
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ var mcpAuthTests = []struct {
 	{"MCPTokens", testMCPTokens},
 	{"MCPTokenDeactivateConcurrent", testMCPTokenDeactivateConcurrent},
 	{"DeleteExpiredMCPTokens", testDeleteExpiredMCPTokens},
+	{"DeleteUnusedMCPClients", testDeleteUnusedMCPClients},
 }
 
 func mcpClient(t *testing.T, s store.Store, id string) store.MCPClient {
@@ -200,5 +202,34 @@ func testDeleteExpiredMCPTokens(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetMCPToken(ctx, store.MCPRefreshToken, "r"); err != nil {
 		t.Errorf("the live refresh token went: %v", err)
+	}
+}
+
+// A client goes once it is old enough and no grant names it; one a grant
+// names stays however old, and so does a new one with no grant yet.
+func testDeleteUnusedMCPClients(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "wsp_1")
+	for id, minute := range map[string]int{"mcc_old": 1, "mcc_granted": 1, "mcc_new": 50} {
+		c := store.MCPClient{ID: id, Name: "Claude", RedirectURIs: []string{"https://claude.test/cb"},
+			GrantTypes: []string{"authorization_code"}, CreatedAt: at(minute)}
+		must(t, "CreateMCPClient", s.CreateMCPClient(ctx, c))
+	}
+	mcpGrant(t, s, "mcg_1", "wsp_1", "usr_a", "mcc_granted", 2)
+	n, err := s.DeleteUnusedMCPClients(ctx, at(20))
+	must(t, "DeleteUnusedMCPClients", err)
+	if n != 1 {
+		t.Errorf("deleted %d clients, want 1", n)
+	}
+	if _, err := s.GetMCPClient(ctx, "mcc_old"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the unused old client: %v, want ErrNotFound", err)
+	}
+	for _, id := range []string{"mcc_granted", "mcc_new"} {
+		if _, err := s.GetMCPClient(ctx, id); err != nil {
+			t.Errorf("%s went: %v", id, err)
+		}
+	}
+	if _, err := s.GetMCPGrant(ctx, "mcg_1"); err != nil {
+		t.Errorf("the grant went: %v", err)
 	}
 }

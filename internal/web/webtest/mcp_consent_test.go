@@ -2,6 +2,7 @@ package webtest_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,18 +17,34 @@ import (
 // which names the client and where the browser goes back to; Allow
 // sends the browser, in Chromium with the page's Content-Security-Policy,
 // to the client's loopback redirect URI with a code, and Deny with
-// access_denied.
+// access_denied. The client listens on 127.0.0.1 and on [::1]: an IPv6
+// literal is an origin the CSP's form-action must let the form go to.
 func TestMCPConsent(t *testing.T) {
 	h := start(t, options{})
 	h.signUp()
+	for _, loopback := range []string{"127.0.0.1", "[::1]"} {
+		// Not t.Run: the harness fails its own test.
+		consentThrough(t, h, loopback)
+	}
+}
+
+// consentThrough runs the consent with a client listening on loopback.
+func consentThrough(t *testing.T, h *harness, loopback string) {
 	got := make(chan url.Values, 2)
-	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	agent := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/callback" {
 			got <- r.URL.Query()
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte("<!doctype html><title>agent</title><h1>Back at the agent</h1>"))
 	}))
+	ln, err := net.Listen("tcp", loopback+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.Listener.Close()
+	agent.Listener = ln
+	agent.Start()
 	t.Cleanup(agent.Close)
 	redirect := agent.URL + "/callback"
 	resp, err := http.Post(h.inst.URL+"/oauth2/register", "application/json",
@@ -39,7 +56,7 @@ func TestMCPConsent(t *testing.T) {
 		ClientID string `json:"client_id"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("registering: %d %v", resp.StatusCode, err)
+		t.Fatalf("registering %s: %d %v", redirect, resp.StatusCode, err)
 	}
 	resp.Body.Close()
 	cfg := oauth2.Config{ClientID: reg.ClientID, RedirectURL: redirect, Scopes: []string{"actions:run"},
@@ -65,10 +82,10 @@ func TestMCPConsent(t *testing.T) {
 		q := <-got
 		// iss names the server that answered (RFC 9207).
 		if q.Get("state") != tc.state || q.Get(tc.want) == "" || q.Get("iss") != h.inst.URL {
-			t.Errorf("%s: the agent got %v", tc.button, q)
+			t.Errorf("%s %s: the agent got %v", loopback, tc.button, q)
 		}
 		if tc.button == "deny" && q.Get("error") != "access_denied" {
-			t.Errorf("deny: error %q, want access_denied", q.Get("error"))
+			t.Errorf("%s deny: error %q, want access_denied", loopback, q.Get("error"))
 		}
 	}
 }
