@@ -67,6 +67,9 @@ func TestParseRejects(t *testing.T) {
 		{"missing name", func(s string) string { return strings.Replace(s, "name: Acme\n", "", 1) }, "name: is required"},
 		{"missing docs_url", func(s string) string { return strings.Replace(s, "docs_url: https://docs.acme.example/auth\n", "", 1) }, "docs_url: is required"},
 		{"http url", func(s string) string { return strings.Replace(s, "https://{region}", "http://{region}", 1) }, "base_url: \"http://{region}.acme.example/api\" must be an absolute https URL"},
+		{"host that would end a CSP directive", func(s string) string {
+			return strings.Replace(s, "https://{region}.acme.example/api", "https://{region}.acme.example;frame-ancestors/api", 1)
+		}, "the host may hold only letters, digits, dots, hyphens and a port"},
 		{"undeclared template field", func(s string) string { return strings.Replace(s, "Bearer {api_key}", "Bearer {token}", 1) }, "request_auth.value: template names {token}"},
 		{"url field without pattern", func(s string) string { return strings.Replace(s, "    pattern: '^(us|eu)$'\n", "", 1) }, "base_url: template names {region}"},
 		{"bad category", func(s string) string { return strings.Replace(s, "[email]", "[gossip]", 1) }, `categories: "gossip" is not one of`},

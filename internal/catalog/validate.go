@@ -437,6 +437,9 @@ func checkURL(raw string, allowed map[string]bool) error {
 			return fmt.Errorf("%q: %w; Latchkey calls only public internet addresses", raw, err)
 		}
 	}
+	if !netpolicy.PlainHost(u.Host) {
+		return fmt.Errorf("%q: the host may hold only letters, digits, dots, hyphens and a port", raw)
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchkeyhq/latchkey/internal/identity"
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/netpolicy"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) Authorize(ctx context.Context, r *http.Request, actor identity
 		return &Request{ar: ar, refused: err}, nil
 	}
 	to := ar.GetRedirectURI()
-	if !originHost(to.Host) {
+	if !netpolicy.PlainHost(to.Host) {
 		// The origin goes into the consent page's CSP, where a ";" or a
 		// "," would start a directive or a policy of the client's.
 		return nil, &BadRequestError{Description: "the redirect URI's host is not a host name, an IP address or a port"}

@@ -12,6 +12,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/latchkeyhq/latchkey/internal/ids"
+	"github.com/latchkeyhq/latchkey/internal/netpolicy"
 	"github.com/latchkeyhq/latchkey/internal/ratelimit"
 	"github.com/latchkeyhq/latchkey/internal/store"
 )
@@ -175,24 +176,13 @@ func checkRedirect(raw string) error {
 	if u.User != nil {
 		return badRedirect("%q has user information", raw)
 	}
-	if !originHost(u.Host) {
+	if !netpolicy.PlainHost(u.Host) {
 		return badRedirect("%q: the host is not a host name, an IP address or a port", raw)
 	}
 	if !fosite.IsRedirectURISecureStrict(context.Background(), u) {
 		return badRedirect("%q must be https, or http on a loopback host (localhost, 127.0.0.1, [::1])", raw)
 	}
 	return nil
-}
-
-// originHost reports whether host (with its port) is made of the
-// characters of host names, IP addresses and ports alone. Registration
-// and authorize both ask it: the origin goes into the consent page's CSP,
-// where a ";" or a "," would start a directive or a policy of the
-// client's, and a quote would end a source.
-func originHost(host string) bool {
-	return host != "" && !strings.ContainsFunc(host, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".-:[]", r))
-	})
 }
 
 // redirectHost is the host a consent page names for a redirect URI.

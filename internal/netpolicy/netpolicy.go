@@ -157,3 +157,13 @@ func parseInetAton(s string) (netip.Addr, bool) {
 	n |= last
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
 }
+
+// PlainHost reports whether a URL's host (with its port) is made of the
+// characters of host names, IP addresses and ports alone. url.Parse lets
+// ";", "," and quotes into a host: such a host names no server, and one
+// written into a page's CSP would end a directive and start another.
+func PlainHost(host string) bool {
+	return host != "" && !strings.ContainsFunc(host, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".-:[]", r))
+	})
+}

@@ -121,3 +121,24 @@ func TestParseHost(t *testing.T) {
 		})
 	}
 }
+
+func TestPlainHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"api.example.com":           true,
+		"api.example.com:8443":      true,
+		"127.0.0.1:7355":            true,
+		"[::1]:7355":                true,
+		"":                          false,
+		"a.example;frame-ancestors": false,
+		"a.example,b.example":       false,
+		"a.example'":                false,
+		"a\"b.example":              false,
+		"a.example%3B":              false,
+		"[fe80::1%25eth0]":          false,
+		"bücher.example":            false,
+	} {
+		if got := PlainHost(host); got != want {
+			t.Errorf("PlainHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
