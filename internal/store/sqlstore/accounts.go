@@ -122,19 +122,7 @@ func readShares(ctx context.Context, tx *sql.Tx, accountID string) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("shares of account %s: %w", accountID, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, fmt.Errorf("shares of account %s: %w", accountID, err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("shares of account %s: %w", accountID, err)
-	}
-	return out, nil
+	return collect(rows, "shares of account "+accountID, scanString)
 }
 
 // sortedSet returns list sorted, without repeats; nil when empty.
@@ -237,19 +225,7 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
 	}
-	defer rows.Close()
-	var out []store.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list accounts of %s: %w", f.WorkspaceID, err)
-	}
-	return out, nil
+	return collect(rows, "list accounts of "+f.WorkspaceID, scanAccount)
 }
 
 // workspaceApps lists a workspace's apps by skipping through the
@@ -282,19 +258,7 @@ func (s *Store) AccountApps(ctx context.Context, f store.AccountFilter) ([]strin
 	if err != nil {
 		return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var app string
-		if err := rows.Scan(&app); err != nil {
-			return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
-		}
-		out = append(out, app)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("apps of the accounts of %s: %w", f.WorkspaceID, err)
-	}
-	return out, nil
+	return collect(rows, "apps of the accounts of "+f.WorkspaceID, scanString)
 }
 
 // UpdateAccount reads the account under its row lock, lets fn change it and
@@ -382,19 +346,11 @@ func (s *Store) AllAccountIDs(ctx context.Context) ([][2]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("all account ids: %w", err)
 	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
+	return collect(rows, "all account ids", func(row scanner) ([2]string, error) {
 		var p [2]string
-		if err := rows.Scan(&p[0], &p[1]); err != nil {
-			return nil, fmt.Errorf("all account ids: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("all account ids: %w", err)
-	}
-	return out, nil
+		err := row.Scan(&p[0], &p[1])
+		return p, err
+	})
 }
 
 // scanner is a *sql.Row or *sql.Rows.

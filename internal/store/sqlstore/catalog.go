@@ -38,13 +38,9 @@ func (s *Store) ListCustomApps(ctx context.Context, workspaceID string) ([]store
 		return nil, fmt.Errorf("list custom apps: %w", err)
 	}
 	defer rows.Close()
-	var out []store.CustomApp
-	for rows.Next() {
-		a, err := scanCustomApp(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list custom apps: %w", err)
-		}
-		out = append(out, a)
+	out, err := scanAll(rows, "list custom apps", scanCustomApp)
+	if err != nil {
+		return nil, err
 	}
 	return out, rows.Err()
 }
@@ -82,15 +78,19 @@ func (s *Store) ListAppRequests(ctx context.Context, workspaceID string) ([]stor
 		return nil, fmt.Errorf("list app requests: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AppRequest
-	for rows.Next() {
-		var r store.AppRequest
-		var created int64
-		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.UserID, &r.Name, &r.Reason, &r.URL, &created); err != nil {
-			return nil, fmt.Errorf("list app requests: %w", err)
-		}
-		r.CreatedAt = fromMicros(created)
-		out = append(out, r)
+	out, err := scanAll(rows, "list app requests", scanAppRequest)
+	if err != nil {
+		return nil, err
 	}
 	return out, rows.Err()
+}
+
+func scanAppRequest(row scanner) (store.AppRequest, error) {
+	var r store.AppRequest
+	var created int64
+	if err := row.Scan(&r.ID, &r.WorkspaceID, &r.UserID, &r.Name, &r.Reason, &r.URL, &created); err != nil {
+		return store.AppRequest{}, err
+	}
+	r.CreatedAt = fromMicros(created)
+	return r, nil
 }

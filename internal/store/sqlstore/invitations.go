@@ -66,13 +66,9 @@ func (s *Store) ListInvitations(ctx context.Context, workspaceID string, kind st
 		return nil, fmt.Errorf("list invitations: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Invitation
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list invitations: %w", err)
-		}
-		out = append(out, inv)
+	out, err := scanAll(rows, "list invitations", scanInvitation)
+	if err != nil {
+		return nil, err
 	}
 	return out, rows.Err()
 }

@@ -98,19 +98,7 @@ func (s *Store) ListMCPGrants(ctx context.Context, workspaceID, userID string) (
 	if err != nil {
 		return nil, fmt.Errorf("list mcp grants: %w", err)
 	}
-	defer rows.Close()
-	var out []store.MCPGrant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list mcp grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list mcp grants: %w", err)
-	}
-	return out, nil
+	return collect(rows, "list mcp grants", scanGrant)
 }
 
 // DeleteMCPGrant deletes the user's grant and its tokens together.

@@ -114,13 +114,9 @@ func (s *Store) ListOAuthClients(ctx context.Context, workspaceID string) ([]sto
 		return nil, fmt.Errorf("list oauth clients: %w", err)
 	}
 	defer rows.Close()
-	var out []store.OAuthClient
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list oauth clients: %w", err)
-		}
-		out = append(out, c)
+	out, err := scanAll(rows, "list oauth clients", scanClient)
+	if err != nil {
+		return nil, err
 	}
 	return out, rows.Err()
 }

@@ -52,7 +52,7 @@ func nonNilList(s []string) []string {
 	return s
 }
 
-func scanToken(row interface{ Scan(...any) error }) (store.APIToken, error) {
+func scanToken(row scanner) (store.APIToken, error) {
 	var (
 		t                             store.APIToken
 		scopes, accts, apps           string
@@ -119,19 +119,7 @@ func (s *Store) ListAPITokens(ctx context.Context, workspaceID, userID string) (
 	if err != nil {
 		return nil, fmt.Errorf("list api tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []store.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list api tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list api tokens: %w", err)
-	}
-	return out, nil
+	return collect(rows, "list api tokens", scanToken)
 }
 
 // UpdateAPIToken changes a token under its row lock.

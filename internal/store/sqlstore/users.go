@@ -134,19 +134,7 @@ func (s *Store) users(ctx context.Context, what, query string, args ...any) ([]s
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return out, nil
+	return collect(rows, what, scanUser)
 }
 
 // membership runs change in a transaction that holds the workspace's lock
@@ -242,18 +230,9 @@ func (s *Store) ReassignAccounts(ctx context.Context, workspaceID, from, to stri
 		if err != nil {
 			return nil, fmt.Errorf("reassign accounts: %w", err)
 		}
-		var moved []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("reassign accounts: %w", err)
-			}
-			moved = append(moved, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("reassign accounts: %w", err)
+		moved, err := collect(rows, "reassign accounts", scanString)
+		if err != nil {
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET owner_id = $3 WHERE workspace_id = $1 AND owner_id = $2`, workspaceID, from, to); err != nil {
 			return nil, fmt.Errorf("reassign accounts: %w", err)

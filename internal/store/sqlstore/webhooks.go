@@ -82,19 +82,7 @@ func listEndpoints(ctx context.Context, q querier, workspaceID string, enabledOn
 	if err != nil {
 		return nil, fmt.Errorf("webhook endpoints of %s: %w", workspaceID, err)
 	}
-	defer rows.Close()
-	var out []store.WebhookEndpoint
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, fmt.Errorf("webhook endpoints of %s: %w", workspaceID, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("webhook endpoints of %s: %w", workspaceID, err)
-	}
-	return out, nil
+	return collect(rows, "webhook endpoints of "+workspaceID, scanEndpoint)
 }
 
 // UpdateWebhookEndpoint is the compare-and-swap of one endpoint.
@@ -282,18 +270,9 @@ func (s *Store) LeaseWebhookDeliveries(ctx context.Context, holder string, now, 
 	if err != nil {
 		return nil, fmt.Errorf("lease webhook deliveries: %w", err)
 	}
-	var candidates []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("lease webhook deliveries: %w", err)
-		}
-		candidates = append(candidates, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("lease webhook deliveries: %w", err)
+	candidates, err := collect(rows, "lease webhook deliveries", scanString)
+	if err != nil {
+		return nil, err
 	}
 	var out []store.WebhookDelivery
 	for _, id := range candidates {
@@ -340,19 +319,7 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, workspaceID, endpoint
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of %s: %w", endpointID, err)
 	}
-	defer rows.Close()
-	var out []store.WebhookDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("deliveries of %s: %w", endpointID, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("deliveries of %s: %w", endpointID, err)
-	}
-	return out, nil
+	return collect(rows, "deliveries of "+endpointID, scanDelivery)
 }
 
 // UpdateWebhookDelivery is the compare-and-swap of one delivery.

@@ -114,17 +114,13 @@ func links(ctx context.Context, q querier, workflowID string) ([]store.Link, err
 	if err != nil {
 		return nil, fmt.Errorf("links: %w", err)
 	}
-	defer rows.Close()
-	var out []store.Link
-	for rows.Next() {
+	out, err := collect(rows, "links", func(row scanner) (store.Link, error) {
 		var l store.Link
-		if err := rows.Scan(&l.Step, &l.App, &l.AccountID); err != nil {
-			return nil, fmt.Errorf("links: %w", err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("links: %w", err)
+		err := row.Scan(&l.Step, &l.App, &l.AccountID)
+		return l, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	sortLinks(out)
 	return out, nil
@@ -182,13 +178,9 @@ func (s *Store) workflows(ctx context.Context, query string, args ...any) ([]sto
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Workflow
-	for rows.Next() {
-		w, err := scanWorkflow(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list workflows: %w", err)
-		}
-		out = append(out, w)
+	out, err := scanAll(rows, "list workflows", scanWorkflow)
+	if err != nil {
+		return nil, err
 	}
 	return out, rows.Err()
 }
@@ -249,13 +241,9 @@ func (s *Store) ListRuns(ctx context.Context, workspaceID, workflowID string, n 
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
-		}
-		out = append(out, r)
+	out, err := scanAll(rows, "list runs", scanRun)
+	if err != nil {
+		return nil, err
 	}
 	return out, rows.Err()
 }

@@ -47,13 +47,9 @@ func (s *Store) ListWorkspaces(ctx context.Context) ([]store.Workspace, error) {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Workspace
-	for rows.Next() {
-		w, err := scanWorkspace(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list workspaces: %w", err)
-		}
-		out = append(out, w)
+	out, err := scanAll(rows, "list workspaces", scanWorkspace)
+	if err != nil {
+		return nil, err
 	}
 	return out, rows.Err()
 }
