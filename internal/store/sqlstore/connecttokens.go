@@ -16,7 +16,7 @@ const connectTokenColumns = `id, workspace_id, token_hash, external_user_id, acc
 
 // CreateConnectToken stores t; ErrConflict when its id or hash exists.
 func (s *Store) CreateConnectToken(ctx context.Context, t store.ConnectToken) error {
-	apps, err := toJSON(emptyList(t.Apps))
+	apps, err := toJSON(nonNilList(t.Apps))
 	if err != nil {
 		return fmt.Errorf("create connect token %s: apps: %w", t.ID, err)
 	}
@@ -24,7 +24,7 @@ func (s *Store) CreateConnectToken(ctx context.Context, t store.ConnectToken) er
 	if err != nil {
 		return fmt.Errorf("create connect token %s: tags: %w", t.ID, err)
 	}
-	origins, err := toJSON(emptyList(t.AllowedOrigins))
+	origins, err := toJSON(nonNilList(t.AllowedOrigins))
 	if err != nil {
 		return fmt.Errorf("create connect token %s: origins: %w", t.ID, err)
 	}
@@ -37,13 +37,6 @@ func (s *Store) CreateConnectToken(ctx context.Context, t store.ConnectToken) er
 		return s.conflict(err, "create connect token %s", t.ID)
 	}
 	return nil
-}
-
-func emptyList(list []string) []string {
-	if list == nil {
-		return []string{}
-	}
-	return list
 }
 
 func scanConnectToken(row scanner) (store.ConnectToken, error) {

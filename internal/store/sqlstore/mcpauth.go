@@ -12,11 +12,11 @@ import (
 
 // CreateMCPClient stores c; ErrConflict when its id exists.
 func (s *Store) CreateMCPClient(ctx context.Context, c store.MCPClient) error {
-	uris, err := toJSON(emptyList(c.RedirectURIs))
+	uris, err := toJSON(nonNilList(c.RedirectURIs))
 	if err != nil {
 		return fmt.Errorf("create mcp client %s: redirect uris: %w", c.ID, err)
 	}
-	grants, err := toJSON(emptyList(c.GrantTypes))
+	grants, err := toJSON(nonNilList(c.GrantTypes))
 	if err != nil {
 		return fmt.Errorf("create mcp client %s: grant types: %w", c.ID, err)
 	}
@@ -51,7 +51,7 @@ func (s *Store) GetMCPClient(ctx context.Context, id string) (store.MCPClient, e
 
 // CreateMCPGrant stores g; ErrConflict when its id exists.
 func (s *Store) CreateMCPGrant(ctx context.Context, g store.MCPGrant) error {
-	scopes, err := toJSON(emptyList(g.Scopes))
+	scopes, err := toJSON(nonNilList(g.Scopes))
 	if err != nil {
 		return fmt.Errorf("create mcp grant %s: scopes: %w", g.ID, err)
 	}

@@ -45,6 +45,8 @@ func tokenLists(t store.APIToken) (scopes, accts, apps string, err error) {
 	return scopes, accts, apps, nil
 }
 
+// nonNilList is list, or an empty list for none: the columns hold JSON
+// arrays, and null is not one.
 func nonNilList(s []string) []string {
 	if s == nil {
 		return []string{}
