@@ -15,13 +15,13 @@ var ErrNoGrant = fmt.Errorf("no such MCP client grant: %w", store.ErrNotFound)
 
 // Grant is a member's consent to an MCP client, as the member sees it.
 type Grant struct {
-	ID           string    `json:"id"`
-	ClientID     string    `json:"client_id"`
-	ClientName   string    `json:"client_name"`
-	RedirectHost string    `json:"redirect_host"`
-	Scopes       []string  `json:"scopes"`
-	Resource     string    `json:"resource"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID, ClientID, ClientName string
+	// RedirectHost is where the consent sent the browser back to.
+	RedirectHost string
+	Scopes       []string
+	// Resource is the MCP URL, the only audience of the grant's tokens.
+	Resource  string
+	CreatedAt time.Time
 }
 
 // Grants lists the actor's own grants to MCP clients, newest first.

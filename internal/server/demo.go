@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -62,14 +61,10 @@ func demoAPIURL(ln net.Listener) string {
 func (s *Server) serveDemoAPI(ctx context.Context) func() {
 	srv := &http.Server{Handler: s.demoAPI, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
-	go func() {
-		if err := srv.Serve(s.demoLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Warn("the demo API's listener for workflow steps stopped", "err", err)
-		}
-	}()
+	stop := s.serveAside(srv, s.demoLn, "the demo API's listener for workflow steps")
 	s.log.InfoContext(ctx, "serving the demo API for workflow steps", "url", demoAPIURL(s.demoLn))
 	// Stopped after the main server drained, so after every step it ran.
-	return func() { _ = srv.Close() }
+	return stop
 }
 
 // startDemo builds the demo provider and makes its client the demo app's

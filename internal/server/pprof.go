@@ -27,11 +27,19 @@ func (s *Server) servePprof(ctx context.Context) (func(), error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// A CPU profile takes as long as it is asked to: no write timeout.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	stop := s.serveAside(srv, ln, "pprof listener")
+	s.log.Warn("serving the Go profiler; turn pprof_listen off outside measurements", "addr", ln.Addr().String())
+	return stop, nil
+}
+
+// serveAside serves srv on ln, a listener beside the main one, until the
+// returned function closes it; what names it in the log if it stops
+// before.
+func (s *Server) serveAside(srv *http.Server, ln net.Listener, what string) func() {
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Warn("pprof listener stopped", "err", err)
+			s.log.Warn(what+" stopped", "err", err)
 		}
 	}()
-	s.log.Warn("serving the Go profiler; turn pprof_listen off outside measurements", "addr", ln.Addr().String())
-	return func() { _ = srv.Close() }, nil
+	return func() { _ = srv.Close() }
 }

@@ -223,9 +223,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	apiHandler.SetWebhooks(hooks)
 	apiHandler.SetActions(actionSvc)
 	apiHandler.SetProxy(proxy.New(proxy.Options{Accounts: svc, Client: client, Audit: auditLog, Clock: clock, Log: log}))
-	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
-	mcpAuth = mcpauth.New(mcpauth.Options{Store: st, Users: who, Ring: ring, Audit: auditLog, PublicURL: publicURL,
-		Resource: publicURL + mcpserver.Path, Clock: clock, Log: log, TokenRate: opt.MCPTokenRate, TokenBurst: opt.MCPTokenBurst})
+	// cfg.PublicURL has no trailing slash: Validate trims it.
+	mcpAuth = mcpauth.New(mcpauth.Options{Store: st, Users: who, Ring: ring, Audit: auditLog, PublicURL: cfg.PublicURL,
+		Resource: cfg.PublicURL + mcpserver.Path, Clock: clock, Log: log, TokenRate: opt.MCPTokenRate, TokenBurst: opt.MCPTokenBurst})
 	apiHandler.SetMCPAuth(mcpAuth)
 	agents := mcpserver.New(mcpserver.Options{
 		Actions: actionSvc, Accounts: svc, Identity: who, EndUsers: endUsers, OAuth: mcpAuth, PublicURL: cfg.PublicURL, Clock: clock, Log: log,
