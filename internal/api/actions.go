@@ -75,12 +75,3 @@ func (h *Handler) runAction(w http.ResponseWriter, r *http.Request) error {
 	}
 	return reply(w, http.StatusOK, out)
 }
-
-// inputProblem renders an action's bad input: 422, every problem listed.
-func inputProblem(ie *actions.InputError) *Problem {
-	p := problem(http.StatusUnprocessableEntity, "invalid-input", "The input does not match the action's schema", ie.Error())
-	for _, x := range ie.Problems {
-		p.Problems = append(p.Problems, client.InputProblem(x))
-	}
-	return p
-}

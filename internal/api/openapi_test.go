@@ -65,8 +65,9 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 	}
 }
 
-// problemKind finds the problem types this package's code raises.
-var problemKind = regexp.MustCompile(`(?:problem\(http\.Status\w+, |ProblemTypePrefix \+ )"([a-z-]+)"`)
+// problemKind finds the problem types this package's code raises, and
+// those of the service errors errkind classifies for it.
+var problemKind = regexp.MustCompile(`(?:problem\(http\.Status\w+, |ProblemTypePrefix \+ |class\(http\.Status\w+, )"([a-z-]+)"`)
 
 // Every problem type the handlers raise is one the document lists, and the
 // document lists none that nothing raises.
@@ -97,6 +98,11 @@ func TestOpenAPIListsEveryProblemType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	shared, err := filepath.Glob("../errkind/*.go")
+	if err != nil || len(shared) == 0 {
+		t.Fatalf("errkind's source: %v %v", shared, err)
+	}
+	files = append(files, shared...)
 	var raised []string
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {

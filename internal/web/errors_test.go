@@ -18,12 +18,16 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/latchkeyhq/latchkey/internal/accounts"
+	"github.com/latchkeyhq/latchkey/internal/actions"
 	"github.com/latchkeyhq/latchkey/internal/appapi"
 	"github.com/latchkeyhq/latchkey/internal/catalog"
 	"github.com/latchkeyhq/latchkey/internal/connecting"
+	"github.com/latchkeyhq/latchkey/internal/endusers"
 	"github.com/latchkeyhq/latchkey/internal/identity"
+	"github.com/latchkeyhq/latchkey/internal/mcpauth"
 	"github.com/latchkeyhq/latchkey/internal/oauth"
 	"github.com/latchkeyhq/latchkey/internal/outage"
+	"github.com/latchkeyhq/latchkey/internal/webhooks"
 )
 
 type lockedBuffer struct {
@@ -76,6 +80,11 @@ func TestErrorAdapter(t *testing.T) {
 		{"database unavailable", fmt.Errorf("list accounts: %w: dial tcp %s: connection refused", outage.ErrUnavailable, detail), 503, "", ""},
 		{"outcome unknown", fmt.Errorf("rename: %w: commit %s", outage.ErrOutcomeUnknown, detail), 503, "", ""},
 		{"internal", fmt.Errorf("list accounts: %s", detail), 500, "", ""},
+		// Once a 500: a mistyped action in /actions/new is not the server's.
+		{"unknown action", fmt.Errorf("%w %q: name an action as app.action", actions.ErrUnknownAction, "nope"), 404, "Not found", "name an action as app.action"},
+		{"delivery in flight", webhooks.ErrInFlight, 409, "The delivery is being sent", "the delivery is being sent right now"},
+		{"connect link used", fmt.Errorf("open: %w", endusers.ErrInvalidToken), 410, "This connect link does not work", "It was used already or it expired."},
+		{"invitation link used", identity.ErrLinkInvalid, 404, "This link does not work", "Ask whoever sent it for a new one."},
 	}
 	var friendlyPage string
 	for _, tt := range tests {
@@ -150,6 +159,44 @@ func TestClassifyUnwrapsNothingInternal(t *testing.T) {
 	}
 	if got := classify(errors.Join(errors.New("x"), accounts.ErrNotFound)).Status; got != 404 {
 		t.Fatalf("a wrapped ErrNotFound is %d, want 404", got)
+	}
+}
+
+// TestClassifyInTheWebsWords: errkind decides the status and kind; the web
+// says them in its own words, and classifies the errors only a browser's
+// flows meet.
+func TestClassifyInTheWebsWords(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		kind   string
+		// says is the message, exactly.
+		says string
+	}{
+		{"a refused test quotes the app", &accounts.TestFailedError{Err: &appapi.StatusError{Status: 401, Message: "bad key"}}, 422, "credentials-test-failed", "The app answered 401 Unauthorized, “bad key”."},
+		{"a refused first mint quotes the app", &accounts.TestFailedError{Err: &oauth.Error{Kind: oauth.Permanent, Code: "invalid_client", Status: 401}}, 422, "credentials-test-failed", "The app answered 401 Unauthorized, “invalid_client”."},
+		{"a test that failed otherwise", &accounts.TestFailedError{Err: errors.New("the answer has no id")}, 422, "credentials-test-failed", "the credentials test failed: the answer has no id"},
+		{"an outage", fmt.Errorf("list: %w: 10.1.2.3", outage.ErrUnavailable), 503, "database-unavailable", "Nothing was changed. Try again in a few seconds."},
+		{"an unknown outcome", fmt.Errorf("rename: %w: 10.1.2.3", outage.ErrOutcomeUnknown), 503, "outcome-unknown", "Reload the page to see whether it was, before trying again."},
+		// The callback's JSON names the link, not the token.
+		{"a used connect link", fmt.Errorf("callback: %w", endusers.ErrInvalidToken), 410, "connect-link-invalid", "It was used already or it expired. Go back to the app that sent you here and start again."},
+		{"no such MCP client", mcpauth.ErrNoGrant, 404, "not-found", "no such MCP client among yours"},
+		{"a 5xx says nothing of itself", &oauth.Error{Code: "server_error", Status: 500, Description: "10.1.2.3"}, 502, "token-exchange-failed", ""},
+		{"a callback field missing", &connecting.MissingFieldError{Param: "shop"}, 400, "callback-field-missing", (&connecting.MissingFieldError{Param: "shop"}).Error()},
+		{"metadata unreadable", fmt.Errorf("%w: the answer is not JSON", accounts.ErrMetadata), 502, "provider-metadata", ""},
+		{"an app the link does not offer", endusers.ErrAppNotOffered, 404, "app-not-offered", "This connect link does not offer that app."},
+		{"an invitation link used", fmt.Errorf("accept: %w", identity.ErrLinkInvalid), 404, "link-invalid", "It was used, revoked or replaced by a newer one, or it expired. Ask whoever sent it for a new one."},
+		{"signed out", identity.ErrNoSession, 401, "sign-in-required", ""},
+		{"an MCP client's bad sign-in request", &mcpauth.BadRequestError{Description: "no redirect_uri"}, 400, "invalid-request", (&mcpauth.BadRequestError{Description: "no redirect_uri"}).Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := classify(tt.err)
+			if e.Status != tt.status || e.Kind != tt.kind || e.Message != tt.says || e.Title == "" {
+				t.Fatalf("classify(%v) = %d %q %q %q, want %d %q %q", tt.err, e.Status, e.Kind, e.Title, e.Message, tt.status, tt.kind, tt.says)
+			}
+		})
 	}
 }
 
