@@ -11,6 +11,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -88,7 +89,7 @@ func Load(sources ...fs.FS) (*Catalog, error) {
 // operator's directory of extra or overriding apps.
 func LoadDir(dir string) (*Catalog, error) {
 	if dir == "" {
-		return Load(Embedded())
+		return loadEmbedded()
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -99,6 +100,13 @@ func LoadDir(dir string) (*Catalog, error) {
 	}
 	return Load(Embedded(), os.DirFS(dir))
 }
+
+// loadEmbedded parses the shipped apps once a process. They cannot change
+// while it runs, and a loaded app is never modified (WithOrigin copies), so
+// every caller may share one catalog. A server parses them once anyway; a
+// test process starts hundreds of servers, and under the race detector a
+// parse of a thousand entries cost about a second each time.
+var loadEmbedded = sync.OnceValues(func() (*Catalog, error) { return Load(Embedded()) })
 
 // Parse decodes one app strictly (unknown fields are errors) and validates it.
 func Parse(b []byte) (*App, error) {
