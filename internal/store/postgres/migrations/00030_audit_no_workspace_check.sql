@@ -1,6 +1,6 @@
 -- +goose Up
 -- Every audited read writes a row here, and the foreign key made each
--- row look its workspace up and lock it (a key-share row lock), a fifth of
+-- row look its workspace up and lock it (a key-share row lock), 15 to 20% of
 -- the database's work for the row. The workspace comes from the
 -- authenticated actor, never from input, and workspaces are not deleted;
 -- the log already names accounts without a key to them, as it outlives them.
