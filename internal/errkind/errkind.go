@@ -52,11 +52,14 @@ type Class struct {
 	Match error
 }
 
+// NotCompleted is the title of every error that ends an OAuth callback,
+// here and in the web's own callback errors.
+const NotCompleted = "The authorization cannot be completed"
+
 // Of classifies err by its sentinels and types; the first case that
 // matches decides, so a specific error comes before the one it wraps.
 // An error nobody named is a 500 of kind "internal" that says nothing.
 func Of(err error) Class {
-	const notCompleted = "The authorization cannot be completed"
 	var (
 		ie       *actions.InputError
 		inUse    *workflows.InUseError
@@ -102,17 +105,17 @@ func Of(err error) Class {
 	case errors.Is(err, accounts.ErrRefreshUnavailable):
 		return class(http.StatusServiceUnavailable, "refresh-unavailable", "The access token could not be refreshed just now", err.Error(), accounts.ErrRefreshUnavailable)
 	case errors.Is(err, connecting.ErrBadState):
-		return class(http.StatusBadRequest, "invalid-state", notCompleted, err.Error(), connecting.ErrBadState)
+		return class(http.StatusBadRequest, "invalid-state", NotCompleted, err.Error(), connecting.ErrBadState)
 	case errors.Is(err, connecting.ErrOtherSession):
-		return class(http.StatusBadRequest, "other-session", notCompleted, err.Error(), connecting.ErrOtherSession)
+		return class(http.StatusBadRequest, "other-session", NotCompleted, err.Error(), connecting.ErrOtherSession)
 	case errors.Is(err, connecting.ErrOtherBrowser):
-		return class(http.StatusBadRequest, "other-browser", notCompleted, err.Error(), connecting.ErrOtherBrowser)
+		return class(http.StatusBadRequest, "other-browser", NotCompleted, err.Error(), connecting.ErrOtherBrowser)
 	case errors.Is(err, connecting.ErrOtherFlow):
-		return class(http.StatusBadRequest, "other-flow", notCompleted, err.Error(), connecting.ErrOtherFlow)
+		return class(http.StatusBadRequest, "other-flow", NotCompleted, err.Error(), connecting.ErrOtherFlow)
 	case errors.Is(err, connecting.ErrOtherUser):
-		return class(http.StatusForbidden, "other-user", notCompleted, err.Error(), connecting.ErrOtherUser)
+		return class(http.StatusForbidden, "other-user", NotCompleted, err.Error(), connecting.ErrOtherUser)
 	case errors.Is(err, connecting.ErrTooManyAttempts):
-		return class(http.StatusForbidden, "too-many-attempts", notCompleted, err.Error(), connecting.ErrTooManyAttempts)
+		return class(http.StatusForbidden, "too-many-attempts", NotCompleted, err.Error(), connecting.ErrTooManyAttempts)
 	case errors.As(err, &wait):
 		if wait.NeedCode {
 			return class(http.StatusUnauthorized, "one-time-code-required", "The one-time code is needed to finish", err.Error(), wait)
@@ -123,7 +126,7 @@ func Of(err error) Class {
 		w.RetryAfter = int(math.Ceil(rl.RetryAfter.Seconds()))
 		return w
 	case errors.Is(err, connecting.ErrMissingCode):
-		return class(http.StatusBadRequest, "missing-code", notCompleted, err.Error(), connecting.ErrMissingCode)
+		return class(http.StatusBadRequest, "missing-code", NotCompleted, err.Error(), connecting.ErrMissingCode)
 	case errors.As(err, &pe):
 		return class(http.StatusBadRequest, "provider-refused", "The provider did not grant access", pe.Error(), pe)
 	case errors.As(err, &ve):

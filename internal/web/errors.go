@@ -105,10 +105,9 @@ func browserError(err error) (webError, bool) {
 	e := func(status int, kind, title, msg string) (webError, bool) {
 		return webError{Status: status, Kind: kind, Title: title, Message: msg}, true
 	}
-	const notCompleted = "The authorization cannot be completed"
 	switch {
 	case errors.As(err, new(*connecting.MissingFieldError)):
-		return e(http.StatusBadRequest, "callback-field-missing", notCompleted, err.Error())
+		return e(http.StatusBadRequest, "callback-field-missing", errkind.NotCompleted, err.Error())
 	case errors.Is(err, accounts.ErrMetadata):
 		return e(http.StatusBadGateway, "provider-metadata", "The provider's account details could not be read", "")
 	case errors.Is(err, endusers.ErrAppNotOffered):
